@@ -1,0 +1,1 @@
+"""Running the service: settings, bootstrap, HTTP app, auth, embedded backend, command line."""

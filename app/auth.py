@@ -1,0 +1,119 @@
+"""Bearer tokens: verified against a JWKS as Cognito issues them (CONTRACT.md section 4)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import jwt
+from jwt import PyJWK, PyJWKClient, PyJWKSet
+
+from domain.access import Caller
+from domain.errors import Unauthenticated, UpstreamError
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "RS256"  # Cognito signs with RS256; pinning it refuses `alg: none` and HMAC confusion.
+LEEWAY_SECONDS = 30
+JWKS_CACHE_SECONDS = 600
+
+
+class SigningKeys(Protocol):
+    def key_for(self, kid: str) -> PyJWK: ...
+
+
+class RemoteJwks:
+    """Keys fetched from a JWKS URL: lazily, cached, and fetched again once for an unknown `kid`."""
+
+    def __init__(self, url: str, timeout: float = 5.0) -> None:
+        self._client = PyJWKClient(url, cache_keys=True, lifespan=JWKS_CACHE_SECONDS, timeout=int(timeout))
+
+    def key_for(self, kid: str) -> PyJWK:
+        try:
+            return self._client.get_signing_key(kid)
+        except jwt.PyJWKClientConnectionError as exc:
+            log.warning("JWKS fetch failed: %s", exc)
+            raise UpstreamError("The token signing keys could not be fetched; retry shortly.") from exc
+        except jwt.PyJWKClientError as exc:
+            raise Unauthenticated("The token was signed by a key this service does not know.") from exc
+
+
+class StaticJwks:
+    """Keys known up front (embedded mode's dev key)."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self._keys = PyJWKSet.from_dict(jwks)
+
+    def key_for(self, kid: str) -> PyJWK:
+        for key in self._keys.keys:
+            if key.key_id == kid:
+                return key
+        raise Unauthenticated("The token was signed by a key this service does not know.")
+
+
+class TokenVerifier:
+    """Turns a bearer token into a Caller, or refuses it with UNAUTHENTICATED saying why."""
+
+    def __init__(self, *, issuer: str, audiences: frozenset[str], admin_group: str, keys: SigningKeys) -> None:
+        self.issuer = issuer
+        self.audiences = audiences
+        self.admin_group = admin_group
+        self.keys = keys
+
+    def verify(self, token: str) -> Caller:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise Unauthenticated("The bearer token is not a well-formed JWT.") from None
+        if header.get("alg") != ALGORITHM:
+            raise Unauthenticated(f"The token must be signed with {ALGORITHM}.")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthenticated("The token has no key id ('kid').")
+        key = self.keys.key_for(kid)
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[ALGORITHM],
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                # Audience is checked below: Cognito access tokens carry `client_id`, not `aud`.
+                options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("The token has expired.") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthenticated("The token was issued by another issuer.") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"The token is not valid: {exc}.") from None
+        self._check_audience(claims)
+        groups = claims.get("cognito:groups") or []
+        if not isinstance(groups, list):
+            groups = []
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not sub:
+            raise Unauthenticated("The token has no subject ('sub').")
+        return Caller(user_id=sub, is_admin=self.admin_group in groups)
+
+    def _check_audience(self, claims: dict[str, Any]) -> None:
+        token_use = claims.get("token_use")
+        if token_use == "id":
+            audience = claims.get("aud")
+            audiences = audience if isinstance(audience, list) else [audience]
+        elif token_use == "access":
+            audiences = [claims.get("client_id")]
+        else:
+            raise Unauthenticated("Only ID and access tokens are accepted ('token_use' must be 'id' or 'access').")
+        if not any(isinstance(value, str) and value in self.audiences for value in audiences):
+            raise Unauthenticated("The token was issued for another client (audience).")
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None when there is no header."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()

@@ -1,0 +1,90 @@
+"""The one place that builds the service's dependencies from the settings; tests override its defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.auth import RemoteJwks, StaticJwks, TokenVerifier
+from app.dev_keys import DEV_AUDIENCE, DEV_ISSUER, DevSigningKey
+from app.embedded import EmbeddedAws
+from app.settings import Settings
+from data.clients import AwsClients, AwsConnection, build_clients
+from data.dynamo import DynamoTable
+from data.ivs import IvsGateway
+from data.provisioning import provision
+from data.repository import ChannelRepository
+from services.backend import ChannelsBackend
+
+# moto has no IVS recording configurations: embedded mode attaches this stand-in ARN (IVS's format,
+# moto's account) so that `recordingEnabled` behaves as with a configured recording configuration.
+EMBEDDED_RECORDING_CONFIGURATION_STAND_IN = (
+    "arn:aws:ivs:us-east-1:123456789012:recording-configuration/embedded-stand-in"
+)
+
+
+@dataclass
+class Service:
+    """Everything a running service holds, built once per process (never per request or invoke)."""
+
+    settings: Settings
+    clients: AwsClients
+    table: DynamoTable
+    backend: ChannelsBackend
+    verifier: TokenVerifier
+    dev_key: DevSigningKey | None = None
+    embedded: EmbeddedAws | None = None
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    connection: AwsConnection | None = None,
+    verifier: TokenVerifier | None = None,
+) -> Service:
+    """Build the service. In embedded mode this starts the emulator and provisions the table."""
+    embedded = None
+    dev_key = None
+    if settings.backend == "embedded":
+        if connection is None:
+            embedded = EmbeddedAws()
+            connection = embedded.start()
+        dev_key = DevSigningKey.load_or_create(settings.dev_dir)
+        verifier = verifier or TokenVerifier(
+            issuer=DEV_ISSUER,
+            audiences=frozenset({DEV_AUDIENCE}),
+            admin_group=settings.auth_admin_group,
+            keys=StaticJwks(dev_key.jwks()),
+        )
+    clients = build_clients(connection or AwsConnection(region=settings.region))
+    table = DynamoTable(clients.dynamodb, settings.table)
+    recording_configuration_arn = settings.recording_configuration_arn
+    if settings.backend == "embedded":
+        provision(table, settings.entity_index)
+        recording_configuration_arn = recording_configuration_arn or EMBEDDED_RECORDING_CONFIGURATION_STAND_IN
+    if verifier is None:
+        assert settings.auth_issuer is not None and settings.jwks_url is not None  # checked by load_settings
+        verifier = TokenVerifier(
+            issuer=settings.auth_issuer,
+            audiences=settings.audiences,
+            admin_group=settings.auth_admin_group,
+            keys=RemoteJwks(settings.jwks_url),
+        )
+    backend = ChannelsBackend(
+        repository=ChannelRepository(table),
+        ivs=IvsGateway(clients.ivs),
+        channel_limit=settings.limit,
+        recording_configuration_arn=recording_configuration_arn,
+    )
+    return Service(
+        settings=settings,
+        clients=clients,
+        table=table,
+        backend=backend,
+        verifier=verifier,
+        dev_key=dev_key,
+        embedded=embedded,
+    )

@@ -1,0 +1,121 @@
+"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from app.settings import Settings, SettingsError, load_settings
+
+DEV_ADMIN_USER = "dev-admin"
+DEV_HOST_USER = "dev-host"
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(f"shelcaster-channels: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from app.bootstrap import bootstrap
+    from app.http import create_app
+
+    settings = _settings_or_exit()
+    service = bootstrap(settings)
+    try:
+        app = create_app(service)
+        if service.dev_key is not None:
+            admin = service.dev_key.mint(DEV_ADMIN_USER, admin=True, admin_group=settings.auth_admin_group)
+            host_token = service.dev_key.mint(DEV_HOST_USER, admin=False, admin_group=settings.auth_admin_group)
+            print(
+                "\nshelcaster-channels (embedded backend: an in-memory AWS emulator; data is lost on exit)\n"
+                f"  GraphiQL:  http://{host}:{port}/graphql\n"
+                f"  Admin header ({DEV_ADMIN_USER}), paste into GraphiQL's Headers tab:\n"
+                f'    {{"Authorization": "Bearer {admin}"}}\n'
+                f"  Host header ({DEV_HOST_USER}):\n"
+                f'    {{"Authorization": "Bearer {host_token}"}}\n'
+                "  More tokens: shelcaster-channels token --user ID [--admin]\n",
+                flush=True,
+            )
+        uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
+    finally:
+        service.close()
+
+
+def token(user: str, admin: bool) -> None:
+    from app.dev_keys import DevSigningKey
+
+    settings = _settings_or_exit()
+    if settings.backend != "embedded":
+        print(
+            "shelcaster-channels: token mints dev tokens for the embedded backend only; "
+            "with CHANNELS_BACKEND=aws, sign in through Cognito.",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    key = DevSigningKey.load_or_create(settings.dev_dir)
+    print(key.mint(user, admin=admin, admin_group=settings.auth_admin_group))
+
+
+def provision_table() -> None:
+    from app.bootstrap import bootstrap
+    from data.provisioning import provision
+
+    settings = _settings_or_exit()
+    service = bootstrap(settings)
+    try:
+        if service.embedded is not None:
+            print("embedded backend: the table lives in the service's in-memory emulator and is provisioned at start")
+        summary = provision(service.table, settings.entity_index, report=print)
+        if not (summary.created_table or summary.created_indexes or summary.backfilled_channels
+                or summary.backfilled_assignments or summary.counter_created):
+            print(f"{settings.table}: nothing to do, table and indexes are in place")
+    finally:
+        service.close()
+
+
+def export_schema() -> None:
+    from schema.schema import export_sdl
+
+    sys.stdout.write(export_sdl())
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="shelcaster-channels", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    serve_command = commands.add_parser("serve", help="run the HTTP service (GraphQL and GraphiQL at /graphql)")
+    add_serve_arguments(serve_command)
+    token_command = commands.add_parser("token", help="print a bearer token the embedded service accepts")
+    token_command.add_argument("--user", required=True, help="the user id (the token's sub)")
+    token_command.add_argument("--admin", action="store_true", help="put the user in the admin group")
+    commands.add_parser("provision", help="create the table and indexes where missing; backfill older records")
+    commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    return root
+
+
+def add_serve_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    command.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    arguments = parser().parse_args(argv)
+    if arguments.command == "serve":
+        serve(arguments.host, arguments.port)
+    elif arguments.command == "token":
+        token(arguments.user, arguments.admin)
+    elif arguments.command == "provision":
+        provision_table()
+    elif arguments.command == "export-schema":
+        export_schema()
+
+
+if __name__ == "__main__":
+    main()

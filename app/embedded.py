@@ -1,0 +1,80 @@
+"""The embedded backend: moto's AWS emulator, in-process on loopback, for trying and developing."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from data.clients import AwsConnection
+
+EMBEDDED_REGION = "us-east-1"
+# moto accepts any credentials; these keep boto3 from looking for real ones.
+EMBEDDED_CREDENTIALS = ("embedded", "embedded")
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class SerializedWsgi:
+    """Runs one request at a time through moto.
+
+    moto's backends are not thread-safe: under parallel requests its TransactWriteItems can fail
+    with a 500 ("dictionary changed size during iteration") and two conditional writes can both pass.
+    Real DynamoDB serialises such writes; one lock here gives the emulator the same behaviour, so
+    that parallel requests to the service test the service, not moto.
+    """
+
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with self._lock:
+            body = self._app(environ, start_response)
+            try:
+                return [b"".join(body)]  # the whole response is made inside the lock
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+
+
+class EmbeddedAws:
+    """moto's server on 127.0.0.1 (moto itself would bind 0.0.0.0), its request log quiet."""
+
+    def __init__(self, port: int = 0) -> None:
+        self._port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> AwsConnection:
+        # Imported here: moto is only needed (and only installed, with the `embedded` extra) in this mode.
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        app = SerializedWsgi(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server("127.0.0.1", self._port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
+        self._thread.start()
+        return self.connection
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def connection(self) -> AwsConnection:
+        access_key, secret_key = EMBEDDED_CREDENTIALS
+        return AwsConnection(
+            region=EMBEDDED_REGION, endpoint_url=self.endpoint_url, access_key_id=access_key, secret_access_key=secret_key
+        )
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

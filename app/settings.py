@@ -1,0 +1,104 @@
+"""Settings, read from the environment once (CONTRACT.md section 5), validated, and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_REGION = "us-east-1"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHANNELS_", extra="ignore", frozen=True)
+
+    backend: Literal["embedded", "aws"] = "embedded"
+    table: str = Field(default="shelcaster-app", min_length=3, max_length=255, pattern=r"^[a-zA-Z0-9_.-]+$")
+    entity_index: str = Field(default="entityType-index", min_length=3, max_length=255)
+    limit: int = Field(default=20, ge=1, le=100_000)
+    recording_configuration_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:ivs:")
+    auth_issuer: str | None = None
+    auth_jwks_url: str | None = None
+    auth_audience: str | None = None
+    auth_admin_group: str = Field(default="admin", min_length=1)
+    env: Literal["development", "production"] = "development"
+    # Where embedded mode keeps its dev signing key (git-ignored).
+    dev_dir: Path = Path(".channels-dev")
+
+    # The standard AWS SDK variables, read here only to validate them at start; boto3 reads them itself.
+    aws_region: str | None = Field(default=None, validation_alias="AWS_REGION")
+    aws_default_region: str | None = Field(default=None, validation_alias="AWS_DEFAULT_REGION")
+    aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+
+    @property
+    def audiences(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in (self.auth_audience or "").split(",") if part.strip())
+
+    @property
+    def jwks_url(self) -> str | None:
+        if self.auth_jwks_url:
+            return self.auth_jwks_url
+        return f"{self.auth_issuer.rstrip('/')}/.well-known/jwks.json" if self.auth_issuer else None
+
+    @property
+    def region(self) -> str | None:
+        return self.aws_region or self.aws_default_region
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+class SettingsError(Exception):
+    """Settings that stop the service at start; one line per wrong or missing variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _variable(field_name: str) -> str:
+    field = Settings.model_fields.get(field_name)
+    alias = field.validation_alias if field is not None else None
+    return alias if isinstance(alias, str) else f"CHANNELS_{field_name.upper()}"
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or SettingsError naming every variable at fault."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = _variable(str(error["loc"][0])) if error["loc"] else "settings"
+            problems.append(f"{name}: {error['msg']} (got {error.get('input')!r}).")
+        raise SettingsError(problems) from None
+    problems = check_backend_settings(settings)
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def check_backend_settings(settings: Settings) -> list[str]:
+    """What the chosen backend needs beyond each variable's own format."""
+    if settings.backend != "aws":
+        return []
+    problems = []
+    if not settings.region:
+        problems.append("AWS_REGION: is required when CHANNELS_BACKEND=aws (e.g. us-east-1).")
+    if not settings.auth_issuer:
+        problems.append(
+            "CHANNELS_AUTH_ISSUER: is required when CHANNELS_BACKEND=aws "
+            "(the Cognito user pool URL, https://cognito-idp.<region>.amazonaws.com/<pool id>)."
+        )
+    elif not settings.auth_issuer.startswith(("https://", "http://")):
+        problems.append(f"CHANNELS_AUTH_ISSUER: must be an http(s) URL, got {settings.auth_issuer!r}.")
+    if settings.auth_jwks_url and not settings.auth_jwks_url.startswith(("https://", "http://")):
+        problems.append(f"CHANNELS_AUTH_JWKS_URL: must be an http(s) URL, got {settings.auth_jwks_url!r}.")
+    if not settings.audiences:
+        problems.append(
+            "CHANNELS_AUTH_AUDIENCE: is required when CHANNELS_BACKEND=aws (the app client ids, comma-separated)."
+        )
+    return problems

@@ -1,0 +1,1 @@
+"""Storage: DynamoDB records, the IVS gateway, DataLoaders and table provisioning."""

@@ -1,0 +1,39 @@
+"""Per-request DataLoaders: every `load` of one tick becomes one BatchGetItem, run off the event loop.
+
+Built per request in the GraphQL context (a loader at module level would cache for the life of the
+server and serve stale channels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from anyio import to_thread
+from strawberry.dataloader import DataLoader
+
+from domain.model import Assignment, Channel
+from data.repository import ChannelRepository
+
+ChannelId = str
+HostUserId = str
+
+
+@dataclass(frozen=True)
+class Loaders:
+    channel_by_id: DataLoader[ChannelId, Channel | None]
+    assignment_by_host: DataLoader[HostUserId, Assignment | None]
+
+
+def build_loaders(repository: ChannelRepository) -> Loaders:
+    async def load_channels(ids: list[ChannelId]) -> list[Channel | None]:
+        found = await to_thread.run_sync(repository.get_channels, ids)
+        return [found.get(channel_id) for channel_id in ids]
+
+    async def load_assignments(hosts: list[HostUserId]) -> list[Assignment | None]:
+        found = await to_thread.run_sync(repository.get_assignments, hosts)
+        return [found.get(host) for host in hosts]
+
+    return Loaders(
+        channel_by_id=DataLoader(load_fn=load_channels),
+        assignment_by_host=DataLoader(load_fn=load_assignments),
+    )

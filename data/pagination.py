@@ -1,0 +1,75 @@
+"""Channel listings over the sparse indexes, and the opaque cursors that page through them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from domain.errors import BadUserInput
+from domain.model import ChannelState
+from data.table import (
+    CATALOG_ATTRIBUTE,
+    CHANNEL_ENTITY,
+    CHANNEL_SK,
+    CHANNELS_BY_CREATED_INDEX,
+    CHANNELS_BY_STATE_INDEX,
+    STATE_KEY_ATTRIBUTE,
+)
+
+_CURSOR_MAX_LENGTH = 1024
+
+
+@dataclass(frozen=True)
+class ChannelListing:
+    """Which index partition a `channels` query reads: all channels, or those of one state."""
+
+    index: str
+    partition_attribute: str
+    partition_value: str
+
+    @classmethod
+    def of(cls, state: ChannelState | None) -> ChannelListing:
+        if state is None:
+            return cls(CHANNELS_BY_CREATED_INDEX, CATALOG_ATTRIBUTE, CHANNEL_ENTITY)
+        return cls(CHANNELS_BY_STATE_INDEX, STATE_KEY_ATTRIBUTE, state.value)
+
+    def position_of(self, item: dict[str, Any]) -> dict[str, str]:
+        """The index key of an item: where the next page starts after it."""
+        return {
+            "pk": item["pk"],
+            "sk": item["sk"],
+            self.partition_attribute: self.partition_value,
+            "createdAt": item["createdAt"],
+        }
+
+    def cursor_of(self, item: dict[str, Any]) -> str:
+        raw = json.dumps(self.position_of(item), separators=(",", ":"), sort_keys=True).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def position_from_cursor(self, cursor: str) -> dict[str, str]:
+        """The position a cursor holds, when this service made it for this listing; else BAD_USER_INPUT.
+
+        Only an exact channel-index key in this listing's partition is accepted, so a crafted cursor
+        cannot start a read anywhere else.
+        """
+        invalid = BadUserInput("'after' is not a cursor this service returned for this listing.")
+        if len(cursor) > _CURSOR_MAX_LENGTH:
+            raise invalid
+        try:
+            position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        except (binascii.Error, ValueError):
+            raise invalid from None
+        expected_keys = {"pk", "sk", self.partition_attribute, "createdAt"}
+        if (
+            not isinstance(position, dict)
+            or set(position) != expected_keys
+            or not all(isinstance(value, str) and value for value in position.values())
+            or not position["pk"].startswith("channel#")
+            or position["sk"] != CHANNEL_SK
+            or position[self.partition_attribute] != self.partition_value
+        ):
+            raise invalid
+        return position

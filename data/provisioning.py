@@ -1,0 +1,200 @@
+"""`provision`: create the table and the service's indexes where missing, and backfill what the service
+keeps beside the older functions' records (index keys, host sets, capacity counters). Idempotent."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from domain.model import ChannelState
+from data.dynamo import DynamoTable
+from data.table import (
+    ASSIGNMENT_ENTITY,
+    CATALOG_ATTRIBUTE,
+    CHANNEL_ENTITY,
+    CHANNELS_BY_CREATED_INDEX,
+    CHANNELS_BY_STATE_INDEX,
+    COUNTER_ENTITY,
+    COUNTER_KEY,
+    EXPIRY_ATTRIBUTE,
+    STATE_KEY_ATTRIBUTE,
+    channel_key,
+)
+
+Report = Callable[[str], None]
+
+
+@dataclass
+class ProvisionSummary:
+    created_table: bool = False
+    created_indexes: list[str] = field(default_factory=list)
+    backfilled_channels: int = 0
+    backfilled_assignments: int = 0
+    counter_created: bool = False
+
+
+def _index(name: str, partition: str, sort: str | None) -> dict[str, Any]:
+    keys = [{"AttributeName": partition, "KeyType": "HASH"}]
+    if sort:
+        keys.append({"AttributeName": sort, "KeyType": "RANGE"})
+    return {"IndexName": name, "KeySchema": keys, "Projection": {"ProjectionType": "ALL"}}
+
+
+def required_indexes(entity_index: str) -> list[dict[str, Any]]:
+    """Every GSI the service reads: the platform's entityType index and the service's two sparse ones."""
+    return [
+        _index(entity_index, "entityType", None),
+        _index(CHANNELS_BY_CREATED_INDEX, CATALOG_ATTRIBUTE, "createdAt"),
+        _index(CHANNELS_BY_STATE_INDEX, STATE_KEY_ATTRIBUTE, "createdAt"),
+    ]
+
+
+def _attribute_definitions(indexes: list[dict[str, Any]]) -> list[dict[str, str]]:
+    names = ["pk", "sk"] + [key["AttributeName"] for index in indexes for key in index["KeySchema"]]
+    return [{"AttributeName": name, "AttributeType": "S"} for name in dict.fromkeys(names)]
+
+
+def provision(table: DynamoTable, entity_index: str, report: Report = lambda line: None) -> ProvisionSummary:
+    summary = ProvisionSummary()
+    client = table.client
+    indexes = required_indexes(entity_index)
+    description = _describe(client, table.name)
+    if description is None:
+        client.create_table(
+            TableName=table.name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=_attribute_definitions(indexes),
+            GlobalSecondaryIndexes=indexes,
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.get_waiter("table_exists").wait(TableName=table.name)
+        summary.created_table = True
+        summary.created_indexes = [index["IndexName"] for index in indexes]
+        report(f"created table {table.name} with indexes {', '.join(summary.created_indexes)}")
+    else:
+        existing = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
+        for index in indexes:
+            if index["IndexName"] in existing:
+                continue
+            # DynamoDB builds one new GSI at a time on a table: add, then wait for it to be ACTIVE.
+            client.update_table(
+                TableName=table.name,
+                AttributeDefinitions=_attribute_definitions([index]),
+                GlobalSecondaryIndexUpdates=[{"Create": index}],
+            )
+            _wait_for_index(client, table.name, index["IndexName"])
+            summary.created_indexes.append(index["IndexName"])
+            report(f"added index {index['IndexName']} to {table.name}")
+    _enable_expiry(client, table.name, report)
+    _backfill(table, entity_index, summary, report)
+    return summary
+
+
+def _describe(client: Any, name: str) -> dict[str, Any] | None:
+    try:
+        return client.describe_table(TableName=name)["Table"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def _wait_for_index(client: Any, table_name: str, index_name: str, timeout: float = 1800) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        description = client.describe_table(TableName=table_name)["Table"]
+        statuses = {i["IndexName"]: i.get("IndexStatus") for i in description.get("GlobalSecondaryIndexes", [])}
+        if statuses.get(index_name) == "ACTIVE":
+            return
+        time.sleep(5)
+    raise TimeoutError(f"index {index_name} of {table_name} is not ACTIVE after {timeout:.0f}s")
+
+
+def _enable_expiry(client: Any, table_name: str, report: Report) -> None:
+    current = client.describe_time_to_live(TableName=table_name).get("TimeToLiveDescription", {})
+    attribute = current.get("AttributeName")
+    if current.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"}:
+        if attribute != EXPIRY_ATTRIBUTE:
+            report(
+                f"TTL of {table_name} is on '{attribute}'; idempotency records (attribute '{EXPIRY_ATTRIBUTE}') "
+                "will expire logically after 24 h but stay in the table"
+            )
+        return
+    client.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRY_ATTRIBUTE}
+    )
+    report(f"enabled TTL on '{EXPIRY_ATTRIBUTE}' of {table_name}")
+
+
+def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, report: Report) -> None:
+    """Give older records what the service keeps beside them; count channels for the capacity counter."""
+    counts = {state: 0 for state in ChannelState}
+    for item in _entities(table, entity_index, CHANNEL_ENTITY):
+        state = ChannelState(item["state"]) if item.get("state") in ChannelState.__members__ else ChannelState.IDLE
+        counts[state] += 1
+        if item.get(STATE_KEY_ATTRIBUTE) == state.value and item.get(CATALOG_ATTRIBUTE) == CHANNEL_ENTITY:
+            continue
+        # Only the service's own attributes are set; conditional on the state read, so a concurrent change wins.
+        table.client.update_item(
+            TableName=table.name,
+            Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}},
+            UpdateExpression="SET #state_key = :state, #catalog = :catalog",
+            ConditionExpression="attribute_not_exists(#state) OR #state = :state",
+            ExpressionAttributeNames={"#state": "state", "#state_key": STATE_KEY_ATTRIBUTE, "#catalog": CATALOG_ATTRIBUTE},
+            ExpressionAttributeValues={":state": {"S": state.value}, ":catalog": {"S": CHANNEL_ENTITY}},
+        )
+        summary.backfilled_channels += 1
+    for item in _entities(table, entity_index, ASSIGNMENT_ENTITY):
+        channel_id, host = item.get("channelId"), item.get("hostUserId")
+        if not channel_id or not host:
+            continue
+        try:
+            table.client.update_item(
+                TableName=table.name,
+                Key={name: {"S": value} for name, value in channel_key(channel_id).items()},
+                UpdateExpression="ADD assignedHostIds :host",
+                ConditionExpression="attribute_exists(pk) AND NOT contains(assignedHostIds, :host_id)",
+                ExpressionAttributeValues={":host": {"SS": [host]}, ":host_id": {"S": host}},
+            )
+            summary.backfilled_assignments += 1
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+    try:
+        table.client.put_item(
+            TableName=table.name,
+            Item={
+                "pk": {"S": COUNTER_KEY["pk"]},
+                "sk": {"S": COUNTER_KEY["sk"]},
+                "entityType": {"S": COUNTER_ENTITY},
+                "used": {"N": str(sum(counts.values()))},
+                "idle": {"N": str(counts[ChannelState.IDLE])},
+                "live": {"N": str(counts[ChannelState.LIVE])},
+                "offline": {"N": str(counts[ChannelState.OFFLINE])},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        summary.counter_created = True
+        report(f"capacity counter set from {sum(counts.values())} existing channels")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+    if summary.backfilled_channels or summary.backfilled_assignments:
+        report(
+            f"backfilled {summary.backfilled_channels} channel and {summary.backfilled_assignments} assignment records"
+        )
+
+
+def _entities(table: DynamoTable, entity_index: str, entity: str) -> list[dict[str, Any]]:
+    items = table.query_all(
+        IndexName=entity_index,
+        KeyConditionExpression="entityType = :entity",
+        ExpressionAttributeValues={":entity": {"S": entity}},
+    )
+    # The entity index may project keys only: read each record itself.
+    keys = [{"pk": item["pk"], "sk": item["sk"]} for item in items]
+    return table.batch_get(keys)

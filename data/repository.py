@@ -1,0 +1,344 @@
+"""The one door to the channel table: every read and every invariant-guarding write.
+
+Each write that guards an invariant is a condition expression or a transaction, so the invariants
+hold under concurrent requests (CONTRACT.md sections 1 and 2):
+- the channel limit: creates reserve a slot on the capacity counter, conditional on `used < limit`;
+- one channel per host: the assignment record's key is the host, put only when absent;
+- one host per HOST_OWNED channel: the channel's `assignedHostIds` must be absent to add one;
+- one broadcast counted once: a state change is conditional on the state (and session) it was
+  planned from.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.capacity import CapacityCounts
+from domain.clock import format_timestamp
+from domain.model import Assignment, AssignmentModel, Channel, ChannelState
+from domain.state_machine import StateChange
+from data.dynamo import DynamoTable, TransactionCancelled, delete, put, update
+from data.pagination import ChannelListing
+from data.records import (
+    assignment_from_item,
+    assignment_item,
+    channel_from_item,
+    new_channel_item,
+)
+from data.table import (
+    COUNTER_ENTITY,
+    COUNTER_KEY,
+    EXPIRY_ATTRIBUTE,
+    IDEMPOTENCY_ENTITY,
+    STATE_KEY_ATTRIBUTE,
+    assignment_key,
+    channel_key,
+    idempotency_key,
+)
+
+IDEMPOTENCY_KEY_LIFETIME_SECONDS = 24 * 60 * 60
+_STATE_COUNTERS = {ChannelState.IDLE: "idle", ChannelState.LIVE: "live", ChannelState.OFFLINE: "offline"}
+
+
+class CapacityFull(Exception):
+    """The capacity counter refused a reservation: `used >= limit`."""
+
+
+class IdempotencyKeyTaken(Exception):
+    """Another create already holds this idempotency key."""
+
+
+class HostAlreadyAssigned(Exception):
+    """The host has an assignment record already."""
+
+
+class ChannelUnavailable(Exception):
+    """The channel record is gone, or (HOST_OWNED) it already has a host."""
+
+
+class ChannelIsLive(Exception):
+    """The channel is LIVE, so its hosts cannot change."""
+
+
+class AssignmentGone(Exception):
+    """The assignment to remove does not exist (any more) for that channel."""
+
+
+class StaleChannel(Exception):
+    """The channel changed between the read a state change was planned from and its write."""
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    key: str
+    fingerprint: str
+    channel_id: str
+    complete: bool
+
+
+@dataclass(frozen=True)
+class ChannelPage:
+    channels: list[tuple[Channel, str]]  # each channel with its cursor
+    has_next_page: bool
+    items_read: int
+
+
+class ChannelRepository:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    # Reads
+
+    def get_channel(self, channel_id: str, *, consistent: bool = True) -> Channel | None:
+        item = self.table.get(channel_key(channel_id), consistent=consistent)
+        return channel_from_item(item) if item else None
+
+    def get_channels(self, channel_ids: list[str]) -> dict[str, Channel]:
+        items = self.table.batch_get([channel_key(channel_id) for channel_id in channel_ids])
+        return {channel.id: channel for channel in map(channel_from_item, items)}
+
+    def get_assignment(self, host_user_id: str) -> Assignment | None:
+        item = self.table.get(assignment_key(host_user_id))
+        return assignment_from_item(item) if item else None
+
+    def get_assignments(self, host_user_ids: list[str]) -> dict[str, Assignment]:
+        items = self.table.batch_get([assignment_key(host) for host in host_user_ids])
+        return {assignment.host_user_id: assignment for assignment in map(assignment_from_item, items)}
+
+    def list_channels(self, state: ChannelState | None, first: int, after: str | None) -> ChannelPage:
+        """Newest first, one Query of at most `first + 1` items (the extra one says a next page exists)."""
+        listing = ChannelListing.of(state)
+        start = listing.position_from_cursor(after) if after is not None else None
+        query: dict[str, Any] = {
+            "IndexName": listing.index,
+            "KeyConditionExpression": "#partition = :partition",
+            "ExpressionAttributeNames": {"#partition": listing.partition_attribute},
+            "ExpressionAttributeValues": {":partition": {"S": listing.partition_value}},
+            "ScanIndexForward": False,
+            "Limit": first + 1,
+        }
+        if start is not None:
+            query["ExclusiveStartKey"] = {name: {"S": value} for name, value in start.items()}
+        items, items_read = self.table.query(**query)
+        page = items[:first]
+        return ChannelPage(
+            channels=[(channel_from_item(item), listing.cursor_of(item)) for item in page],
+            has_next_page=len(items) > first,
+            items_read=items_read,
+        )
+
+    def read_capacity_counts(self) -> CapacityCounts:
+        item = self.table.get(COUNTER_KEY, consistent=False) or {}
+        return CapacityCounts(
+            used=int(item.get("used", 0)),
+            by_state={state: int(item.get(name, 0)) for state, name in _STATE_COUNTERS.items()},
+        )
+
+    def get_idempotency_record(self, key: str, now: datetime) -> IdempotencyRecord | None:
+        """The live record of an idempotency key; an expired one (TTL deletes lazily) counts as absent."""
+        item = self.table.get(idempotency_key(key))
+        if not item or int(item.get(EXPIRY_ATTRIBUTE, 0)) <= int(now.timestamp()):
+            return None
+        return IdempotencyRecord(
+            key=key,
+            fingerprint=str(item["fingerprint"]),
+            channel_id=str(item["channelId"]),
+            complete=item.get("status") == "COMPLETE",
+        )
+
+    # Create: reserve a slot, then (after IVS) save the record; or release the slot
+
+    def reserve_channel_slot(
+        self, channel_id: str, limit: int, now: datetime, idempotency: tuple[str, str] | None
+    ) -> None:
+        """Take one slot of the capacity counter and, with it, the idempotency key (if any).
+
+        Raises IdempotencyKeyTaken when the key is held (checked first: a retry must get its
+        channel even when capacity has filled since) and CapacityFull when `used >= limit`.
+        """
+        operations = [
+            # The limit holds under concurrency because this condition and the increment are one write.
+            update(
+                COUNTER_KEY,
+                "SET entityType = :entity ADD #used :one",
+                condition="attribute_not_exists(#used) OR #used < :limit",
+                names={"#used": "used"},
+                values={":one": 1, ":limit": limit, ":entity": COUNTER_ENTITY},
+            )
+        ]
+        if idempotency is not None:
+            key, fingerprint = idempotency
+            operations.append(
+                put(
+                    {
+                        **idempotency_key(key),
+                        "entityType": IDEMPOTENCY_ENTITY,
+                        "fingerprint": fingerprint,
+                        "channelId": channel_id,
+                        "status": "PENDING",
+                        "createdAt": format_timestamp(now),
+                        EXPIRY_ATTRIBUTE: int(now.timestamp()) + IDEMPOTENCY_KEY_LIFETIME_SECONDS,
+                    },
+                    # Absent, or expired but not yet swept by TTL.
+                    condition="attribute_not_exists(pk) OR #expires <= :now",
+                    names={"#expires": EXPIRY_ATTRIBUTE},
+                    values={":now": int(now.timestamp())},
+                )
+            )
+        try:
+            self.table.transact(operations)
+        except TransactionCancelled as cancelled:
+            if 1 in cancelled.failed:
+                raise IdempotencyKeyTaken from None
+            raise CapacityFull from None
+
+    def release_channel_slot(self, channel_id: str, idempotency_key_value: str | None) -> None:
+        """Undo `reserve_channel_slot` after a create failed."""
+        operations = [update(COUNTER_KEY, "ADD #used :minus_one", names={"#used": "used"}, values={":minus_one": -1})]
+        if idempotency_key_value is not None:
+            operations.append(
+                delete(
+                    idempotency_key(idempotency_key_value),
+                    condition="channelId = :channel_id",
+                    values={":channel_id": channel_id},
+                )
+            )
+        try:
+            self.table.transact(operations)
+        except TransactionCancelled:
+            # The key was taken over after expiring: release the slot alone.
+            self.table.transact(operations[:1])
+
+    def save_new_channel(self, channel: Channel, idempotency_key_value: str | None) -> None:
+        """Write the record of a channel whose slot is reserved, and complete its idempotency key."""
+        operations = [
+            put(new_channel_item(channel), condition="attribute_not_exists(pk)"),
+            update(COUNTER_KEY, "ADD #state_count :one", names={"#state_count": _STATE_COUNTERS[channel.state]},
+                   values={":one": 1}),
+        ]
+        if idempotency_key_value is not None:
+            operations.append(
+                update(
+                    idempotency_key(idempotency_key_value),
+                    "SET #status = :complete",
+                    condition="channelId = :channel_id",
+                    names={"#status": "status"},
+                    values={":complete": "COMPLETE", ":channel_id": channel.id},
+                )
+            )
+        self.table.transact(operations)
+
+    # Assignments
+
+    def add_assignment(self, assignment: Assignment, channel: Channel) -> None:
+        """Put the host's assignment record and add the host to the channel, both or neither."""
+        channel_condition = "attribute_exists(pk)"
+        if channel.assignment_model is AssignmentModel.HOST_OWNED:
+            channel_condition += " AND attribute_not_exists(assignedHostIds)"
+        try:
+            self.table.transact(
+                [
+                    put(assignment_item(assignment), condition="attribute_not_exists(pk)"),
+                    update(
+                        channel_key(channel.id),
+                        "ADD assignedHostIds :host",
+                        condition=channel_condition,
+                        values={":host": {assignment.host_user_id}},
+                    ),
+                ]
+            )
+        except TransactionCancelled as cancelled:
+            if 0 in cancelled.failed:
+                raise HostAlreadyAssigned from None
+            raise ChannelUnavailable from None
+
+    def remove_assignment(self, assignment: Assignment, channel_exists: bool) -> None:
+        """Delete the assignment record and take the host off the channel, unless the channel is LIVE."""
+        operations = [
+            delete(
+                assignment_key(assignment.host_user_id),
+                condition="channelId = :channel_id",
+                values={":channel_id": assignment.channel_id},
+            )
+        ]
+        if channel_exists:
+            operations.append(
+                update(
+                    channel_key(assignment.channel_id),
+                    "DELETE assignedHostIds :host",
+                    condition="attribute_exists(pk) AND #state <> :live",
+                    names={"#state": "state"},
+                    values={":host": {assignment.host_user_id}, ":live": ChannelState.LIVE.value},
+                )
+            )
+        try:
+            self.table.transact(operations)
+        except TransactionCancelled as cancelled:
+            if 0 in cancelled.failed:
+                raise AssignmentGone from None
+            raise ChannelIsLive from None
+
+    # State
+
+    def apply_state_change(self, channel_id: str, change: StateChange) -> None:
+        """Write one planned transition and move the per-state counters, conditional on the state
+        (and session) it was planned from: a concurrent change makes this raise StaleChannel."""
+        now = format_timestamp(change.at)
+        names = {"#state": "state", "#state_key": STATE_KEY_ATTRIBUTE, "#session": "currentSessionId"}
+        values: dict[str, Any] = {":new": change.new_state.value, ":now": now, ":expected": change.expected_state.value}
+        set_clauses = ["#state = :new", "#state_key = :new", "updatedAt = :now"]
+        add_clauses: list[str] = []
+        remove_clauses: list[str] = []
+        if change.enters_live:
+            set_clauses += ["#session = :session", "liveSince = :now", "lastBroadcastAt = :now"]
+            add_clauses.append("totalBroadcasts :one")
+            values.update({":session": change.session_id, ":one": 1})
+        if change.leaves_live:
+            remove_clauses += ["#session", "liveSince"]
+            add_clauses.append("totalStreamingMinutes :minutes")
+            values[":minutes"] = Decimal(str(change.minutes_streamed))
+        expression = "SET " + ", ".join(set_clauses)
+        if add_clauses:
+            expression += " ADD " + ", ".join(add_clauses)
+        if remove_clauses:
+            expression += " REMOVE " + ", ".join(remove_clauses)
+
+        state_condition = "#state = :expected"
+        if change.expected_state is ChannelState.IDLE:
+            state_condition = "(#state = :expected OR attribute_not_exists(#state))"  # older records default to IDLE
+        if change.expected_session_id is None:
+            # Older records may hold a NULL or empty session id where there is none.
+            session_condition = "(attribute_not_exists(#session) OR attribute_type(#session, :null) OR #session = :empty)"
+            values.update({":null": "NULL", ":empty": ""})
+        else:
+            session_condition = "#session = :expected_session"
+            values[":expected_session"] = change.expected_session_id
+        try:
+            self.table.transact(
+                [
+                    update(
+                        channel_key(channel_id),
+                        expression,
+                        condition=f"attribute_exists(pk) AND {state_condition} AND {session_condition}",
+                        names=names,
+                        values=values,
+                    ),
+                    update(
+                        COUNTER_KEY,
+                        "ADD #from :minus_one, #to :one",
+                        names={"#from": _STATE_COUNTERS[change.expected_state], "#to": _STATE_COUNTERS[change.new_state]},
+                        values={":minus_one": -1, ":one": 1},
+                    ),
+                ]
+            )
+        except TransactionCancelled:
+            raise StaleChannel from None
+
+
+def wait_briefly(attempt: int) -> None:
+    """Pause between polls of another request's progress (an idempotent create in flight)."""
+    time.sleep(min(0.05 * 2**attempt, 0.5))

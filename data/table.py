@@ -1,0 +1,40 @@
+"""The table layout: keys of each record kind and the indexes the service adds.
+
+The table is the platform's existing single table (`pk`/`sk`), shared with other record kinds, so
+every index the service adds is sparse: keyed on attributes only channel records carry.
+"""
+
+from __future__ import annotations
+
+CHANNEL_ENTITY = "persistentChannel"
+ASSIGNMENT_ENTITY = "channelAssignment"
+IDEMPOTENCY_ENTITY = "channelIdempotencyKey"
+COUNTER_ENTITY = "channelCapacityCounter"
+
+CHANNEL_SK = "info"
+ASSIGNMENT_SK = "channel#assignment"
+
+# All channels, newest first: `channelCatalog` is the constant CHANNEL_ENTITY on channel records only.
+CHANNELS_BY_CREATED_INDEX = "channels-by-created-index"
+CATALOG_ATTRIBUTE = "channelCatalog"
+# Channels of one state, newest first: `channelState` mirrors `state` on channel records only
+# (other record kinds in the shared table may have a `state` of their own).
+CHANNELS_BY_STATE_INDEX = "channels-by-state-index"
+STATE_KEY_ATTRIBUTE = "channelState"
+
+# One item holds the capacity counters, so that `capacity` is one read and the limit is one condition.
+COUNTER_KEY = {"pk": "counter#persistentChannel", "sk": "capacity"}
+# Idempotency records carry an expiry (epoch seconds) for DynamoDB's TTL.
+EXPIRY_ATTRIBUTE = "expiresAt"
+
+
+def channel_key(channel_id: str) -> dict[str, str]:
+    return {"pk": f"channel#{channel_id}", "sk": CHANNEL_SK}
+
+
+def assignment_key(host_user_id: str) -> dict[str, str]:
+    return {"pk": f"host#{host_user_id}", "sk": ASSIGNMENT_SK}
+
+
+def idempotency_key(key: str) -> dict[str, str]:
+    return {"pk": f"idempotency#{key}", "sk": "createChannel"}

@@ -1,0 +1,39 @@
+"""Time as the records hold it: ISO-8601 UTC with milliseconds (`2026-10-01T18:00:00.000Z`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+
+def utc_now() -> datetime:
+    # Truncated to milliseconds so that what is written and what is returned are the same instant.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def format_timestamp(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """Read a timestamp as the older functions may have written it; None when it is not one.
+
+    Accepts ISO-8601 strings (with `Z` or an offset; naive ones are taken as UTC) and epoch
+    milliseconds (JavaScript's `Date.now()`).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        try:
+            return datetime.fromtimestamp(float(value) / 1000, UTC)
+        except (OverflowError, ValueError, OSError):
+            return None
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

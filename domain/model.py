@@ -1,0 +1,108 @@
+"""The values the service works with: channels, assignments, and their enumerations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class ChannelState(StrEnum):
+    IDLE = "IDLE"
+    LIVE = "LIVE"
+    OFFLINE = "OFFLINE"
+
+
+class ChannelType(StrEnum):
+    """The IVS channel type (quality / transcoding tier)."""
+
+    STANDARD = "STANDARD"
+    BASIC = "BASIC"
+    ADVANCED_SD = "ADVANCED_SD"
+    ADVANCED_HD = "ADVANCED_HD"
+
+
+class LatencyMode(StrEnum):
+    LOW = "LOW"
+    NORMAL = "NORMAL"
+
+
+class AssignmentModel(StrEnum):
+    """HOST_OWNED: at most one host (1:1). SHARED: several hosts (N:1)."""
+
+    HOST_OWNED = "HOST_OWNED"
+    SHARED = "SHARED"
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    total_broadcasts: int = 0
+    total_streaming_minutes: float = 0.0
+    last_broadcast_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: str
+    arn: str
+    name: str
+    type: ChannelType
+    latency_mode: LatencyMode
+    assignment_model: AssignmentModel
+    playback_url: str
+    ingest_endpoint: str
+    stream_key: str | None
+    state: ChannelState
+    recording_configuration_arn: str | None
+    current_session_id: str | None
+    live_since: datetime | None
+    stats: ChannelStats
+    created_at: datetime
+    updated_at: datetime
+    # Host ids kept on the channel record so that a page of channels can batch-read its assignments.
+    assigned_host_ids: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def recording_enabled(self) -> bool:
+        return self.recording_configuration_arn is not None
+
+    @property
+    def ingest_url(self) -> str:
+        """The RTMPS server URL that broadcast software (OBS and the like) asks for."""
+        return f"rtmps://{self.ingest_endpoint}:443/app/"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    host_user_id: str
+    channel_id: str
+    channel_arn: str
+    playback_url: str
+    ingest_endpoint: str
+    stream_key: str | None
+    assigned_at: datetime
+    assigned_by: str | None
+
+
+@dataclass(frozen=True)
+class NewChannelRequest:
+    """What an admin asks `createChannel` for, already validated."""
+
+    name: str
+    type: ChannelType = ChannelType.STANDARD
+    latency_mode: LatencyMode = LatencyMode.LOW
+    assignment_model: AssignmentModel = AssignmentModel.HOST_OWNED
+    recording_enabled: bool = True
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        """What a retry with the same idempotency key must repeat exactly."""
+        return "|".join(
+            [
+                self.name,
+                self.type.value,
+                self.latency_mode.value,
+                self.assignment_model.value,
+                str(self.recording_enabled).lower(),
+            ]
+        )

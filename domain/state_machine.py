@@ -1,0 +1,95 @@
+"""Channel states, the transitions between them, and the statistics they update (CONTRACT.md section 2)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.errors import Conflict, InvalidStateTransition
+from domain.model import Channel, ChannelState
+
+ALLOWED_TRANSITIONS: frozenset[tuple[ChannelState, ChannelState]] = frozenset(
+    {
+        (ChannelState.IDLE, ChannelState.LIVE),
+        (ChannelState.LIVE, ChannelState.IDLE),
+        (ChannelState.IDLE, ChannelState.OFFLINE),
+        (ChannelState.OFFLINE, ChannelState.IDLE),
+        (ChannelState.LIVE, ChannelState.OFFLINE),
+    }
+)
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One transition to write, with exactly what it changes on the channel record.
+
+    `expected_state` and `expected_session_id` are what the write is conditional on, so that a
+    concurrent change between the read and the write makes the write fail instead of counting twice.
+    """
+
+    expected_state: ChannelState
+    expected_session_id: str | None
+    new_state: ChannelState
+    at: datetime
+    # Entering LIVE
+    session_id: str | None = None
+    # Leaving LIVE
+    minutes_streamed: float = 0.0
+
+    @property
+    def enters_live(self) -> bool:
+        return self.new_state is ChannelState.LIVE
+
+    @property
+    def leaves_live(self) -> bool:
+        return self.expected_state is ChannelState.LIVE
+
+
+def plan_state_change(
+    channel: Channel, target: ChannelState, session_id: str | None, now: datetime
+) -> StateChange | None:
+    """What setting `target` on `channel` means; None when it is a no-op.
+
+    Raises InvalidStateTransition for a transition the state machine forbids, and Conflict for
+    LIVE→LIVE with a session id other than the current one.
+    """
+    if channel.state is target:
+        if target is ChannelState.LIVE and session_id is not None and session_id != channel.current_session_id:
+            raise Conflict(
+                f"Channel '{channel.id}' is already LIVE with another session "
+                f"('{channel.current_session_id}'); set it IDLE first."
+            )
+        return None
+    if (channel.state, target) not in ALLOWED_TRANSITIONS:
+        raise InvalidStateTransition(
+            f"Channel '{channel.id}' cannot go from {channel.state.value} to {target.value}; "
+            f"allowed from {channel.state.value}: {_allowed_from(channel.state)}."
+        )
+    if target is ChannelState.LIVE:
+        return StateChange(
+            expected_state=channel.state,
+            expected_session_id=channel.current_session_id,
+            new_state=target,
+            at=now,
+            session_id=session_id or str(uuid.uuid4()),
+        )
+    return StateChange(
+        expected_state=channel.state,
+        expected_session_id=channel.current_session_id,
+        new_state=target,
+        at=now,
+        minutes_streamed=minutes_since(channel.live_since, now) if channel.state is ChannelState.LIVE else 0.0,
+    )
+
+
+def minutes_since(live_since: datetime | None, now: datetime) -> float:
+    """Minutes of one broadcast; zero when its start is unknown (older records) or in the future."""
+    if live_since is None:
+        return 0.0
+    return round(max((now - live_since).total_seconds(), 0.0) / 60, 3)
+
+
+def _allowed_from(state: ChannelState) -> str:
+    targets = sorted(to.value for (frm, to) in ALLOWED_TRANSITIONS if frm is state)
+    return ", ".join(targets)

@@ -1,0 +1,65 @@
+"""The queries of the contract."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.access import is_assigned, require_admin
+from domain.errors import Forbidden
+from domain.model import ChannelState
+from domain.validation import validate_identifier, validate_page_size
+from schema.context import Info
+from schema.types import Assignment, Capacity, Channel, ChannelConnection, ChannelEdge, PageInfo
+from services.channels import read_capacity
+
+
+async def channel(info: Info, id: strawberry.ID) -> Channel | None:
+    """Null when no such channel exists (or, for a host, when it is not theirs)."""
+    context = info.context
+    caller = context.require_caller()
+    validate_identifier("id", id)
+    if not caller.is_admin and not is_assigned(await context.own_assignment(), id):
+        return None
+    found = await context.loaders.channel_by_id.load(id)
+    return Channel.of(found) if found else None
+
+
+async def channels(
+    info: Info, state: ChannelState | None = None, first: int = 20, after: str | None = None
+) -> ChannelConnection:
+    """Newest first, one index Query per page."""
+    context = info.context
+    caller = context.require_caller()
+    validate_page_size(first)
+    require_admin(caller, "channels")
+    page = await context.run_blocking(context.backend.repository.list_channels, state, first, after)
+    edges = []
+    for found, cursor in page.channels:
+        context.loaders.channel_by_id.prime(found.id, found)
+        edges.append(ChannelEdge(cursor=cursor, node=Channel.of(found)))
+    return ChannelConnection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
+    )
+
+
+async def capacity(info: Info) -> Capacity:
+    context = info.context
+    require_admin(context.require_caller(), "capacity")
+    return Capacity.of(await context.run_blocking(read_capacity, context.backend))
+
+
+async def host_channel(info: Info, host_user_id: strawberry.ID) -> Assignment | None:
+    """The host's assignment; null when the host has none. Hosts may ask about themselves only."""
+    context = info.context
+    caller = context.require_caller()
+    validate_identifier("hostUserId", host_user_id)
+    if not caller.is_admin and caller.user_id != host_user_id:
+        raise Forbidden("Hosts may look up their own channel only; use myChannel.")
+    found = await context.loaders.assignment_by_host.load(host_user_id)
+    return Assignment.of(found) if found else None
+
+
+async def my_channel(info: Info) -> Assignment | None:
+    found = await info.context.own_assignment()
+    return Assignment.of(found) if found else None

@@ -1,0 +1,1 @@
+"""The GraphQL surface: Strawberry types, inputs, enums, the context, error codes, the schema object."""

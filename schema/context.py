@@ -1,0 +1,46 @@
+"""What every resolver gets: the caller, the backend, and this request's DataLoaders."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import strawberry
+from anyio import to_thread
+
+from domain.access import Caller, require_caller
+from domain.errors import ChannelsError
+from domain.model import Assignment
+from data.loaders import Loaders
+from services.backend import ChannelsBackend
+
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    request_id: str
+    backend: ChannelsBackend
+    loaders: Loaders
+    caller: Caller | None
+    # Why the sent token was refused; raised only by operations that need a caller.
+    auth_rejection: ChannelsError | None = None
+
+    def require_caller(self) -> Caller:
+        if self.auth_rejection is not None:
+            raise self.auth_rejection
+        return require_caller(self.caller)
+
+    async def own_assignment(self) -> Assignment | None:
+        """The calling host's assignment (batched with any other assignment loads of this tick)."""
+        caller = self.require_caller()
+        return await self.loaders.assignment_by_host.load(caller.user_id)
+
+    async def run_blocking(self, function: Callable[..., T], *args: object) -> T:
+        """Run a blocking (boto3) use case in the thread pool, off the event loop."""
+        return await to_thread.run_sync(functools.partial(function, *args))
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,69 @@
+"""One place that gives every GraphQL error its contract code and masks the unexpected (CONTRACT.md section 3)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from domain.errors import ChannelsError
+
+log = logging.getLogger("shelcaster.channels.errors")
+
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL = "INTERNAL_SERVER_ERROR"
+
+
+class ErrorCodes(SchemaExtension):
+    """Tags parse and validation errors, keeps the codes of deliberate errors, masks everything else."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        self._tag(PARSE_FAILED)
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self._tag(VALIDATION_FAILED)
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        result.errors = [self._coded(error) for error in result.errors]
+
+    def _tag(self, code: str) -> None:
+        for error in self.execution_context.pre_execution_errors or []:
+            if not error.extensions.get("code"):
+                error.extensions = {**error.extensions, "code": code}
+
+    def _coded(self, error: GraphQLError) -> GraphQLError:
+        if error.extensions.get("code"):
+            return error
+        original = error.original_error
+        if isinstance(original, ChannelsError):
+            error.extensions = {**error.extensions, **original.extensions}
+            return error
+        if error.path is None and (original is None or isinstance(original, GraphQLError)):
+            # Raised by graphql-core while coercing variables: the values do not fit their types.
+            error.extensions = {**error.extensions, "code": BAD_USER_INPUT}
+            return error
+        request_id = getattr(self.execution_context.context, "request_id", "-")
+        log.error(
+            "unexpected error (request %s) at %s",
+            request_id,
+            ".".join(map(str, error.path or [])),
+            exc_info=original or error,
+        )
+        return GraphQLError(
+            f"Internal server error; quote request id {request_id} to the operators.",
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": INTERNAL, "requestId": request_id},
+        )

@@ -1,0 +1,180 @@
+"""The GraphQL object types, enums and inputs of the contract (contract/schema.graphql)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from domain import model
+from domain.capacity import Capacity as CapacityValue
+from resolvers import channel_fields
+from schema.context import Info
+
+ChannelState = strawberry.enum(model.ChannelState, name="ChannelState")
+ChannelType = strawberry.enum(
+    model.ChannelType, name="ChannelType", description="The IVS channel type (quality / transcoding tier)."
+)
+LatencyMode = strawberry.enum(model.LatencyMode, name="LatencyMode")
+AssignmentModel = strawberry.enum(
+    model.AssignmentModel,
+    name="AssignmentModel",
+    description="HOST_OWNED: at most one host (1:1). SHARED: several hosts (N:1).",
+)
+
+
+@strawberry.type
+class ChannelStats:
+    total_broadcasts: int
+    total_streaming_minutes: float
+    last_broadcast_at: datetime | None
+
+
+@strawberry.type
+class Channel:
+    id: strawberry.ID = strawberry.field(description="The channel's UUID (channelId in the table).")
+    arn: str
+    name: str
+    type: ChannelType
+    latency_mode: LatencyMode
+    assignment_model: AssignmentModel
+    playback_url: str = strawberry.field(description="Static HLS URL; the same for every broadcast.")
+    ingest_endpoint: str
+    ingest_url: str = strawberry.field(description="Ready-to-paste RTMPS server URL for broadcast software.")
+    state: ChannelState
+    recording_enabled: bool
+    recording_configuration_arn: str | None
+    current_session_id: str | None
+    live_since: datetime | None
+    stats: ChannelStats
+    created_at: datetime
+    updated_at: datetime
+    value: strawberry.Private[model.Channel]
+
+    @strawberry.field(description="Null unless the caller is an admin or a host assigned to this channel.")
+    async def stream_key(self, info: Info) -> str | None:
+        return await channel_fields.visible_stream_key(self.value, info.context)
+
+    @strawberry.field(description="Hosts assigned to this channel (0 or 1 for HOST_OWNED).")
+    async def assignments(self, info: Info) -> list[Assignment]:
+        return [Assignment.of(found) for found in await channel_fields.assignments_of(self.value, info.context)]
+
+    @classmethod
+    def of(cls, channel: model.Channel) -> Channel:
+        return cls(
+            id=strawberry.ID(channel.id),
+            arn=channel.arn,
+            name=channel.name,
+            type=channel.type,
+            latency_mode=channel.latency_mode,
+            assignment_model=channel.assignment_model,
+            playback_url=channel.playback_url,
+            ingest_endpoint=channel.ingest_endpoint,
+            ingest_url=channel.ingest_url,
+            state=channel.state,
+            recording_enabled=channel.recording_enabled,
+            recording_configuration_arn=channel.recording_configuration_arn,
+            current_session_id=channel.current_session_id,
+            live_since=channel.live_since,
+            stats=ChannelStats(
+                total_broadcasts=channel.stats.total_broadcasts,
+                total_streaming_minutes=channel.stats.total_streaming_minutes,
+                last_broadcast_at=channel.stats.last_broadcast_at,
+            ),
+            created_at=channel.created_at,
+            updated_at=channel.updated_at,
+            value=channel,
+        )
+
+
+@strawberry.type
+class Assignment:
+    host_user_id: strawberry.ID
+    channel_id: strawberry.ID
+    assigned_at: datetime
+    assigned_by: strawberry.ID | None
+    value: strawberry.Private[model.Assignment]
+
+    @strawberry.field
+    async def channel(self, info: Info) -> Channel:
+        return Channel.of(await channel_fields.channel_of(self.value, info.context))
+
+    @classmethod
+    def of(cls, assignment: model.Assignment) -> Assignment:
+        return cls(
+            host_user_id=strawberry.ID(assignment.host_user_id),
+            channel_id=strawberry.ID(assignment.channel_id),
+            assigned_at=assignment.assigned_at,
+            assigned_by=strawberry.ID(assignment.assigned_by) if assignment.assigned_by else None,
+            value=assignment,
+        )
+
+
+@strawberry.type
+class StateCounts:
+    idle: int
+    live: int
+    offline: int
+
+
+@strawberry.type
+class Capacity:
+    limit: int
+    used: int
+    available: int
+    utilization_percent: float
+    by_state: StateCounts
+
+    @classmethod
+    def of(cls, capacity: CapacityValue) -> Capacity:
+        return cls(
+            limit=capacity.limit,
+            used=capacity.used,
+            available=capacity.available,
+            utilization_percent=capacity.utilization_percent,
+            by_state=StateCounts(
+                idle=capacity.by_state[model.ChannelState.IDLE],
+                live=capacity.by_state[model.ChannelState.LIVE],
+                offline=capacity.by_state[model.ChannelState.OFFLINE],
+            ),
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class ChannelEdge:
+    cursor: str
+    node: Channel
+
+
+@strawberry.type
+class ChannelConnection:
+    edges: list[ChannelEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class CreateChannelInput:
+    name: str = strawberry.field(description="Human-readable, 1 to 128 characters after trimming.")
+    type: ChannelType = model.ChannelType.STANDARD
+    latency_mode: LatencyMode = model.LatencyMode.LOW
+    assignment_model: AssignmentModel = model.AssignmentModel.HOST_OWNED
+    recording_enabled: bool = True
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry with the same key returns the channel made the first time."
+    )
+
+    def to_request(self) -> model.NewChannelRequest:
+        return model.NewChannelRequest(
+            name=self.name,
+            type=model.ChannelType(self.type),
+            latency_mode=model.LatencyMode(self.latency_mode),
+            assignment_model=model.AssignmentModel(self.assignment_model),
+            recording_enabled=self.recording_enabled,
+            idempotency_key=self.idempotency_key,
+        )

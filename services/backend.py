@@ -1,0 +1,20 @@
+"""What the use cases need, built once by app.bootstrap and overridden by tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.clock import utc_now
+from data.ivs import IvsGateway
+from data.repository import ChannelRepository
+
+
+@dataclass(frozen=True)
+class ChannelsBackend:
+    repository: ChannelRepository
+    ivs: IvsGateway
+    channel_limit: int
+    recording_configuration_arn: str | None
+    clock: Callable[[], datetime] = field(default=utc_now)

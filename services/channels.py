@@ -1,0 +1,283 @@
+"""The mutations of the contract: create, assign, unassign, set state; and the capacity read.
+
+These are blocking (boto3): resolvers run them in the thread pool, off the event loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+
+from domain.access import Caller, require_admin, require_may_set_state
+from domain.capacity import Capacity, compute_capacity
+from domain.errors import CapacityExceeded, ChannelsError, Conflict, NotFound, UpstreamError
+from domain.model import (
+    Assignment,
+    AssignmentModel,
+    Channel,
+    ChannelState,
+    ChannelStats,
+    NewChannelRequest,
+)
+from domain.naming import ivs_channel_name
+from domain.state_machine import StateChange, plan_state_change
+from domain.validation import validate_identifier, validate_new_channel
+from data.repository import (
+    AssignmentGone,
+    CapacityFull,
+    ChannelIsLive,
+    ChannelUnavailable,
+    HostAlreadyAssigned,
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    StaleChannel,
+    wait_briefly,
+)
+from services.backend import ChannelsBackend
+
+log = logging.getLogger(__name__)
+
+SERVICE_TAG = "shelcaster:managedBy"
+CHANNEL_ID_TAG = "shelcaster:channelId"
+# How long a retry waits for a create with the same idempotency key that is still in flight.
+IDEMPOTENT_WAIT_POLLS = 12
+STATE_CHANGE_ATTEMPTS = 5
+
+
+def read_capacity(backend: ChannelsBackend) -> Capacity:
+    return compute_capacity(backend.channel_limit, backend.repository.read_capacity_counts())
+
+
+def create_channel(backend: ChannelsBackend, caller: Caller, request: NewChannelRequest) -> Channel:
+    """Create the IVS channel, then its record in state IDLE (CONTRACT.md section 2, createChannel).
+
+    Order of steps, so that no failure leaves an IVS channel nobody knows of:
+    1. reserve a capacity slot (and the idempotency key) in one conditional transaction;
+    2. create the IVS channel, tagged with the channel id;
+    3. write the record; if that fails, delete the IVS channel and release the slot.
+    """
+    request = validate_new_channel(request)
+    require_admin(caller, "createChannel")
+    key = request.idempotency_key
+    for attempt in range(IDEMPOTENT_WAIT_POLLS):
+        if key is not None:
+            record = backend.repository.get_idempotency_record(key, backend.clock())
+            if record is not None:
+                replayed = _replay(backend, record, request)
+                if replayed is not None:
+                    return replayed
+                wait_briefly(attempt)  # the first create with this key is still running
+                continue
+        try:
+            return _create_new(backend, request)
+        except IdempotencyKeyTaken:
+            continue  # a concurrent create took the key first: wait for its channel
+    raise Conflict(f"A create with idempotencyKey '{key}' is still in progress; retry shortly.")
+
+
+def _replay(backend: ChannelsBackend, record: IdempotencyRecord, request: NewChannelRequest) -> Channel | None:
+    """The channel a key already made; None while that create is still running."""
+    if record.fingerprint != request.fingerprint():
+        raise Conflict(
+            f"idempotencyKey '{record.key}' was used for a different createChannel input; use a new key."
+        )
+    if not record.complete:
+        return None
+    channel = backend.repository.get_channel(record.channel_id)
+    if channel is None:
+        raise NotFound(f"The channel made with idempotencyKey '{record.key}' no longer exists.")
+    return channel
+
+
+def _create_new(backend: ChannelsBackend, request: NewChannelRequest) -> Channel:
+    repository = backend.repository
+    channel_id = str(uuid.uuid4())
+    now = backend.clock()
+    key = request.idempotency_key
+    try:
+        repository.reserve_channel_slot(
+            channel_id, backend.channel_limit, now, (key, request.fingerprint()) if key else None
+        )
+    except CapacityFull:
+        raise CapacityExceeded(
+            f"All {backend.channel_limit} channels of the quota are in use; "
+            "raise CHANNELS_LIMIT after an IVS quota increase."
+        ) from None
+
+    recording_arn = backend.recording_configuration_arn if request.recording_enabled else None
+    try:
+        ivs_channel = backend.ivs.create_channel(
+            name=ivs_channel_name(request.name, channel_id),
+            channel_type=request.type,
+            latency_mode=request.latency_mode,
+            recording_configuration_arn=recording_arn,
+            tags={SERVICE_TAG: "shelcaster-channels", CHANNEL_ID_TAG: channel_id},
+        )
+    except BaseException:
+        repository.release_channel_slot(channel_id, key)
+        raise
+
+    channel = Channel(
+        id=channel_id,
+        arn=ivs_channel.arn,
+        name=request.name,
+        type=request.type,
+        latency_mode=request.latency_mode,
+        assignment_model=request.assignment_model,
+        playback_url=ivs_channel.playback_url,
+        ingest_endpoint=ivs_channel.ingest_endpoint,
+        stream_key=ivs_channel.stream_key,
+        state=ChannelState.IDLE,
+        recording_configuration_arn=recording_arn,
+        current_session_id=None,
+        live_since=None,
+        stats=ChannelStats(),
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        repository.save_new_channel(channel, key)
+    except BaseException as exc:
+        _compensate_failed_save(backend, channel, key)
+        if isinstance(exc, ChannelsError):
+            raise
+        raise UpstreamError("The channel record could not be written; nothing was created.") from exc
+    return channel
+
+
+def _compensate_failed_save(backend: ChannelsBackend, channel: Channel, key: str | None) -> None:
+    """Undo a create whose record was not written: no IVS channel may outlive it."""
+    try:
+        backend.ivs.delete_channel(channel.arn)
+    except Exception:
+        # Logged with the tag that ties it to this create, for the operator to delete by hand.
+        log.exception("orphaned IVS channel %s (tag %s=%s) could not be deleted", channel.arn, CHANNEL_ID_TAG, channel.id)
+    try:
+        backend.repository.release_channel_slot(channel.id, key)
+    except Exception:
+        log.exception("capacity slot of channel %s could not be released", channel.id)
+
+
+def assign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, host_user_id: str) -> Assignment:
+    """Assign a host; the same host on the same channel again returns the existing assignment."""
+    validate_identifier("channelId", channel_id)
+    validate_identifier("hostUserId", host_user_id)
+    require_admin(caller, "assignChannel")
+    repository = backend.repository
+    channel = repository.get_channel(channel_id)
+    if channel is None:
+        raise NotFound(f"Channel '{channel_id}' does not exist.")
+    existing = repository.get_assignment(host_user_id)
+    if existing is not None:
+        return _existing_assignment(existing, channel_id)
+    if channel.assignment_model is AssignmentModel.HOST_OWNED and channel.assigned_host_ids:
+        raise _host_owned_conflict(channel)
+    assignment = Assignment(
+        host_user_id=host_user_id,
+        channel_id=channel.id,
+        channel_arn=channel.arn,
+        playback_url=channel.playback_url,
+        ingest_endpoint=channel.ingest_endpoint,
+        stream_key=channel.stream_key,
+        assigned_at=backend.clock(),
+        assigned_by=caller.user_id,
+    )
+    try:
+        repository.add_assignment(assignment, channel)
+    except HostAlreadyAssigned:
+        # A concurrent request assigned this host first.
+        concurrent = repository.get_assignment(host_user_id)
+        if concurrent is None:
+            raise Conflict(f"Host '{host_user_id}' was assigned and unassigned concurrently; retry.") from None
+        return _existing_assignment(concurrent, channel_id)
+    except ChannelUnavailable:
+        current = repository.get_channel(channel_id)
+        if current is None:
+            raise NotFound(f"Channel '{channel_id}' does not exist.") from None
+        raise _host_owned_conflict(current) from None
+    return assignment
+
+
+def _existing_assignment(existing: Assignment, channel_id: str) -> Assignment:
+    if existing.channel_id == channel_id:
+        return existing
+    raise Conflict(
+        f"Host '{existing.host_user_id}' already holds channel '{existing.channel_id}'; unassign it first."
+    )
+
+
+def _host_owned_conflict(channel: Channel) -> Conflict:
+    holders = ", ".join(sorted(channel.assigned_host_ids)) or "another host"
+    return Conflict(f"Channel '{channel.id}' is HOST_OWNED and already assigned to {holders}.")
+
+
+def unassign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, host_user_id: str) -> Assignment:
+    """Remove a host's assignment; returns the assignment that was removed."""
+    validate_identifier("channelId", channel_id)
+    validate_identifier("hostUserId", host_user_id)
+    require_admin(caller, "unassignChannel")
+    repository = backend.repository
+    assignment = repository.get_assignment(host_user_id)
+    if assignment is None or assignment.channel_id != channel_id:
+        raise NotFound(f"Host '{host_user_id}' is not assigned to channel '{channel_id}'.")
+    channel = repository.get_channel(channel_id)
+    live = Conflict(f"Channel '{channel_id}' is LIVE; set it IDLE before unassigning hosts.")
+    if channel is not None and channel.state is ChannelState.LIVE:
+        raise live
+    try:
+        repository.remove_assignment(assignment, channel_exists=channel is not None)
+    except AssignmentGone:
+        raise NotFound(f"Host '{host_user_id}' is not assigned to channel '{channel_id}'.") from None
+    except ChannelIsLive:
+        raise live from None
+    return assignment
+
+
+def set_channel_state(
+    backend: ChannelsBackend, caller: Caller, channel_id: str, target: ChannelState, session_id: str | None
+) -> Channel:
+    """Move a channel through the state machine, counting each broadcast once (CONTRACT.md section 2)."""
+    validate_identifier("channelId", channel_id)
+    if session_id is not None:
+        validate_identifier("sessionId", session_id)
+    repository = backend.repository
+    own_assignment = None if caller.is_admin else repository.get_assignment(caller.user_id)
+    require_may_set_state(caller, own_assignment, channel_id, target)
+    for _ in range(STATE_CHANGE_ATTEMPTS):
+        channel = repository.get_channel(channel_id)
+        if channel is None:
+            raise NotFound(f"Channel '{channel_id}' does not exist.")
+        change = plan_state_change(channel, target, session_id, backend.clock())
+        if change is None:
+            return channel
+        try:
+            repository.apply_state_change(channel_id, change)
+        except StaleChannel:
+            continue  # another request changed it first: plan again from what it did
+        return applied(channel, change)
+    raise Conflict(f"Channel '{channel_id}' kept changing concurrently; retry.")
+
+
+def applied(channel: Channel, change: StateChange) -> Channel:
+    """The channel as `change` leaves it (what apply_state_change wrote), without reading it back."""
+    stats = channel.stats
+    if change.enters_live:
+        return dataclasses.replace(
+            channel,
+            state=change.new_state,
+            current_session_id=change.session_id,
+            live_since=change.at,
+            updated_at=change.at,
+            stats=dataclasses.replace(stats, total_broadcasts=stats.total_broadcasts + 1, last_broadcast_at=change.at),
+        )
+    return dataclasses.replace(
+        channel,
+        state=change.new_state,
+        current_session_id=None if change.leaves_live else channel.current_session_id,
+        live_since=None if change.leaves_live else channel.live_since,
+        updated_at=change.at,
+        stats=dataclasses.replace(
+            stats, total_streaming_minutes=round(stats.total_streaming_minutes + change.minutes_streamed, 3)
+        ),
+    )

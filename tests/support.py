@@ -1,0 +1,173 @@
+"""Test doubles that are real parts: a JWKS served on loopback and Cognito-shaped tokens signed for it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
+CLIENT_ID = "testclient1234567890abcdef"
+ADMIN_GROUP = "admin"
+
+
+def new_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    return {**jwk, "kid": kid, "alg": "RS256", "use": "sig"}
+
+
+class JwksServer:
+    """Serves a JWKS document on 127.0.0.1 and counts how often it is fetched."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self.jwks = jwks
+        self.fetches = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                server.fetches += 1
+                body = json.dumps(server.jwks).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/.well-known/jwks.json"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@dataclass
+class TokenFactory:
+    """Mints tokens in the exact claim shapes Cognito gives ID and access tokens."""
+
+    key: rsa.RSAPrivateKey
+    kid: str
+
+    def id_token(self, sub: str, groups: list[str] | None = None, **overrides: Any) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": sub,
+            "aud": CLIENT_ID,
+            "email_verified": True,
+            "token_use": "id",
+            "auth_time": now,
+            "iss": ISSUER,
+            "cognito:username": sub,
+            "cognito:groups": groups or [],
+            "exp": now + 3600,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+            "origin_jti": str(uuid.uuid4()),
+            "event_id": str(uuid.uuid4()),
+            "email": f"{sub}@example.com",
+        }
+        return self.sign(_merge(claims, overrides))
+
+    def access_token(self, sub: str, groups: list[str] | None = None, **overrides: Any) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": sub,
+            "cognito:groups": groups or [],
+            "iss": ISSUER,
+            "client_id": CLIENT_ID,
+            "origin_jti": str(uuid.uuid4()),
+            "event_id": str(uuid.uuid4()),
+            "token_use": "access",
+            "scope": "aws.cognito.signin.user.admin",
+            "auth_time": now,
+            "exp": now + 3600,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+            "username": sub,
+        }
+        return self.sign(_merge(claims, overrides))
+
+    def sign(self, claims: dict[str, Any], **header: Any) -> str:
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid, **header})
+
+    def admin(self, sub: str = "admin-1") -> str:
+        return self.id_token(sub, [ADMIN_GROUP])
+
+    def host(self, sub: str) -> str:
+        return self.id_token(sub)
+
+
+def _merge(claims: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = {**claims, **overrides}
+    return {name: value for name, value in merged.items() if value is not None}
+
+
+class GraphQLClient:
+    """Posts GraphQL documents to the ASGI app over httpx, as the frontends do."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+        response = await self.post(query, variables, token)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def error_codes(result: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in result.get("errors", [])]
+
+
+class CallCounter:
+    """Counts AWS API calls through botocore's event hooks: {(service, operation): count}."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, event_name: str, **kwargs: Any) -> None:
+        _, service, operation = event_name.split(".")
+        self.calls.append((service, operation))
+
+    def attach(self, *clients: Any) -> CallCounter:
+        for client in clients:
+            client.meta.events.register("before-call", self)
+        return self
+
+    def detach(self, *clients: Any) -> None:
+        for client in clients:
+            client.meta.events.unregister("before-call", self)
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    def count(self, service: str | None = None, operation: str | None = None) -> int:
+        return sum(
+            1 for s, o in self.calls if (service is None or s == service) and (operation is None or o == operation)
+        )
