@@ -72,8 +72,9 @@ def make_settings(**overrides: object) -> Settings:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return make_settings()
+def settings(request: pytest.FixtureRequest) -> Settings:
+    """Test settings; a test changes some with `@pytest.mark.parametrize("settings", [{...}], indirect=True)`."""
+    return make_settings(**getattr(request, "param", {}))
 
 
 @pytest.fixture
