@@ -22,12 +22,17 @@ def _settings_or_exit() -> Settings:
 
 
 def serve(host: str, port: int) -> None:
+    import logging
+
     import uvicorn
 
     from app.bootstrap import bootstrap
     from app.http import create_app
 
     settings = _settings_or_exit()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("botocore", "urllib3"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     service = bootstrap(settings)
     try:
         app = create_app(service)
