@@ -1,12 +1,17 @@
-"""Entry point: `python server.py [--host 127.0.0.1] [--port 8000]` serves the service."""
+"""Entry points: `python server.py [--host 127.0.0.1] [--port 8000]` serves the service over HTTP;
+`server.handler` is the AWS Lambda handler of the same app (API Gateway HTTP API or REST API)."""
 
 from __future__ import annotations
 
-import argparse
+from app.lambda_handler import handler
 
-from app.cli import add_serve_arguments, serve
+__all__ = ["handler"]
 
 if __name__ == "__main__":
+    import argparse
+
+    from app.cli import add_serve_arguments, serve
+
     arguments = argparse.ArgumentParser(description="Serve shelcaster-channels (same as `shelcaster-channels serve`).")
     add_serve_arguments(arguments)
     parsed = arguments.parse_args()

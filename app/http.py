@@ -8,20 +8,25 @@ from collections.abc import AsyncIterator
 
 from anyio import to_thread
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from app.auth import bearer_token
 from app.bootstrap import Service
+from app.limits import BodySizeLimitMiddleware
 from data.loaders import build_loaders
 from domain.access import Caller
 from domain.errors import ChannelsError
 from schema.context import Context
-from schema.schema import build_schema
+from schema.errors import mask_uncoded
+from schema.schema import SchemaLimits, build_schema
 
 # Blocking boto3 calls run in this many threads (botocore's pool is sized to match, data.clients).
 THREAD_POOL_SIZE = 64
@@ -30,9 +35,16 @@ REQUEST_ID_HEADER = "x-request-id"
 
 class ChannelsGraphQL(GraphQL[Context, None]):
     def __init__(self, service: Service) -> None:
+        settings = service.settings
+        limits = SchemaLimits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            hide_schema=settings.is_production,
+        )
         super().__init__(
-            build_schema(),
-            graphql_ide=None if service.settings.is_production else "graphiql",
+            build_schema(limits),
+            graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=True,  # GET runs queries only; strawberry refuses mutations over GET
         )
         self.service = service
@@ -55,6 +67,12 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             caller=caller,
             auth_rejection=rejection,
         )
+
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if result.errors:
+            result.errors = mask_uncoded(result.errors, request.scope.get("state", {}).get("request_id", "-"))
+        return await super().process_result(request, result)
 
 
 class RequestIdMiddleware:
@@ -108,5 +126,17 @@ def create_app(service: Service) -> Starlette:
         yield
 
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(RequestIdMiddleware)
+    settings = service.settings
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_allow_list:
+        # Only the configured origins; none by default.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_list,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        )
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response, 413s included, carries the id
     return app

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     auth_audience: str | None = None
     auth_admin_group: str = Field(default="admin", min_length=1)
     env: Literal["development", "production"] = "development"
+    # Hardening of the GraphQL surface (README, "Security").
+    max_query_depth: int = Field(default=10, ge=2, le=100)
+    max_aliases: int = Field(default=30, ge=1, le=1000)
+    max_tokens: int = Field(default=2000, ge=100, le=100_000)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    cors_origins: str = ""  # comma-separated allow-list; empty: no cross-origin access
     # Where embedded mode keeps its dev signing key (git-ignored).
     dev_dir: Path = Path(".channels-dev")
 
@@ -35,6 +41,10 @@ class Settings(BaseSettings):
     @property
     def audiences(self) -> frozenset[str]:
         return frozenset(part.strip() for part in (self.auth_audience or "").split(",") if part.strip())
+
+    @property
+    def cors_allow_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def jwks_url(self) -> str | None:

@@ -67,3 +67,25 @@ class ErrorCodes(SchemaExtension):
             path=error.path,
             extensions={"code": INTERNAL, "requestId": request_id},
         )
+
+
+def mask_uncoded(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
+    """The last line: an error that reached the response without a code (an extension raised past
+    ErrorCodes) is masked as INTERNAL_SERVER_ERROR and logged."""
+    masked = []
+    for error in errors:
+        if error.extensions.get("code"):
+            masked.append(error)
+            continue
+        log.error("uncoded error (request %s): %s", request_id, error.message, exc_info=error.original_error or error)
+        masked.append(
+            GraphQLError(
+                f"Internal server error; quote request id {request_id} to the operators.",
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": INTERNAL, "requestId": request_id},
+            )
+        )
+    return masked

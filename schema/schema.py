@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -42,18 +52,55 @@ class Mutation:
     set_channel_state: Channel = strawberry.mutation(resolver=mutations.set_channel_state)
 
 
+class SafeParserCache(ParserCache):
+    """strawberry's ParserCache, except that a document that fails to parse is left to strawberry's own
+    parse step, which reports the error as a result (with its code) instead of raising past every
+    extension."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(context.query, **context.parse_options)
+        except GraphQLError:
+            pass
+        yield
+
+
 class ChannelsSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # ErrorCodes logs what is unexpected, with the request id; deliberate errors are answers, not log noise.
         return None
 
 
-def build_schema() -> strawberry.Schema:
+@dataclass(frozen=True)
+class SchemaLimits:
+    """Bounds on what one document may ask for; checked before any resolver (and any AWS call) runs."""
+
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    # Production hides the schema: no introspection, no "did you mean" suggestions.
+    hide_schema: bool = False
+    # Parsed and validated documents are cached, bounded (LRU), across requests.
+    cache_size: int = 256
+
+
+def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
+    extensions: list[object] = [
+        ErrorCodes,
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: SafeParserCache(maxsize=limits.cache_size),
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: ValidationCache(maxsize=limits.cache_size),
+    ]
+    if limits.hide_schema:
+        extensions.append(DisableIntrospection)
     return ChannelsSchema(
         query=Query,
         mutation=Mutation,
-        extensions=[ErrorCodes],
-        config=StrawberryConfig(scalar_map={datetime: DATETIME}),
+        extensions=extensions,  # type: ignore[arg-type]
+        config=StrawberryConfig(scalar_map={datetime: DATETIME}, disable_field_suggestions=limits.hide_schema),
     )
 
 
