@@ -1,0 +1,33 @@
+"""The storage tests' table: its names, and channels put in it as the service's create does
+(reserve a slot, then save the record)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from data.repository import ChannelRepository
+from domain.model import Channel
+from tests.unit.builders import CREATED_AT, make_channel
+
+ENTITY_INDEX = "entityType-index"
+STUBBED_TABLE = "shelcaster-app"
+ROOMY_LIMIT = 1000
+
+
+def store_channel(repository: ChannelRepository, **overrides: Any) -> Channel:
+    """Create a channel record (with a fresh id unless given) and return the channel."""
+    channel = make_channel(**{"id": str(uuid.uuid4()), **overrides})
+    repository.reserve_channel_slot(channel.id, ROOMY_LIMIT, channel.created_at, None)
+    repository.save_new_channel(channel, None)
+    return channel
+
+
+def store_channels(repository: ChannelRepository, count: int) -> list[Channel]:
+    """`count` channels created one second apart, oldest first."""
+    return [
+        store_channel(repository, name=f"Show {n}", created_at=CREATED_AT + timedelta(seconds=n),
+                      updated_at=CREATED_AT + timedelta(seconds=n))
+        for n in range(count)
+    ]
