@@ -26,6 +26,7 @@ from data.table import (
 )
 
 Report = Callable[[str], None]
+BACKFILL_ATTEMPTS = 5
 
 
 @dataclass
@@ -133,21 +134,17 @@ def _enable_expiry(client: Any, table_name: str, report: Report) -> None:
 def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, report: Report) -> None:
     """Give older records what the service keeps beside them; count channels for the capacity counter."""
     counts = {state: 0 for state in ChannelState}
+    unknown_states = 0
     for item in _entities(table, entity_index, CHANNEL_ENTITY):
-        state = ChannelState(item["state"]) if item.get("state") in ChannelState.__members__ else ChannelState.IDLE
-        counts[state] += 1
-        if item.get(STATE_KEY_ATTRIBUTE) == state.value and item.get(CATALOG_ATTRIBUTE) == CHANNEL_ENTITY:
+        state = _backfill_channel(table, item, summary)
+        if state is _GONE:
             continue
-        # Only the service's own attributes are set; conditional on the state read, so a concurrent change wins.
-        table.client.update_item(
-            TableName=table.name,
-            Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}},
-            UpdateExpression="SET #state_key = :state, #catalog = :catalog",
-            ConditionExpression="attribute_not_exists(#state) OR #state = :state",
-            ExpressionAttributeNames={"#state": "state", "#state_key": STATE_KEY_ATTRIBUTE, "#catalog": CATALOG_ATTRIBUTE},
-            ExpressionAttributeValues={":state": {"S": state.value}, ":catalog": {"S": CHANNEL_ENTITY}},
-        )
-        summary.backfilled_channels += 1
+        if state is None:
+            unknown_states += 1
+        else:
+            counts[state] += 1
+    if unknown_states:
+        report(f"{unknown_states} channel records have a state the service does not know: counted as used, not listed by state")
     for item in _entities(table, entity_index, ASSIGNMENT_ENTITY):
         channel_id, host = item.get("channelId"), item.get("hostUserId")
         if not channel_id or not host:
@@ -171,7 +168,7 @@ def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, 
                 "pk": {"S": COUNTER_KEY["pk"]},
                 "sk": {"S": COUNTER_KEY["sk"]},
                 "entityType": {"S": COUNTER_ENTITY},
-                "used": {"N": str(sum(counts.values()))},
+                "used": {"N": str(sum(counts.values()) + unknown_states)},
                 "idle": {"N": str(counts[ChannelState.IDLE])},
                 "live": {"N": str(counts[ChannelState.LIVE])},
                 "offline": {"N": str(counts[ChannelState.OFFLINE])},
@@ -179,7 +176,7 @@ def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, 
             ConditionExpression="attribute_not_exists(pk)",
         )
         summary.counter_created = True
-        report(f"capacity counter set from {sum(counts.values())} existing channels")
+        report(f"capacity counter set from {sum(counts.values()) + unknown_states} existing channels")
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
@@ -187,6 +184,51 @@ def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, 
         report(
             f"backfilled {summary.backfilled_channels} channel and {summary.backfilled_assignments} assignment records"
         )
+
+
+_GONE = object()  # the record was deleted while provision ran
+
+
+def _backfill_channel(table: DynamoTable, item: dict[str, Any], summary: ProvisionSummary) -> object:
+    """Set the index keys of one channel record from its state; the state it ends with (None: unknown,
+    _GONE: deleted meanwhile).
+
+    Only the service's own attributes are written, conditional on the state read: a concurrent change
+    (an older function still running) wins, and the record is read again.
+    """
+    for _ in range(BACKFILL_ATTEMPTS):
+        raw = item.get("state")
+        state = ChannelState.IDLE if raw is None else ChannelState.__members__.get(str(raw))
+        wanted = {CATALOG_ATTRIBUTE: CHANNEL_ENTITY} | ({STATE_KEY_ATTRIBUTE: state.value} if state else {})
+        if all(item.get(name) == value for name, value in wanted.items()):
+            return state
+        names = {"#state": "state", **{f"#a{n}": name for n, name in enumerate(wanted)}}
+        values = {f":v{n}": {"S": value} for n, value in enumerate(wanted.values())}
+        if raw is None:
+            condition = "attribute_not_exists(#state)"
+        else:
+            condition = "#state = :read_state"
+            values[":read_state"] = {"S": str(raw)}
+        try:
+            table.client.update_item(
+                TableName=table.name,
+                Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}},
+                UpdateExpression="SET " + ", ".join(f"#a{n} = :v{n}" for n in range(len(wanted))),
+                ConditionExpression=f"attribute_exists(pk) AND {condition}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            reread = table.get({"pk": item["pk"], "sk": item["sk"]})
+            if reread is None:
+                return _GONE
+            item = reread
+            continue
+        summary.backfilled_channels += 1
+        return state
+    raise RuntimeError(f"channel record {item['pk']} kept changing during provision; run provision again")
 
 
 def _entities(table: DynamoTable, entity_index: str, entity: str) -> list[dict[str, Any]]:

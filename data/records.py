@@ -32,6 +32,9 @@ from data.table import (
 
 Item = dict[str, Any]
 
+# Where an encrypted stream key is kept; older records hold a plain-text `streamKey`.
+SEALED_STREAM_KEY = "encryptedStreamKey"
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -79,6 +82,7 @@ def channel_from_item(item: Mapping[str, Any]) -> Channel:
         created_at=created_at or updated_at or _EPOCH,
         updated_at=updated_at or created_at or _EPOCH,
         assigned_host_ids=frozenset(str(host) for host in hosts),
+        sealed_stream_key=_text(item.get(SEALED_STREAM_KEY)),
     )
 
 
@@ -104,13 +108,18 @@ def new_channel_item(channel: Channel) -> Item:
         CATALOG_ATTRIBUTE: CHANNEL_ENTITY,
         STATE_KEY_ATTRIBUTE: channel.state.value,
     }
-    optional = {
-        "streamKey": channel.stream_key,
-        "recordingConfigurationArn": channel.recording_configuration_arn,
-        "currentSessionId": channel.current_session_id,
-        "lastBroadcastAt": channel.stats.last_broadcast_at and format_timestamp(channel.stats.last_broadcast_at),
-    }
-    item.update({name: value for name, value in optional.items() if value is not None})
+    # The seed's attributes are always written, as NULL when empty (as the older functions wrote
+    # them); with encryption on, `streamKey` is NULL and the sealed key is beside it.
+    item.update(
+        {
+            "streamKey": None if channel.sealed_stream_key else channel.stream_key,
+            "recordingConfigurationArn": channel.recording_configuration_arn,
+            "currentSessionId": channel.current_session_id,
+            "lastBroadcastAt": channel.stats.last_broadcast_at and format_timestamp(channel.stats.last_broadcast_at),
+        }
+    )
+    if channel.sealed_stream_key is not None:
+        item[SEALED_STREAM_KEY] = channel.sealed_stream_key
     return item
 
 
@@ -124,6 +133,7 @@ def assignment_from_item(item: Mapping[str, Any]) -> Assignment:
         stream_key=_text(item.get("streamKey")),
         assigned_at=parse_timestamp(item.get("assignedAt")) or _EPOCH,
         assigned_by=_text(item.get("assignedBy")),
+        sealed_stream_key=_text(item.get(SEALED_STREAM_KEY)),
     )
 
 
@@ -138,8 +148,9 @@ def assignment_item(assignment: Assignment) -> Item:
         "ingestEndpoint": assignment.ingest_endpoint,
         "assignedAt": format_timestamp(assignment.assigned_at),
     }
-    if assignment.stream_key is not None:
-        item["streamKey"] = assignment.stream_key
+    item["streamKey"] = None if assignment.sealed_stream_key else assignment.stream_key
+    if assignment.sealed_stream_key is not None:
+        item[SEALED_STREAM_KEY] = assignment.sealed_stream_key
     if assignment.assigned_by is not None:
         item["assignedBy"] = assignment.assigned_by
     return item
