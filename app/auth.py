@@ -26,7 +26,9 @@ class RemoteJwks:
     """Keys fetched from a JWKS URL: lazily, cached, and fetched again once for an unknown `kid`."""
 
     def __init__(self, url: str, timeout: float = 5.0) -> None:
-        self._client = PyJWKClient(url, cache_keys=True, lifespan=JWKS_CACHE_SECONDS, timeout=int(timeout))
+        # The JWK set is cached for JWKS_CACHE_SECONDS; PyJWT's extra per-kid cache (cache_keys) never
+        # expires, so a key withdrawn from the JWKS would stay trusted until restart: off.
+        self._client = PyJWKClient(url, cache_keys=False, lifespan=JWKS_CACHE_SECONDS, timeout=int(timeout))
 
     def key_for(self, kid: str) -> PyJWK:
         try:

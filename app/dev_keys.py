@@ -50,8 +50,10 @@ class DevSigningKey:
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
             temporary = folder / f".{_KEY_FILE}.{os.getpid()}"
-            temporary.write_bytes(pem)
-            temporary.chmod(0o600)
+            # Created owner-only from the first byte: never readable by others, even for a moment.
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(pem)
             try:
                 os.link(temporary, path)  # fails if another process made the key first: use theirs
             except FileExistsError:

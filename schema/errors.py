@@ -34,7 +34,14 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is None or not result.errors:
             return
-        result.errors = [self._coded(error) for error in result.errors]
+        coded = [self._coded(error) for error in result.errors]
+        context = self.execution_context.context
+        anonymous = hasattr(context, "require_caller") and getattr(context, "caller", None) is None
+        if anonymous and any(_is_variable_error(error) for error in coded):
+            # Every operation needs a caller, and UNAUTHENTICATED comes before BAD_USER_INPUT
+            # (CONTRACT.md section 3): an anonymous caller learns nothing more about its input.
+            coded = [_unauthenticated(context, coded[0])]
+        result.errors = coded
 
     def _tag(self, code: str) -> None:
         for error in self.execution_context.pre_execution_errors or []:
@@ -67,6 +74,18 @@ class ErrorCodes(SchemaExtension):
             path=error.path,
             extensions={"code": INTERNAL, "requestId": request_id},
         )
+
+
+def _is_variable_error(error: GraphQLError) -> bool:
+    return error.path is None and error.extensions.get("code") == BAD_USER_INPUT
+
+
+def _unauthenticated(context: object, like: GraphQLError) -> GraphQLError:
+    try:
+        context.require_caller()  # type: ignore[attr-defined]
+    except ChannelsError as refusal:
+        return GraphQLError(refusal.message, nodes=like.nodes, extensions=refusal.extensions)
+    raise AssertionError("a context without a caller must refuse")
 
 
 def mask_uncoded(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
