@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 from app.auth import RemoteJwks, StaticJwks, TokenVerifier
 from app.dev_keys import DEV_AUDIENCE, DEV_ISSUER, DevSigningKey
-from app.embedded import EmbeddedAws
+from app.embedded import EmbeddedAws, create_embedded_kms_key
 from app.settings import Settings
 from data.clients import AwsClients, AwsConnection, build_clients
 from data.dynamo import DynamoTable
 from data.ivs import IvsGateway
 from data.provisioning import provision
 from data.repository import ChannelRepository
+from data.stream_keys import StreamKeyCipher
 from services.backend import ChannelsBackend
 
 # moto has no IVS recording configurations: embedded mode attaches this stand-in ARN (IVS's format,
@@ -62,9 +63,12 @@ def bootstrap(
     clients = build_clients(connection or AwsConnection(region=settings.region))
     table = DynamoTable(clients.dynamodb, settings.table)
     recording_configuration_arn = settings.recording_configuration_arn
+    kms_key_id = settings.kms_key_id
     if settings.backend == "embedded":
         provision(table, settings.entity_index)
         recording_configuration_arn = recording_configuration_arn or EMBEDDED_RECORDING_CONFIGURATION_STAND_IN
+        # Encryption at rest is on by default in embedded mode, with a KMS key of its own.
+        kms_key_id = kms_key_id or create_embedded_kms_key(clients.kms)
     if verifier is None:
         assert settings.auth_issuer is not None and settings.jwks_url is not None  # checked by load_settings
         verifier = TokenVerifier(
@@ -78,6 +82,7 @@ def bootstrap(
         ivs=IvsGateway(clients.ivs),
         channel_limit=settings.limit,
         recording_configuration_arn=recording_configuration_arn,
+        stream_keys=StreamKeyCipher(clients.kms, kms_key_id, table) if kms_key_id else None,
     )
     return Service(
         settings=settings,

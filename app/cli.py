@@ -1,4 +1,4 @@
-"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6)."""
+"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6), encrypt-keys."""
 
 from __future__ import annotations
 
@@ -86,6 +86,29 @@ def provision_table() -> None:
         service.close()
 
 
+def encrypt_keys(apply: bool) -> None:
+    from app.bootstrap import bootstrap
+    from data.key_migration import encrypt_plain_stream_keys
+
+    settings = _settings_or_exit()
+    service = bootstrap(settings)
+    try:
+        cipher = service.backend.stream_keys
+        if cipher is None:
+            print("shelcaster-channels: set CHANNELS_KMS_KEY_ID to encrypt stream keys.", file=sys.stderr)
+            raise SystemExit(2)
+        report = encrypt_plain_stream_keys(service.table, settings.entity_index, cipher, apply=apply)
+        plain = report.channels_plain + report.assignments_plain
+        print(f"plain-text stream keys: {report.channels_plain} channel records, {report.assignments_plain} assignment records")
+        print(f"already encrypted: {report.already_sealed}")
+        if apply:
+            print(f"encrypted now: {report.sealed}; changed concurrently (run again): {report.changed_concurrently}")
+        elif plain:
+            print("dry run: nothing changed; run with --apply to encrypt them")
+    finally:
+        service.close()
+
+
 def export_schema() -> None:
     from schema.schema import export_sdl
 
@@ -102,6 +125,10 @@ def parser() -> argparse.ArgumentParser:
     token_command.add_argument("--admin", action="store_true", help="put the user in the admin group")
     commands.add_parser("provision", help="create the table and indexes where missing; backfill older records")
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    encrypt_command = commands.add_parser(
+        "encrypt-keys", help="encrypt plain-text stream keys of older records with the KMS key (dry run by default)"
+    )
+    encrypt_command.add_argument("--apply", action="store_true", help="write the changes (default: report only)")
     return root
 
 
@@ -120,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         provision_table()
     elif arguments.command == "export-schema":
         export_schema()
+    elif arguments.command == "encrypt-keys":
+        encrypt_keys(arguments.apply)
 
 
 if __name__ == "__main__":

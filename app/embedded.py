@@ -78,3 +78,8 @@ class EmbeddedAws:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def create_embedded_kms_key(kms: Any) -> str:
+    """A KMS key in the emulator for stream keys at rest (the emulator forgets it on exit)."""
+    return str(kms.create_key(Description="shelcaster-channels embedded: stream keys at rest")["KeyMetadata"]["KeyId"])

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     entity_index: str = Field(default="entityType-index", min_length=3, max_length=255)
     limit: int = Field(default=20, ge=1, le=100_000)
     recording_configuration_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:ivs:")
+    # Stream keys are encrypted at rest under this KMS key (id, ARN or alias) when set.
+    kms_key_id: str | None = Field(default=None, min_length=1)
     auth_issuer: str | None = None
     auth_jwks_url: str | None = None
     auth_audience: str | None = None

@@ -26,6 +26,7 @@ class AwsConnection:
 class AwsClients:
     dynamodb: Any
     ivs: Any
+    kms: Any
 
 
 def client_config() -> Config:
@@ -48,4 +49,4 @@ def build_clients(connection: AwsConnection) -> AwsClients:
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=connection.endpoint_url, config=config)
 
-    return AwsClients(dynamodb=client("dynamodb"), ivs=client("ivs"))
+    return AwsClients(dynamodb=client("dynamodb"), ivs=client("ivs"), kms=client("kms"))

@@ -51,7 +51,8 @@ class Channel:
     assignment_model: AssignmentModel
     playback_url: str
     ingest_endpoint: str
-    stream_key: str | None
+    # The secret that lets anyone broadcast: never in repr (and so never in a log line).
+    stream_key: str | None = field(repr=False)
     state: ChannelState
     recording_configuration_arn: str | None
     current_session_id: str | None
@@ -61,6 +62,9 @@ class Channel:
     updated_at: datetime
     # Host ids kept on the channel record so that a page of channels can batch-read its assignments.
     assigned_host_ids: frozenset[str] = field(default_factory=frozenset)
+    # The stream key as stored when encrypted at rest (see data.stream_keys); `stream_key` is then
+    # None until an allowed caller asks for it.
+    sealed_stream_key: str | None = field(default=None, repr=False)
 
     @property
     def recording_enabled(self) -> bool:
@@ -79,9 +83,10 @@ class Assignment:
     channel_arn: str
     playback_url: str
     ingest_endpoint: str
-    stream_key: str | None
+    stream_key: str | None = field(repr=False)
     assigned_at: datetime
     assigned_by: str | None
+    sealed_stream_key: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from domain.access import may_see_stream_key
-from domain.errors import NotFound
+from domain.errors import NotFound, UpstreamError
 from domain.model import Assignment, Channel
 
 if TYPE_CHECKING:
@@ -13,12 +13,18 @@ if TYPE_CHECKING:
 
 
 async def visible_stream_key(channel: Channel, context: Context) -> str | None:
-    """The stream key for an admin or a host assigned to the channel; null for anyone else."""
+    """The stream key for an admin or a host assigned to the channel; null for anyone else.
+
+    An encrypted key is decrypted only here, for a caller allowed to see it."""
     caller = context.require_caller()
-    if caller.is_admin:
+    if not caller.is_admin and not may_see_stream_key(caller, await context.own_assignment(), channel.id):
+        return None
+    if channel.stream_key is not None or channel.sealed_stream_key is None:
         return channel.stream_key
-    own = await context.own_assignment()
-    return channel.stream_key if may_see_stream_key(caller, own, channel.id) else None
+    cipher = context.backend.stream_keys
+    if cipher is None:
+        raise UpstreamError("This stream key is encrypted and CHANNELS_KMS_KEY_ID is not set; it cannot be read.")
+    return await context.run_blocking(cipher.open, channel.id, channel.sealed_stream_key)
 
 
 async def assignments_of(channel: Channel, context: Context) -> list[Assignment]:

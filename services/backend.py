@@ -9,6 +9,7 @@ from datetime import datetime
 from domain.clock import utc_now
 from data.ivs import IvsGateway
 from data.repository import ChannelRepository
+from data.stream_keys import StreamKeyCipher
 
 
 @dataclass(frozen=True)
@@ -17,4 +18,6 @@ class ChannelsBackend:
     ivs: IvsGateway
     channel_limit: int
     recording_configuration_arn: str | None
+    # None: stream keys are stored in plain text (no KMS key configured).
+    stream_keys: StreamKeyCipher | None = None
     clock: Callable[[], datetime] = field(default=utc_now)

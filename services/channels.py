@@ -118,6 +118,11 @@ def _create_new(backend: ChannelsBackend, request: NewChannelRequest) -> Channel
         repository.release_channel_slot(channel_id, key)
         raise
 
+    try:
+        sealed = _seal(backend, channel_id, ivs_channel.stream_key)
+    except BaseException:
+        _compensate_failed_save(backend, ivs_channel.arn, channel_id, key)
+        raise
     channel = Channel(
         id=channel_id,
         arn=ivs_channel.arn,
@@ -135,28 +140,36 @@ def _create_new(backend: ChannelsBackend, request: NewChannelRequest) -> Channel
         stats=ChannelStats(),
         created_at=now,
         updated_at=now,
+        sealed_stream_key=sealed,
     )
     try:
         repository.save_new_channel(channel, key)
     except BaseException as exc:
-        _compensate_failed_save(backend, channel, key)
+        _compensate_failed_save(backend, channel.arn, channel.id, key)
         if isinstance(exc, ChannelsError):
             raise
         raise UpstreamError("The channel record could not be written; nothing was created.") from exc
     return channel
 
 
-def _compensate_failed_save(backend: ChannelsBackend, channel: Channel, key: str | None) -> None:
+def _seal(backend: ChannelsBackend, channel_id: str, stream_key: str | None) -> str | None:
+    """The stream key encrypted for storage; None when encryption at rest is off."""
+    if backend.stream_keys is None or stream_key is None:
+        return None
+    return backend.stream_keys.seal(channel_id, stream_key)
+
+
+def _compensate_failed_save(backend: ChannelsBackend, arn: str, channel_id: str, key: str | None) -> None:
     """Undo a create whose record was not written: no IVS channel may outlive it."""
     try:
-        backend.ivs.delete_channel(channel.arn)
+        backend.ivs.delete_channel(arn)
     except Exception:
         # Logged with the tag that ties it to this create, for the operator to delete by hand.
-        log.exception("orphaned IVS channel %s (tag %s=%s) could not be deleted", channel.arn, CHANNEL_ID_TAG, channel.id)
+        log.exception("orphaned IVS channel %s (tag %s=%s) could not be deleted", arn, CHANNEL_ID_TAG, channel_id)
     try:
-        backend.repository.release_channel_slot(channel.id, key)
+        backend.repository.release_channel_slot(channel_id, key)
     except Exception:
-        log.exception("capacity slot of channel %s could not be released", channel.id)
+        log.exception("capacity slot of channel %s could not be released", channel_id)
 
 
 def assign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, host_user_id: str) -> Assignment:
@@ -182,6 +195,8 @@ def assign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, ho
         stream_key=channel.stream_key,
         assigned_at=backend.clock(),
         assigned_by=caller.user_id,
+        # A legacy plain-text key is sealed on its way into the new record when encryption is on.
+        sealed_stream_key=channel.sealed_stream_key or _seal(backend, channel.id, channel.stream_key),
     )
     try:
         repository.add_assignment(assignment, channel)
