@@ -1,0 +1,39 @@
+# shelcaster-channels as a container: `shelcaster-channels serve` (uvicorn) on port 8000, against AWS.
+#   docker build -t shelcaster-channels .
+#   docker run -p 8000:8000 -e AWS_REGION=... -e CHANNELS_AUTH_ISSUER=... \
+#     -e CHANNELS_AUTH_AUDIENCE=... -e CHANNELS_TABLE=... shelcaster-channels
+# Configuration: README.md, "Configuration". AWS credentials come from the usual chain (task role, ...).
+ARG PYTHON_IMAGE=python:3.12-slim
+
+# Build: the service and the pinned dependencies of pyproject.toml, into a virtual environment.
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+WORKDIR /src
+COPY pyproject.toml README.md server.py ./
+COPY app/ app/
+COPY data/ data/
+COPY domain/ domain/
+COPY resolvers/ resolvers/
+COPY schema/ schema/
+COPY services/ services/
+# `.`, not `.[dev]`: no emulator, no test tools in the image.
+RUN /opt/venv/bin/pip install .
+
+# Run: the virtual environment only (no sources, no build tools), as an unprivileged user.
+FROM ${PYTHON_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    CHANNELS_BACKEND=aws \
+    CHANNELS_ENV=production
+RUN groupadd --system --gid 10001 channels \
+    && useradd --system --uid 10001 --gid channels --create-home --home-dir /home/channels channels
+COPY --from=build /opt/venv /opt/venv
+# Numeric, so that orchestrators can verify the user is not root (Kubernetes runAsNonRoot).
+USER 10001:10001
+WORKDIR /home/channels
+EXPOSE 8000
+# The slim image has no curl: ask /healthz with Python's standard library (non-2xx raises, exit 1).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+CMD ["shelcaster-channels", "serve", "--host", "0.0.0.0", "--port", "8000"]
