@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 _api: Any = None
+_events_backend: Any = None
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -31,7 +32,45 @@ def _build_api() -> Any:
     return Mangum(create_app(bootstrap(load_settings())), lifespan="off")
 
 
+def events_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
+    """The events function: one EventBridge event from IVS (stream or recording state change).
+
+    An AWS failure raises, so that Lambda retries and then sends the event to the dead-letter queue;
+    an event the service does not act on is answered, not retried.
+    """
+    global _events_backend
+    if _events_backend is None:
+        from app.bootstrap import bootstrap
+        from app.settings import load_settings
+
+        _events_backend = bootstrap(load_settings()).backend
+    from services.ivs_events import apply_ivs_event
+
+    outcome = apply_ivs_event(_events_backend, event)
+    _log_event(event, outcome)
+    return {"outcome": outcome}
+
+
+def _log_event(event: dict[str, Any], outcome: str) -> None:
+    import json
+    import logging
+
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    logging.getLogger("shelcaster.channels.ivs_events").info(
+        json.dumps(
+            {
+                "event": event.get("detail-type"),
+                "name": detail.get("event_name") or detail.get("recording_status"),
+                "streamId": detail.get("stream_id"),
+                "resource": (event.get("resources") or [None])[0],
+                "outcome": outcome,
+            }
+        )
+    )
+
+
 def reset() -> None:
-    """Forget the built app (tests start each case from a cold container)."""
-    global _api
+    """Forget what was built (tests start each case from a cold container)."""
+    global _api, _events_backend
     _api = None
+    _events_backend = None

@@ -16,6 +16,7 @@ from data.table import (
     ASSIGNMENT_ENTITY,
     CATALOG_ATTRIBUTE,
     CHANNEL_ENTITY,
+    CHANNELS_BY_ARN_INDEX,
     CHANNELS_BY_CREATED_INDEX,
     CHANNELS_BY_STATE_INDEX,
     COUNTER_ENTITY,
@@ -38,19 +39,21 @@ class ProvisionSummary:
     counter_created: bool = False
 
 
-def _index(name: str, partition: str, sort: str | None) -> dict[str, Any]:
+def _index(name: str, partition: str, sort: str | None, projection: str = "ALL") -> dict[str, Any]:
     keys = [{"AttributeName": partition, "KeyType": "HASH"}]
     if sort:
         keys.append({"AttributeName": sort, "KeyType": "RANGE"})
-    return {"IndexName": name, "KeySchema": keys, "Projection": {"ProjectionType": "ALL"}}
+    return {"IndexName": name, "KeySchema": keys, "Projection": {"ProjectionType": projection}}
 
 
 def required_indexes(entity_index: str) -> list[dict[str, Any]]:
-    """Every GSI the service reads: the platform's entityType index and the service's two sparse ones."""
+    """Every GSI the service reads: the platform's entityType index, the two sparse listing indexes,
+    and channels by IVS ARN (for IVS's events)."""
     return [
         _index(entity_index, "entityType", None),
         _index(CHANNELS_BY_CREATED_INDEX, CATALOG_ATTRIBUTE, "createdAt"),
         _index(CHANNELS_BY_STATE_INDEX, STATE_KEY_ATTRIBUTE, "createdAt"),
+        _index(CHANNELS_BY_ARN_INDEX, "channelArn", None, projection="KEYS_ONLY"),
     ]
 
 

@@ -20,6 +20,7 @@ from domain.model import (
     ChannelStats,
     ChannelType,
     LatencyMode,
+    Recording,
 )
 from data.table import (
     ASSIGNMENT_ENTITY,
@@ -34,6 +35,8 @@ Item = dict[str, Any]
 
 # Where an encrypted stream key is kept; older records hold a plain-text `streamKey`.
 SEALED_STREAM_KEY = "encryptedStreamKey"
+# The latest recording IVS reported (a map).
+LAST_RECORDING = "lastRecording"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -83,7 +86,35 @@ def channel_from_item(item: Mapping[str, Any]) -> Channel:
         updated_at=updated_at or created_at or _EPOCH,
         assigned_host_ids=frozenset(str(host) for host in hosts),
         sealed_stream_key=_text(item.get(SEALED_STREAM_KEY)),
+        last_recording=recording_from_attribute(item.get(LAST_RECORDING)),
     )
+
+
+def recording_from_attribute(value: object) -> Recording | None:
+    if not isinstance(value, Mapping):
+        return None
+    at = parse_timestamp(value.get("at"))
+    bucket, prefix = _text(value.get("s3BucketName")), _text(value.get("s3KeyPrefix"))
+    if at is None or bucket is None or prefix is None:
+        return None
+    duration = value.get("durationMs")
+    return Recording(
+        status=str(value.get("status", "")),
+        s3_bucket_name=bucket,
+        s3_key_prefix=prefix,
+        duration_ms=int(duration) if isinstance(duration, (int, Decimal)) else None,
+        at=at,
+    )
+
+
+def recording_attribute(recording: Recording) -> Item:
+    return {
+        "status": recording.status,
+        "s3BucketName": recording.s3_bucket_name,
+        "s3KeyPrefix": recording.s3_key_prefix,
+        "durationMs": recording.duration_ms,
+        "at": format_timestamp(recording.at),
+    }
 
 
 def new_channel_item(channel: Channel) -> Item:

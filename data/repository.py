@@ -30,6 +30,8 @@ from data.records import (
     new_channel_item,
 )
 from data.table import (
+    CHANNELS_BY_ARN_INDEX,
+    CHANNEL_SK,
     COUNTER_ENTITY,
     COUNTER_KEY,
     EXPIRY_ATTRIBUTE,
@@ -38,7 +40,10 @@ from data.table import (
     assignment_key,
     channel_key,
     idempotency_key,
+    stream_event_key,
 )
+from data.records import LAST_RECORDING, recording_attribute
+from domain.model import Recording
 
 IDEMPOTENCY_KEY_LIFETIME_SECONDS = 24 * 60 * 60
 _STATE_COUNTERS = {ChannelState.IDLE: "idle", ChannelState.LIVE: "live", ChannelState.OFFLINE: "offline"}
@@ -70,6 +75,22 @@ class AssignmentGone(Exception):
 
 class StaleChannel(Exception):
     """The channel changed between the read a state change was planned from and its write."""
+
+
+class EventAlreadyApplied(Exception):
+    """An IVS event with this stream id and name was applied before (IVS delivers at least once)."""
+
+
+@dataclass(frozen=True)
+class StreamEventMarker:
+    """That an IVS stream event was applied, and when it happened (for events that arrive out of order)."""
+
+    stream_id: str
+    event_name: str
+    at: str
+
+
+IVS_EVENT_MARKER_LIFETIME_SECONDS = 14 * 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -284,9 +305,14 @@ class ChannelRepository:
 
     # State
 
-    def apply_state_change(self, channel_id: str, change: StateChange) -> None:
+    def apply_state_change(
+        self, channel_id: str, change: StateChange, event: StreamEventMarker | None = None
+    ) -> None:
         """Write one planned transition and move the per-state counters, conditional on the state
-        (and session) it was planned from: a concurrent change makes this raise StaleChannel."""
+        (and session) it was planned from: a concurrent change makes this raise StaleChannel.
+
+        With `event`, the IVS event's marker is written in the same transaction, so that a
+        redelivered event raises EventAlreadyApplied instead of counting twice."""
         now = format_timestamp(change.at)
         names = {"#state": "state", "#state_key": STATE_KEY_ATTRIBUTE, "#session": "currentSessionId"}
         values: dict[str, Any] = {":new": change.new_state.value, ":now": now, ":expected": change.expected_state.value}
@@ -317,26 +343,119 @@ class ChannelRepository:
         else:
             session_condition = "#session = :expected_session"
             values[":expected_session"] = change.expected_session_id
+        operations = [
+            update(
+                channel_key(channel_id),
+                expression,
+                condition=f"attribute_exists(pk) AND {state_condition} AND {session_condition}",
+                names=names,
+                values=values,
+            ),
+            update(
+                COUNTER_KEY,
+                "ADD #from :minus_one, #to :one",
+                names={"#from": _STATE_COUNTERS[change.expected_state], "#to": _STATE_COUNTERS[change.new_state]},
+                values={":minus_one": -1, ":one": 1},
+            ),
+        ]
+        if event is not None:
+            operations.append(self._marker_put(event, change.at))
+        try:
+            self.table.transact(operations)
+        except TransactionCancelled as cancelled:
+            if 2 in cancelled.failed:
+                raise EventAlreadyApplied from None
+            raise StaleChannel from None
+
+    # IVS events
+
+    def find_channel_id_by_arn(self, channel_arn: str) -> str | None:
+        items, _ = self.table.query(
+            IndexName=CHANNELS_BY_ARN_INDEX,
+            KeyConditionExpression="channelArn = :arn",
+            ExpressionAttributeValues={":arn": {"S": channel_arn}},
+        )
+        # Assignment records carry the ARN too: only the channel record's key counts.
+        for item in items:
+            if item["sk"] == CHANNEL_SK and str(item["pk"]).startswith("channel#"):
+                return str(item["pk"]).removeprefix("channel#")
+        return None
+
+    def get_stream_event(self, stream_id: str, event_name: str) -> StreamEventMarker | None:
+        item = self.table.get(stream_event_key(stream_id, event_name))
+        if item is None:
+            return None
+        return StreamEventMarker(stream_id, event_name, str(item["at"]))
+
+    def mark_stream_event(self, event: StreamEventMarker, now: datetime) -> None:
+        """Record an event that changed nothing on the channel; EventAlreadyApplied when redelivered."""
+        try:
+            self.table.transact([self._marker_put(event, now)])
+        except TransactionCancelled:
+            raise EventAlreadyApplied from None
+
+    def add_completed_broadcast(self, channel_id: str, started: datetime, minutes: float,
+                                event: StreamEventMarker, now: datetime) -> None:
+        """Count a broadcast whose end arrived before its start: the stats, without a state change."""
         try:
             self.table.transact(
                 [
                     update(
                         channel_key(channel_id),
-                        expression,
-                        condition=f"attribute_exists(pk) AND {state_condition} AND {session_condition}",
-                        names=names,
-                        values=values,
+                        "SET lastBroadcastAt = :started ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
+                        condition="attribute_exists(pk) AND (attribute_not_exists(lastBroadcastAt) "
+                        "OR attribute_type(lastBroadcastAt, :null) OR lastBroadcastAt < :started)",
+                        values={":started": format_timestamp(started), ":one": 1,
+                                ":minutes": Decimal(str(minutes)), ":null": "NULL"},
                     ),
+                    self._marker_put(event, now),
+                ]
+            )
+        except TransactionCancelled as cancelled:
+            if 1 in cancelled.failed:
+                raise EventAlreadyApplied from None
+            # A later broadcast is already recorded: count this one without moving lastBroadcastAt.
+            self.table.transact(
+                [
                     update(
-                        COUNTER_KEY,
-                        "ADD #from :minus_one, #to :one",
-                        names={"#from": _STATE_COUNTERS[change.expected_state], "#to": _STATE_COUNTERS[change.new_state]},
-                        values={":minus_one": -1, ":one": 1},
+                        channel_key(channel_id),
+                        "ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
+                        condition="attribute_exists(pk)",
+                        values={":one": 1, ":minutes": Decimal(str(minutes))},
                     ),
+                    self._marker_put(event, now),
+                ]
+            )
+
+    def record_recording(self, channel_id: str, recording: Recording) -> bool:
+        """Keep the newest recording IVS reported; False when a newer one is already kept."""
+        try:
+            self.table.transact(
+                [
+                    update(
+                        channel_key(channel_id),
+                        "SET #recording = :recording",
+                        condition="attribute_exists(pk) AND (attribute_not_exists(#recording) OR #recording.#at <= :at)",
+                        names={"#recording": LAST_RECORDING, "#at": "at"},
+                        values={":recording": recording_attribute(recording), ":at": format_timestamp(recording.at)},
+                    )
                 ]
             )
         except TransactionCancelled:
-            raise StaleChannel from None
+            return False
+        return True
+
+    @staticmethod
+    def _marker_put(event: StreamEventMarker, now: datetime) -> dict[str, Any]:
+        return put(
+            {
+                **stream_event_key(event.stream_id, event.event_name),
+                "entityType": "ivsStreamEvent",
+                "at": event.at,
+                EXPIRY_ATTRIBUTE: int(now.timestamp()) + IVS_EVENT_MARKER_LIFETIME_SECONDS,
+            },
+            condition="attribute_not_exists(pk)",
+        )
 
 
 def wait_briefly(attempt: int) -> None:

@@ -22,6 +22,9 @@ CATALOG_ATTRIBUTE = "channelCatalog"
 CHANNELS_BY_STATE_INDEX = "channels-by-state-index"
 STATE_KEY_ATTRIBUTE = "channelState"
 
+# Channels by IVS ARN, for IVS's events (keys only; assignment records carry `channelArn` too).
+CHANNELS_BY_ARN_INDEX = "channels-by-arn-index"
+
 # One item holds the capacity counters, so that `capacity` is one read and the limit is one condition.
 COUNTER_KEY = {"pk": "counter#persistentChannel", "sk": "capacity"}
 # Idempotency records carry an expiry (epoch seconds) for DynamoDB's TTL.
@@ -38,3 +41,8 @@ def assignment_key(host_user_id: str) -> dict[str, str]:
 
 def idempotency_key(key: str) -> dict[str, str]:
     return {"pk": f"idempotency#{key}", "sk": "createChannel"}
+
+
+def stream_event_key(stream_id: str, event_name: str) -> dict[str, str]:
+    """The marker of one IVS event applied (idempotency on stream id + event name)."""
+    return {"pk": f"ivsStream#{stream_id}", "sk": f"event#{event_name}"}

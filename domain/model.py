@@ -42,6 +42,17 @@ class ChannelStats:
 
 
 @dataclass(frozen=True)
+class Recording:
+    """The channel's latest recording to S3, as IVS reported it (IVS Recording State Change)."""
+
+    status: str
+    s3_bucket_name: str
+    s3_key_prefix: str
+    duration_ms: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Channel:
     id: str
     arn: str
@@ -65,6 +76,7 @@ class Channel:
     # The stream key as stored when encrypted at rest (see data.stream_keys); `stream_key` is then
     # None until an allowed caller asks for it.
     sealed_stream_key: str | None = field(default=None, repr=False)
+    last_recording: Recording | None = None
 
     @property
     def recording_enabled(self) -> bool:

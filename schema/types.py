@@ -30,6 +30,25 @@ class ChannelStats:
     last_broadcast_at: datetime | None
 
 
+@strawberry.type(description="The channel's latest recording to S3, as IVS last reported it.")
+class Recording:
+    status: str = strawberry.field(description="IVS's recording_status, e.g. 'Recording End'.")
+    s3_bucket_name: str
+    s3_key_prefix: str
+    duration_ms: int | None
+    at: datetime
+
+    @classmethod
+    def of(cls, recording: model.Recording) -> Recording:
+        return cls(
+            status=recording.status,
+            s3_bucket_name=recording.s3_bucket_name,
+            s3_key_prefix=recording.s3_key_prefix,
+            duration_ms=recording.duration_ms,
+            at=recording.at,
+        )
+
+
 @strawberry.type
 class Channel:
     id: strawberry.ID = strawberry.field(description="The channel's UUID (channelId in the table).")
@@ -49,6 +68,9 @@ class Channel:
     stats: ChannelStats
     created_at: datetime
     updated_at: datetime
+    last_recording: Recording | None = strawberry.field(
+        description="Added by this service: the latest recording IVS reported (null until the first)."
+    )
     value: strawberry.Private[model.Channel]
 
     @strawberry.field(description="Null unless the caller is an admin or a host assigned to this channel.")
@@ -83,6 +105,7 @@ class Channel:
             ),
             created_at=channel.created_at,
             updated_at=channel.updated_at,
+            last_recording=Recording.of(channel.last_recording) if channel.last_recording else None,
             value=channel,
         )
 

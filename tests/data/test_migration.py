@@ -120,14 +120,16 @@ def migrated_any_projection(request: pytest.FixtureRequest, table: DynamoTable) 
     return migrate(table, request.param)
 
 
-def test_provision_adds_the_two_new_indexes_to_the_existing_table(migrated: Migrated) -> None:
+def test_provision_adds_the_three_new_indexes_to_the_existing_table(migrated: Migrated) -> None:
     description = migrated.table.client.describe_table(TableName=migrated.table.name)["Table"]
 
     assert sorted(index["IndexName"] for index in description["GlobalSecondaryIndexes"]) == [
-        "channels-by-created-index", "channels-by-state-index", "entityType-index"
+        "channels-by-arn-index", "channels-by-created-index", "channels-by-state-index", "entityType-index"
     ]
     assert migrated.summary.created_table is False
-    assert migrated.summary.created_indexes == ["channels-by-created-index", "channels-by-state-index"]
+    assert migrated.summary.created_indexes == [
+        "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index"
+    ]
 
 
 def test_provision_backfills_every_old_channel_and_live_assignment(migrated_any_projection: Migrated) -> None:

@@ -22,11 +22,12 @@ def test_provision_creates_the_table_with_pk_and_sk(table: DynamoTable) -> None:
         ("pk", "HASH"), ("sk", "RANGE")
     ]
     assert {d["AttributeName"]: d["AttributeType"] for d in description["AttributeDefinitions"]} == {
-        "pk": "S", "sk": "S", "entityType": "S", "channelCatalog": "S", "channelState": "S", "createdAt": "S"
+        "pk": "S", "sk": "S", "entityType": "S", "channelCatalog": "S", "channelState": "S", "createdAt": "S",
+        "channelArn": "S",
     }
 
 
-def test_provision_creates_the_three_indexes(table: DynamoTable) -> None:
+def test_provision_creates_the_four_indexes(table: DynamoTable) -> None:
     provision(table, ENTITY_INDEX)
 
     description = table.client.describe_table(TableName=table.name)["Table"]
@@ -34,7 +35,10 @@ def test_provision_creates_the_three_indexes(table: DynamoTable) -> None:
         "entityType-index": [("entityType", "HASH")],
         "channels-by-created-index": [("channelCatalog", "HASH"), ("createdAt", "RANGE")],
         "channels-by-state-index": [("channelState", "HASH"), ("createdAt", "RANGE")],
+        "channels-by-arn-index": [("channelArn", "HASH")],
     }
+    projections = {i["IndexName"]: i["Projection"]["ProjectionType"] for i in description["GlobalSecondaryIndexes"]}
+    assert projections["channels-by-arn-index"] == "KEYS_ONLY"
 
 
 def test_provision_turns_on_ttl_on_expires_at(table: DynamoTable) -> None:
@@ -47,7 +51,9 @@ def test_provision_turns_on_ttl_on_expires_at(table: DynamoTable) -> None:
 def test_provision_reports_what_it_created(table: DynamoTable) -> None:
     assert provision(table, ENTITY_INDEX) == ProvisionSummary(
         created_table=True,
-        created_indexes=["entityType-index", "channels-by-created-index", "channels-by-state-index"],
+        created_indexes=[
+            "entityType-index", "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index"
+        ],
         backfilled_channels=0,
         backfilled_assignments=0,
         counter_created=True,

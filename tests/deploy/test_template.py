@@ -310,10 +310,7 @@ def test_function_runs_the_repository_on_python_312_arm64(template: dict[str, An
     "handler",
     [
         "server.handler",
-        pytest.param(
-            "server.events_handler",
-            marks=pytest.mark.xfail(strict=True, reason="server.events_handler lands with issue 5, item 2"),
-        ),
+        "server.events_handler",
     ],
 )
 def test_function_handler_exists(handler: str) -> None:
