@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.auth import RemoteJwks, StaticJwks, TokenVerifier
 from app.dev_keys import DEV_AUDIENCE, DEV_ISSUER, DevSigningKey
 from app.embedded import EmbeddedAws, create_embedded_kms_key
+from app.request_log import count_aws_calls
 from app.settings import Settings
 from data.clients import AwsClients, AwsConnection, build_clients
 from data.dynamo import DynamoTable
@@ -61,6 +62,7 @@ def bootstrap(
             keys=StaticJwks(dev_key.jwks()),
         )
     clients = build_clients(connection or AwsConnection(region=settings.region))
+    count_aws_calls(clients.dynamodb, clients.ivs, clients.kms)
     table = DynamoTable(clients.dynamodb, settings.table)
     recording_configuration_arn = settings.recording_configuration_arn
     kms_key_id = settings.kms_key_id

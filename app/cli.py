@@ -22,17 +22,13 @@ def _settings_or_exit() -> Settings:
 
 
 def serve(host: str, port: int) -> None:
-    import logging
-
     import uvicorn
 
     from app.bootstrap import bootstrap
     from app.http import create_app
 
     settings = _settings_or_exit()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("botocore", "urllib3"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging()
     service = bootstrap(settings)
     try:
         app = create_app(service)
@@ -49,9 +45,24 @@ def serve(host: str, port: int) -> None:
                 "  More tokens: shelcaster-channels token --user ID [--admin]\n",
                 flush=True,
             )
-        uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
+        # Our request log (JSON, one line per request) replaces uvicorn's access log.
+        uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on", access_log=False)
     finally:
         service.close()
+
+
+def configure_logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("botocore", "urllib3"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    # The request log lines are JSON documents: printed as they are, one per line.
+    requests = logging.getLogger("shelcaster.channels.requests")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    requests.addHandler(handler)
+    requests.propagate = False
 
 
 def token(user: str, admin: bool) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 from anyio import to_thread
 from starlette.applications import Starlette
@@ -12,15 +14,16 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from app.auth import bearer_token
 from app.bootstrap import Service
+from app.health import ReadinessProbe
 from app.limits import BodySizeLimitMiddleware
+from app.request_log import RequestLogMiddleware, current_request
 from data.loaders import build_loaders
 from domain.access import Caller
 from domain.errors import ChannelsError
@@ -28,9 +31,12 @@ from schema.context import Context
 from schema.errors import mask_uncoded
 from schema.schema import SchemaLimits, build_schema
 
+# For the log line when the client names no operation: "mutation createChannel".
+_NAMED_OPERATION = re.compile(r"^\s*(query|mutation|subscription)\s+(\w+)")
+_FIRST_FIELD = re.compile(r"^\s*(query|mutation|subscription)?[^{]*\{\s*(?:\w+\s*:\s*)?(\w+)")
+
 # Blocking boto3 calls run in this many threads (botocore's pool is sized to match, data.clients).
 THREAD_POOL_SIZE = 64
-REQUEST_ID_HEADER = "x-request-id"
 
 
 class ChannelsGraphQL(GraphQL[Context, None]):
@@ -60,6 +66,9 @@ class ChannelsGraphQL(GraphQL[Context, None]):
                 caller = await to_thread.run_sync(service.verifier.verify, token)
         except ChannelsError as exc:
             rejection = exc
+        record = current_request()
+        if record is not None and caller is not None:
+            record.caller_id = caller.user_id
         return Context(
             request_id=request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex,
             backend=service.backend,
@@ -68,41 +77,42 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             auth_rejection=rejection,
         )
 
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        record = current_request()
+        if record is not None and isinstance(data, GraphQLRequestData):
+            record.operation = data.operation_name or _describe(data.query)
+        return data
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors:
             result.errors = mask_uncoded(result.errors, request.scope.get("state", {}).get("request_id", "-"))
+        record = current_request()
+        if record is not None:
+            record.outcome = result.errors[0].extensions["code"] if result.errors else "OK"
         return await super().process_result(request, result)
 
 
-class RequestIdMiddleware:
-    """Gives each request an id (the caller's `X-Request-Id` when sane) and returns it in a header."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        sent = dict(scope.get("headers", [])).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = sent if sent.isalnum() and len(sent) <= 64 else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER.encode(), request_id.encode())]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
+def _describe(query: str | None) -> str | None:
+    """`query Capacity` for a named operation, `mutation createChannel` (its first field) otherwise."""
+    match = _NAMED_OPERATION.match(query or "") or _FIRST_FIELD.match(query or "")
+    return f"{match.group(1) or 'query'} {match.group(2)}" if match else None
 
 
 def create_app(service: Service) -> Starlette:
     graphql = ChannelsGraphQL(service)
 
+    readiness = ReadinessProbe(service.clients.dynamodb, service.settings.table, service.settings.entity_index)
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        result = await to_thread.run_sync(readiness)
+        return JSONResponse(
+            {"status": "ready" if result.ready else "not ready", "checks": result.checks},
+            status_code=200 if result.ready else 503,
+        )
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -111,6 +121,7 @@ def create_app(service: Service) -> Starlette:
         Route("/", home),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
     ]
     if service.dev_key is not None:
         jwks = service.dev_key.jwks()
@@ -138,5 +149,5 @@ def create_app(service: Service) -> Starlette:
             expose_headers=["x-request-id"],
             max_age=600,
         )
-    app.add_middleware(RequestIdMiddleware)  # outermost: every response, 413s included, carries the id
+    app.add_middleware(RequestLogMiddleware)  # outermost: every response, 413s included, has an id and a log line
     return app
