@@ -367,6 +367,28 @@ class ChannelRepository:
                 raise EventAlreadyApplied from None
             raise StaleChannel from None
 
+    def delete_channel_record(self, channel_id: str) -> None:
+        """Delete an OFFLINE channel without hosts and give its capacity slot back, both or neither."""
+        try:
+            self.table.transact(
+                [
+                    delete(
+                        channel_key(channel_id),
+                        condition="#state = :offline AND attribute_not_exists(assignedHostIds)",
+                        names={"#state": "state"},
+                        values={":offline": ChannelState.OFFLINE.value},
+                    ),
+                    update(
+                        COUNTER_KEY,
+                        "ADD #used :minus_one, #offline :minus_one",
+                        names={"#used": "used", "#offline": _STATE_COUNTERS[ChannelState.OFFLINE]},
+                        values={":minus_one": -1},
+                    ),
+                ]
+            )
+        except TransactionCancelled:
+            raise StaleChannel from None
+
     # IVS events
 
     def find_channel_id_by_arn(self, channel_arn: str) -> str | None:

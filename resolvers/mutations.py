@@ -41,3 +41,11 @@ async def set_channel_state(
         use_cases.set_channel_state, context.backend, caller, channel_id, ChannelState(state), session_id
     )
     return Channel.of(changed)
+
+
+async def delete_channel(info: Info, id: strawberry.ID) -> Channel:
+    """Returns the channel that was deleted."""
+    context = info.context
+    caller = context.require_caller()
+    deleted = await context.run_blocking(use_cases.delete_channel, context.backend, caller, id)
+    return Channel.of(deleted)

@@ -50,6 +50,13 @@ class Mutation:
         resolver=mutations.unassign_channel, description="Returns the assignment that was removed."
     )
     set_channel_state: Channel = strawberry.mutation(resolver=mutations.set_channel_state)
+    delete_channel: Channel = strawberry.mutation(
+        resolver=mutations.delete_channel,
+        description=(
+            "Added by this service: deletes an OFFLINE channel without hosts, with its IVS channel, "
+            "and frees its capacity slot. Returns the deleted channel."
+        ),
+    )
 
 
 class SafeParserCache(ParserCache):

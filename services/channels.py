@@ -296,3 +296,32 @@ def applied(channel: Channel, change: StateChange) -> Channel:
             stats, total_streaming_minutes=round(stats.total_streaming_minutes + change.minutes_streamed, 3)
         ),
     )
+
+
+def delete_channel(backend: ChannelsBackend, caller: Caller, channel_id: str) -> Channel:
+    """Delete an OFFLINE channel without hosts: its IVS channel, then its record (freeing its slot).
+
+    OFFLINE is the fence: an OFFLINE channel cannot go LIVE, so nobody broadcasts on it meanwhile.
+    If the record changed between the two steps (set IDLE, or assigned), the record stays and the
+    request is CONFLICT; deleting it again (once OFFLINE and unassigned) completes the deletion.
+    """
+    validate_identifier("id", channel_id)
+    require_admin(caller, "deleteChannel")
+    channel = backend.repository.get_channel(channel_id)
+    if channel is None:
+        raise NotFound(f"Channel '{channel_id}' does not exist.")
+    if channel.state is not ChannelState.OFFLINE:
+        raise Conflict(f"Channel '{channel_id}' is {channel.state.value}; set it OFFLINE before deleting it.")
+    if channel.assigned_host_ids:
+        raise Conflict(
+            f"Channel '{channel_id}' is assigned to {', '.join(sorted(channel.assigned_host_ids))}; unassign first."
+        )
+    backend.ivs.delete_channel(channel.arn)
+    try:
+        backend.repository.delete_channel_record(channel_id)
+    except StaleChannel:
+        raise Conflict(
+            f"Channel '{channel_id}' changed while it was being deleted (its IVS channel is gone); "
+            "set it OFFLINE, unassign it, and delete it again."
+        ) from None
+    return channel
