@@ -15,6 +15,13 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class IvsChannelSummary:
+    arn: str
+    name: str
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
 class IvsChannel:
     arn: str
     playback_url: str
@@ -71,3 +78,20 @@ class IvsGateway:
             raise UpstreamError(f"IVS DeleteChannel failed: {exc.response['Error']['Code']}.") from exc
         except BotoCoreError as exc:
             raise UpstreamError("IVS DeleteChannel failed: the service could not be reached.") from exc
+
+    def list_channels(self) -> list[IvsChannelSummary]:
+        """Every channel of the account and region (for `reconcile`; pages through the whole list)."""
+        found: list[IvsChannelSummary] = []
+        token: str | None = None
+        try:
+            while True:
+                response = self._client.list_channels(**({"nextToken": token} if token else {}), maxResults=100)
+                found.extend(
+                    IvsChannelSummary(arn=c["arn"], name=c.get("name", ""), tags=dict(c.get("tags") or {}))
+                    for c in response.get("channels", [])
+                )
+                token = response.get("nextToken")
+                if not token:
+                    return found
+        except (ClientError, BotoCoreError) as exc:
+            raise UpstreamError("IVS ListChannels failed.") from exc

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.capacity import CapacityCounts
-from domain.clock import format_timestamp
+from domain.clock import format_timestamp, parse_timestamp
 from domain.model import Assignment, AssignmentModel, Channel, ChannelState
 from domain.state_machine import StateChange
 from data.dynamo import DynamoTable, TransactionCancelled, delete, put, update
@@ -30,7 +30,10 @@ from data.records import (
     new_channel_item,
 )
 from data.table import (
+    CHANNEL_ENTITY,
     CHANNELS_BY_ARN_INDEX,
+    PENDING_CREATE_ENTITY,
+    pending_create_key,
     CHANNEL_SK,
     COUNTER_ENTITY,
     COUNTER_KEY,
@@ -71,6 +74,18 @@ class ChannelIsLive(Exception):
 
 class AssignmentGone(Exception):
     """The assignment to remove does not exist (any more) for that channel."""
+
+
+class ReservationLost(Exception):
+    """The PENDING record of a create is gone: `reconcile` released its slot as a dead create's."""
+
+
+@dataclass(frozen=True)
+class PendingCreate:
+    channel_id: str
+    channel_name: str
+    idempotency_key: str | None
+    created_at: datetime | None
 
 
 class StaleChannel(Exception):
@@ -174,9 +189,21 @@ class ChannelRepository:
     # Create: reserve a slot, then (after IVS) save the record; or release the slot
 
     def reserve_channel_slot(
-        self, channel_id: str, limit: int, now: datetime, idempotency: tuple[str, str] | None
+        self,
+        channel_id: str,
+        limit: int,
+        now: datetime,
+        idempotency: tuple[str, str] | None,
+        *,
+        channel_name: str = "",
+        ivs_name: str = "",
     ) -> None:
-        """Take one slot of the capacity counter and, with it, the idempotency key (if any).
+        """Take one slot of the capacity counter, write the PENDING record of the create, and take
+        the idempotency key (if any): one transaction.
+
+        The PENDING record (`channel#{id}` / `pending`) is what makes every later crash recoverable:
+        `reconcile` finds it, and the IVS channel tagged with the same id. It is invisible to the
+        queries and counts against capacity until the create finishes or is undone.
 
         Raises IdempotencyKeyTaken when the key is held (checked first: a retry must get its
         channel even when capacity has filled since) and CapacityFull when `used >= limit`.
@@ -189,7 +216,19 @@ class ChannelRepository:
                 condition="attribute_not_exists(#used) OR #used < :limit",
                 names={"#used": "used"},
                 values={":one": 1, ":limit": limit, ":entity": COUNTER_ENTITY},
-            )
+            ),
+            put(
+                {
+                    **pending_create_key(channel_id),
+                    "entityType": PENDING_CREATE_ENTITY,
+                    "channelId": channel_id,
+                    "channelName": channel_name,
+                    "ivsName": ivs_name,
+                    "idempotencyKey": idempotency[0] if idempotency else None,
+                    "createdAt": format_timestamp(now),
+                },
+                condition="attribute_not_exists(pk)",
+            ),
         ]
         if idempotency is not None:
             key, fingerprint = idempotency
@@ -213,13 +252,20 @@ class ChannelRepository:
         try:
             self.table.transact(operations)
         except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
+            if 2 in cancelled.failed:
                 raise IdempotencyKeyTaken from None
             raise CapacityFull from None
 
-    def release_channel_slot(self, channel_id: str, idempotency_key_value: str | None) -> None:
-        """Undo `reserve_channel_slot` after a create failed."""
-        operations = [update(COUNTER_KEY, "ADD #used :minus_one", names={"#used": "used"}, values={":minus_one": -1})]
+    def release_channel_slot(self, channel_id: str, idempotency_key_value: str | None) -> bool:
+        """Undo `reserve_channel_slot`: remove the PENDING record, give the slot back, free the key.
+
+        Conditional on the PENDING record: whoever removes it (the failed create, or `reconcile`)
+        gives the slot back, exactly once. False when it was already gone.
+        """
+        operations = [
+            delete(pending_create_key(channel_id), condition="attribute_exists(pk)"),
+            update(COUNTER_KEY, "ADD #used :minus_one", names={"#used": "used"}, values={":minus_one": -1}),
+        ]
         if idempotency_key_value is not None:
             operations.append(
                 delete(
@@ -230,16 +276,25 @@ class ChannelRepository:
             )
         try:
             self.table.transact(operations)
-        except TransactionCancelled:
+        except TransactionCancelled as cancelled:
+            if 0 in cancelled.failed:
+                return False
             # The key was taken over after expiring: release the slot alone.
-            self.table.transact(operations[:1])
+            try:
+                self.table.transact(operations[:2])
+            except TransactionCancelled:
+                return False
+        return True
 
     def save_new_channel(self, channel: Channel, idempotency_key_value: str | None) -> None:
-        """Write the record of a channel whose slot is reserved, and complete its idempotency key."""
+        """Write the record of a channel whose slot is reserved, remove its PENDING record, and
+        complete its idempotency key. ReservationLost when the PENDING record is gone (`reconcile`
+        judged the create dead and released its slot)."""
         operations = [
             put(new_channel_item(channel), condition="attribute_not_exists(pk)"),
             update(COUNTER_KEY, "ADD #state_count :one", names={"#state_count": _STATE_COUNTERS[channel.state]},
                    values={":one": 1}),
+            delete(pending_create_key(channel.id), condition="attribute_exists(pk)"),
         ]
         if idempotency_key_value is not None:
             operations.append(
@@ -251,7 +306,65 @@ class ChannelRepository:
                     values={":complete": "COMPLETE", ":channel_id": channel.id},
                 )
             )
-        self.table.transact(operations)
+        try:
+            self.table.transact(operations)
+        except TransactionCancelled as cancelled:
+            if 2 in cancelled.failed:
+                raise ReservationLost from None
+            raise
+
+    def list_pending_creates(self, entity_index: str) -> list[PendingCreate]:
+        items = self.table.query_all(
+            IndexName=entity_index,
+            KeyConditionExpression="entityType = :entity",
+            ExpressionAttributeValues={":entity": {"S": PENDING_CREATE_ENTITY}},
+        )
+        found = self.table.batch_get([{"pk": item["pk"], "sk": item["sk"]} for item in items])
+        return [
+            PendingCreate(
+                channel_id=str(item["channelId"]),
+                channel_name=str(item.get("channelName") or ""),
+                idempotency_key=item.get("idempotencyKey") or None,
+                created_at=parse_timestamp(item.get("createdAt")),
+            )
+            for item in found
+        ]
+
+    def list_channel_records(self, entity_index: str) -> list[Channel]:
+        """Every channel record (for reports and repairs, not for requests)."""
+        items = self.table.query_all(
+            IndexName=entity_index,
+            KeyConditionExpression="entityType = :entity",
+            ExpressionAttributeValues={":entity": {"S": CHANNEL_ENTITY}},
+        )
+        found = self.table.batch_get([{"pk": item["pk"], "sk": item["sk"]} for item in items])
+        return [channel_from_item(item) for item in found]
+
+    def read_counter_item(self) -> dict[str, Any] | None:
+        return self.table.get(COUNTER_KEY)
+
+    def set_counters(self, expected_used: int | None, counts: CapacityCounts) -> bool:
+        """Repair the capacity counters, conditional on `used` being what the caller read."""
+        condition = "attribute_not_exists(#used)" if expected_used is None else "#used = :expected"
+        values: dict[str, Any] = {":used": counts.used, ":entity": COUNTER_ENTITY}
+        values.update({f":{name}": counts.by_state.get(state, 0) for state, name in _STATE_COUNTERS.items()})
+        if expected_used is not None:
+            values[":expected"] = expected_used
+        try:
+            self.table.transact(
+                [
+                    update(
+                        COUNTER_KEY,
+                        "SET entityType = :entity, #used = :used, #idle = :idle, #live = :live, #offline = :offline",
+                        condition=condition,
+                        names={"#used": "used", "#idle": "idle", "#live": "live", "#offline": "offline"},
+                        values=values,
+                    )
+                ]
+            )
+        except TransactionCancelled:
+            return False
+        return True
 
     # Assignments
 

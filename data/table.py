@@ -10,6 +10,7 @@ CHANNEL_ENTITY = "persistentChannel"
 ASSIGNMENT_ENTITY = "channelAssignment"
 IDEMPOTENCY_ENTITY = "channelIdempotencyKey"
 COUNTER_ENTITY = "channelCapacityCounter"
+PENDING_CREATE_ENTITY = "persistentChannelPending"
 
 CHANNEL_SK = "info"
 ASSIGNMENT_SK = "channel#assignment"
@@ -46,3 +47,8 @@ def idempotency_key(key: str) -> dict[str, str]:
 def stream_event_key(stream_id: str, event_name: str) -> dict[str, str]:
     """The marker of one IVS event applied (idempotency on stream id + event name)."""
     return {"pk": f"ivsStream#{stream_id}", "sk": f"event#{event_name}"}
+
+
+def pending_create_key(channel_id: str) -> dict[str, str]:
+    """The PENDING record of a create in progress (beside, never instead of, the channel record)."""
+    return {"pk": f"channel#{channel_id}", "sk": "pending"}

@@ -49,6 +49,10 @@ class BadUserInput(ChannelsError):
 
 
 class UpstreamError(ChannelsError):
-    """AWS failed or throttled after the SDK's retries."""
+    """AWS failed or throttled after the SDK's retries; nothing was changed, so a retry is safe."""
 
     code = "UPSTREAM_ERROR"
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryable": True}

@@ -52,10 +52,14 @@ def read_capacity(backend: ChannelsBackend) -> Capacity:
 def create_channel(backend: ChannelsBackend, caller: Caller, request: NewChannelRequest) -> Channel:
     """Create the IVS channel, then its record in state IDLE (CONTRACT.md section 2, createChannel).
 
-    Order of steps, so that no failure leaves an IVS channel nobody knows of:
-    1. reserve a capacity slot (and the idempotency key) in one conditional transaction;
-    2. create the IVS channel, tagged with the channel id;
-    3. write the record; if that fails, delete the IVS channel and release the slot.
+    A saga whose every intermediate state is recoverable, so no failure leaves an IVS channel
+    nobody knows of:
+    1. one conditional transaction reserves a capacity slot, writes the create's PENDING record,
+       and takes the idempotency key;
+    2. the IVS channel is created, named after the channel and tagged with its id;
+    3. one transaction writes the channel record and removes the PENDING record.
+    A failure in 2 or 3 is compensated at once (delete the IVS channel, release the slot); a crash
+    between the steps leaves a PENDING record and a tagged IVS channel that `reconcile` resolves.
     """
     request = validate_new_channel(request)
     require_admin(caller, "createChannel")
@@ -95,9 +99,15 @@ def _create_new(backend: ChannelsBackend, request: NewChannelRequest) -> Channel
     channel_id = str(uuid.uuid4())
     now = backend.clock()
     key = request.idempotency_key
+    ivs_name = ivs_channel_name(request.name, channel_id)
     try:
         repository.reserve_channel_slot(
-            channel_id, backend.channel_limit, now, (key, request.fingerprint()) if key else None
+            channel_id,
+            backend.channel_limit,
+            now,
+            (key, request.fingerprint()) if key else None,
+            channel_name=request.name,
+            ivs_name=ivs_name,
         )
     except CapacityFull:
         raise CapacityExceeded(
@@ -108,7 +118,7 @@ def _create_new(backend: ChannelsBackend, request: NewChannelRequest) -> Channel
     recording_arn = backend.recording_configuration_arn if request.recording_enabled else None
     try:
         ivs_channel = backend.ivs.create_channel(
-            name=ivs_channel_name(request.name, channel_id),
+            name=ivs_name,
             channel_type=request.type,
             latency_mode=request.latency_mode,
             recording_configuration_arn=recording_arn,
@@ -146,8 +156,8 @@ def _create_new(backend: ChannelsBackend, request: NewChannelRequest) -> Channel
         repository.save_new_channel(channel, key)
     except BaseException as exc:
         _compensate_failed_save(backend, channel.arn, channel.id, key)
-        if isinstance(exc, ChannelsError):
-            raise
+        if isinstance(exc, ChannelsError) or not isinstance(exc, Exception):
+            raise  # deliberate errors as they are; interrupts and exits are not ours to convert
         raise UpstreamError("The channel record could not be written; nothing was created.") from exc
     return channel
 

@@ -1,0 +1,159 @@
+"""`reconcile`: compare IVS with the table, report what disagrees, and (with apply) repair it.
+
+What it finds and what it does with `--apply`:
+- an IVS channel tagged as this service's with no channel record and no live create: delete it
+  (an orphan of a crashed or failed create; it burns quota);
+- a PENDING create older than the stale age: delete its tagged IVS channel if any, release its slot;
+- a channel record whose IVS channel is gone: set it OFFLINE (never delete data silently);
+- capacity counters that drifted from the records (e.g. the older functions wrote records): reset them.
+IVS channels without this service's tag and without a record are reported, never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from domain.capacity import CapacityCounts
+from domain.model import ChannelState
+from domain.state_machine import plan_state_change
+from data.repository import PendingCreate, StaleChannel
+from services.backend import ChannelsBackend
+from services.channels import CHANNEL_ID_TAG, SERVICE_TAG
+
+DEFAULT_STALE_AFTER = timedelta(minutes=10)
+
+
+@dataclass
+class Finding:
+    kind: str
+    resource: str
+    detail: str
+    action: str
+    applied: bool = False
+    # False for what is only reported (IVS channels that are not this service's).
+    needs_repair: bool = True
+
+
+@dataclass
+class ReconcileReport:
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def consistent(self) -> bool:
+        return not any(finding.needs_repair for finding in self.findings)
+
+    @property
+    def repaired(self) -> bool:
+        return all(finding.applied for finding in self.findings if finding.needs_repair)
+
+    def lines(self) -> list[str]:
+        if not self.findings:
+            return ["consistent: IVS, channel records, pending creates and counters agree"]
+        widths = [max(len(getattr(f, name)) for f in self.findings) for name in ("kind", "resource")]
+        rows = []
+        for f in self.findings:
+            state = "done" if f.applied else ("report only" if not f.needs_repair else "planned")
+            rows.append(f"{f.kind:<{widths[0]}}  {f.resource:<{widths[1]}}  {f.detail}  -> {f.action} [{state}]")
+        return rows
+
+
+def reconcile(
+    backend: ChannelsBackend, entity_index: str, *, apply: bool, stale_after: timedelta = DEFAULT_STALE_AFTER
+) -> ReconcileReport:
+    repository, ivs = backend.repository, backend.ivs
+    now = backend.clock()
+    report = ReconcileReport()
+    ivs_channels = {summary.arn: summary for summary in ivs.list_channels()}
+    records = repository.list_channel_records(entity_index)
+    record_arns = {channel.arn for channel in records}
+    record_ids = {channel.id for channel in records}
+    pending = {create.channel_id: create for create in repository.list_pending_creates(entity_index)}
+
+    # IVS channels nobody knows of
+    for arn, summary in ivs_channels.items():
+        if arn in record_arns:
+            continue
+        channel_id = summary.tags.get(CHANNEL_ID_TAG)
+        if summary.tags.get(SERVICE_TAG) != "shelcaster-channels" or channel_id is None:
+            report.findings.append(
+                Finding("unmanaged-ivs-channel", arn, f"'{summary.name}' has no record and is not this service's",
+                        "none (left alone)", needs_repair=False)
+            )
+            continue
+        if channel_id in record_ids:
+            continue
+        create = pending.get(channel_id)
+        if create is not None and not _stale(create, now, stale_after):
+            continue  # a create in progress
+        finding = Finding("orphan-ivs-channel", arn, f"'{summary.name}' (channel {channel_id}) has no record", "delete the IVS channel")
+        report.findings.append(finding)
+        if apply:
+            ivs.delete_channel(arn)
+            finding.applied = True
+
+    # Creates that never finished
+    for channel_id, create in pending.items():
+        if channel_id in record_ids or not _stale(create, now, stale_after):
+            continue
+        finding = Finding("stale-pending-create", channel_id, f"'{create.channel_name}' pending since {create.created_at}", "release its capacity slot")
+        report.findings.append(finding)
+        if apply:
+            repository.release_channel_slot(channel_id, create.idempotency_key)
+            finding.applied = True
+
+    # Records whose IVS channel is gone
+    for channel in records:
+        if channel.arn in ivs_channels or channel.state is ChannelState.OFFLINE:
+            continue
+        finding = Finding("record-without-ivs-channel", channel.id, f"'{channel.name}' is {channel.state.value}; {channel.arn} is gone", "set OFFLINE")
+        report.findings.append(finding)
+        if apply:
+            change = plan_state_change(channel, ChannelState.OFFLINE, None, now)
+            try:
+                if change is not None:
+                    repository.apply_state_change(channel.id, change)
+                finding.applied = True
+            except StaleChannel:
+                finding.action += " (changed meanwhile: run again)"
+
+    # Counters, recounted after the repairs above
+    if apply:
+        records = repository.list_channel_records(entity_index)
+        pending = {create.channel_id: create for create in repository.list_pending_creates(entity_index)}
+    expected = _count(records, pending)
+    counter = repository.read_counter_item()
+    actual_used = int(counter["used"]) if counter and "used" in counter else None
+    actual = CapacityCounts(
+        used=actual_used or 0,
+        by_state={state: int((counter or {}).get(state.value.lower(), 0)) for state in ChannelState},
+    )
+    if actual_used is None or actual != expected:
+        finding = Finding(
+            "counter-drift", "capacity counter",
+            f"used {actual.used} (expected {expected.used}), by state {_states(actual)} (expected {_states(expected)})",
+            "reset the counters",
+        )
+        report.findings.append(finding)
+        if apply:
+            finding.applied = repository.set_counters(actual_used, expected)
+            if not finding.applied:
+                finding.action += " (changed meanwhile: run again)"
+    return report
+
+
+def _stale(create: PendingCreate, now: datetime, stale_after: timedelta) -> bool:
+    return create.created_at is None or now - create.created_at >= stale_after
+
+
+def _count(records: list, pending: dict[str, PendingCreate]) -> CapacityCounts:
+    by_state = {state: 0 for state in ChannelState}
+    for channel in records:
+        by_state[channel.state] += 1
+    record_ids = {channel.id for channel in records}
+    in_flight = sum(1 for channel_id in pending if channel_id not in record_ids)
+    return CapacityCounts(used=len(records) + in_flight, by_state=by_state)
+
+
+def _states(counts: CapacityCounts) -> str:
+    return "/".join(str(counts.by_state.get(state, 0)) for state in ChannelState)
