@@ -82,7 +82,7 @@ def test_fuzzed_documents_get_contract_codes_and_no_5xx(
 @given(
     variables=st.dictionaries(
         st.sampled_from(["id", "first", "after", "state", "name"]),
-        st.one_of(st.none(), st.integers(), st.floats(allow_nan=True), st.text(), st.booleans(),
+        st.one_of(st.none(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(), st.booleans(),
                   st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)),
     )
 )
