@@ -70,7 +70,17 @@ def _log_event(event: dict[str, Any], outcome: str) -> None:
 
 
 def reset() -> None:
-    """Forget what was built (tests start each case from a cold container)."""
+    """Forget what was built (tests start each case from a cold container), closing the event loop
+    Mangum set up for it."""
     global _api, _events_backend
+    if _api is not None:
+        import asyncio
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        loop.close()
+        asyncio.set_event_loop(None)
     _api = None
     _events_backend = None
