@@ -34,6 +34,7 @@ API_DYNAMODB_ACTIONS = {
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",  # /readyz
 }
 EVENTS_DYNAMODB_ACTIONS = {
     "dynamodb:GetItem",
@@ -289,7 +290,7 @@ def test_graphql_is_behind_the_authorizer_and_only_health_and_preflight_are_open
     open_routes = {route for route, properties in found.items()
                    if properties.get("Auth", {}).get("Authorizer") == "NONE"}
     # Browsers' CORS preflights carry no token; the app's allow-list answers them.
-    assert open_routes == {("GET", "/healthz"), ("OPTIONS", "/graphql")}
+    assert open_routes == {("GET", "/healthz"), ("GET", "/readyz"), ("OPTIONS", "/graphql")}
 
 
 # --- Functions and their settings -----------------------------------------------------------------------
