@@ -51,10 +51,10 @@ def bootstrap(
     embedded = None
     dev_key = None
     if settings.backend == "embedded":
+        dev_key = DevSigningKey.load_or_create(settings.dev_dir)  # before the emulator: nothing to stop if it fails
         if connection is None:
             embedded = EmbeddedAws()
             connection = embedded.start()
-        dev_key = DevSigningKey.load_or_create(settings.dev_dir)
         verifier = verifier or TokenVerifier(
             issuer=DEV_ISSUER,
             audiences=frozenset({DEV_AUDIENCE}),

@@ -1,4 +1,4 @@
-"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6), encrypt-keys."""
+"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6), encrypt-keys, doctor, smoke."""
 
 from __future__ import annotations
 
@@ -120,6 +120,28 @@ def encrypt_keys(apply: bool) -> None:
         service.close()
 
 
+def reconcile_command(apply: bool, stale_minutes: float) -> None:
+    from datetime import timedelta
+
+    from app.bootstrap import bootstrap
+    from services.reconcile import reconcile
+
+    settings = _settings_or_exit()
+    service = bootstrap(settings)
+    try:
+        report = reconcile(
+            service.backend, settings.entity_index, apply=apply, stale_after=timedelta(minutes=stale_minutes)
+        )
+        for line in report.lines():
+            print(line)
+        if not apply and not report.consistent:
+            print("dry run: nothing changed; run with --apply to repair")
+    finally:
+        service.close()
+    if not report.consistent and not (apply and report.repaired):
+        raise SystemExit(1)
+
+
 def export_schema() -> None:
     from schema.schema import export_sdl
 
@@ -136,10 +158,24 @@ def parser() -> argparse.ArgumentParser:
     token_command.add_argument("--admin", action="store_true", help="put the user in the admin group")
     commands.add_parser("provision", help="create the table and indexes where missing; backfill older records")
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    reconcile_parser = commands.add_parser(
+        "reconcile", help="compare IVS with the table and report; repair with --apply (dry run by default)"
+    )
+    reconcile_parser.add_argument("--apply", action="store_true", help="repair what the report finds")
+    reconcile_parser.add_argument(
+        "--stale-after", type=float, default=10.0, metavar="MINUTES",
+        help="a create still PENDING after this long is taken as dead (default 10)",
+    )
     encrypt_command = commands.add_parser(
         "encrypt-keys", help="encrypt plain-text stream keys of older records with the KMS key (dry run by default)"
     )
     encrypt_command.add_argument("--apply", action="store_true", help="write the changes (default: report only)")
+    commands.add_parser("doctor", help="check the configured backend: credentials, table, indexes, IVS, KMS, JWKS")
+    smoke_command = commands.add_parser(
+        "smoke", help="run the seed's eleven tests through GraphQL against a running deployment, then clean up"
+    )
+    smoke_command.add_argument("--url", required=True, help="the service's URL (with or without the /graphql path)")
+    smoke_command.add_argument("--token", required=True, help="an admin's bearer token")
     return root
 
 
@@ -158,8 +194,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         provision_table()
     elif arguments.command == "export-schema":
         export_schema()
+    elif arguments.command == "reconcile":
+        reconcile_command(arguments.apply, arguments.stale_after)
     elif arguments.command == "encrypt-keys":
         encrypt_keys(arguments.apply)
+    elif arguments.command == "doctor":
+        from app.doctor import run_doctor
+
+        raise SystemExit(run_doctor())
+    elif arguments.command == "smoke":
+        from app.smoke import run_smoke_command
+
+        raise SystemExit(run_smoke_command(arguments.url, arguments.token))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,366 @@
+"""`shelcaster-channels smoke --url URL --token TOKEN`: the seed's eleven automated tests
+(test-persistent-channels.ps1), through GraphQL, against any running deployment, with an admin token.
+
+Prints one line per step (`PASS  1 capacity: used 3 of 20`, `FAIL  8 go LIVE: CONFLICT ...`) and one
+for the cleanup, which always runs: the channel the run made is taken back to OFFLINE without hosts
+and deleted. Exit status: 0 when every step and the cleanup passed, 1 otherwise, 2 for usage errors.
+
+A step that needs what an earlier step failed to make (no channel, no assignment) is a FAIL saying
+so, without a request. Listings read DynamoDB indexes, which are eventually consistent: a new channel
+is looked for again for a few seconds before the step fails.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+Printer = Callable[[str], None]
+
+REQUEST_TIMEOUT_SECONDS = 15.0  # a Lambda cold start answers within this
+LISTING_WAIT_SECONDS = 10.0
+LISTING_POLL_SECONDS = 0.5
+LISTING_PAGE_SIZE = 100
+LISTING_MAX_PAGES = 10
+
+CHANNEL_FIELDS = """
+  id name state assignmentModel streamKey currentSessionId
+  stats { totalBroadcasts totalStreamingMinutes lastBroadcastAt }
+  assignments { hostUserId }
+"""
+CAPACITY = "query SmokeCapacity { capacity { limit used available } }"
+CREATE = "mutation SmokeCreate($input: CreateChannelInput!) { createChannel(input: $input) {" + CHANNEL_FIELDS + "} }"
+CHANNEL = "query SmokeChannel($id: ID!) { channel(id: $id) {" + CHANNEL_FIELDS + "} }"
+CHANNELS = (
+    "query SmokeChannels($state: ChannelState, $first: Int!, $after: String) {"
+    " channels(state: $state, first: $first, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }"
+)
+ASSIGN = (
+    "mutation SmokeAssign($channelId: ID!, $hostUserId: ID!) {"
+    " assignChannel(channelId: $channelId, hostUserId: $hostUserId) { hostUserId channel { id } } }"
+)
+UNASSIGN = (
+    "mutation SmokeUnassign($channelId: ID!, $hostUserId: ID!) {"
+    " unassignChannel(channelId: $channelId, hostUserId: $hostUserId) { hostUserId } }"
+)
+HOST_CHANNEL = "query SmokeHostChannel($hostUserId: ID!) { hostChannel(hostUserId: $hostUserId) { hostUserId channel { id } } }"
+SET_STATE = (
+    "mutation SmokeSetState($channelId: ID!, $state: ChannelState!) {"
+    " setChannelState(channelId: $channelId, state: $state) {" + CHANNEL_FIELDS + "} }"
+)
+DELETE = "mutation SmokeDelete($id: ID!) { deleteChannel(id: $id) { id } }"
+
+
+class UsageError(ValueError):
+    """A wrong argument: exit status 2, before any request."""
+
+
+class StepFailed(Exception):
+    """The deployment answered, but not as the step expects; the message says how."""
+
+
+class Unreachable(Exception):
+    """No answer from the deployment; the remaining steps are not tried."""
+
+
+def graphql_url(url: str) -> str:
+    """The GraphQL endpoint of a deployment URL given with or without its `/graphql` path."""
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise UsageError(f"--url must be an http(s) URL such as https://api.example.com/graphql, got {url!r}")
+    path = parts.path.rstrip("/")
+    if not path.endswith("/graphql"):
+        path += "/graphql"
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def bearer(token: str) -> str:
+    """The token alone, also when pasted as a whole `Bearer <token>` header value."""
+    value = token.strip()
+    if value.lower().startswith("bearer "):
+        value = value[len("bearer "):].strip()
+    if not value:
+        raise UsageError("--token is empty; give an admin's bearer token")
+    return value
+
+
+class GraphQLEndpoint:
+    """POSTs one GraphQL document; returns `data`, or raises StepFailed / Unreachable."""
+
+    def __init__(self, url: str, token: str, client: httpx.Client) -> None:
+        self.url = url
+        self._client = client
+        self._headers = {"Authorization": f"Bearer {token}"}
+
+    def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            response = self._client.post(self.url, json={"query": query, "variables": variables or {}},
+                                         headers=self._headers)
+        except httpx.TimeoutException:
+            raise Unreachable(f"no answer from {self.url} within {REQUEST_TIMEOUT_SECONDS:.0f} s") from None
+        except httpx.TransportError as exc:
+            raise Unreachable(f"cannot reach {self.url}: {exc or type(exc).__name__}") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not ({"data", "errors"} & body.keys()):
+            # Not a GraphQL answer: a gateway's 401/403/404, or a wrong URL.
+            raise StepFailed(f"HTTP {response.status_code} {_shorten(response.text)}")
+        if body.get("errors"):
+            raise StepFailed("; ".join(_describe_error(error) for error in body["errors"]))
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise StepFailed(f"HTTP {response.status_code}: no data in the answer")
+        return data
+
+
+def _describe_error(error: Any) -> str:
+    if not isinstance(error, dict):
+        return str(error)
+    extensions = error.get("extensions") or {}
+    code = extensions.get("code", "ERROR")
+    request_id = extensions.get("requestId")
+    return f"{code} {error.get('message', '')}".strip() + (f" (request id {request_id})" if request_id else "")
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class SmokeRun:
+    """The eleven steps in the seed's order, then the cleanup; remembers what it made."""
+
+    def __init__(self, api: GraphQLEndpoint, report: Printer) -> None:
+        self.api = api
+        self.report = report
+        self.failures = 0
+        self.unreachable: str | None = None  # the step that found the deployment unreachable
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.channel_name = f"smoke-{stamp}"
+        self.host_id = f"smoke-host-{secrets.token_hex(4)}"
+        self.channel_id: str | None = None
+        self.assigned = False
+        self.went_live = False
+        self.unassigned = False
+
+    # Running
+
+    def run(self) -> int:
+        try:
+            self.step(1, "capacity", self.capacity)
+            self.step(2, "create channel", self.create)
+            self.step(3, "list channels", self.listed, needs=self.needs_channel)
+            self.step(4, "filter by state", self.filtered, needs=self.needs_channel)
+            self.step(5, "channel stats", self.stats, needs=self.needs_channel)
+            self.step(6, "assign to host", self.assign, needs=self.needs_channel)
+            self.step(7, "host's channel", self.host_channel, needs=self.needs_assignment)
+            self.step(8, "go LIVE", self.go_live, needs=self.needs_channel)
+            self.step(9, "back to IDLE", self.back_to_idle, needs=lambda: None if self.went_live else "step 8 failed")
+            self.step(10, "unassign", self.unassign, needs=self.needs_assignment)
+            self.step(11, "verify unassignment", self.verify_unassigned,
+                      needs=lambda: None if self.unassigned else "step 10 failed")
+        finally:
+            self.clean_up()
+        return 0 if self.failures == 0 else 1
+
+    def step(self, number: int, title: str, action: Callable[[], str],
+             needs: Callable[[], str | None] = lambda: None) -> None:
+        label = f"{number} {title}"
+        missing = f"the deployment cannot be reached ({self.unreachable})" if self.unreachable else needs()
+        if missing:
+            self.fail(label, f"not run: {missing}")
+            return
+        try:
+            detail = action()
+        except StepFailed as exc:
+            self.fail(label, str(exc))
+        except Unreachable as exc:
+            self.unreachable = f"step {number}"
+            self.fail(label, str(exc))
+        except (KeyError, TypeError) as exc:
+            # A GraphQL answer without the fields asked for: not this service's schema.
+            self.fail(label, f"unexpected answer (missing {exc}); is --url this service?")
+        else:
+            self.report(f"PASS  {label}: {detail}")
+
+    def fail(self, label: str, detail: str) -> None:
+        self.failures += 1
+        self.report(f"FAIL  {label}: {detail}")
+
+    def needs_channel(self) -> str | None:
+        return None if self.channel_id else "no channel (step 2 failed)"
+
+    def needs_assignment(self) -> str | None:
+        return None if self.assigned else "no assignment (step 6 failed)"
+
+    # The steps
+
+    def capacity(self) -> str:
+        capacity = self.api(CAPACITY)["capacity"]
+        return f"used {capacity['used']} of {capacity['limit']} ({capacity['available']} available)"
+
+    def create(self) -> str:
+        variables = {"input": {
+            "name": self.channel_name,
+            "assignmentModel": "HOST_OWNED",
+            # A retry after a lost answer returns the same channel instead of making a second one.
+            "idempotencyKey": f"smoke-{uuid.uuid4()}",
+        }}
+        try:
+            channel = self.api(CREATE, variables)["createChannel"]
+        except Unreachable:
+            channel = self.api(CREATE, variables)["createChannel"]
+        self.channel_id = channel["id"]
+        expect(channel["name"] == self.channel_name, f"name {channel['name']!r}, expected {self.channel_name!r}")
+        expect(channel["state"] == "IDLE", f"state {channel['state']}, expected IDLE")
+        expect(channel["assignmentModel"] == "HOST_OWNED", f"assignmentModel {channel['assignmentModel']}")
+        expect(bool(channel["streamKey"]), "no streamKey for an admin")
+        return f"{self.channel_name} ({self.channel_id})"
+
+    def listed(self) -> str:
+        expect(self.eventually_listed(None), f"{self.channel_id} is not in channels (waited {LISTING_WAIT_SECONDS:.0f} s)")
+        return f"{self.channel_name} is listed"
+
+    def filtered(self) -> str:
+        expect(self.eventually_listed("IDLE"), f"{self.channel_id} is not in channels(state: IDLE)")
+        expect(not self.is_listed("LIVE"), f"{self.channel_id} is in channels(state: LIVE) while IDLE")
+        return "in IDLE, not in LIVE"
+
+    def stats(self) -> str:
+        channel = self.api(CHANNEL, {"id": self.channel_id})["channel"]
+        expect(channel is not None, f"channel(id: {self.channel_id}) is null")
+        stats = channel["stats"]
+        zeros = {"totalBroadcasts": 0, "totalStreamingMinutes": 0.0, "lastBroadcastAt": None}
+        expect(stats == zeros, f"stats {stats}, expected {zeros}")
+        return "0 broadcasts, 0 minutes"
+
+    def assign(self) -> str:
+        assignment = self.api(ASSIGN, {"channelId": self.channel_id, "hostUserId": self.host_id})["assignChannel"]
+        self.assigned = True
+        expect(assignment["hostUserId"] == self.host_id, f"assigned to {assignment['hostUserId']}, expected {self.host_id}")
+        expect(assignment["channel"]["id"] == self.channel_id, f"assignment names channel {assignment['channel']['id']}")
+        return f"assigned to {self.host_id}"
+
+    def host_channel(self) -> str:
+        assignment = self.api(HOST_CHANNEL, {"hostUserId": self.host_id})["hostChannel"]
+        expect(assignment is not None, f"hostChannel({self.host_id}) is null")
+        expect(assignment["channel"]["id"] == self.channel_id, f"hostChannel returns channel {assignment['channel']['id']}")
+        return f"hostChannel({self.host_id}) returns {self.channel_name}"
+
+    def go_live(self) -> str:
+        channel = self.api(SET_STATE, {"channelId": self.channel_id, "state": "LIVE"})["setChannelState"]
+        self.went_live = channel["state"] == "LIVE"
+        expect(self.went_live, f"state {channel['state']}, expected LIVE")
+        broadcasts = channel["stats"]["totalBroadcasts"]
+        expect(broadcasts == 1, f"totalBroadcasts {broadcasts}, expected 1")
+        return "LIVE, totalBroadcasts 1"
+
+    def back_to_idle(self) -> str:
+        channel = self.api(SET_STATE, {"channelId": self.channel_id, "state": "IDLE"})["setChannelState"]
+        expect(channel["state"] == "IDLE", f"state {channel['state']}, expected IDLE")
+        stats = channel["stats"]
+        expect(stats["totalBroadcasts"] == 1, f"totalBroadcasts {stats['totalBroadcasts']}, expected 1")
+        minutes = stats["totalStreamingMinutes"]
+        expect(isinstance(minutes, (int, float)) and minutes >= 0, f"totalStreamingMinutes {minutes}, expected >= 0")
+        return f"IDLE, {minutes:g} minutes streamed"
+
+    def unassign(self) -> str:
+        removed = self.api(UNASSIGN, {"channelId": self.channel_id, "hostUserId": self.host_id})["unassignChannel"]
+        self.assigned = False
+        self.unassigned = True
+        expect(removed["hostUserId"] == self.host_id, f"removed {removed['hostUserId']}, expected {self.host_id}")
+        return f"{self.host_id} unassigned"
+
+    def verify_unassigned(self) -> str:
+        assignment = self.api(HOST_CHANNEL, {"hostUserId": self.host_id})["hostChannel"]
+        expect(assignment is None, f"hostChannel({self.host_id}) still returns channel {assignment and assignment['channel']['id']}")
+        return f"hostChannel({self.host_id}) is null"
+
+    # Listings
+
+    def is_listed(self, state: str | None) -> bool:
+        after = None
+        for _ in range(LISTING_MAX_PAGES):
+            page = self.api(CHANNELS, {"state": state, "first": LISTING_PAGE_SIZE, "after": after})["channels"]
+            if any(edge["node"]["id"] == self.channel_id for edge in page["edges"]):
+                return True
+            if not page["pageInfo"]["hasNextPage"]:
+                return False
+            after = page["pageInfo"]["endCursor"]
+        return False
+
+    def eventually_listed(self, state: str | None) -> bool:
+        # The listings read GSIs, which DynamoDB updates shortly after the write.
+        deadline = time.monotonic() + LISTING_WAIT_SECONDS
+        while not self.is_listed(state):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(LISTING_POLL_SECONDS)
+        return True
+
+    # Cleanup
+
+    def clean_up(self) -> None:
+        """Take the channel back to OFFLINE without hosts, then delete it; runs whatever happened before."""
+        if self.channel_id is None:
+            self.report("PASS  cleanup: nothing to remove (no channel was created)")
+            return
+        left_behind = f"channel {self.channel_name} ({self.channel_id}) is left behind; delete it by hand"
+        try:
+            # What the deployment holds now, not what the steps believe: an answer may have been lost.
+            channel = self.api(CHANNEL, {"id": self.channel_id})["channel"]
+            if channel is None:
+                self.report(f"PASS  cleanup: channel {self.channel_id} is already gone")
+                return
+            state = channel["state"]
+            if state == "LIVE":
+                # Unassigning is refused while LIVE: IDLE first.
+                state = self.api(SET_STATE, {"channelId": self.channel_id, "state": "IDLE"})["setChannelState"]["state"]
+            if any(assignment["hostUserId"] == self.host_id for assignment in channel["assignments"]):
+                self.api(UNASSIGN, {"channelId": self.channel_id, "hostUserId": self.host_id})
+            if state != "OFFLINE":
+                self.api(SET_STATE, {"channelId": self.channel_id, "state": "OFFLINE"})
+            deleted = self.api(DELETE, {"id": self.channel_id})["deleteChannel"]
+            expect(deleted["id"] == self.channel_id, f"deleteChannel returned {deleted['id']}")
+        except (StepFailed, Unreachable) as exc:
+            self.fail("cleanup", f"{exc}; {left_behind}")
+            return
+        except (KeyError, TypeError) as exc:
+            self.fail("cleanup", f"unexpected answer (missing {exc}); {left_behind}")
+            return
+        self.report(f"PASS  cleanup: channel {self.channel_name} ({self.channel_id}) set OFFLINE and deleted")
+
+
+def expect(condition: bool, failure: str) -> None:
+    if not condition:
+        raise StepFailed(failure)
+
+
+def run_smoke(url: str, token: str, report: Printer = print, transport: httpx.BaseTransport | None = None) -> int:
+    """Run the steps and the cleanup against `url`; the exit status (0 all passed, 1 otherwise).
+
+    Raises UsageError for a URL or token that cannot be used.
+    """
+    endpoint = graphql_url(url)
+    token = bearer(token)
+    with httpx.Client(timeout=REQUEST_TIMEOUT_SECONDS, transport=transport) as client:
+        return SmokeRun(GraphQLEndpoint(endpoint, token, client), report).run()
+
+
+def run_smoke_command(url: str, token: str) -> int:
+    """`shelcaster-channels smoke`: the exit status, 2 for usage errors (on stderr)."""
+    try:
+        return run_smoke(url, token, report=lambda line: print(line, flush=True))
+    except UsageError as exc:
+        print(f"shelcaster-channels: {exc}", file=sys.stderr)
+        return 2

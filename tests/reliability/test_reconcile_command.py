@@ -1,0 +1,33 @@
+"""`shelcaster-channels reconcile [--apply]` against an AWS endpoint (moto): dry run, then repair."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.cli import main
+from app.settings import Settings
+from data.clients import AwsConnection, build_clients
+from services.channels import CHANNEL_ID_TAG, SERVICE_TAG
+from tests.handlers.test_lambda_handlers import lambda_env  # noqa: F401 (the environment the functions get)
+
+
+def test_reconcile_reports_then_repairs_an_orphan(
+    lambda_env: Settings, aws_connection: AwsConnection, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    ivs = build_clients(aws_connection).ivs
+    ivs.create_channel(name="persistent-orphan-12345678", tags={SERVICE_TAG: "shelcaster-channels", CHANNEL_ID_TAG: "gone"})
+
+    with pytest.raises(SystemExit) as dry:
+        main(["reconcile"])
+    out = capsys.readouterr().out
+    assert dry.value.code == 1
+    assert "orphan-ivs-channel" in out and "[planned]" in out and "dry run: nothing changed" in out
+    assert len(ivs.list_channels()["channels"]) == 1
+
+    main(["reconcile", "--apply"])
+    out = capsys.readouterr().out
+    assert "orphan-ivs-channel" in out and "[done]" in out
+    assert ivs.list_channels()["channels"] == []
+
+    main(["reconcile"])
+    assert capsys.readouterr().out.startswith("consistent:")
