@@ -108,6 +108,21 @@ class DynamoTable:
             if not start:
                 return
 
+    def records_of(self, entity_index: str, entity: str) -> list[dict[str, Any]]:
+        """Every record of one `entityType`, whole (for provisioning, reports and repairs, not requests).
+
+        Found through the entity index, then read by key: the index may project keys only.
+        """
+        keys = [
+            {"pk": item["pk"], "sk": item["sk"]}
+            for item in self.query_all(
+                IndexName=entity_index,
+                KeyConditionExpression="entityType = :entity",
+                ExpressionAttributeValues={":entity": {"S": entity}},
+            )
+        ]
+        return self.batch_get(keys)
+
     def transact(self, operations: Sequence[Mapping[str, Any]]) -> None:
         """Write `operations` all or nothing.
 

@@ -26,15 +26,7 @@ def encrypt_plain_stream_keys(
 ) -> KeyMigrationReport:
     report = KeyMigrationReport()
     for entity in (CHANNEL_ENTITY, ASSIGNMENT_ENTITY):
-        keys = [
-            {"pk": item["pk"], "sk": item["sk"]}
-            for item in table.query_all(
-                IndexName=entity_index,
-                KeyConditionExpression="entityType = :entity",
-                ExpressionAttributeValues={":entity": {"S": entity}},
-            )
-        ]
-        for item in table.batch_get(keys):
+        for item in table.records_of(entity_index, entity):
             plain = item.get("streamKey")
             if not isinstance(plain, str) or not plain:
                 report.already_sealed += 1 if item.get(SEALED_STREAM_KEY) else 0

@@ -138,7 +138,7 @@ def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, 
     """Give older records what the service keeps beside them; count channels for the capacity counter."""
     counts = {state: 0 for state in ChannelState}
     unknown_states = 0
-    for item in _entities(table, entity_index, CHANNEL_ENTITY):
+    for item in table.records_of(entity_index, CHANNEL_ENTITY):
         state = _backfill_channel(table, item, summary)
         if state is _GONE:
             continue
@@ -148,7 +148,7 @@ def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, 
             counts[state] += 1
     if unknown_states:
         report(f"{unknown_states} channel records have a state the service does not know: counted as used, not listed by state")
-    for item in _entities(table, entity_index, ASSIGNMENT_ENTITY):
+    for item in table.records_of(entity_index, ASSIGNMENT_ENTITY):
         channel_id, host = item.get("channelId"), item.get("hostUserId")
         if not channel_id or not host:
             continue
@@ -232,14 +232,3 @@ def _backfill_channel(table: DynamoTable, item: dict[str, Any], summary: Provisi
         summary.backfilled_channels += 1
         return state
     raise RuntimeError(f"channel record {item['pk']} kept changing during provision; run provision again")
-
-
-def _entities(table: DynamoTable, entity_index: str, entity: str) -> list[dict[str, Any]]:
-    items = table.query_all(
-        IndexName=entity_index,
-        KeyConditionExpression="entityType = :entity",
-        ExpressionAttributeValues={":entity": {"S": entity}},
-    )
-    # The entity index may project keys only: read each record itself.
-    keys = [{"pk": item["pk"], "sk": item["sk"]} for item in items]
-    return table.batch_get(keys)

@@ -314,12 +314,6 @@ class ChannelRepository:
             raise
 
     def list_pending_creates(self, entity_index: str) -> list[PendingCreate]:
-        items = self.table.query_all(
-            IndexName=entity_index,
-            KeyConditionExpression="entityType = :entity",
-            ExpressionAttributeValues={":entity": {"S": PENDING_CREATE_ENTITY}},
-        )
-        found = self.table.batch_get([{"pk": item["pk"], "sk": item["sk"]} for item in items])
         return [
             PendingCreate(
                 channel_id=str(item["channelId"]),
@@ -327,18 +321,12 @@ class ChannelRepository:
                 idempotency_key=item.get("idempotencyKey") or None,
                 created_at=parse_timestamp(item.get("createdAt")),
             )
-            for item in found
+            for item in self.table.records_of(entity_index, PENDING_CREATE_ENTITY)
         ]
 
     def list_channel_records(self, entity_index: str) -> list[Channel]:
         """Every channel record (for reports and repairs, not for requests)."""
-        items = self.table.query_all(
-            IndexName=entity_index,
-            KeyConditionExpression="entityType = :entity",
-            ExpressionAttributeValues={":entity": {"S": CHANNEL_ENTITY}},
-        )
-        found = self.table.batch_get([{"pk": item["pk"], "sk": item["sk"]} for item in items])
-        return [channel_from_item(item) for item in found]
+        return [channel_from_item(item) for item in self.table.records_of(entity_index, CHANNEL_ENTITY)]
 
     def read_counter_item(self) -> dict[str, Any] | None:
         return self.table.get(COUNTER_KEY)

@@ -7,7 +7,6 @@ import ipaddress
 import json
 import os
 import queue
-import re
 import socket
 import stat
 import subprocess

@@ -12,7 +12,7 @@ import pytest
 from app.bootstrap import Service
 from tests.api import queries
 from tests.faults import Fault
-from tests.support import GraphQLClient, TokenFactory, error_codes
+from tests.support import GraphQLClient, error_codes
 
 
 async def create(gql: GraphQLClient, admin: str, **fields: Any) -> dict[str, Any]:
