@@ -10,7 +10,7 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
-COPY pyproject.toml README.md server.py ./
+COPY requirements.lock pyproject.toml README.md server.py ./
 COPY app/ app/
 COPY data/ data/
 COPY domain/ domain/
@@ -18,7 +18,9 @@ COPY resolvers/ resolvers/
 COPY schema/ schema/
 COPY services/ services/
 # `.`, not `.[dev]`: no emulator, no test tools in the image.
-RUN /opt/venv/bin/pip install .
+# The locked versions first, then the service itself without resolving anything again.
+RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.lock \
+ && /opt/venv/bin/pip install --no-cache-dir --no-deps .
 
 # Run: the virtual environment only (no sources, no build tools), as an unprivileged user.
 FROM ${PYTHON_IMAGE}

@@ -4,13 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test schema clean
+.PHONY: run test bench schema lock clean
 
-$(STAMP): pyproject.toml
+# Installs exactly the versions of requirements-dev.lock, then the project itself.
+$(STAMP): pyproject.toml requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -19,9 +21,23 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The performance benchmark on the embedded backend (README, "Performance"); a few minutes.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
 # Regenerate the committed schema snapshot on purpose (see README, "Schema snapshot").
 schema: $(STAMP)
 	$(BIN)/shelcaster-channels export-schema > schema.graphql
+
+# Re-pin every dependency after a change to pyproject.toml (in throwaway venvs).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet .
+	(echo "# Every package the service installs, pinned (make lock regenerates it from pyproject.toml)."; \
+	 .lock-venv/bin/pip freeze --exclude-editable | grep -v '^shelcaster-channels') > requirements.lock
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet '.[dev]'
+	(echo "# Every package the service and its tests install, pinned (make lock regenerates it from pyproject.toml)."; \
+	 .lock-venv/bin/pip freeze --exclude-editable | grep -v '^shelcaster-channels') > requirements-dev.lock
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) .channels-dev

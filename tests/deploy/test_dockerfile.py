@@ -118,11 +118,12 @@ def test_image_copies_every_module_the_project_installs(stages: list[list[Instru
     assert packages | modules | {"pyproject.toml", project["project"]["readme"]} <= copied
 
 
-def test_image_installs_the_runtime_dependencies_only(stages: list[list[Instruction]]) -> None:
+def test_image_installs_the_runtime_lock_and_the_service_only(stages: list[list[Instruction]]) -> None:
     installs = [i.arguments for stage in stages for i in stage if i.keyword == "RUN" and "pip install" in i.arguments]
-    assert installs, "the image installs nothing"
-    for command in installs:
-        assert re.search(r"pip install\s+\.$", command), command  # `.`, not `.[dev]` or `.[embedded]`
+    assert len(installs) == 1, installs
+    # The runtime lock (not the dev one), then `.` without resolving again (not `.[dev]` or `.[embedded]`).
+    assert re.search(r"pip install [^&]*-r requirements\.lock\s*&&", installs[0]), installs[0]
+    assert re.search(r"pip install [^&]*--no-deps \.$", installs[0]), installs[0]
 
 
 def test_image_is_based_on_slim_python_312(stages: list[list[Instruction]]) -> None:
