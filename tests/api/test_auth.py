@@ -12,15 +12,21 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import jwt
 import jwt.jwk_set_cache
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from app.auth import JWKS_CACHE_SECONDS
+from app.auth import JWKS_CACHE_SECONDS, RemoteJwks, TokenVerifier
+from app.bootstrap import bootstrap
+from app.http import create_app
+from app.settings import Settings
+from data.clients import AwsConnection
 from tests.api import queries
 from tests.support import (
     CLIENT_ID,
+    ISSUER,
     GraphQLClient,
     JwksServer,
     TokenFactory,
@@ -585,4 +591,25 @@ async def test_key_withdrawn_from_the_jwks_is_refused_once_the_cache_expires(
     monkeypatch.setattr(jwt.jwk_set_cache, "time", SimpleNamespace(monotonic=lambda: later))
     result = await gql(MY_CHANNEL, token=tokens.id_token("h1"))
     assert_refused(result, "myChannel", "UNAUTHENTICATED", nullable=True)
+
+
+
+async def test_a_jwks_outage_is_upstream_error_not_a_500(
+    tokens: TokenFactory, settings: Settings, aws_connection: AwsConnection
+) -> None:
+    """The keys cannot be fetched (the JWKS host is down): the caller is told to retry, nothing breaks."""
+    down = JwksServer({"keys": []})
+    url = down.url
+    down.stop()  # nothing listens there any more
+    verifier = TokenVerifier(
+        issuer=ISSUER, audiences=frozenset({CLIENT_ID}), admin_group="admin", keys=RemoteJwks(url, timeout=2)
+    )
+    service = bootstrap(settings, connection=aws_connection, verifier=verifier)
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://channels.test") as client:
+        response = await client.post(
+            "/graphql", json={"query": "{ myChannel { channelId } }"}, headers={"Authorization": f"Bearer {tokens.admin()}"}
+        )
+    assert response.status_code == 200
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["UPSTREAM_ERROR"]
 
