@@ -89,7 +89,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             result.errors = mask_uncoded(result.errors, request.scope.get("state", {}).get("request_id", "-"))
         record = current_request()
         if record is not None:
-            record.outcome = result.errors[0].extensions["code"] if result.errors else "OK"
+            record.outcome = (result.errors[0].extensions or {}).get("code") if result.errors else "OK"
         return await super().process_result(request, result)
 
 

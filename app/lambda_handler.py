@@ -55,7 +55,8 @@ def _log_event(event: dict[str, Any], outcome: str) -> None:
     import json
     import logging
 
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    raw_detail = event.get("detail")
+    detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
     logging.getLogger("shelcaster.channels.ivs_events").info(
         json.dumps(
             {

@@ -140,12 +140,11 @@ def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, 
     unknown_states = 0
     for item in table.records_of(entity_index, CHANNEL_ENTITY):
         state = _backfill_channel(table, item, summary)
-        if state is _GONE:
-            continue
-        if state is None:
-            unknown_states += 1
-        else:
+        if isinstance(state, ChannelState):
             counts[state] += 1
+        elif state is None:
+            unknown_states += 1
+        # else _GONE: deleted meanwhile, not counted
     if unknown_states:
         report(f"{unknown_states} channel records have a state the service does not know: counted as used, not listed by state")
     for item in table.records_of(entity_index, ASSIGNMENT_ENTITY):

@@ -45,19 +45,19 @@ class ErrorCodes(SchemaExtension):
 
     def _tag(self, code: str) -> None:
         for error in self.execution_context.pre_execution_errors or []:
-            if not error.extensions.get("code"):
-                error.extensions = {**error.extensions, "code": code}
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": code}
 
     def _coded(self, error: GraphQLError) -> GraphQLError:
-        if error.extensions.get("code"):
+        if (error.extensions or {}).get("code"):
             return error
         original = error.original_error
         if isinstance(original, ChannelsError):
-            error.extensions = {**error.extensions, **original.extensions}
+            error.extensions = {**(error.extensions or {}), **original.extensions}
             return error
         if error.path is None and (original is None or isinstance(original, GraphQLError)):
             # Raised by graphql-core while coercing variables: the values do not fit their types.
-            error.extensions = {**error.extensions, "code": BAD_USER_INPUT}
+            error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
             return error
         request_id = getattr(self.execution_context.context, "request_id", "-")
         log.error(
@@ -77,7 +77,7 @@ class ErrorCodes(SchemaExtension):
 
 
 def _is_variable_error(error: GraphQLError) -> bool:
-    return error.path is None and error.extensions.get("code") == BAD_USER_INPUT
+    return error.path is None and (error.extensions or {}).get("code") == BAD_USER_INPUT
 
 
 def _unauthenticated(context: object, like: GraphQLError) -> GraphQLError:
@@ -93,7 +93,7 @@ def mask_uncoded(errors: list[GraphQLError], request_id: str) -> list[GraphQLErr
     ErrorCodes) is masked as INTERNAL_SERVER_ERROR and logged."""
     masked = []
     for error in errors:
-        if error.extensions.get("code"):
+        if (error.extensions or {}).get("code"):
             masked.append(error)
             continue
         log.error("uncoded error (request %s): %s", request_id, error.message, exc_info=error.original_error or error)

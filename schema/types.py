@@ -11,16 +11,19 @@ from domain.capacity import Capacity as CapacityValue
 from resolvers import channel_fields
 from schema.context import Info
 
-ChannelState = strawberry.enum(model.ChannelState, name="ChannelState")
-ChannelType = strawberry.enum(
-    model.ChannelType, name="ChannelType", description="The IVS channel type (quality / transcoding tier)."
-)
-LatencyMode = strawberry.enum(model.LatencyMode, name="LatencyMode")
-AssignmentModel = strawberry.enum(
+# The domain's enums, exposed as they are (strawberry.enum registers them; the classes stay the same).
+strawberry.enum(model.ChannelState, name="ChannelState")
+strawberry.enum(model.ChannelType, name="ChannelType", description="The IVS channel type (quality / transcoding tier).")
+strawberry.enum(model.LatencyMode, name="LatencyMode")
+strawberry.enum(
     model.AssignmentModel,
     name="AssignmentModel",
     description="HOST_OWNED: at most one host (1:1). SHARED: several hosts (N:1).",
 )
+ChannelState = model.ChannelState
+ChannelType = model.ChannelType
+LatencyMode = model.LatencyMode
+AssignmentModel = model.AssignmentModel
 
 
 @strawberry.type
