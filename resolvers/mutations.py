@@ -20,7 +20,11 @@ async def create_channel(info: Info, input: CreateChannelInput) -> Channel:
 async def assign_channel(info: Info, channel_id: strawberry.ID, host_user_id: strawberry.ID) -> Assignment:
     context = info.context
     caller = context.require_caller()
-    assignment = await context.run_blocking(use_cases.assign_channel, context.backend, caller, channel_id, host_user_id)
+    assignment, channel = await context.run_blocking(
+        use_cases.assign_channel, context.backend, caller, channel_id, host_user_id
+    )
+    # The use case read the channel already: answering with it costs no further read.
+    context.loaders.channel_by_id.prime(channel.id, channel)
     return Assignment.of(assignment)
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -93,12 +94,17 @@ class SchemaLimits:
 
 
 def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
+    # The depth and alias rules are classes made once here: each limiter makes a new class when built,
+    # and a new rule tuple per request would miss ValidationCache (keyed on the rules) every time.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
     extensions: list[object] = [
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: SafeParserCache(maxsize=limits.cache_size),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules(limit_rules),
         lambda: ValidationCache(maxsize=limits.cache_size),
     ]
     if limits.hide_schema:

@@ -182,8 +182,13 @@ def _compensate_failed_save(backend: ChannelsBackend, arn: str, channel_id: str,
         log.exception("capacity slot of channel %s could not be released", channel_id)
 
 
-def assign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, host_user_id: str) -> Assignment:
-    """Assign a host; the same host on the same channel again returns the existing assignment."""
+def assign_channel(
+    backend: ChannelsBackend, caller: Caller, channel_id: str, host_user_id: str
+) -> tuple[Assignment, Channel]:
+    """Assign a host; the same host on the same channel again returns the existing assignment.
+
+    Returns the assignment and its channel as the assignment leaves it (so that answering with the
+    channel costs no further read)."""
     validate_identifier("channelId", channel_id)
     validate_identifier("hostUserId", host_user_id)
     require_admin(caller, "assignChannel")
@@ -193,7 +198,7 @@ def assign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, ho
         raise NotFound(f"Channel '{channel_id}' does not exist.")
     existing = repository.get_assignment(host_user_id)
     if existing is not None:
-        return _existing_assignment(existing, channel_id)
+        return _existing_assignment(existing, channel_id), channel
     if channel.assignment_model is AssignmentModel.HOST_OWNED and channel.assigned_host_ids:
         raise _host_owned_conflict(channel)
     assignment = Assignment(
@@ -215,13 +220,17 @@ def assign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, ho
         concurrent = repository.get_assignment(host_user_id)
         if concurrent is None:
             raise Conflict(f"Host '{host_user_id}' was assigned and unassigned concurrently; retry.") from None
-        return _existing_assignment(concurrent, channel_id)
+        return _existing_assignment(concurrent, channel_id), _with_host(channel, host_user_id)
     except ChannelUnavailable:
         current = repository.get_channel(channel_id)
         if current is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.") from None
         raise _host_owned_conflict(current) from None
-    return assignment
+    return assignment, _with_host(channel, host_user_id)
+
+
+def _with_host(channel: Channel, host_user_id: str) -> Channel:
+    return dataclasses.replace(channel, assigned_host_ids=channel.assigned_host_ids | {host_user_id})
 
 
 def _existing_assignment(existing: Assignment, channel_id: str) -> Assignment:
