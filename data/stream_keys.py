@@ -40,8 +40,16 @@ def _associated_data(channel_id: str) -> bytes:
     return f"shelcaster-channels/stream-key/channel/{channel_id}".encode()
 
 
-def is_sealed(value: str | None) -> bool:
-    return value is not None and value.startswith(SEALED_PREFIX + ":")
+def _parse(sealed: str) -> tuple[str, bytes]:
+    prefix, data_key_id, payload = sealed.split(":", 2)
+    if prefix != SEALED_PREFIX:
+        raise ValueError(f"unknown sealed stream key format {prefix!r}")
+    return data_key_id, base64.urlsafe_b64decode(payload)
+
+
+def _decrypt(data_key: _DataKey, channel_id: str, raw: bytes) -> str:
+    # InvalidTag (tampered, or sealed for another channel) propagates: an integrity failure, masked.
+    return AESGCM(data_key.plaintext).decrypt(raw[:12], raw[12:], _associated_data(channel_id)).decode()
 
 
 @dataclass(frozen=True)
@@ -74,13 +82,15 @@ class StreamKeyCipher:
         return f"{SEALED_PREFIX}:{data_key.id}:{base64.urlsafe_b64encode(nonce + ciphertext).decode()}"
 
     def open(self, channel_id: str, sealed: str) -> str:
-        prefix, data_key_id, payload = sealed.split(":", 2)
-        if prefix != SEALED_PREFIX:
-            raise ValueError(f"unknown sealed stream key format {prefix!r}")
-        raw = base64.urlsafe_b64decode(payload)
-        data_key = self._data_key(data_key_id)
-        # InvalidTag (tampered, or sealed for another channel) propagates: an integrity failure, masked.
-        return AESGCM(data_key.plaintext).decrypt(raw[:12], raw[12:], _associated_data(channel_id)).decode()
+        """The stream key; may call DynamoDB and KMS (blocking) to load the data key."""
+        data_key_id, raw = _parse(sealed)
+        return _decrypt(self._data_key(data_key_id), channel_id, raw)
+
+    def open_if_cached(self, channel_id: str, sealed: str) -> str | None:
+        """The stream key when its data key is in memory (no I/O, fine on the event loop); else None."""
+        data_key_id, raw = _parse(sealed)
+        data_key = self._cached(data_key_id)
+        return _decrypt(data_key, channel_id, raw) if data_key is not None else None
 
     def current_data_key_id(self) -> str:
         return self._current_data_key().id

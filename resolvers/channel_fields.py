@@ -24,6 +24,10 @@ async def visible_stream_key(channel: Channel, context: Context) -> str | None:
     cipher = context.backend.stream_keys
     if cipher is None:
         raise UpstreamError("This stream key is encrypted and CHANNELS_KMS_KEY_ID is not set; it cannot be read.")
+    # Usually the data key is in memory: decrypt here. Only loading it (DynamoDB, KMS) needs a thread.
+    opened = cipher.open_if_cached(channel.id, channel.sealed_stream_key)
+    if opened is not None:
+        return opened
     return await context.run_blocking(cipher.open, channel.id, channel.sealed_stream_key)
 
 
