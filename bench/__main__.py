@@ -1,0 +1,98 @@
+"""`python -m bench [--quick] [--json PATH]`: run the benchmark on the embedded backend, print its
+tables, and write them as JSON (default bench-results.json)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import TypeVar
+
+from bench import cold_start, latency, round_trips, scaling, throughput
+from bench.plan import Plan
+from bench.report import Results, render, to_json
+from bench.service_process import PROJECT_ROOT, served_service
+from bench.workload import prepare
+
+T = TypeVar("T")
+SERVED_TABLE = "bench-served"
+SERVED_LIMIT = 1000
+VERSIONS = ("strawberry-graphql", "graphql-core", "starlette", "uvicorn", "boto3", "botocore", "moto", "httpx")
+
+
+def _step(title: str, action: Callable[[], T]) -> T:
+    print(f"bench: {title} ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    result = action()
+    print(f"bench: {title} done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    return result
+
+
+def _commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}{' with uncommitted changes' if dirty else ''}"
+
+
+def _load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def run(plan: Plan) -> Results:
+    started = time.perf_counter()
+    results = Results(meta={
+        "plan": plan.name,
+        "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "cpus": os.cpu_count(),
+        "commit": _commit(),
+        "load_average_before": _load_average(),
+        "versions": {name: version(name) for name in VERSIONS},
+    })
+    results.round_trips = _step("1. round trips per operation", round_trips.measure)
+    results.items_read = _step("2. items read as the table grows", lambda: scaling.measure(plan.table_sizes))
+    with served_service(SERVED_TABLE, SERVED_LIMIT) as served:
+        prepared = _step("seeding the served service", lambda: prepare(served, SERVED_LIMIT))
+        results.latency = _step("3. overhead over the backend", lambda: latency.measure(
+            prepared, iterations=plan.latency_iterations, graphql_iterations=plan.graphql_iterations))
+        results.throughput = _step("4. throughput under concurrency", lambda: throughput.measure(
+            prepared, levels=plan.concurrency, seconds=plan.load_seconds))
+    results.cold_start = _step("5. cold start", lambda: cold_start.measure(plan.cold_start_runs))
+    results.targets = [
+        *round_trips.targets(results.round_trips),
+        *scaling.targets(results.items_read),
+        *latency.targets(results.latency),
+    ]
+    results.meta["load_average_after"] = _load_average()
+    results.meta["seconds"] = time.perf_counter() - started
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    arguments = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    arguments.add_argument("--quick", action="store_true", help="small sizes and few iterations (CI smoke run)")
+    arguments.add_argument("--json", type=Path, default=Path("bench-results.json"), metavar="PATH",
+                           help="where to write the results as JSON (default: bench-results.json)")
+    parsed = arguments.parse_args(argv)
+    results = run(Plan.quick() if parsed.quick else Plan.full())
+    sys.stdout.write(render(results))
+    parsed.json.write_text(json.dumps(to_json(results), indent=2) + "\n")
+    print(f"bench: results written to {parsed.json}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

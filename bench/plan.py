@@ -1,0 +1,24 @@
+"""How much each part measures: the full run (a few minutes on 2 cores) or `--quick` (a CI smoke run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    table_sizes: tuple[int, ...]  # part 2
+    latency_iterations: int  # part 3: requests of each kind, over HTTP and direct
+    graphql_iterations: int  # part 3: in-process executions of each kind
+    concurrency: tuple[int, ...]  # part 4
+    load_seconds: float  # part 4: per operation and concurrency
+    cold_start_runs: int  # part 5: fresh processes of each kind
+
+    @classmethod
+    def full(cls) -> Plan:
+        return cls("full", (100, 1_000, 10_000), 300, 1000, (1, 16, 64), 8.0, 5)
+
+    @classmethod
+    def quick(cls) -> Plan:
+        return cls("quick", (100, 1_000), 20, 50, (1, 16, 64), 1.0, 1)

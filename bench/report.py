@@ -1,0 +1,150 @@
+"""The benchmark's results: one table per part, the targets, and the same as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.cold_start import ColdStart
+from bench.latency import LatencyResult
+from bench.round_trips import RoundTrips
+from bench.scaling import ItemsRead
+from bench.targets import Target
+from bench.throughput import ThroughputResult
+
+
+@dataclass
+class Results:
+    meta: dict[str, Any]
+    round_trips: list[RoundTrips] = field(default_factory=list)
+    items_read: list[ItemsRead] = field(default_factory=list)
+    latency: LatencyResult | None = None
+    throughput: ThroughputResult | None = None
+    cold_start: ColdStart | None = None
+    targets: list[Target] = field(default_factory=list)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table, its columns padded to line up in a terminal too."""
+    cells = [[str(cell) for cell in row] for row in [headers, *rows]]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
+
+    return "\n".join([line(cells[0]), "|" + "|".join("-" * (width + 2) for width in widths) + "|",
+                      *(line(row) for row in cells[1:])])
+
+
+def _met(met: bool | None) -> str:
+    return "—" if met is None else ("met" if met else "NOT MET")
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def render(results: Results) -> str:
+    meta = results.meta
+    parts = [
+        f"shelcaster-channels benchmark ({meta['plan']} run, {meta['started_at']}, {meta['seconds']:.0f} s)",
+        f"Python {meta['python']} on {meta['platform']}, {meta['cpus']} CPUs, load average "
+        f"{meta['load_average_before']} before / {meta['load_average_after']} after; commit {meta['commit']}",
+    ]
+    if results.round_trips:
+        parts += ["", "## 1. AWS round trips per operation (from the second row on, the stream-key data key is cached)", table(
+            ["operation", "caller", "DynamoDB", "IVS", "KMS", "total", "calls", "target", ""],
+            [[r.operation, r.caller, r.calls.get("dynamodb", 0), r.calls.get("ivs", 0), r.calls.get("kms", 0),
+              r.total, ", ".join(r.sequence), r.target if r.target is not None else "—", _met(r.met)]
+             for r in results.round_trips],
+        )]
+    if results.items_read:
+        parts += ["", "## 2. Items read by channels(state: LIVE, first: 20) as the table grows", table(
+            ["channels", "LIVE", "items read, page 1", "items read, page 2", "request ms", "its Query alone ms",
+             "fill (BatchWriteItem)", ""],
+            [[f"{r.channels:,}", r.live, f"{r.items_read} ({r.returned} returned)",
+              f"{r.next_page_items_read} ({r.next_page_returned} returned)", _ms(r.request_ms), _ms(r.query_ms),
+              f"{r.fill_calls} calls, {r.fill_seconds:.1f} s", _met(r.met)] for r in results.items_read],
+        )]
+    if results.latency is not None:
+        parts += ["", "## 3. Overhead of the service over its backend (ms)", table(
+            ["request", "HTTP p50", "HTTP p99", "same DynamoDB calls p50", "p99", "calls", "ratio p50", "ratio p99",
+             "added p50"],
+            [[o.operation, _ms(o.http.p50_ms), _ms(o.http.p99_ms), _ms(o.direct.p50_ms), _ms(o.direct.p99_ms),
+              " + ".join(o.direct_calls), f"{o.ratio_p50:.2f}x", f"{o.ratio_p99:.2f}x",
+              _ms(o.http.p50_ms - o.direct.p50_ms)] for o in results.latency.overhead],
+        ), "", "GraphQL execution in process (schema.execute, prebuilt context, reads answered from memory; ms)",
+            table(
+            ["request", "p50", "p99", "parse p50", "validate p50", "execute p50"],
+            [[g.operation, _ms(g.latency.p50_ms), _ms(g.latency.p99_ms), _ms(g.phases_p50_ms["parse"]),
+              _ms(g.phases_p50_ms["validate"]), _ms(g.phases_p50_ms["execute"])] for g in results.latency.graphql],
+        )]
+    if results.throughput is not None:
+        t = results.throughput
+        parts += ["", "## 4. Throughput, one uvicorn worker (httpx.AsyncClient on loopback)", table(
+            ["request", "clients", "requests/s", "p50 ms", "p99 ms", "requests", "/healthz meanwhile p50 / p99 ms"],
+            [[r.operation, r.concurrency, f"{r.requests_per_second:.1f}", _ms(r.latency.p50_ms),
+              _ms(r.latency.p99_ms), r.requests, f"{_ms(r.healthz.p50_ms)} / {_ms(r.healthz.p99_ms)}"]
+             for r in t.levels]
+            + [[c.operation, f"backend alone, {c.threads} threads", f"{c.requests_per_second:.1f}",
+                _ms(c.latency.p50_ms), _ms(c.latency.p99_ms), c.requests, "—"] for c in t.ceilings],
+        ), "Saturated (within 10% of its best) at: "
+            + ", ".join(f"{operation}: {level} client(s)" for operation, level in t.saturated_at.items())]
+    if results.cold_start is not None:
+        c = results.cold_start
+        parts += ["", f"## 5. Cold start (median of {c.runs} fresh processes; ms)", table(
+            ["measure", "ms", "note"],
+            [
+                ["baseline: import boto3, strawberry, starlette", _ms(c.baseline_import_ms),
+                 f"-X importtime; its process {_ms(c.baseline_process_ms)} wall"],
+                ["import server (the Lambda handler module)", _ms(c.server_import_ms),
+                 f"-X importtime; its process {_ms(c.server_process_ms)} wall; "
+                 f"{c.import_ratio:.2f}x the baseline"],
+                ["interpreter alone (python -c pass)", _ms(c.interpreter_ms), "wall"],
+                ["time to first answer (import + first call)", _ms(c.time_to_first_answer_ms),
+                 f"its process {_ms(c.first_answer_process_ms)} wall (two calls)"],
+                ["  first call: the app's imports", _ms(c.app_imports_ms), ""],
+                ["  first call: load settings", _ms(c.load_settings_ms), ""],
+                ["  first call: bootstrap", _ms(c.bootstrap_ms), f"of which boto3 clients {_ms(c.clients_ms)}"],
+                ["    embedded only: start moto", _ms(c.emulator_start_ms), "its import included"],
+                ["    embedded only: create the KMS key", _ms(c.kms_key_ms), ""],
+                ["    embedded only: provision the table", _ms(c.provision_ms), ""],
+                ["  first call: create_app (schema)", _ms(c.create_app_ms), ""],
+                ["  first call: the request itself", _ms(c.first_request_ms), ""],
+                ["first answer without the emulator's steps", _ms(c.first_answer_without_emulator_ms),
+                 f"{c.first_answer_ratio:.2f}x the baseline import"],
+                ["second (warm) call", _ms(c.second_call_ms), ""],
+            ],
+        ), "Costliest packages imported by a first-answer process (self time, ms): "
+            + ", ".join(f"{i.package} {_ms(i.self_ms)}" for i in c.first_answer_imports)]
+    if results.targets:
+        parts += ["", "## Targets", table(
+            ["target", "wanted", "measured", ""],
+            [[t.name, t.target, t.measured, _met(t.met)] for t in results.targets],
+        )]
+    return "\n".join(parts) + "\n"
+
+
+def to_json(results: Results) -> dict[str, Any]:
+    """Everything measured, with the figures derived from it (totals, ratios, met or not)."""
+    document: dict[str, Any] = {"meta": results.meta}
+    document["round_trips"] = [{**dataclasses.asdict(r), "met": r.met} for r in results.round_trips]
+    document["items_read"] = [{**dataclasses.asdict(r), "met": r.met} for r in results.items_read]
+    if results.latency is not None:
+        document["latency"] = dataclasses.asdict(results.latency)
+    if results.throughput is not None:
+        document["throughput"] = dataclasses.asdict(results.throughput)
+    if results.cold_start is not None:
+        c = results.cold_start
+        document["cold_start"] = {
+            **dataclasses.asdict(c),
+            "time_to_first_answer_ms": c.time_to_first_answer_ms,
+            "embedded_setup_ms": c.embedded_setup_ms,
+            "first_answer_without_emulator_ms": c.first_answer_without_emulator_ms,
+            "import_ratio": c.import_ratio,
+            "first_answer_ratio": c.first_answer_ratio,
+        }
+    document["targets"] = [dataclasses.asdict(t) for t in results.targets]
+    return document

@@ -1,0 +1,72 @@
+"""The benchmark's exact figures as tests (bench/, issue #6): the AWS calls each operation makes and the
+items a filtered page reads. They are counts, the same on every run; timings stay in the benchmark."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import round_trips, scaling
+from bench.plan import Plan
+from bench.round_trips import RoundTrips
+from bench.scaling import ItemsRead
+
+PAGE_SIZE = scaling.PAGE_SIZE
+
+
+@pytest.fixture(scope="module")
+def operations() -> dict[tuple[str, str], RoundTrips]:
+    return {(result.operation, result.caller): result for result in round_trips.measure()}
+
+
+@pytest.fixture(scope="module")
+def pages() -> list[ItemsRead]:
+    return scaling.measure(Plan.quick().table_sizes)
+
+
+CASES = [
+    pytest.param("capacity", "admin", ["GetItem"], id="capacity-is-one-read"),
+    pytest.param("channel(id)", "admin", ["BatchGetItem"], id="channel-by-id-is-one-read"),
+    pytest.param("channels(first: 20) with stats, assignments", "admin", ["Query", "BatchGetItem"],
+                 id="page-of-20-with-assignments-is-one-query-and-one-batch-read"),
+    pytest.param("channels(first: 100) with stats, assignments", "admin", ["Query", "BatchGetItem"],
+                 id="page-of-100-with-100-assignments-is-one-query-and-one-batch-read"),
+    pytest.param("channels(state: LIVE, first: 20)", "admin", ["Query", "BatchGetItem"],
+                 id="live-page-is-one-query-and-one-batch-read"),
+    pytest.param("hostChannel with its channel", "admin", ["BatchGetItem", "BatchGetItem"],
+                 id="host-channel-with-its-channel-is-two-batch-reads"),
+    pytest.param("assignChannel", "admin", ["GetItem", "GetItem", "TransactWriteItems"],
+                 id="assign-is-two-reads-and-one-transaction"),
+    pytest.param("unassignChannel", "admin", ["GetItem", "GetItem", "TransactWriteItems"],
+                 id="unassign-is-two-reads-and-one-transaction"),
+    pytest.param("assignChannel { channel { name } }", "admin", ["GetItem", "GetItem", "TransactWriteItems"],
+                 id="assign-answering-with-its-channel-reads-no-more"),
+    pytest.param("setChannelState LIVE", "admin", ["GetItem", "TransactWriteItems"],
+                 id="set-state-is-one-read-and-one-conditional-write"),
+]
+
+
+@pytest.mark.parametrize(("operation", "caller", "calls"), CASES)
+def test_operation_makes_its_target_calls(
+    operations: dict[tuple[str, str], RoundTrips], operation: str, caller: str, calls: list[str]
+) -> None:
+    measured = operations[(operation, caller)]
+    assert measured.sequence == calls
+    assert measured.total == measured.target
+
+
+def test_every_operation_with_a_target_is_tested(operations: dict[tuple[str, str], RoundTrips]) -> None:
+    with_targets = {key for key, result in operations.items() if result.target is not None}
+    assert with_targets == {(case.values[0], case.values[1]) for case in CASES}
+
+
+def test_live_page_reads_its_size_not_the_table(pages: list[ItemsRead]) -> None:
+    assert [page.channels for page in pages] == [100, 1_000]
+    for page in pages:
+        assert page.returned == PAGE_SIZE
+        assert page.items_read <= PAGE_SIZE + 1
+        assert page.next_page_items_read <= PAGE_SIZE + 1
+
+
+def test_live_page_reads_the_same_at_1000_channels_as_at_100(pages: list[ItemsRead]) -> None:
+    assert pages[0].items_read == pages[1].items_read
+    assert pages[0].next_page_items_read == pages[1].next_page_items_read
