@@ -1,4 +1,5 @@
-"""The mutations of the contract: create, assign, unassign, set state; and the capacity read.
+"""The mutations of the contract (create, assign, unassign, set state), the added deleteChannel,
+and the capacity read.
 
 These are blocking (boto3): resolvers run them in the thread pool, off the event loop.
 """
