@@ -489,6 +489,8 @@ REFUSED_AUTHORIZATIONS: dict[str, Callable[[TokenFactory], str]] = {
     "refresh-token-use": lambda t: f"Bearer {t.id_token('h1', token_use='refresh')}",
     "no-token-use": lambda t: f"Bearer {t.id_token('h1', token_use=None)}",
     "missing-exp": lambda t: f"Bearer {t.id_token('h1', exp=None)}",
+    "not-valid-before-an-hour-from-now": lambda t: f"Bearer {t.id_token('h1', nbf=int(time.time()) + 3600)}",
+    "issued-an-hour-from-now": lambda t: f"Bearer {t.id_token('h1', iat=int(time.time()) + 3600)}",
     "missing-sub": lambda t: f"Bearer {without_sub(t)}",
     "unknown-kid": lambda t: f"Bearer {unknown_kid(t)}",
     "garbage": lambda t: "Bearer abc",
