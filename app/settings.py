@@ -8,9 +8,6 @@ from typing import Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EMBEDDED_REGION = "us-east-1"
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHANNELS_", extra="ignore", frozen=True)
 

@@ -11,7 +11,6 @@ hold under concurrent requests (CONTRACT.md sections 1 and 2):
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -579,8 +578,3 @@ class ChannelRepository:
             },
             condition="attribute_not_exists(pk)",
         )
-
-
-def wait_briefly(attempt: int) -> None:
-    """Pause between polls of another request's progress (an idempotent create in flight)."""
-    time.sleep(min(0.05 * 2**attempt, 0.5))

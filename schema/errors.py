@@ -59,21 +59,7 @@ class ErrorCodes(SchemaExtension):
             # Raised by graphql-core while coercing variables: the values do not fit their types.
             error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
             return error
-        request_id = getattr(self.execution_context.context, "request_id", "-")
-        log.error(
-            "unexpected error (request %s) at %s",
-            request_id,
-            ".".join(map(str, error.path or [])),
-            exc_info=original or error,
-        )
-        return GraphQLError(
-            f"Internal server error; quote request id {request_id} to the operators.",
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={"code": INTERNAL, "requestId": request_id},
-        )
+        return mask_as_internal(error, getattr(self.execution_context.context, "request_id", "-"))
 
 
 def _is_variable_error(error: GraphQLError) -> bool:
@@ -91,20 +77,23 @@ def _unauthenticated(context: object, like: GraphQLError) -> GraphQLError:
 def mask_uncoded(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
     """The last line: an error that reached the response without a code (an extension raised past
     ErrorCodes) is masked as INTERNAL_SERVER_ERROR and logged."""
-    masked = []
-    for error in errors:
-        if (error.extensions or {}).get("code"):
-            masked.append(error)
-            continue
-        log.error("uncoded error (request %s): %s", request_id, error.message, exc_info=error.original_error or error)
-        masked.append(
-            GraphQLError(
-                f"Internal server error; quote request id {request_id} to the operators.",
-                nodes=error.nodes,
-                source=error.source,
-                positions=error.positions,
-                path=error.path,
-                extensions={"code": INTERNAL, "requestId": request_id},
-            )
-        )
-    return masked
+    return [error if (error.extensions or {}).get("code") else mask_as_internal(error, request_id) for error in errors]
+
+
+def mask_as_internal(error: GraphQLError, request_id: str) -> GraphQLError:
+    """Log an unexpected error with its detail and the request id; answer only the id."""
+    log.error(
+        "unexpected error (request %s) at %s: %s",
+        request_id,
+        ".".join(map(str, error.path or [])) or "-",
+        error.message,
+        exc_info=error.original_error or error,
+    )
+    return GraphQLError(
+        f"Internal server error; quote request id {request_id} to the operators.",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": INTERNAL, "requestId": request_id},
+    )

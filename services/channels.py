@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 import uuid
 
 from domain.access import Caller, require_admin, require_may_set_state
@@ -33,7 +34,6 @@ from data.repository import (
     IdempotencyKeyTaken,
     IdempotencyRecord,
     StaleChannel,
-    wait_briefly,
 )
 from services.backend import ChannelsBackend
 
@@ -79,6 +79,11 @@ def create_channel(backend: ChannelsBackend, caller: Caller, request: NewChannel
         except IdempotencyKeyTaken:
             continue  # a concurrent create took the key first: wait for its channel
     raise Conflict(f"A create with idempotencyKey '{key}' is still in progress; retry shortly.")
+
+
+def wait_briefly(attempt: int) -> None:
+    """Pause between polls of another request's progress (a create with the same key in flight)."""
+    time.sleep(min(0.05 * 2**attempt, 0.5))
 
 
 def _replay(backend: ChannelsBackend, record: IdempotencyRecord, request: NewChannelRequest) -> Channel | None:
