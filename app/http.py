@@ -18,7 +18,9 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
+from app import graphql_over_http
 from app.auth import bearer_token
 from app.bootstrap import Service
 from app.health import ReadinessProbe
@@ -90,7 +92,13 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         record = current_request()
         if record is not None:
             record.outcome = (result.errors[0].extensions or {}).get("code") if result.errors else "OK"
-        return await super().process_result(request, result)
+        return graphql_over_http.shape_result(request, result, await super().process_result(request, result))
+
+    async def run(self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        response = await super().run(request, context, root_value)
+        if isinstance(request, Request) and isinstance(response, Response):
+            return graphql_over_http.finish(request, response)
+        return response
 
 
 def _describe(query: str | None) -> str | None:
