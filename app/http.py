@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from anyio import to_thread
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -23,8 +24,17 @@ from strawberry.types.unset import UNSET
 from app import graphql_over_http
 from app.auth import bearer_token
 from app.bootstrap import Service
+from app.settings import Settings
 from app.health import ReadinessProbe
 from app.limits import BodySizeLimitMiddleware
+from app.persisted_documents import (
+    AutomaticPersistedQueries,
+    PersistedDocumentError,
+    PersistedDocuments,
+    document_id_of,
+    load_manifest,
+    names_a_persisted_document,
+)
 from app.request_log import RequestLogMiddleware, current_request
 from data.loaders import build_loaders
 from domain.access import Caller
@@ -56,6 +66,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=True,  # GET runs queries only; strawberry refuses mutations over GET
         )
         self.service = service
+        self.persisted = persisted_documents(settings)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         service = self.service
@@ -81,6 +92,8 @@ class ChannelsGraphQL(GraphQL[Context, None]):
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            data = self.persisted.resolve(data, await document_id_of(request))
         record = current_request()
         if record is not None and isinstance(data, GraphQLRequestData):
             record.operation = data.operation_name or _describe(data.query)
@@ -95,10 +108,31 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         return graphql_over_http.shape_result(request, result, await super().process_result(request, result))
 
     async def run(self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        response = await super().run(request, context, root_value)
+        try:
+            response = await super().run(request, context, root_value)
+        except PersistedDocumentError as refusal:
+            assert isinstance(request, Request)
+            record = current_request()
+            if record is not None:
+                record.outcome = refusal.code
+            error = GraphQLError(refusal.message, extensions={"code": refusal.code})
+            return graphql_over_http.error_response(
+                request, [error], status_code=None if refusal.is_request_error else 200
+            )
         if isinstance(request, Request) and isinstance(response, Response):
             return graphql_over_http.finish(request, response)
         return response
+
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        return super().should_render_graphql_ide(request) and not names_a_persisted_document(request.query_params)
+
+
+def persisted_documents(settings: Settings) -> PersistedDocuments:
+    trusted = load_manifest(settings.trusted_documents) if settings.trusted_documents else {}
+    return PersistedDocuments(
+        trusted, trusted_only=settings.only_trusted_documents, apq=AutomaticPersistedQueries(settings.apq_cache_size)
+    )
 
 
 def _describe(query: str | None) -> str | None:

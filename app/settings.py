@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=2000, ge=100, le=100_000)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     cors_origins: str = ""  # comma-separated allow-list; empty: no cross-origin access
+    # Persisted documents (README, "Calling from a frontend"): a manifest of trusted documents,
+    # whether only they are accepted (default: yes in production when a manifest is set), and how
+    # many documents Apollo's automatic persisted queries keep per process.
+    trusted_documents: Path | None = None
+    trusted_documents_only: bool | None = None
+    apq_cache_size: int = Field(default=1000, ge=0, le=100_000)
     # Where embedded mode keeps its dev signing key (git-ignored).
     dev_dir: Path = Path(".channels-dev")
 
@@ -59,6 +65,12 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def only_trusted_documents(self) -> bool:
+        if self.trusted_documents_only is not None:
+            return self.trusted_documents_only
+        return self.trusted_documents is not None and self.is_production
+
 
 class SettingsError(Exception):
     """Settings that stop the service at start; one line per wrong or missing variable."""
@@ -84,7 +96,7 @@ def load_settings() -> Settings:
             name = _variable(str(error["loc"][0])) if error["loc"] else "settings"
             problems.append(f"{name}: {error['msg']} (got {error.get('input')!r}).")
         raise SettingsError(problems) from None
-    problems = check_backend_settings(settings)
+    problems = check_backend_settings(settings) + check_persisted_documents(settings)
     if problems:
         raise SettingsError(problems)
     return settings
@@ -111,3 +123,18 @@ def check_backend_settings(settings: Settings) -> list[str]:
             "CHANNELS_AUTH_AUDIENCE: is required when CHANNELS_BACKEND=aws (the app client ids, comma-separated)."
         )
     return problems
+
+
+def check_persisted_documents(settings: Settings) -> list[str]:
+    """The trusted-documents manifest is read at start, so that a wrong one stops the service."""
+    from app.persisted_documents import ManifestError, load_manifest
+
+    if settings.trusted_documents is None:
+        if settings.trusted_documents_only:
+            return ["CHANNELS_TRUSTED_DOCUMENTS_ONLY: needs CHANNELS_TRUSTED_DOCUMENTS, the manifest of the documents to accept."]
+        return []
+    try:
+        load_manifest(settings.trusted_documents)
+    except ManifestError as exc:
+        return [f"CHANNELS_TRUSTED_DOCUMENTS: {exc}."]
+    return []
