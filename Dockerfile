@@ -17,6 +17,7 @@ COPY domain/ domain/
 COPY resolvers/ resolvers/
 COPY schema/ schema/
 COPY services/ services/
+COPY operations/ operations/
 # `.`, not `.[dev]`: no emulator, no test tools in the image.
 # The locked versions first, then the service itself without resolving anything again.
 RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.lock \

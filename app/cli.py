@@ -1,4 +1,4 @@
-"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6), encrypt-keys, doctor, smoke."""
+"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6), export-documents, encrypt-keys, doctor, smoke."""
 
 from __future__ import annotations
 
@@ -148,6 +148,16 @@ def export_schema() -> None:
     sys.stdout.write(export_sdl())
 
 
+def export_documents(manifest_format: str) -> None:
+    import json
+
+    from app.operations import apollo_manifest, codegen_manifest, load_operations
+
+    operations = load_operations()
+    manifest = apollo_manifest(operations) if manifest_format == "apollo" else codegen_manifest(operations)
+    sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="shelcaster-channels", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -158,6 +168,13 @@ def parser() -> argparse.ArgumentParser:
     token_command.add_argument("--admin", action="store_true", help="put the user in the admin group")
     commands.add_parser("provision", help="create the table and indexes where missing; backfill older records")
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    documents_command = commands.add_parser(
+        "export-documents", help="print the manifest of operations/ (sha256 hex -> document), for CHANNELS_TRUSTED_DOCUMENTS"
+    )
+    documents_command.add_argument(
+        "--format", choices=["codegen", "apollo"], default="codegen",
+        help="codegen: {sha256: document} (default); apollo: Apollo's persisted query manifest",
+    )
     reconcile_parser = commands.add_parser(
         "reconcile", help="compare IVS with the table and report; repair with --apply (dry run by default)"
     )
@@ -194,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         provision_table()
     elif arguments.command == "export-schema":
         export_schema()
+    elif arguments.command == "export-documents":
+        export_documents(arguments.format)
     elif arguments.command == "reconcile":
         reconcile_command(arguments.apply, arguments.stale_after)
     elif arguments.command == "encrypt-keys":

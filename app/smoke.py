@@ -23,6 +23,9 @@ from typing import Any
 
 import httpx
 
+from app.operations import document
+from app.persisted_documents import NOT_FOUND, sha256_hex
+
 Printer = Callable[[str], None]
 
 REQUEST_TIMEOUT_SECONDS = 15.0  # a Lambda cold start answers within this
@@ -31,32 +34,16 @@ LISTING_POLL_SECONDS = 0.5
 LISTING_PAGE_SIZE = 100
 LISTING_MAX_PAGES = 10
 
-CHANNEL_FIELDS = """
-  id name state assignmentModel streamKey currentSessionId
-  stats { totalBroadcasts totalStreamingMinutes lastBroadcastAt }
-  assignments { hostUserId }
-"""
-CAPACITY = "query SmokeCapacity { capacity { limit used available } }"
-CREATE = "mutation SmokeCreate($input: CreateChannelInput!) { createChannel(input: $input) {" + CHANNEL_FIELDS + "} }"
-CHANNEL = "query SmokeChannel($id: ID!) { channel(id: $id) {" + CHANNEL_FIELDS + "} }"
-CHANNELS = (
-    "query SmokeChannels($state: ChannelState, $first: Int!, $after: String) {"
-    " channels(state: $state, first: $first, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }"
-)
-ASSIGN = (
-    "mutation SmokeAssign($channelId: ID!, $hostUserId: ID!) {"
-    " assignChannel(channelId: $channelId, hostUserId: $hostUserId) { hostUserId channel { id } } }"
-)
-UNASSIGN = (
-    "mutation SmokeUnassign($channelId: ID!, $hostUserId: ID!) {"
-    " unassignChannel(channelId: $channelId, hostUserId: $hostUserId) { hostUserId } }"
-)
-HOST_CHANNEL = "query SmokeHostChannel($hostUserId: ID!) { hostChannel(hostUserId: $hostUserId) { hostUserId channel { id } } }"
-SET_STATE = (
-    "mutation SmokeSetState($channelId: ID!, $state: ChannelState!) {"
-    " setChannelState(channelId: $channelId, state: $state) {" + CHANNEL_FIELDS + "} }"
-)
-DELETE = "mutation SmokeDelete($id: ID!) { deleteChannel(id: $id) { id } }"
+# The documents of operations/smoke/, sent as their files' exact text (the manifest's ids hash it).
+CAPACITY = document("SmokeCapacity")
+CREATE = document("SmokeCreate")
+CHANNEL = document("SmokeChannel")
+CHANNELS = document("SmokeChannels")
+ASSIGN = document("SmokeAssign")
+UNASSIGN = document("SmokeUnassign")
+HOST_CHANNEL = document("SmokeHostChannel")
+SET_STATE = document("SmokeSetState")
+DELETE = document("SmokeDelete")
 
 
 class UsageError(ValueError):
@@ -93,7 +80,12 @@ def bearer(token: str) -> str:
 
 
 class GraphQLEndpoint:
-    """POSTs one GraphQL document; returns `data`, or raises StepFailed / Unreachable."""
+    """POSTs one GraphQL document; returns `data`, or raises StepFailed / Unreachable.
+
+    Documents go as Apollo's automatic persisted queries do: by hash first, and again with their
+    text when the deployment answers PersistedQueryNotFound (which registers it). A deployment that
+    accepts trusted documents only (its manifest holds operations/smoke/, `shelcaster-channels
+    export-documents`) runs each by hash alone."""
 
     def __init__(self, url: str, token: str, client: httpx.Client) -> None:
         self.url = url
@@ -101,9 +93,22 @@ class GraphQLEndpoint:
         self._headers = {"Authorization": f"Bearer {token}"}
 
     def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        persisted = {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(query)}}
+        payload: dict[str, Any] = {"extensions": persisted, "variables": variables or {}}
+        body = self._post(payload)
+        if _persisted_query_not_found(body):
+            body = self._post({"query": query, **payload})
+        if body.get("errors"):
+            raise StepFailed("; ".join(_describe_error(error) for error in body["errors"]))
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise StepFailed("no data in the answer")
+        return data
+
+    def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The GraphQL answer (data and errors), or raises when there is none."""
         try:
-            response = self._client.post(self.url, json={"query": query, "variables": variables or {}},
-                                         headers=self._headers)
+            response = self._client.post(self.url, json=payload, headers=self._headers)
         except httpx.TimeoutException:
             raise Unreachable(f"no answer from {self.url} within {REQUEST_TIMEOUT_SECONDS:.0f} s") from None
         except httpx.TransportError as exc:
@@ -115,12 +120,14 @@ class GraphQLEndpoint:
         if not isinstance(body, dict) or not ({"data", "errors"} & body.keys()):
             # Not a GraphQL answer: a gateway's 401/403/404, or a wrong URL.
             raise StepFailed(f"HTTP {response.status_code} {_shorten(response.text)}")
-        if body.get("errors"):
-            raise StepFailed("; ".join(_describe_error(error) for error in body["errors"]))
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise StepFailed(f"HTTP {response.status_code}: no data in the answer")
-        return data
+        return body
+
+
+def _persisted_query_not_found(body: dict[str, Any]) -> bool:
+    errors = body.get("errors")
+    return isinstance(errors, list) and any(
+        isinstance(error, dict) and (error.get("extensions") or {}).get("code") == NOT_FOUND for error in errors
+    )
 
 
 def _describe_error(error: Any) -> str:

@@ -19,6 +19,7 @@ from botocore.stub import Stubber
 from app.cli import main
 from app.doctor import Check, check_channel_quota, check_jwks, check_kms_key, check_recording_configuration
 from app.settings import Settings
+from app.operations import codegen_manifest, load_operations
 from app.smoke import graphql_url, run_smoke
 from data.clients import AwsConnection, build_clients
 from data.dynamo import DynamoTable
@@ -301,6 +302,9 @@ def test_smoke_with_a_host_token_fails_naming_forbidden(
     assert parsed[11] == ("PASS", "cleanup", "nothing to remove (no channel was created)")
 
 
+SMOKE_DOCUMENTS = codegen_manifest(load_operations())
+
+
 class RefuseFirstIdle(httpx.BaseTransport):
     """The real service, except that the first `setChannelState(state: IDLE)` answers with an error."""
 
@@ -310,7 +314,9 @@ class RefuseFirstIdle(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
-        if not self.refused and "setChannelState" in body["query"] and body["variables"]["state"] == "IDLE":
+        # smoke sends each document by hash first (persisted queries), so name it either way.
+        sent = body.get("query") or SMOKE_DOCUMENTS[body["extensions"]["persistedQuery"]["sha256Hash"]]
+        if not self.refused and "setChannelState" in sent and body["variables"]["state"] == "IDLE":
             self.refused = True
             return httpx.Response(200, json={"data": None, "errors": [
                 {"message": "Injected by the test.", "extensions": {"code": "UPSTREAM_ERROR"}},
