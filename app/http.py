@@ -11,7 +11,6 @@ from typing import Any
 from anyio import to_thread
 from graphql import GraphQLError
 from starlette.applications import Starlette
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -24,6 +23,7 @@ from strawberry.types.unset import UNSET
 from app import graphql_over_http
 from app.auth import bearer_token
 from app.bootstrap import Service
+from app.cors import add_cors
 from app.settings import Settings
 from app.health import ReadinessProbe
 from app.limits import BodySizeLimitMiddleware
@@ -181,15 +181,6 @@ def create_app(service: Service) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     settings = service.settings
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    if settings.cors_allow_list:
-        # Only the configured origins; none by default.
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_allow_list,
-            allow_methods=["GET", "POST"],
-            allow_headers=["authorization", "content-type", "x-request-id"],
-            expose_headers=["x-request-id"],
-            max_age=600,
-        )
+    add_cors(app, settings)
     app.add_middleware(RequestLogMiddleware)  # outermost: every response, 413s included, has an id and a log line
     return app

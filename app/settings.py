@@ -96,7 +96,7 @@ def load_settings() -> Settings:
             name = _variable(str(error["loc"][0])) if error["loc"] else "settings"
             problems.append(f"{name}: {error['msg']} (got {error.get('input')!r}).")
         raise SettingsError(problems) from None
-    problems = check_backend_settings(settings) + check_persisted_documents(settings)
+    problems = check_backend_settings(settings) + check_cors(settings) + check_persisted_documents(settings)
     if problems:
         raise SettingsError(problems)
     return settings
@@ -123,6 +123,12 @@ def check_backend_settings(settings: Settings) -> list[str]:
             "CHANNELS_AUTH_AUDIENCE: is required when CHANNELS_BACKEND=aws (the app client ids, comma-separated)."
         )
     return problems
+
+
+def check_cors(settings: Settings) -> list[str]:
+    if settings.is_production and "*" in settings.cors_allow_list:
+        return ["CHANNELS_CORS_ORIGINS: '*' is refused in production; list the frontends' origins (https://...)."]
+    return []
 
 
 def check_persisted_documents(settings: Settings) -> list[str]:

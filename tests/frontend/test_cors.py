@@ -1,0 +1,67 @@
+"""CORS (CONTRACT.md section 9): local dev servers by default in development, Apollo's headers."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from app.http import create_app
+from app.settings import SettingsError, load_settings
+from tests.frontend.conftest import ServiceFactory
+
+APOLLO_HEADERS = "authorization,content-type,apollographql-client-name,apollographql-client-version,x-request-id"
+
+
+def preflight(origin: str) -> dict[str, str]:
+    return {"origin": origin, "access-control-request-method": "POST", "access-control-request-headers": APOLLO_HEADERS}
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:5173", "http://127.0.0.1:3000", "http://localhost"])
+async def test_development_allows_local_dev_servers_with_apollo_headers(http: httpx.AsyncClient, origin: str) -> None:
+    response = await http.options("/graphql", headers=preflight(origin))
+    assert response.status_code == 200, response.text
+    assert response.headers["access-control-allow-origin"] == origin
+    allowed = {header.strip() for header in response.headers["access-control-allow-headers"].lower().split(",")}
+    assert set(APOLLO_HEADERS.split(",")) <= allowed
+    actual = await http.post("/graphql", json={"query": "{ __typename }"}, headers={"origin": origin})
+    assert actual.headers["access-control-allow-origin"] == origin
+    assert "x-request-id" in actual.headers["access-control-expose-headers"].lower()
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://localhost.evil.example:5173", "https://evil.example", "http://127.0.0.1.evil.example", "http://192.168.1.10:5173"]
+)
+async def test_development_refuses_other_origins(http: httpx.AsyncClient, origin: str) -> None:
+    response = await http.options("/graphql", headers=preflight(origin))
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+def _client(service_with: ServiceFactory, **overrides: object) -> httpx.AsyncClient:
+    app = create_app(service_with(**overrides))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://channels.test")
+
+
+async def test_production_allows_only_configured_origins(service_with: ServiceFactory) -> None:
+    async with _client(service_with, env="production", cors_origins="https://vista.shelcaster.example") as client:
+        local = await client.options("/graphql", headers=preflight("http://localhost:5173"))
+        assert "access-control-allow-origin" not in local.headers
+        vista = await client.options("/graphql", headers=preflight("https://vista.shelcaster.example"))
+        assert vista.status_code == 200
+        assert vista.headers["access-control-allow-origin"] == "https://vista.shelcaster.example"
+
+
+async def test_production_without_origins_allows_none(service_with: ServiceFactory) -> None:
+    async with _client(service_with, env="production") as client:
+        response = await client.options("/graphql", headers=preflight("http://localhost:5173"))
+        assert "access-control-allow-origin" not in response.headers
+
+
+def test_production_refuses_a_wildcard_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHANNELS_ENV", "production")
+    monkeypatch.setenv("CHANNELS_CORS_ORIGINS", "https://vista.shelcaster.example,*")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert refused.value.problems == [
+        "CHANNELS_CORS_ORIGINS: '*' is refused in production; list the frontends' origins (https://...)."
+    ]
