@@ -6,13 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench schema lock clean
 
-# Installs exactly the versions of requirements-dev.lock, then the project itself.
-$(STAMP): pyproject.toml requirements-dev.lock
+# Installs exactly the versions of requirements-dev.lock, then the project itself, then GraphiQL's
+# npm packages at the versions of graphiql/package-lock.json (with the Node.js of .venv, a PyPI wheel).
+$(STAMP): pyproject.toml requirements-dev.lock graphiql/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/npm ci --prefix graphiql --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -40,4 +42,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .channels-dev
+	rm -rf $(VENV) .channels-dev graphiql/node_modules

@@ -24,6 +24,7 @@ from app import graphql_over_http
 from app.auth import bearer_token
 from app.bootstrap import Service
 from app.cors import add_cors
+from app.graphiql import GraphiQLFiles
 from app.settings import Settings
 from app.health import ReadinessProbe
 from app.limits import BodySizeLimitMiddleware
@@ -67,6 +68,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         )
         self.service = service
         self.persisted = persisted_documents(settings)
+        self.graphiql = GraphiQLFiles(settings.graphiql_assets)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         service = self.service
@@ -124,6 +126,9 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         return response
 
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return self.graphiql.page()
+
     def should_render_graphql_ide(self, request: Any) -> bool:
         return super().should_render_graphql_ide(request) and not names_a_persisted_document(request.query_params)
 
@@ -165,6 +170,8 @@ def create_app(service: Service) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if not service.settings.is_production:
+        routes.extend(graphql.graphiql.routes())
     if service.dev_key is not None:
         jwks = service.dev_key.jwks()
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     trusted_documents: Path | None = None
     trusted_documents_only: bool | None = None
     apq_cache_size: int = Field(default=1000, ge=0, le=100_000)
+    # Where GraphiQL's npm packages are installed (default: the repository's graphiql/node_modules).
+    graphiql_assets: Path | None = None
     # Where embedded mode keeps its dev signing key (git-ignored).
     dev_dir: Path = Path(".channels-dev")
 
