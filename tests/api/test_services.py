@@ -107,6 +107,23 @@ async def test_live_with_another_session_is_conflict_and_changes_nothing(
     assert (after["currentSessionId"], after["stats"]["totalBroadcasts"]) == (SESSION_ID, 1)
 
 
+async def test_a_late_retry_of_one_sessions_end_does_not_end_the_next_session(
+    gql: GraphQLClient, admin: str, hosted: dict[str, Any], sessions: str
+) -> None:
+    channel_id = hosted["id"]
+    for state, session in (("LIVE", "session-a"), ("IDLE", "session-a"), ("LIVE", "session-b")):
+        result = await gql(SET_STATE, {"channelId": channel_id, "state": state, "sessionId": session}, token=sessions)
+        assert "errors" not in result, result
+    # end-session of session-a retries after session-b started: refused, session-b stays live.
+    late = await gql(SET_STATE, {"channelId": channel_id, "state": "IDLE", "sessionId": "session-a"}, token=sessions)
+    assert_refused(late, "setChannelState", "CONFLICT", nullable=False)
+    assert late["errors"][0]["message"] == (
+        f"Channel '{channel_id}' is LIVE with another session ('session-b'), not 'session-a'; nothing was changed."
+    )
+    after = (await gql(queries.CHANNEL, {"id": channel_id}, token=admin))["data"]["channel"]
+    assert (after["state"], after["currentSessionId"], after["stats"]["totalBroadcasts"]) == ("LIVE", "session-b", 2)
+
+
 async def test_sessions_scope_may_not_take_a_channel_offline(
     gql: GraphQLClient, admin: str, hosted: dict[str, Any], sessions: str
 ) -> None:
