@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,6 +86,35 @@ async def test_phase_2_session_flow_counts_one_broadcast_and_every_retry_is_safe
     assert (after["state"], after["stats"]["totalBroadcasts"], after["currentSessionId"]) == ("IDLE", 1, None)
     assert after["stats"]["lastBroadcastAt"] == went_live["stats"]["lastBroadcastAt"]
     assert [a["hostUserId"] for a in after["assignments"]] == [HOST]
+
+
+def readme_requests() -> list[dict[str, Any]]:
+    """The JSON bodies of README.md's "Calling from another service", in order."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Calling from another service", 1)[1].split("\n## ", 1)[0]
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, re.DOTALL)]
+
+
+async def test_the_readmes_requests_are_the_phase_2_flow(
+    gql: GraphQLClient, hosted: dict[str, Any], sessions: str
+) -> None:
+    look_up, start, end = readme_requests()
+    placeholders = {"HOST_USER_ID": HOST, "CHANNEL_ID": hosted["id"], "SESSION_ID": SESSION_ID}
+
+    async def sent(body: dict[str, Any]) -> dict[str, Any]:
+        variables = {name: placeholders[value] for name, value in body["variables"].items()}
+        result = await gql(body["query"], variables, token=sessions)
+        assert "errors" not in result, result
+        return result["data"]
+
+    found = (await sent(look_up))["hostChannel"]
+    assert (found["channelId"], found["channel"]["streamKey"]) == (hosted["id"], hosted["streamKey"])
+    started = (await sent(start))["setChannelState"]
+    assert (started["state"], started["currentSessionId"], started["stats"]["totalBroadcasts"]) == ("LIVE", SESSION_ID, 1)
+    assert (await sent(start))["setChannelState"] == started  # the retry
+    ended = (await sent(end))["setChannelState"]
+    assert (ended["state"], ended["currentSessionId"], ended["stats"]["totalBroadcasts"]) == ("IDLE", None, 1)
+    assert (await sent(end))["setChannelState"] == ended  # the retry
 
 
 async def test_concurrent_retries_of_live_by_a_service_count_one_broadcast(
