@@ -108,6 +108,21 @@ def test_wrong_value_gives_one_line_naming_the_variable(
     assert settings_problems() == [problem]
 
 
+@pytest.mark.parametrize("value", ["with space", 'quote"d', "back\\slash", ""])
+def test_a_scope_prefix_cognito_would_not_take_gives_one_line_naming_it(
+    clean_env: pytest.MonkeyPatch, value: str
+) -> None:
+    clean_env.setenv("CHANNELS_AUTH_SCOPE_PREFIX", value)
+    [problem] = settings_problems()
+    assert problem.startswith("CHANNELS_AUTH_SCOPE_PREFIX: ") and problem.endswith(f"(got {value!r}).")
+
+
+def test_the_scope_prefix_defaults_to_the_service_name(clean_env: pytest.MonkeyPatch) -> None:
+    assert load_settings().auth_scope_prefix == "shelcaster-channels"
+    clean_env.setenv("CHANNELS_AUTH_SCOPE_PREFIX", "https://channels.example.com")
+    assert load_settings().auth_scope_prefix == "https://channels.example.com"
+
+
 def test_several_wrong_values_give_one_line_each(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("CHANNELS_LIMIT", "abc")
     clean_env.setenv("CHANNELS_BACKEND", "nope")
