@@ -86,8 +86,7 @@ class DevSigningKey:
             "exp": now + lifetime,
             "jti": str(uuid.uuid4()),
         }
-        return jwt.encode(claims, self._private_key, algorithm="RS256", headers={"kid": self.kid})
-
+        return self._signed(claims)
 
     def mint_service(
         self, client_id: str, scopes: list[str], *, lifetime: int = DEV_TOKEN_LIFETIME_SECONDS
@@ -107,6 +106,9 @@ class DevSigningKey:
             "version": 2,
             "jti": str(uuid.uuid4()),
         }
+        return self._signed(claims)
+
+    def _signed(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._private_key, algorithm="RS256", headers={"kid": self.kid})
 
 

@@ -188,6 +188,13 @@ UNAUTHENTICATED, FORBIDDEN = Refused("UNAUTHENTICATED"), Refused("FORBIDDEN")
 # admin, one with the sessions scope as its row of the contract's scope table says; no scope, another
 # API's scopes: FORBIDDEN; a client id outside the audience: UNAUTHENTICATED; scopes on an ID token or
 # on a person's access token grant nothing (a person without groups or channel).
+# The same in every row: a service without a scope of this API, and one outside the audience.
+WITHOUT_THIS_APIS_SCOPE: dict[str, Refused | Answers] = {
+    NO_SCOPE: FORBIDDEN,
+    FOREIGN_SCOPES: FORBIDDEN,
+    OUTSIDE_AUDIENCE: UNAUTHENTICATED,
+}
+
 MATRIX: dict[str, dict[str, Refused | Answers]] = {
     "channel": {
         ANONYMOUS: UNAUTHENTICATED,
@@ -198,9 +205,7 @@ MATRIX: dict[str, dict[str, Refused | Answers]] = {
         ADMIN_SCOPE: Answers(lambda w: {"id": w.channel_id}),
         ID_TOKEN_SCOPES: Answers(lambda w: None),
         PERSON_ACCESS_SCOPES: Answers(lambda w: None),
-        NO_SCOPE: FORBIDDEN,
-        FOREIGN_SCOPES: FORBIDDEN,
-        OUTSIDE_AUDIENCE: UNAUTHENTICATED,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "channels": {
         ANONYMOUS: UNAUTHENTICATED,
@@ -211,9 +216,7 @@ MATRIX: dict[str, dict[str, Refused | Answers]] = {
         ADMIN_SCOPE: Answers(lambda w: sorted([w.channel_id, w.other_channel_id, w.spare_channel_id])),
         ID_TOKEN_SCOPES: FORBIDDEN,
         PERSON_ACCESS_SCOPES: FORBIDDEN,
-        NO_SCOPE: FORBIDDEN,
-        FOREIGN_SCOPES: FORBIDDEN,
-        OUTSIDE_AUDIENCE: UNAUTHENTICATED,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "capacity": {
         ANONYMOUS: UNAUTHENTICATED,
@@ -224,9 +227,7 @@ MATRIX: dict[str, dict[str, Refused | Answers]] = {
         ADMIN_SCOPE: Answers(lambda w: {"used": 3}),
         ID_TOKEN_SCOPES: FORBIDDEN,
         PERSON_ACCESS_SCOPES: FORBIDDEN,
-        NO_SCOPE: FORBIDDEN,
-        FOREIGN_SCOPES: FORBIDDEN,
-        OUTSIDE_AUDIENCE: UNAUTHENTICATED,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "hostChannel": {
         ANONYMOUS: UNAUTHENTICATED,
@@ -237,9 +238,7 @@ MATRIX: dict[str, dict[str, Refused | Answers]] = {
         ADMIN_SCOPE: Answers(lambda w: {"hostUserId": OWNER, "channelId": w.channel_id}),
         ID_TOKEN_SCOPES: FORBIDDEN,
         PERSON_ACCESS_SCOPES: FORBIDDEN,
-        NO_SCOPE: FORBIDDEN,
-        FOREIGN_SCOPES: FORBIDDEN,
-        OUTSIDE_AUDIENCE: UNAUTHENTICATED,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "myChannel": {
         ANONYMOUS: UNAUTHENTICATED,
@@ -250,9 +249,7 @@ MATRIX: dict[str, dict[str, Refused | Answers]] = {
         ADMIN_SCOPE: Answers(lambda w: None),  # a service holds no channel
         ID_TOKEN_SCOPES: Answers(lambda w: None),
         PERSON_ACCESS_SCOPES: Answers(lambda w: None),
-        NO_SCOPE: FORBIDDEN,
-        FOREIGN_SCOPES: FORBIDDEN,
-        OUTSIDE_AUDIENCE: UNAUTHENTICATED,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "createChannel": {
         ANONYMOUS: UNAUTHENTICATED,
@@ -263,9 +260,7 @@ MATRIX: dict[str, dict[str, Refused | Answers]] = {
         ADMIN_SCOPE: Answers(lambda w: {"name": "Late Show", "state": "IDLE"}),
         ID_TOKEN_SCOPES: FORBIDDEN,
         PERSON_ACCESS_SCOPES: FORBIDDEN,
-        NO_SCOPE: FORBIDDEN,
-        FOREIGN_SCOPES: FORBIDDEN,
-        OUTSIDE_AUDIENCE: UNAUTHENTICATED,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "assignChannel": {
         ANONYMOUS: UNAUTHENTICATED,
@@ -276,9 +271,7 @@ MATRIX: dict[str, dict[str, Refused | Answers]] = {
         ADMIN_SCOPE: Answers(lambda w: {"hostUserId": NEW_HOST, "channelId": w.spare_channel_id}),
         ID_TOKEN_SCOPES: FORBIDDEN,
         PERSON_ACCESS_SCOPES: FORBIDDEN,
-        NO_SCOPE: FORBIDDEN,
-        FOREIGN_SCOPES: FORBIDDEN,
-        OUTSIDE_AUDIENCE: UNAUTHENTICATED,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "unassignChannel": {
         ANONYMOUS: UNAUTHENTICATED,
@@ -289,9 +282,7 @@ MATRIX: dict[str, dict[str, Refused | Answers]] = {
         ADMIN_SCOPE: Answers(lambda w: {"hostUserId": OWNER, "channelId": w.channel_id}),
         ID_TOKEN_SCOPES: FORBIDDEN,
         PERSON_ACCESS_SCOPES: FORBIDDEN,
-        NO_SCOPE: FORBIDDEN,
-        FOREIGN_SCOPES: FORBIDDEN,
-        OUTSIDE_AUDIENCE: UNAUTHENTICATED,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "setChannelState": {
         ANONYMOUS: UNAUTHENTICATED,
@@ -302,9 +293,7 @@ MATRIX: dict[str, dict[str, Refused | Answers]] = {
         ADMIN_SCOPE: Answers(lambda w: {"id": w.channel_id, "state": "LIVE"}),
         ID_TOKEN_SCOPES: FORBIDDEN,
         PERSON_ACCESS_SCOPES: FORBIDDEN,
-        NO_SCOPE: FORBIDDEN,
-        FOREIGN_SCOPES: FORBIDDEN,
-        OUTSIDE_AUDIENCE: UNAUTHENTICATED,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
 }
 
