@@ -1,4 +1,7 @@
-"""Bearer tokens: verified against a JWKS as Cognito issues them (CONTRACT.md section 4)."""
+"""Bearer tokens: verified against a JWKS as Cognito issues them (CONTRACT.md section 4).
+
+People send ID or access tokens (admins by group); services send client-credentials access tokens,
+whose scopes say what they may do (domain/access.py holds what each kind of caller may do)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ log = logging.getLogger(__name__)
 
 ALGORITHM = "RS256"  # Cognito signs with RS256; pinning it refuses `alg: none` and HMAC confusion.
 LEEWAY_SECONDS = 30
+DEFAULT_SCOPE_PREFIX = "shelcaster-channels"  # CHANNELS_AUTH_SCOPE_PREFIX's default
 JWKS_CACHE_SECONDS = 600
 
 
@@ -56,11 +60,20 @@ class StaticJwks:
 class TokenVerifier:
     """Turns a bearer token into a Caller, or refuses it with UNAUTHENTICATED saying why."""
 
-    def __init__(self, *, issuer: str, audiences: frozenset[str], admin_group: str, keys: SigningKeys) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audiences: frozenset[str],
+        admin_group: str,
+        keys: SigningKeys,
+        scope_prefix: str = DEFAULT_SCOPE_PREFIX,
+    ) -> None:
         self.issuer = issuer
         self.audiences = audiences
         self.admin_group = admin_group
         self.keys = keys
+        self.scope_prefix = scope_prefix
 
     def verify(self, token: str) -> Caller:
         try:
@@ -90,13 +103,30 @@ class TokenVerifier:
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"The token is not valid: {exc}.") from None
         self._check_audience(claims)
-        groups = claims.get("cognito:groups") or []
-        if not isinstance(groups, list):
-            groups = []
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub:
             raise Unauthenticated("The token has no subject ('sub').")
+        if claims["token_use"] == "access" and sub == claims.get("client_id"):
+            return self._service(sub, claims)
+        # A person: admin by group membership only. Scopes a person's token carries grant nothing
+        # more (an app client's scopes are granted to every user of that client).
+        groups = claims.get("cognito:groups") or []
+        if not isinstance(groups, list):
+            groups = []
         return Caller(user_id=sub, is_admin=self.admin_group in groups)
+
+    def _service(self, client_id: str, claims: dict[str, Any]) -> Caller:
+        """A client-credentials access token: `sub` is its own `client_id` (already checked to be one
+        of the audience), no user, no groups; what it may do comes from its scopes."""
+        if any(name in claims for name in ("username", "cognito:username", "cognito:groups")):
+            raise Unauthenticated(
+                "A client-credentials token (sub equal to client_id) carries no user: "
+                "'username' and 'cognito:groups' are not allowed in it."
+            )
+        scope = claims.get("scope", "")
+        if not isinstance(scope, str):
+            raise Unauthenticated("The token's 'scope' must be a space-separated string.")
+        return Caller.service(client_id, scope.split(), self.scope_prefix)
 
     def _check_audience(self, claims: dict[str, Any]) -> None:
         token_use = claims.get("token_use")

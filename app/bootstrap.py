@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.auth import RemoteJwks, StaticJwks, TokenVerifier
-from app.dev_keys import DEV_AUDIENCE, DEV_ISSUER, DevSigningKey
+from app.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
 from app.embedded import EmbeddedAws, create_embedded_kms_key
 from app.request_log import count_aws_calls
 from app.settings import Settings
@@ -57,9 +57,10 @@ def bootstrap(
             connection = embedded.start()
         verifier = verifier or TokenVerifier(
             issuer=DEV_ISSUER,
-            audiences=frozenset({DEV_AUDIENCE}),
+            audiences=embedded_audiences(settings.audiences),
             admin_group=settings.auth_admin_group,
             keys=StaticJwks(dev_key.jwks()),
+            scope_prefix=settings.auth_scope_prefix,
         )
     clients = build_clients(connection or AwsConnection(region=settings.region))
     count_aws_calls(clients.dynamodb, clients.ivs, clients.kms)
@@ -78,6 +79,7 @@ def bootstrap(
             audiences=settings.audiences,
             admin_group=settings.auth_admin_group,
             keys=RemoteJwks(settings.jwks_url),
+            scope_prefix=settings.auth_scope_prefix,
         )
     backend = ChannelsBackend(
         repository=ChannelRepository(table),

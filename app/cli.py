@@ -42,7 +42,8 @@ def serve(host: str, port: int) -> None:
                 f'    {{"Authorization": "Bearer {admin}"}}\n'
                 f"  Host header ({DEV_HOST_USER}):\n"
                 f'    {{"Authorization": "Bearer {host_token}"}}\n'
-                "  More tokens: shelcaster-channels token --user ID [--admin]\n",
+                "  More tokens: shelcaster-channels token --user ID [--admin]"
+                " | --service CLIENT --scope sessions|admin\n",
                 flush=True,
             )
         # Our request log (JSON, one line per request) replaces uvicorn's access log.
@@ -65,8 +66,9 @@ def configure_logging() -> None:
     requests.propagate = False
 
 
-def token(user: str, admin: bool) -> None:
-    from app.dev_keys import DevSigningKey
+def token(user: str | None, admin: bool, service: str | None = None, scopes: Sequence[str] = ()) -> None:
+    """A person's ID token (`--user`), or a service's client-credentials access token (`--service`)."""
+    from app.dev_keys import DevSigningKey, embedded_audiences
 
     settings = _settings_or_exit()
     if settings.backend != "embedded":
@@ -76,8 +78,22 @@ def token(user: str, admin: bool) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
+    if service is not None:
+        accepted = embedded_audiences(settings.audiences)
+        if service not in accepted:
+            print(
+                f"shelcaster-channels: the embedded service does not accept client id {service!r}; "
+                f"use one of {', '.join(sorted(accepted))} or add it to CHANNELS_AUTH_AUDIENCE.",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)
     key = DevSigningKey.load_or_create(settings.dev_dir)
-    print(key.mint(user, admin=admin, admin_group=settings.auth_admin_group))
+    if service is not None:
+        prefix = settings.auth_scope_prefix
+        print(key.mint_service(service, [f"{prefix}/{scope}" for scope in dict.fromkeys(scopes)]))
+    else:
+        assert user is not None  # argparse requires --user or --service
+        print(key.mint(user, admin=admin, admin_group=settings.auth_admin_group))
 
 
 def provision_table() -> None:
@@ -164,8 +180,17 @@ def parser() -> argparse.ArgumentParser:
     serve_command = commands.add_parser("serve", help="run the HTTP service (GraphQL and GraphiQL at /graphql)")
     add_serve_arguments(serve_command)
     token_command = commands.add_parser("token", help="print a bearer token the embedded service accepts")
-    token_command.add_argument("--user", required=True, help="the user id (the token's sub)")
-    token_command.add_argument("--admin", action="store_true", help="put the user in the admin group")
+    who = token_command.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", help="a person's ID token: the user id (the token's sub)")
+    who.add_argument(
+        "--service", metavar="CLIENT",
+        help="a service's client-credentials access token: the app client id (sub and client_id)",
+    )
+    token_command.add_argument("--admin", action="store_true", help="with --user: put the user in the admin group")
+    token_command.add_argument(
+        "--scope", action="append", choices=["sessions", "admin"], default=[],
+        help="with --service: a scope of this API to grant (repeatable; none: the service may do nothing)",
+    )
     commands.add_parser("provision", help="create the table and indexes where missing; backfill older records")
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     documents_command = commands.add_parser(
@@ -206,7 +231,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if arguments.command == "serve":
         serve(arguments.host, arguments.port)
     elif arguments.command == "token":
-        token(arguments.user, arguments.admin)
+        if arguments.service is not None and arguments.admin:
+            parser().error("--admin is for --user tokens; a service is an admin through --scope admin")
+        if arguments.user is not None and arguments.scope:
+            parser().error("--scope is for --service tokens; people are admins through --admin")
+        token(arguments.user, arguments.admin, arguments.service, arguments.scope)
     elif arguments.command == "provision":
         provision_table()
     elif arguments.command == "export-schema":

@@ -21,6 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 DEV_ISSUER = "https://shelcaster-channels.embedded.invalid/dev"
 DEV_AUDIENCE = "shelcaster-channels-dev-client"
+# The client id of a stand-in session service (create-session / end-session) that embedded mode
+# accepts besides any client id of CHANNELS_AUTH_AUDIENCE.
+DEV_SERVICE_CLIENT = "shelcaster-session-service-dev"
 DEV_TOKEN_LIFETIME_SECONDS = 12 * 60 * 60
 _KEY_FILE = "dev-signing-key.pem"
 
@@ -83,7 +86,36 @@ class DevSigningKey:
             "exp": now + lifetime,
             "jti": str(uuid.uuid4()),
         }
+        return self._signed(claims)
+
+    def mint_service(
+        self, client_id: str, scopes: list[str], *, lifetime: int = DEV_TOKEN_LIFETIME_SECONDS
+    ) -> str:
+        """An access token shaped as Cognito's client-credentials grant issues them: `sub` is the
+        client id, no user, no groups, the granted scopes space-separated."""
+        now = int(time.time())
+        claims = {
+            "sub": client_id,
+            "client_id": client_id,
+            "iss": DEV_ISSUER,
+            "token_use": "access",
+            "scope": " ".join(scopes),
+            "auth_time": now,
+            "iat": now,
+            "exp": now + lifetime,
+            "version": 2,
+            "jti": str(uuid.uuid4()),
+        }
+        return self._signed(claims)
+
+    def _signed(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._private_key, algorithm="RS256", headers={"kid": self.kid})
+
+
+def embedded_audiences(configured: frozenset[str]) -> frozenset[str]:
+    """The client ids embedded mode accepts: the dev client, the dev session service, and any set in
+    CHANNELS_AUTH_AUDIENCE (so a real service's client id can be tried locally)."""
+    return frozenset({DEV_AUDIENCE, DEV_SERVICE_CLIENT}) | configured
 
 
 def _b64(number: int) -> str:

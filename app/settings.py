@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     auth_jwks_url: str | None = None
     auth_audience: str | None = None
     auth_admin_group: str = Field(default="admin", min_length=1)
+    # The Cognito resource server identifier: scopes are `{prefix}/sessions` and `{prefix}/admin`.
+    # Cognito's own rule for identifiers: 1 to 256 printable characters, no space, double quote or backslash.
+    auth_scope_prefix: str = Field(
+        default="shelcaster-channels", min_length=1, max_length=256, pattern=r"^[\x21\x23-\x5B\x5D-\x7E]+$"
+    )
     env: Literal["development", "production"] = "development"
     # Hardening of the GraphQL surface (README, "Security").
     max_query_depth: int = Field(default=10, ge=2, le=100)

@@ -52,8 +52,20 @@ def plan_state_change(
     """What setting `target` on `channel` means; None when it is a no-op.
 
     Raises InvalidStateTransition for a transition the state machine forbids, and Conflict for
-    LIVE→LIVE with a session id other than the current one.
+    LIVE→LIVE with a session id other than the current one. Leaving LIVE with a session id names the
+    session the caller means to end: Conflict when another one is live, so that a late retry of one
+    session's end never ends the next session (the write is conditional on the session it read).
     """
+    if (
+        channel.state is ChannelState.LIVE
+        and target is not ChannelState.LIVE
+        and session_id is not None
+        and session_id != channel.current_session_id
+    ):
+        raise Conflict(
+            f"Channel '{channel.id}' is LIVE with another session ('{channel.current_session_id}'), "
+            f"not '{session_id}'; nothing was changed."
+        )
     if channel.state is target:
         if target is ChannelState.LIVE and session_id is not None and session_id != channel.current_session_id:
             raise Conflict(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from domain.access import may_see_stream_key
+from domain.access import grant_for
 from domain.errors import NotFound, UpstreamError
 from domain.model import Assignment, Channel
 
@@ -13,11 +13,12 @@ if TYPE_CHECKING:
 
 
 async def visible_stream_key(channel: Channel, context: Context) -> str | None:
-    """The stream key for an admin or a host assigned to the channel; null for anyone else.
+    """The stream key for a caller the access rules let see it (an admin, a host assigned to the
+    channel, a sessions-scoped service); null for anyone else.
 
     An encrypted key is decrypted only here, for a caller allowed to see it."""
-    caller = context.require_caller()
-    if not caller.is_admin and not may_see_stream_key(caller, await context.own_assignment(), channel.id):
+    grant = grant_for(context.require_caller(), "Channel.streamKey")
+    if grant is None or not await context.reaches_channel(grant, channel.id):
         return None
     if channel.stream_key is not None or channel.sealed_stream_key is None:
         return channel.stream_key

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from domain.access import is_assigned, require_admin
-from domain.errors import Forbidden
+from domain.access import require_grant, require_reaches_host
 from domain.model import ChannelState
 from domain.validation import validate_identifier, validate_page_size
 from schema.context import Info
@@ -18,7 +17,7 @@ async def channel(info: Info, id: strawberry.ID) -> Channel | None:
     context = info.context
     caller = context.require_caller()
     validate_identifier("id", id)
-    if not caller.is_admin and not is_assigned(await context.own_assignment(), id):
+    if not await context.reaches_channel(require_grant(caller, "channel"), id):
         return None
     found = await context.loaders.channel_by_id.load(id)
     return Channel.of(found) if found else None
@@ -31,7 +30,7 @@ async def channels(
     context = info.context
     caller = context.require_caller()
     validate_page_size(first)
-    require_admin(caller, "channels")
+    require_grant(caller, "channels")
     page = await context.run_blocking(context.backend.repository.list_channels, state, first, after)
     edges = []
     for found, cursor in page.channels:
@@ -45,7 +44,7 @@ async def channels(
 
 async def capacity(info: Info) -> Capacity:
     context = info.context
-    require_admin(context.require_caller(), "capacity")
+    require_grant(context.require_caller(), "capacity")
     return Capacity.of(await context.run_blocking(read_capacity, context.backend))
 
 
@@ -54,12 +53,12 @@ async def host_channel(info: Info, host_user_id: strawberry.ID) -> Assignment | 
     context = info.context
     caller = context.require_caller()
     validate_identifier("hostUserId", host_user_id)
-    if not caller.is_admin and caller.user_id != host_user_id:
-        raise Forbidden("Hosts may look up their own channel only; use myChannel.")
+    require_reaches_host(caller, "hostChannel", host_user_id)
     found = await context.loaders.assignment_by_host.load(host_user_id)
     return Assignment.of(found) if found else None
 
 
 async def my_channel(info: Info) -> Assignment | None:
+    require_grant(info.context.require_caller(), "myChannel")
     found = await info.context.own_assignment()
     return Assignment.of(found) if found else None

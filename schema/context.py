@@ -10,7 +10,7 @@ from typing import TypeVar
 import strawberry
 from anyio import to_thread
 
-from domain.access import Caller, require_caller
+from domain.access import Caller, Grant, reaches_channel, require_caller
 from domain.errors import ChannelsError
 from domain.model import Assignment
 from data.loaders import Loaders
@@ -37,6 +37,11 @@ class Context:
         """The calling host's assignment (batched with any other assignment loads of this tick)."""
         caller = self.require_caller()
         return await self.loaders.assignment_by_host.load(caller.user_id)
+
+    async def reaches_channel(self, grant: Grant, channel_id: str) -> bool:
+        """Whether the grant covers the channel; the caller's assignment is loaded only when it must be."""
+        own = await self.own_assignment() if grant.own_only else None
+        return reaches_channel(grant, own, channel_id)
 
     async def run_blocking(self, function: Callable[..., T], *args: object) -> T:
         """Run a blocking (boto3) use case in the thread pool, off the event loop."""

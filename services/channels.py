@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 
-from domain.access import Caller, require_admin, require_may_set_state
+from domain.access import Caller, needs_own_assignment, require_grant, require_may_set_state
 from domain.capacity import Capacity, compute_capacity
 from domain.errors import CapacityExceeded, ChannelsError, Conflict, NotFound, UpstreamError
 from domain.model import (
@@ -63,7 +63,7 @@ def create_channel(backend: ChannelsBackend, caller: Caller, request: NewChannel
     between the steps leaves a PENDING record and a tagged IVS channel that `reconcile` resolves.
     """
     request = validate_new_channel(request)
-    require_admin(caller, "createChannel")
+    require_grant(caller, "createChannel")
     key = request.idempotency_key
     for attempt in range(IDEMPOTENT_WAIT_POLLS):
         if key is not None:
@@ -197,7 +197,7 @@ def assign_channel(
     channel costs no further read)."""
     validate_identifier("channelId", channel_id)
     validate_identifier("hostUserId", host_user_id)
-    require_admin(caller, "assignChannel")
+    require_grant(caller, "assignChannel")
     repository = backend.repository
     channel = repository.get_channel(channel_id)
     if channel is None:
@@ -256,7 +256,7 @@ def unassign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, 
     """Remove a host's assignment; returns the assignment that was removed."""
     validate_identifier("channelId", channel_id)
     validate_identifier("hostUserId", host_user_id)
-    require_admin(caller, "unassignChannel")
+    require_grant(caller, "unassignChannel")
     repository = backend.repository
     assignment = repository.get_assignment(host_user_id)
     if assignment is None or assignment.channel_id != channel_id:
@@ -282,7 +282,9 @@ def set_channel_state(
     if session_id is not None:
         validate_identifier("sessionId", session_id)
     repository = backend.repository
-    own_assignment = None if caller.is_admin else repository.get_assignment(caller.user_id)
+    own_assignment = (
+        repository.get_assignment(caller.user_id) if needs_own_assignment(caller, "setChannelState") else None
+    )
     require_may_set_state(caller, own_assignment, channel_id, target)
     for _ in range(STATE_CHANGE_ATTEMPTS):
         channel = repository.get_channel(channel_id)
@@ -331,7 +333,7 @@ def delete_channel(backend: ChannelsBackend, caller: Caller, channel_id: str) ->
     request is CONFLICT; deleting it again (once OFFLINE and unassigned) completes the deletion.
     """
     validate_identifier("id", channel_id)
-    require_admin(caller, "deleteChannel")
+    require_grant(caller, "deleteChannel")
     channel = backend.repository.get_channel(channel_id)
     if channel is None:
         raise NotFound(f"Channel '{channel_id}' does not exist.")

@@ -17,7 +17,17 @@ from app.http import create_app
 from app.settings import Settings
 from data.clients import AwsConnection
 from data.provisioning import provision
-from tests.support import ADMIN_GROUP, CLIENT_ID, ISSUER, GraphQLClient, JwksServer, TokenFactory, new_rsa_key, public_jwk
+from tests.support import (
+    ADMIN_GROUP,
+    CLIENT_ID,
+    ISSUER,
+    SERVICE_CLIENT_ID,
+    GraphQLClient,
+    JwksServer,
+    TokenFactory,
+    new_rsa_key,
+    public_jwk,
+)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +72,7 @@ def make_settings(**overrides: object) -> Settings:
         "backend": "aws",
         "table": f"channels-test-{uuid.uuid4().hex[:8]}",
         "auth_issuer": ISSUER,
-        "auth_audience": CLIENT_ID,
+        "auth_audience": f"{CLIENT_ID},{SERVICE_CLIENT_ID}",
         "auth_admin_group": ADMIN_GROUP,
         "limit": 20,
         "dev_dir": Path("/nonexistent"),
@@ -80,7 +90,11 @@ def settings(request: pytest.FixtureRequest) -> Settings:
 @pytest.fixture
 def service(settings: Settings, aws_connection: AwsConnection, jwks_server: JwksServer) -> Iterator[Service]:
     verifier = TokenVerifier(
-        issuer=ISSUER, audiences=frozenset({CLIENT_ID}), admin_group=ADMIN_GROUP, keys=RemoteJwks(jwks_server.url)
+        issuer=ISSUER,
+        audiences=settings.audiences,
+        admin_group=ADMIN_GROUP,
+        keys=RemoteJwks(jwks_server.url),
+        scope_prefix=settings.auth_scope_prefix,
     )
     built = bootstrap(settings, connection=aws_connection, verifier=verifier)
     provision(built.table, settings.entity_index)

@@ -17,6 +17,9 @@ from jwt.algorithms import RSAAlgorithm
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
 CLIENT_ID = "testclient1234567890abcdef"
+# The app client of the platform's session service (client-credentials flow), also in the audience.
+SERVICE_CLIENT_ID = "sessionservice1234567890ab"
+SCOPE_PREFIX = "shelcaster-channels"
 ADMIN_GROUP = "admin"
 
 
@@ -107,6 +110,25 @@ class TokenFactory:
             "iat": now,
             "jti": str(uuid.uuid4()),
             "username": sub,
+        }
+        return self.sign(_merge(claims, overrides))
+
+    def service_token(self, *scopes: str, client_id: str = SERVICE_CLIENT_ID, **overrides: Any) -> str:
+        """A client-credentials access token: `sub` is the client id, no user, no groups; `scopes`
+        are scope names of this API (`sessions` becomes `shelcaster-channels/sessions`) unless they
+        hold a '/' already."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": client_id,
+            "token_use": "access",
+            "scope": " ".join(scope if "/" in scope else f"{SCOPE_PREFIX}/{scope}" for scope in scopes),
+            "auth_time": now,
+            "iss": ISSUER,
+            "exp": now + 3600,
+            "iat": now,
+            "version": 2,
+            "jti": str(uuid.uuid4()),
+            "client_id": client_id,
         }
         return self.sign(_merge(claims, overrides))
 

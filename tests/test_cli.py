@@ -24,9 +24,9 @@ import pytest
 
 from app.auth import StaticJwks, TokenVerifier
 from app.cli import DEV_ADMIN_USER, DEV_HOST_USER, main
-from app.dev_keys import DEV_AUDIENCE, DEV_ISSUER, DevSigningKey
+from app.dev_keys import DEV_AUDIENCE, DEV_ISSUER, DEV_SERVICE_CLIENT, DevSigningKey, embedded_audiences
 from app.settings import SettingsError, load_settings
-from domain.access import Caller
+from domain.access import Caller, CallerKind
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_FILE = "dev-signing-key.pem"
@@ -106,6 +106,21 @@ def test_wrong_value_gives_one_line_naming_the_variable(
 ) -> None:
     clean_env.setenv(variable, value)
     assert settings_problems() == [problem]
+
+
+@pytest.mark.parametrize("value", ["with space", 'quote"d', "back\\slash", ""])
+def test_a_scope_prefix_cognito_would_not_take_gives_one_line_naming_it(
+    clean_env: pytest.MonkeyPatch, value: str
+) -> None:
+    clean_env.setenv("CHANNELS_AUTH_SCOPE_PREFIX", value)
+    [problem] = settings_problems()
+    assert problem.startswith("CHANNELS_AUTH_SCOPE_PREFIX: ") and problem.endswith(f"(got {value!r}).")
+
+
+def test_the_scope_prefix_defaults_to_the_service_name(clean_env: pytest.MonkeyPatch) -> None:
+    assert load_settings().auth_scope_prefix == "shelcaster-channels"
+    clean_env.setenv("CHANNELS_AUTH_SCOPE_PREFIX", "https://channels.example.com")
+    assert load_settings().auth_scope_prefix == "https://channels.example.com"
 
 
 def test_several_wrong_values_give_one_line_each(clean_env: pytest.MonkeyPatch) -> None:
@@ -235,6 +250,93 @@ def test_token_requires_a_user(capsys: pytest.CaptureFixture[str]) -> None:
         main(["token", "--admin"])
     assert stopped.value.code == 2
     assert "--user" in capsys.readouterr().err
+
+
+def embedded_verifier(folder: Path) -> TokenVerifier:
+    """The verifier embedded mode builds (app.bootstrap) with no CHANNELS_AUTH_AUDIENCE set."""
+    return TokenVerifier(
+        issuer=DEV_ISSUER,
+        audiences=embedded_audiences(frozenset()),
+        admin_group="admin",
+        keys=StaticJwks(DevSigningKey.load_or_create(folder).jwks()),
+    )
+
+
+@pytest.mark.parametrize(
+    ("scopes", "kind"),
+    [
+        pytest.param(["sessions"], CallerKind.SESSION_SERVICE, id="sessions"),
+        pytest.param(["admin"], CallerKind.ADMIN_SERVICE, id="admin"),
+        pytest.param([], CallerKind.SERVICE, id="no-scope"),
+    ],
+)
+def test_token_for_a_service_is_a_client_credentials_access_token_the_embedded_verifier_accepts(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    scopes: list[str], kind: CallerKind,
+) -> None:
+    clean_env.setenv("CHANNELS_DEV_DIR", str(tmp_path))
+    arguments = [argument for scope in scopes for argument in ("--scope", scope)]
+    token = mint(capsys, "--service", DEV_SERVICE_CLIENT, *arguments)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert (claims["sub"], claims["client_id"], claims["token_use"], claims["iss"]) == (
+        DEV_SERVICE_CLIENT, DEV_SERVICE_CLIENT, "access", DEV_ISSUER
+    )
+    assert claims["scope"] == " ".join(f"shelcaster-channels/{scope}" for scope in scopes)
+    assert not {"username", "cognito:username", "cognito:groups", "aud"} & claims.keys()
+    assert embedded_verifier(tmp_path).verify(token) == Caller(DEV_SERVICE_CLIENT, kind=kind)
+
+
+def test_token_for_a_service_uses_the_configured_scope_prefix(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("CHANNELS_DEV_DIR", str(tmp_path))
+    clean_env.setenv("CHANNELS_AUTH_SCOPE_PREFIX", "https://channels.example.com")
+    token = mint(capsys, "--service", DEV_SERVICE_CLIENT, "--scope", "sessions", "--scope", "admin")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["scope"] == "https://channels.example.com/sessions https://channels.example.com/admin"
+
+
+def test_token_for_a_service_of_the_configured_audience(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("CHANNELS_DEV_DIR", str(tmp_path))
+    clean_env.setenv("CHANNELS_AUTH_AUDIENCE", "create-session-client")
+    claims = jwt.decode(mint(capsys, "--service", "create-session-client", "--scope", "sessions"),
+                        options={"verify_signature": False})
+    assert claims["client_id"] == "create-session-client"
+
+
+def test_token_refuses_a_service_the_embedded_service_would_not_accept(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("CHANNELS_DEV_DIR", str(tmp_path))
+    with pytest.raises(SystemExit) as stopped:
+        main(["token", "--service", "unknown-client", "--scope", "sessions"])
+    assert stopped.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "shelcaster-channels: the embedded service does not accept client id 'unknown-client'; use one of "
+        f"{DEV_AUDIENCE}, {DEV_SERVICE_CLIENT} or add it to CHANNELS_AUTH_AUDIENCE.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "complaint"),
+    [
+        pytest.param(["--service", DEV_SERVICE_CLIENT, "--admin"], "--admin is for --user tokens", id="service-admin"),
+        pytest.param(["--user", "u1", "--scope", "sessions"], "--scope is for --service tokens", id="user-scope"),
+        pytest.param(["--user", "u1", "--service", DEV_SERVICE_CLIENT], "not allowed with argument", id="both"),
+        pytest.param(["--service", DEV_SERVICE_CLIENT, "--scope", "everything"], "invalid choice", id="bad-scope"),
+    ],
+)
+def test_token_refuses_mixed_up_arguments(
+    capsys: pytest.CaptureFixture[str], arguments: list[str], complaint: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["token", *arguments])
+    assert stopped.value.code == 2
+    assert complaint in capsys.readouterr().err
 
 
 # serve, as a process
@@ -401,6 +503,18 @@ def test_serve_accepts_a_token_from_the_token_command(
     token = mint(capsys, "--user", "ops-1", "--admin")
     result = graphql(served, "{ capacity { limit } }", f"Bearer {token}")
     assert result == {"data": {"capacity": {"limit": 20}}}
+
+
+def test_serve_accepts_a_service_token_from_the_token_command(
+    served: Served, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The Phase 2 integration tried locally: a sessions-scoped service looks up a host, may not list.
+    clean_env.setenv("CHANNELS_DEV_DIR", str(served.dev_dir))
+    service = f"Bearer {mint(capsys, '--service', DEV_SERVICE_CLIENT, '--scope', 'sessions')}"
+    looked_up = graphql(served, "{ hostChannel(hostUserId: \"nobody-yet\") { channelId } }", service)
+    assert looked_up == {"data": {"hostChannel": None}}
+    listed = graphql(served, "{ capacity { limit } }", service)
+    assert [error["extensions"]["code"] for error in listed["errors"]] == ["FORBIDDEN"]
 
 
 def _listening_addresses(pid: int) -> list[tuple[str, int]]:

@@ -27,6 +27,8 @@ from tests.api import queries
 from tests.support import (
     CLIENT_ID,
     ISSUER,
+    SCOPE_PREFIX,
+    SERVICE_CLIENT_ID,
     GraphQLClient,
     JwksServer,
     TokenFactory,
@@ -40,6 +42,13 @@ OTHER_HOST = "host-other"
 NEW_HOST = "host-new"
 
 ANONYMOUS, ASSIGNED_HOST, ANOTHER_HOST, ADMIN = "anonymous", "assigned-host", "other-host", "admin"
+# Services (client-credentials access tokens), and tokens whose scopes must grant nothing.
+SESSIONS_SCOPE, ADMIN_SCOPE, NO_SCOPE = "service-sessions", "service-admin", "service-no-scope"
+FOREIGN_SCOPES = "service-foreign-scopes"  # another resource server's `sessions` and `admin`
+OUTSIDE_AUDIENCE = "service-outside-audience"  # both scopes, but a client id not in the audience
+ID_TOKEN_SCOPES = "id-token-with-scopes"  # an ID token carrying both scopes (sub and aud: the service's)
+PERSON_ACCESS_SCOPES = "person-access-token-with-scopes"  # a user's access token carrying both scopes
+BOTH_SCOPES = f"{SCOPE_PREFIX}/sessions {SCOPE_PREFIX}/admin"
 
 # Small selections, so that each answer can be compared whole.
 CHANNEL = "query Channel($id: ID!) { channel(id: $id) { id } }"
@@ -124,6 +133,13 @@ async def world(gql: GraphQLClient, admin: str, tokens: TokenFactory) -> World:
             ASSIGNED_HOST: f"Bearer {tokens.host(OWNER)}",
             ANOTHER_HOST: f"Bearer {tokens.host(OTHER_HOST)}",
             ADMIN: f"Bearer {admin}",
+            SESSIONS_SCOPE: f"Bearer {tokens.service_token('sessions')}",
+            ADMIN_SCOPE: f"Bearer {tokens.service_token('admin')}",
+            NO_SCOPE: f"Bearer {tokens.service_token()}",
+            FOREIGN_SCOPES: f"Bearer {tokens.service_token('other-api/sessions', 'other-api/admin')}",
+            OUTSIDE_AUDIENCE: f"Bearer {tokens.service_token('sessions', 'admin', client_id='outsideclient123456789')}",
+            ID_TOKEN_SCOPES: f"Bearer {tokens.id_token(SERVICE_CLIENT_ID, aud=SERVICE_CLIENT_ID, scope=BOTH_SCOPES)}",
+            PERSON_ACCESS_SCOPES: f"Bearer {tokens.access_token('scoped-person', scope=BOTH_SCOPES)}",
         },
     )
 
@@ -168,61 +184,116 @@ class Answers:
 UNAUTHENTICATED, FORBIDDEN = Refused("UNAUTHENTICATED"), Refused("FORBIDDEN")
 
 # CONTRACT.md section 4, one row per operation; the hosts are OWNER (assigned to the channel asked
-# about) and OTHER_HOST (assigned to another channel).
+# about) and OTHER_HOST (assigned to another channel). A service with the admin scope answers as an
+# admin, one with the sessions scope as its row of the contract's scope table says; no scope, another
+# API's scopes: FORBIDDEN; a client id outside the audience: UNAUTHENTICATED; scopes on an ID token or
+# on a person's access token grant nothing (a person without groups or channel).
+# The same in every row: a service without a scope of this API, and one outside the audience.
+WITHOUT_THIS_APIS_SCOPE: dict[str, Refused | Answers] = {
+    NO_SCOPE: FORBIDDEN,
+    FOREIGN_SCOPES: FORBIDDEN,
+    OUTSIDE_AUDIENCE: UNAUTHENTICATED,
+}
+
 MATRIX: dict[str, dict[str, Refused | Answers]] = {
     "channel": {
         ANONYMOUS: UNAUTHENTICATED,
         ASSIGNED_HOST: Answers(lambda w: {"id": w.channel_id}),
         ANOTHER_HOST: Answers(lambda w: None),
         ADMIN: Answers(lambda w: {"id": w.channel_id}),
+        SESSIONS_SCOPE: Answers(lambda w: {"id": w.channel_id}),
+        ADMIN_SCOPE: Answers(lambda w: {"id": w.channel_id}),
+        ID_TOKEN_SCOPES: Answers(lambda w: None),
+        PERSON_ACCESS_SCOPES: Answers(lambda w: None),
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "channels": {
         ANONYMOUS: UNAUTHENTICATED,
         ASSIGNED_HOST: FORBIDDEN,
         ANOTHER_HOST: FORBIDDEN,
         ADMIN: Answers(lambda w: sorted([w.channel_id, w.other_channel_id, w.spare_channel_id])),
+        SESSIONS_SCOPE: FORBIDDEN,
+        ADMIN_SCOPE: Answers(lambda w: sorted([w.channel_id, w.other_channel_id, w.spare_channel_id])),
+        ID_TOKEN_SCOPES: FORBIDDEN,
+        PERSON_ACCESS_SCOPES: FORBIDDEN,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "capacity": {
         ANONYMOUS: UNAUTHENTICATED,
         ASSIGNED_HOST: FORBIDDEN,
         ANOTHER_HOST: FORBIDDEN,
         ADMIN: Answers(lambda w: {"used": 3}),
+        SESSIONS_SCOPE: FORBIDDEN,
+        ADMIN_SCOPE: Answers(lambda w: {"used": 3}),
+        ID_TOKEN_SCOPES: FORBIDDEN,
+        PERSON_ACCESS_SCOPES: FORBIDDEN,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "hostChannel": {
         ANONYMOUS: UNAUTHENTICATED,
         ASSIGNED_HOST: Answers(lambda w: {"hostUserId": OWNER, "channelId": w.channel_id}),
         ANOTHER_HOST: FORBIDDEN,
         ADMIN: Answers(lambda w: {"hostUserId": OWNER, "channelId": w.channel_id}),
+        SESSIONS_SCOPE: Answers(lambda w: {"hostUserId": OWNER, "channelId": w.channel_id}),
+        ADMIN_SCOPE: Answers(lambda w: {"hostUserId": OWNER, "channelId": w.channel_id}),
+        ID_TOKEN_SCOPES: FORBIDDEN,
+        PERSON_ACCESS_SCOPES: FORBIDDEN,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "myChannel": {
         ANONYMOUS: UNAUTHENTICATED,
         ASSIGNED_HOST: Answers(lambda w: {"hostUserId": OWNER, "channelId": w.channel_id}),
         ANOTHER_HOST: Answers(lambda w: {"hostUserId": OTHER_HOST, "channelId": w.other_channel_id}),
         ADMIN: Answers(lambda w: None),  # the admin holds no channel
+        SESSIONS_SCOPE: FORBIDDEN,
+        ADMIN_SCOPE: Answers(lambda w: None),  # a service holds no channel
+        ID_TOKEN_SCOPES: Answers(lambda w: None),
+        PERSON_ACCESS_SCOPES: Answers(lambda w: None),
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "createChannel": {
         ANONYMOUS: UNAUTHENTICATED,
         ASSIGNED_HOST: FORBIDDEN,
         ANOTHER_HOST: FORBIDDEN,
         ADMIN: Answers(lambda w: {"name": "Late Show", "state": "IDLE"}),
+        SESSIONS_SCOPE: FORBIDDEN,
+        ADMIN_SCOPE: Answers(lambda w: {"name": "Late Show", "state": "IDLE"}),
+        ID_TOKEN_SCOPES: FORBIDDEN,
+        PERSON_ACCESS_SCOPES: FORBIDDEN,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "assignChannel": {
         ANONYMOUS: UNAUTHENTICATED,
         ASSIGNED_HOST: FORBIDDEN,
         ANOTHER_HOST: FORBIDDEN,
         ADMIN: Answers(lambda w: {"hostUserId": NEW_HOST, "channelId": w.spare_channel_id}),
+        SESSIONS_SCOPE: FORBIDDEN,
+        ADMIN_SCOPE: Answers(lambda w: {"hostUserId": NEW_HOST, "channelId": w.spare_channel_id}),
+        ID_TOKEN_SCOPES: FORBIDDEN,
+        PERSON_ACCESS_SCOPES: FORBIDDEN,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "unassignChannel": {
         ANONYMOUS: UNAUTHENTICATED,
         ASSIGNED_HOST: FORBIDDEN,
         ANOTHER_HOST: FORBIDDEN,
         ADMIN: Answers(lambda w: {"hostUserId": OWNER, "channelId": w.channel_id}),
+        SESSIONS_SCOPE: FORBIDDEN,
+        ADMIN_SCOPE: Answers(lambda w: {"hostUserId": OWNER, "channelId": w.channel_id}),
+        ID_TOKEN_SCOPES: FORBIDDEN,
+        PERSON_ACCESS_SCOPES: FORBIDDEN,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
     "setChannelState": {
         ANONYMOUS: UNAUTHENTICATED,
         ASSIGNED_HOST: Answers(lambda w: {"id": w.channel_id, "state": "LIVE"}),
         ANOTHER_HOST: FORBIDDEN,
         ADMIN: Answers(lambda w: {"id": w.channel_id, "state": "LIVE"}),
+        SESSIONS_SCOPE: Answers(lambda w: {"id": w.channel_id, "state": "LIVE"}),
+        ADMIN_SCOPE: Answers(lambda w: {"id": w.channel_id, "state": "LIVE"}),
+        ID_TOKEN_SCOPES: FORBIDDEN,
+        PERSON_ACCESS_SCOPES: FORBIDDEN,
+        **WITHOUT_THIS_APIS_SCOPE,
     },
 }
 

@@ -7,6 +7,7 @@ The template is parsed with cfn-lint's own decoder (it reads !Ref, !Sub and the 
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,31 @@ def environment(template: dict[str, Any], handler: str) -> dict[str, Any]:
     shared = template["Globals"]["Function"]["Environment"]["Variables"]
     own = function(template, handler)["Properties"].get("Environment", {}).get("Variables", {})
     return {**shared, **own}
+
+
+SESSION_CLIENT = "session-client-id"
+PARAMETERS: dict[str, Any] = {"CognitoAppClientIds": ["web-1", "web-2"], "SessionServiceClient": SESSION_CLIENT}
+
+
+def evaluate(node: Any, conditions: dict[str, bool]) -> Any:
+    """The value of the intrinsic functions the audience uses, for given conditions and parameters."""
+    if not isinstance(node, dict):
+        return [evaluate(item, conditions) for item in node] if isinstance(node, list) else node
+    ((function, argument),) = node.items()
+    if function == "Ref":
+        return PARAMETERS[argument]
+    if function == "Fn::If":
+        condition, when_true, when_false = argument
+        return evaluate(when_true if conditions[condition] else when_false, conditions)
+    if function == "Fn::Join":
+        return argument[0].join(evaluate(argument[1], conditions))
+    if function == "Fn::Split":
+        return evaluate(argument[1], conditions).split(argument[0])
+    if function == "Fn::Sub":
+        text, variables = argument
+        values = {name: evaluate(value, conditions) for name, value in variables.items()}
+        return re.sub(r"\$\{([^}]+)\}", lambda m: values.get(m[1]) or PARAMETERS[m[1]], text)
+    raise AssertionError(f"unexpected {function}")
 
 
 # --- cfn-lint -------------------------------------------------------------------------------------------
@@ -274,14 +300,59 @@ def test_http_api_default_authorizer_is_the_cognito_pool_jwt(template: dict[str,
     auth = api["Properties"]["Auth"]
     authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
     assert authorizer["IdentitySource"] == "$request.header.Authorization"
-    assert authorizer["JwtConfiguration"] == {
-        "issuer": {"Fn::Sub": ISSUER},
-        "audience": {"Ref": "CognitoAppClientIds"},
-    }
+    assert authorizer["JwtConfiguration"]["issuer"] == {"Fn::Sub": ISSUER}
     # The service checks the same issuer and audience itself.
     variables = environment(template, "server.handler")
     assert variables["CHANNELS_AUTH_ISSUER"] == {"Fn::Sub": ISSUER}
-    assert variables["CHANNELS_AUTH_AUDIENCE"] == {"Fn::Join": [",", {"Ref": "CognitoAppClientIds"}]}
+
+
+@pytest.mark.parametrize(
+    ("in_stack", "expected"), [(True, ["web-1", "web-2", SESSION_CLIENT]), (False, ["web-1", "web-2"])]
+)
+def test_authorizer_and_service_accept_the_app_clients_and_the_session_service_made_here(
+    template: dict[str, Any], in_stack: bool, expected: list[str]
+) -> None:
+    (api,) = resources(template, "AWS::Serverless::HttpApi").values()
+    auth = api["Properties"]["Auth"]
+    audience = auth["Authorizers"][auth["DefaultAuthorizer"]]["JwtConfiguration"]["audience"]
+    conditions = {"SessionServiceClientInStack": in_stack}
+    assert evaluate(audience, conditions) == expected
+    variable = environment(template, "server.handler")["CHANNELS_AUTH_AUDIENCE"]
+    assert evaluate(variable, conditions) == ",".join(expected)
+
+
+def test_the_session_service_client_uses_the_client_credentials_flow_with_the_sessions_scope_only(
+    template: dict[str, Any],
+) -> None:
+    (client_name, client), = resources(template, "AWS::Cognito::UserPoolClient").items()
+    (server_name, server), = resources(template, "AWS::Cognito::UserPoolResourceServer").items()
+    assert client["Condition"] == server["Condition"] == "SessionServiceClientInStack"
+    assert template["Conditions"]["SessionServiceClientInStack"] == {
+        "Fn::Equals": [{"Ref": "CreateSessionServiceClient"}, "true"]
+    }
+    # On the pool the stack is given, named as the service reads scopes (CHANNELS_AUTH_SCOPE_PREFIX).
+    assert server["Properties"]["UserPoolId"] == client["Properties"]["UserPoolId"] == {"Ref": "CognitoUserPoolId"}
+    assert server["Properties"]["Identifier"] == {"Ref": "ScopePrefix"}
+    assert environment(template, "server.handler")["CHANNELS_AUTH_SCOPE_PREFIX"] == {"Ref": "ScopePrefix"}
+    assert template["Parameters"]["ScopePrefix"]["Default"] == Settings.model_fields["auth_scope_prefix"].default
+    assert {scope["ScopeName"] for scope in server["Properties"]["Scopes"]} == {"sessions", "admin"}
+    properties = client["Properties"]
+    assert (properties["GenerateSecret"], properties["AllowedOAuthFlowsUserPoolClient"]) == (True, True)
+    assert properties["AllowedOAuthFlows"] == ["client_credentials"]
+    assert properties["AllowedOAuthScopes"] == [{"Fn::Sub": "${ScopePrefix}/sessions"}]
+    assert properties["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]  # no user sign-in through it
+    assert client["DependsOn"] == server_name
+    assert template["Outputs"]["SessionServiceClientId"]["Value"] == {"Ref": client_name}
+    assert template["Outputs"]["SessionServiceClientId"]["Condition"] == "SessionServiceClientInStack"
+
+
+def test_the_scope_prefix_parameter_allows_what_cognito_allows_in_an_identifier(template: dict[str, Any]) -> None:
+    pattern = re.compile(template["Parameters"]["ScopePrefix"]["AllowedPattern"])
+    for accepted in ("shelcaster-channels", "https://channels.example.com", "a"):
+        assert pattern.fullmatch(accepted)
+    for refused in ("", "with space", 'quote"', "back\\slash", "x" * 257):
+        assert not pattern.fullmatch(refused)
+
 
 
 def test_graphql_is_behind_the_authorizer_and_only_health_and_preflight_are_open(template: dict[str, Any]) -> None:

@@ -157,3 +157,27 @@ def test_minutes_are_rounded_to_thousandths() -> None:
 
 def test_minutes_since_unknown_start_is_zero() -> None:
     assert minutes_since(None, NOW) == 0.0
+
+
+@pytest.mark.parametrize("target", [IDLE, OFFLINE])
+def test_leaving_live_with_another_sessions_id_is_conflict(target: ChannelState) -> None:
+    channel = live_channel("s-2")
+    with pytest.raises(Conflict) as raised:
+        plan_state_change(channel, target, "s-1", NOW)
+
+    assert raised.value.message == (
+        f"Channel '{channel.id}' is LIVE with another session ('s-2'), not 's-1'; nothing was changed."
+    )
+
+
+def test_leaving_live_with_its_own_session_id_ends_it() -> None:
+    change = plan_state_change(live_channel("s-1", minutes_ago=3), IDLE, "s-1", NOW)
+
+    assert change == StateChange(
+        expected_state=LIVE, expected_session_id="s-1", new_state=IDLE, at=NOW, minutes_streamed=3.0
+    )
+
+
+def test_idle_with_a_session_id_on_an_idle_channel_is_a_no_op() -> None:
+    # A retry of an end that already happened.
+    assert plan_state_change(make_channel(state=IDLE), IDLE, "s-1", NOW) is None
