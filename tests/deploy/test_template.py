@@ -355,7 +355,7 @@ def test_function_runs_the_repository_on_python_312_arm64(template: dict[str, An
     assert (properties["Runtime"], properties["Architectures"], properties["CodeUri"]) == (
         "python3.12", ["arm64"], ".build/source/"
     )
-    assert function(template, handler)["Metadata"] == {"BuildMethod": "makefile", "ContextPath": "."}
+    assert function(template, handler)["Metadata"] == {"BuildMethod": "makefile"}
     # `sam build` runs deploy/Makefile's target for the function.
     assert f"build-{logical_id(template, handler)}" in (ROOT / "deploy" / "Makefile").read_text()
 
