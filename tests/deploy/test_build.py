@@ -97,3 +97,12 @@ def test_bytecode_compiles_every_module_as_unchecked_hash_pycs(tmp_path: Path) -
         pyc = (tmp_path / "package" / "__pycache__" / f"{name}.{tag}.pyc").read_bytes()
         # PEP 552 flags: bit 0 hash-based, bit 1 check the source: 0b01 is unchecked-hash.
         assert int.from_bytes(pyc[4:8], "little") == 0b01
+
+
+def test_the_lock_is_hashed_for_the_wheels_the_lambda_build_picks() -> None:
+    from deploy.hash_requirements import PYTHON_VERSION, TARGETS
+
+    text = MAKEFILE.read_text()
+    platforms = [word for word in text.split() if word.startswith(("manylinux", "musllinux"))]
+    assert TARGETS["lambda-arm64"] == platforms
+    assert f"RUNTIME_PYTHON_VERSION := {PYTHON_VERSION}\n" in text
