@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -372,3 +373,11 @@ def test_function_is_traced_and_may_send_its_traces(template: dict[str, Any], na
     assert properties(template, name)["Tracing"] == "Active"
     role = properties(template, name)["Role"]["Fn::GetAtt"][0]
     assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= actions(role_statements(template, role), "xray")
+
+
+def test_earlier_kms_key_values_must_be_key_arns(template: dict[str, Any]) -> None:
+    pattern = template["Parameters"]["ExistingKmsKeyArns"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "")  # the default, an empty list
+    assert re.fullmatch(pattern, "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    for wrong in ("alias/old-key", "1234abcd-12ab-34cd-56ef-1234567890ab", "arn:aws:kms:us-east-1:123456789012:alias/x"):
+        assert not re.fullmatch(pattern, wrong)
