@@ -13,6 +13,7 @@ import ast
 import fnmatch
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,12 @@ from tests.deploy.test_template import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-# The service's own code (not tests, not the benchmark): what runs, and so what writes.
-CODE_PACKAGES = ("app", "data", "domain", "resolvers", "schema", "services")
+# The service's own code (the packages pyproject.toml installs; not tests, not the benchmark): what
+# runs, and so what writes.
+CODE_PACKAGES = tuple(
+    pattern.rstrip("*")
+    for pattern in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+)
 # Every action that writes an item, or checks one inside a transaction (authorised per item).
 DYNAMODB_ITEM_WRITES = {
     "dynamodb:PutItem",
