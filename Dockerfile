@@ -3,7 +3,10 @@
 #   docker run -p 8000:8000 -e AWS_REGION=... -e CHANNELS_AUTH_ISSUER=... \
 #     -e CHANNELS_AUTH_AUDIENCE=... -e CHANNELS_TABLE=... shelcaster-channels
 # Configuration: README.md, "Configuration". AWS credentials come from the usual chain (task role, ...).
-ARG PYTHON_IMAGE=python:3.12-slim
+# Pinned by digest (the multi-architecture index of python:3.12-slim, amd64 and arm64): the tag moves
+# with every Debian and Python patch; this does not. To move on: `docker buildx imagetools inspect
+# python:3.12-slim` prints the current index digest (and `make lock` re-hashes the wheels).
+ARG PYTHON_IMAGE=python:3.12-slim@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c9adf565ae1ac9b536e184ea
 
 # Build: the service and the pinned dependencies of pyproject.toml, into a virtual environment.
 FROM ${PYTHON_IMAGE} AS build
@@ -19,8 +22,9 @@ COPY schema/ schema/
 COPY services/ services/
 COPY operations/ operations/
 # `.`, not `.[dev]`: no emulator, no test tools in the image.
-# The locked versions first, then the service itself without resolving anything again.
-RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.lock \
+# The locked versions first, each wheel checked against the lock's sha256 (any other file is refused),
+# then the service itself without resolving anything again.
+RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements.lock \
  && /opt/venv/bin/pip install --no-cache-dir --no-deps .
 
 # GraphiQL's npm packages at the versions of graphiql/package-lock.json, with the Node.js of the

@@ -31,11 +31,13 @@ bench: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/shelcaster-channels export-schema > schema.graphql
 
-# Re-pin every dependency after a change to pyproject.toml (in throwaway venvs).
+# Re-pin every dependency after a change to pyproject.toml (in throwaway venvs); the runtime lock
+# gets the sha256 of each wheel Lambda and the image install (deploy/hash_requirements.py).
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet .
 	(echo "# Every package the service installs, pinned (make lock regenerates it from pyproject.toml)."; \
 	 .lock-venv/bin/pip freeze --exclude-editable | grep -v '^shelcaster-channels') > requirements.lock
+	$(PYTHON) deploy/hash_requirements.py requirements.lock
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet '.[dev]'
 	(echo "# Every package the service and its tests install, pinned (make lock regenerates it from pyproject.toml)."; \
 	 .lock-venv/bin/pip freeze --exclude-editable | grep -v '^shelcaster-channels') > requirements-dev.lock

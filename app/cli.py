@@ -1,4 +1,5 @@
-"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6), export-documents, encrypt-keys, doctor, smoke."""
+"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6), export-documents, encrypt-keys,
+doctor, smoke, redrive-events."""
 
 from __future__ import annotations
 
@@ -158,6 +159,27 @@ def reconcile_command(apply: bool, stale_minutes: float) -> None:
         raise SystemExit(1)
 
 
+def redrive_events(queue_url: str, apply: bool) -> None:
+    from app.bootstrap import bootstrap
+    from data.clients import AwsConnection, build_sqs_client
+    from data.dead_letters import DeadLetterQueue
+    from services.event_redrive import redrive_dead_letters
+
+    settings = _settings_or_exit()
+    service = bootstrap(settings)
+    try:
+        queue = DeadLetterQueue(build_sqs_client(AwsConnection(region=settings.region)), queue_url)
+        report = redrive_dead_letters(service.backend, queue, apply=apply)
+        for line in report.lines():
+            print(line)
+        if not apply and report.planned:
+            print("dry run: nothing changed; run with --apply to apply and remove them")
+    finally:
+        service.close()
+    if report.unreadable:
+        raise SystemExit(1)
+
+
 def export_schema() -> None:
     from schema.schema import export_sdl
 
@@ -212,6 +234,11 @@ def parser() -> argparse.ArgumentParser:
         "encrypt-keys", help="encrypt plain-text stream keys of older records with the KMS key (dry run by default)"
     )
     encrypt_command.add_argument("--apply", action="store_true", help="write the changes (default: report only)")
+    redrive_parser = commands.add_parser(
+        "redrive-events", help="apply the IVS events waiting in the dead-letter queue, then remove them (dry run by default)"
+    )
+    redrive_parser.add_argument("--queue-url", required=True, help="the stack's EventsDeadLetterQueueUrl output")
+    redrive_parser.add_argument("--apply", action="store_true", help="apply and remove them (default: report only)")
     commands.add_parser("doctor", help="check the configured backend: credentials, table, indexes, IVS, KMS, JWKS")
     smoke_command = commands.add_parser(
         "smoke", help="run the seed's eleven tests through GraphQL against a running deployment, then clean up"
@@ -246,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         reconcile_command(arguments.apply, arguments.stale_after)
     elif arguments.command == "encrypt-keys":
         encrypt_keys(arguments.apply)
+    elif arguments.command == "redrive-events":
+        redrive_events(arguments.queue_url, arguments.apply)
     elif arguments.command == "doctor":
         from app.doctor import run_doctor
 

@@ -8,10 +8,38 @@ Mangum would run it on every invocation.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 _api: Any = None
 _events_backend: Any = None
+
+# The loggers the service logs to: its packages' own (`logging.getLogger(__name__)`) and the
+# `shelcaster.*` ones (the request line, the events outcome line, masked errors).
+SERVICE_LOGGERS = ("shelcaster", "app", "data", "domain", "resolvers", "schema", "services")
+# Lambda's ApplicationLogLevel names, as `logging` levels.
+_LAMBDA_LEVELS = {
+    "TRACE": logging.DEBUG,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "FATAL": logging.CRITICAL,
+}
+
+
+def configure_lambda_logging(application_log_level: str | None) -> None:
+    """Give the service's loggers the function's application log level (INFO when it has none).
+
+    Lambda's Python runtime puts its own handler on the root logger. With the JSON log format it sets
+    the root's level from AWS_LAMBDA_LOG_LEVEL; in the Text format without a level it leaves the root
+    at WARNING, which would drop the INFO request line. With their own level, the service's loggers
+    pass INFO records to the root's handler whatever the root's level, and an operator who sets WARN
+    in the console silences them.
+    """
+    level = _LAMBDA_LEVELS.get((application_log_level or "INFO").upper(), logging.INFO)
+    for name in SERVICE_LOGGERS:
+        logging.getLogger(name).setLevel(level)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -29,7 +57,9 @@ def _build_api() -> Any:
     from app.http import create_app
     from app.settings import load_settings
 
-    return Mangum(create_app(bootstrap(load_settings())), lifespan="off")
+    settings = load_settings()
+    configure_lambda_logging(settings.lambda_log_level)
+    return Mangum(create_app(bootstrap(settings)), lifespan="off")
 
 
 def events_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
@@ -43,7 +73,9 @@ def events_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
         from app.bootstrap import bootstrap
         from app.settings import load_settings
 
-        _events_backend = bootstrap(load_settings()).backend
+        settings = load_settings()
+        configure_lambda_logging(settings.lambda_log_level)
+        _events_backend = bootstrap(settings).backend
     from services.ivs_events import apply_ivs_event
 
     outcome = apply_ivs_event(_events_backend, event)
@@ -53,7 +85,6 @@ def events_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
 
 def _log_event(event: dict[str, Any], outcome: str) -> None:
     import json
-    import logging
 
     raw_detail = event.get("detail")
     detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
@@ -85,3 +116,5 @@ def reset() -> None:
         asyncio.set_event_loop(None)
     _api = None
     _events_backend = None
+    for name in SERVICE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     aws_region: str | None = Field(default=None, validation_alias="AWS_REGION")
     aws_default_region: str | None = Field(default=None, validation_alias="AWS_DEFAULT_REGION")
     aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+    # Lambda sets it from the function's ApplicationLogLevel (TRACE, DEBUG, INFO, WARN, ERROR, FATAL);
+    # the Lambda entry points give the service's loggers that level (app/lambda_handler.py).
+    lambda_log_level: str | None = Field(default=None, validation_alias="AWS_LAMBDA_LOG_LEVEL")
 
     @property
     def audiences(self) -> frozenset[str]:

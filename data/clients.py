@@ -50,3 +50,13 @@ def build_clients(connection: AwsConnection) -> AwsClients:
         return session.client(service, endpoint_url=connection.endpoint_url, config=config)
 
     return AwsClients(dynamodb=client("dynamodb"), ivs=client("ivs"), kms=client("kms"))
+
+
+def build_sqs_client(connection: AwsConnection) -> Any:
+    """An SQS client, for the operator's commands only (the functions never call SQS themselves)."""
+    session = boto3.session.Session(
+        region_name=connection.region,
+        aws_access_key_id=connection.access_key_id,
+        aws_secret_access_key=connection.secret_access_key,
+    )
+    return session.client("sqs", endpoint_url=connection.endpoint_url, config=client_config())

@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from domain.clock import format_timestamp, utc_now
 from domain.errors import UpstreamError
 from data.dynamo import DynamoTable, to_dynamo
+from data.table import KEYRING_PK
 
 SEALED_PREFIX = "kms1"
 DATA_KEY_CACHE_SECONDS = 300
-_KEYRING_PK = "keyring#streamKeys"
 _CURRENT_SK = "current"
 
 
@@ -120,7 +120,7 @@ class StreamKeyCipher:
             return self._cached(data_key_id) or self._load_data_key(data_key_id)
 
     def _load_data_key(self, data_key_id: str) -> _DataKey:
-        item = self.table.get({"pk": _KEYRING_PK, "sk": f"dataKey#{data_key_id}"})
+        item = self.table.get({"pk": KEYRING_PK, "sk": f"dataKey#{data_key_id}"})
         if item is None:
             raise LookupError(f"data key {data_key_id} is not in the keyring")
         try:
@@ -147,7 +147,7 @@ class StreamKeyCipher:
             return self._load_current_data_key()
 
     def _load_current_data_key(self) -> _DataKey:
-        pointer = self.table.get({"pk": _KEYRING_PK, "sk": _CURRENT_SK})
+        pointer = self.table.get({"pk": KEYRING_PK, "sk": _CURRENT_SK})
         if pointer is not None and pointer.get("kmsKeyId") == self.kms_key_id:
             data_key_id = str(pointer["dataKeyId"])
             key = self._cached(data_key_id) or self._load_data_key(data_key_id)
@@ -170,7 +170,7 @@ class StreamKeyCipher:
             TableName=self.table.name,
             Item=to_dynamo(
                 {
-                    "pk": _KEYRING_PK,
+                    "pk": KEYRING_PK,
                     "sk": f"dataKey#{data_key_id}",
                     "entityType": "streamKeyDataKey",
                     "encryptedDataKey": generated["CiphertextBlob"],
@@ -184,7 +184,7 @@ class StreamKeyCipher:
         try:
             self.table.client.put_item(
                 TableName=self.table.name,
-                Item=to_dynamo({"pk": _KEYRING_PK, "sk": _CURRENT_SK, "dataKeyId": data_key_id,
+                Item=to_dynamo({"pk": KEYRING_PK, "sk": _CURRENT_SK, "dataKeyId": data_key_id,
                                 "kmsKeyId": self.kms_key_id, "updatedAt": now}),
                 ConditionExpression="attribute_not_exists(pk)" if expected is None else "dataKeyId = :expected",
                 **({"ExpressionAttributeValues": to_dynamo({":expected": expected})} if expected else {}),
@@ -192,7 +192,7 @@ class StreamKeyCipher:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            pointer = self.table.get({"pk": _KEYRING_PK, "sk": _CURRENT_SK})
+            pointer = self.table.get({"pk": KEYRING_PK, "sk": _CURRENT_SK})
             assert pointer is not None
             return self._load_data_key(str(pointer["dataKeyId"]))
         key = _DataKey(data_key_id, generated["Plaintext"], time.monotonic())

@@ -26,29 +26,48 @@ STATE_KEY_ATTRIBUTE = "channelState"
 # Channels by IVS ARN, for IVS's events (keys only; assignment records carry `channelArn` too).
 CHANNELS_BY_ARN_INDEX = "channels-by-arn-index"
 
+# The partition keys of every record kind the service writes: a prefix followed by an id, or one
+# whole key. The shared table holds the platform's other records too, so the functions' roles may
+# write only these (deploy/template.yaml, `dynamodb:LeadingKeys`; tests/deploy checks both ways).
+CHANNEL_PK_PREFIX = "channel#"
+HOST_PK_PREFIX = "host#"
+IDEMPOTENCY_PK_PREFIX = "idempotency#"
+STREAM_EVENT_PK_PREFIX = "ivsStream#"
+COUNTER_PK = "counter#persistentChannel"
+KEYRING_PK = "keyring#streamKeys"
+# IAM `StringLike` patterns: `*` after a prefix, a whole key as it is.
+WRITTEN_PARTITION_KEYS: tuple[str, ...] = (
+    CHANNEL_PK_PREFIX + "*",
+    HOST_PK_PREFIX + "*",
+    IDEMPOTENCY_PK_PREFIX + "*",
+    STREAM_EVENT_PK_PREFIX + "*",
+    COUNTER_PK,
+    KEYRING_PK,
+)
+
 # One item holds the capacity counters, so that `capacity` is one read and the limit is one condition.
-COUNTER_KEY = {"pk": "counter#persistentChannel", "sk": "capacity"}
+COUNTER_KEY = {"pk": COUNTER_PK, "sk": "capacity"}
 # Idempotency records carry an expiry (epoch seconds) for DynamoDB's TTL.
 EXPIRY_ATTRIBUTE = "expiresAt"
 
 
 def channel_key(channel_id: str) -> dict[str, str]:
-    return {"pk": f"channel#{channel_id}", "sk": CHANNEL_SK}
+    return {"pk": f"{CHANNEL_PK_PREFIX}{channel_id}", "sk": CHANNEL_SK}
 
 
 def assignment_key(host_user_id: str) -> dict[str, str]:
-    return {"pk": f"host#{host_user_id}", "sk": ASSIGNMENT_SK}
+    return {"pk": f"{HOST_PK_PREFIX}{host_user_id}", "sk": ASSIGNMENT_SK}
 
 
 def idempotency_key(key: str) -> dict[str, str]:
-    return {"pk": f"idempotency#{key}", "sk": "createChannel"}
+    return {"pk": f"{IDEMPOTENCY_PK_PREFIX}{key}", "sk": "createChannel"}
 
 
 def stream_event_key(stream_id: str, event_name: str) -> dict[str, str]:
     """The marker of one IVS event applied (idempotency on stream id + event name)."""
-    return {"pk": f"ivsStream#{stream_id}", "sk": f"event#{event_name}"}
+    return {"pk": f"{STREAM_EVENT_PK_PREFIX}{stream_id}", "sk": f"event#{event_name}"}
 
 
 def pending_create_key(channel_id: str) -> dict[str, str]:
     """The PENDING record of a create in progress (beside, never instead of, the channel record)."""
-    return {"pk": f"channel#{channel_id}", "sk": "pending"}
+    return {"pk": f"{CHANNEL_PK_PREFIX}{channel_id}", "sk": "pending"}

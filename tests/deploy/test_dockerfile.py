@@ -124,6 +124,8 @@ def test_image_installs_the_runtime_lock_and_the_service_only(stages: list[list[
     assert len(installs) == 1, installs
     # The runtime lock (not the dev one), then `.` without resolving again (not `.[dev]` or `.[embedded]`).
     assert re.search(r"pip install [^&]*-r requirements\.lock\s*&&", installs[0]), installs[0]
+    # Hash-checked: only the wheels whose sha256 the lock lists.
+    assert re.search(r"pip install [^&]*--require-hashes[^&]*-r requirements\.lock", installs[0]), installs[0]
     assert re.search(r"pip install [^&]*--no-deps \.$", installs[0]), installs[0]
 
 
@@ -135,7 +137,8 @@ def test_image_is_based_on_slim_python_312(stages: list[list[Instruction]]) -> N
     for stage in stages[1:]:
         image = stage[0].arguments.split()[0]
         resolved = re.sub(r"\$\{(\w+)\}", lambda match: arguments[match.group(1)], image)
-        assert resolved == "python:3.12-slim"
+        # The tag names it for readers; the digest is what is pulled.
+        assert re.fullmatch(r"python:3\.12-slim@sha256:[0-9a-f]{64}", resolved), resolved
 
 
 def test_image_runs_as_a_non_root_user(stages: list[list[Instruction]]) -> None:
