@@ -52,3 +52,23 @@ def require_may_set_state(
         raise Forbidden(f"You are not assigned to channel '{channel_id}'.")
     if target not in HOST_SETTABLE_STATES:
         raise Forbidden(f"Hosts may set IDLE or LIVE only; {target.value} is for admins.")
+
+
+# Channel requests (CONTRACT.md section 4): requestChannel and myChannelRequests are for any caller;
+# the queue, approve and reject for admins (require_admin); cancel for the requester or an admin.
+
+
+def require_may_cancel_request(caller: Caller, requester_id: str | None, request_id: str) -> None:
+    """Admins cancel any request; a requester only their own. FORBIDDEN for anyone else's request
+    whether or not it exists (`requester_id` None), so that request ids cannot be probed."""
+    if caller.is_admin:
+        return
+    if requester_id != caller.user_id:
+        raise Forbidden(f"Channel request '{request_id}' is not yours; you may cancel your own requests only.")
+
+
+def may_see_requested_channel(caller: Caller, own_assignment: Assignment | None, channel_id: str | None) -> bool:
+    """The channel an approval made: for admins, and for the requester while assigned to it (as channel(id))."""
+    if channel_id is None:
+        return False
+    return caller.is_admin or is_assigned(own_assignment, channel_id)
