@@ -225,7 +225,9 @@ class ChannelRequestStore:
         except TransactionCancelled as cancelled:
             if 0 in cancelled.failed:
                 raise AlreadyPending from None
-            raise AlreadyHoldsChannel from None
+            if 1 in cancelled.failed:
+                raise AlreadyHoldsChannel from None
+            raise  # the request id exists already: a new uuid4 never does
 
     def decide(self, decision: Decision) -> None:
         """Write a rejection or cancellation: NotPending when the request is no longer PENDING."""

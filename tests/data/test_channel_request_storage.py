@@ -9,6 +9,7 @@ import pytest
 
 from data.approvals import ApprovalRefused, complete_approval, list_approval_keys, withdraw_channel
 from data.channel_requests import AlreadyHoldsChannel, AlreadyPending, ChannelRequestStore, NotPending
+from data.dynamo import TransactionCancelled
 from data.repository import ChannelRepository
 from domain.channel_requests import (
     ChannelRequest,
@@ -72,8 +73,10 @@ def test_a_requester_with_an_assignment_is_refused(repository: ChannelRepository
 
 def test_a_request_id_is_written_once(store: ChannelRequestStore) -> None:
     store.add(request_of("p1", request_id="same"))
-    with pytest.raises(AlreadyHoldsChannel):  # refused by the record's own condition (not the guard's)
+    with pytest.raises(TransactionCancelled) as refused:  # by the record's own condition (not the guard's)
         store.add(request_of("p2", request_id="same"))
+    assert refused.value.failed == {2}
+    assert (guard(store, "p2"), store.pending_count()) == (None, 1)
     assert store.get("same").requester_id == "p1"  # type: ignore[union-attr]
 
 
