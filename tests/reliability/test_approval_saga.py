@@ -21,6 +21,7 @@ from services.channels import assign_channel, create_channel, delete_channel, se
 from services.reconcile import reconcile
 from tests.api.channel_requests_support import ivs_channel_count, table_items
 from tests.faults import Fault
+from tests.reliability.test_create_saga import Crash
 
 ADMIN = Caller("admin-1", is_admin=True)
 PRODUCER = Caller("producer-1", is_admin=False)
@@ -153,10 +154,6 @@ def test_a_channel_assigned_to_the_requester_meanwhile_is_conflict_and_the_appro
 
 
 # Crashes: the process dies between two steps, so nothing compensates
-
-
-class Crash(BaseException):
-    """The process dying: nothing after it runs."""
 
 
 def crash(*args: Any, **kwargs: Any) -> None:
