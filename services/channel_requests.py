@@ -21,7 +21,7 @@ from domain.channel_requests import (
 )
 from domain.errors import Conflict, NotFound
 from domain.validation import validate_identifier, validate_page_size
-from data.channel_requests import AlreadyHoldsChannel, AlreadyPending, NotPending, RequestPage
+from data.channel_requests import AlreadyHoldsChannel, AlreadyPending, NotPending, RequestListing, RequestPage
 from services.backend import ChannelsBackend
 
 
@@ -55,6 +55,8 @@ def list_channel_requests(
 ) -> RequestPage:
     """The admins' queue: PENDING oldest first, other statuses (and all) newest first; one Query a page."""
     validate_page_size(first)
+    if after is not None:
+        RequestListing.of(status).position_from_cursor(after)  # BAD_USER_INPUT comes before FORBIDDEN
     require_admin(caller, "channelRequests")
     return backend.requests.list_requests(status, first, after)
 

@@ -81,9 +81,13 @@ async def test_request_input_is_validated_like_create_channel(
     assert (await capacity(gql, admin))["pendingRequests"] == 0
 
 
-async def test_anonymous_callers_are_unauthenticated(gql: GraphQLClient) -> None:
+async def test_anonymous_callers_are_unauthenticated_for_every_request_operation(gql: GraphQLClient) -> None:
     assert error_codes(await gql(REQUEST, {"input": {"name": "Show"}})) == ["UNAUTHENTICATED"]
     assert error_codes(await gql(MINE)) == ["UNAUTHENTICATED"]
+    assert error_codes(await gql(QUEUE, {})) == ["UNAUTHENTICATED"]
+    assert error_codes(await gql(APPROVE, {"id": "r1"})) == ["UNAUTHENTICATED"]
+    assert error_codes(await gql(REJECT, {"id": "r1", "note": "no"})) == ["UNAUTHENTICATED"]
+    assert error_codes(await gql(CANCEL, {"id": "r1"})) == ["UNAUTHENTICATED"]
 
 
 # The queue
@@ -130,6 +134,9 @@ async def test_the_queue_and_decisions_are_for_admins_only(gql: GraphQLClient, t
     producer = tokens.host("producer-1")
     request = await submit(gql, producer)
     assert error_codes(await gql(QUEUE, {}, token=producer)) == ["FORBIDDEN"]
+    # BAD_USER_INPUT comes first (CONTRACT.md section 3).
+    assert error_codes(await gql(QUEUE, {"after": "not-a-cursor"}, token=producer)) == ["BAD_USER_INPUT"]
+    assert error_codes(await gql(REJECT, {"id": request["id"], "note": " "}, token=producer)) == ["BAD_USER_INPUT"]
     assert error_codes(await gql(APPROVE, {"id": request["id"]}, token=producer)) == ["FORBIDDEN"]
     assert error_codes(await gql(REJECT, {"id": request["id"], "note": "no"}, token=producer)) == ["FORBIDDEN"]
     assert error_codes(await gql(queries.CAPACITY, token=producer)) == ["FORBIDDEN"]
