@@ -17,7 +17,7 @@ from domain.channel_requests import (
     validate_approval_note,
 )
 from domain.errors import ChannelsError, Conflict, InvalidStateTransition, NotFound
-from domain.model import Channel
+from domain.model import Channel, ChannelState
 from domain.validation import validate_identifier
 from data.approvals import (
     ApprovalKey,
@@ -118,8 +118,8 @@ def _after_refusal(
     _withdraw(backend, channel, request)
     _refuse_if_holding_another(backend, request, channel_id=channel.id)
     raise Conflict(
-        f"Channel '{channel.id}' made for request '{request.id}' took another host meanwhile; "
-        "nothing was approved: approve again."
+        f"Channel '{channel.id}' made for request '{request.id}' was taken by another host or withdrawn "
+        "meanwhile; nothing was approved: approve again."
     )
 
 
@@ -159,8 +159,8 @@ def interrupted_approvals(
         if request is not None and request.channel_id == approval.channel_id:
             continue  # approved with it
         channel = backend.repository.get_channel(approval.channel_id)
-        if channel is None or channel.assigned_host_ids:
-            continue  # gone (its key is forgotten by the next approval) or handed out by an admin
+        if channel is None or channel.assigned_host_ids or channel.state is not ChannelState.IDLE:
+            continue  # gone (its key is forgotten by the next approval), or taken into use by an admin
         found.append((approval, channel))
     return found
 

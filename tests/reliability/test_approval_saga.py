@@ -236,3 +236,16 @@ def test_a_channel_an_admin_deleted_before_the_approval_finished_is_replaced(
     set_channel_state(service.backend, ADMIN, made[0].id, ChannelState.OFFLINE, None)
     delete_channel(service.backend, ADMIN, made[0].id)
     assert_approved_on_retry(service, request_id)
+
+
+def test_a_channel_an_admin_took_into_use_is_never_withdrawn(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    request_id = submit(service)
+    with monkeypatch.context() as patch:
+        crash_at(patch, service, "before-assignment")
+        with pytest.raises(Crash):
+            approve_channel_request(service.backend, ADMIN, request_id, None)
+    made = service.backend.repository.list_channel_records(service.settings.entity_index)[0]
+    assign_channel(service.backend, ADMIN, made.id, "someone-else")
+    report = reconcile(service.backend, service.settings.entity_index, apply=True, stale_after=NOW)
+    assert report.findings == []
+    assert_consistent(service, 1)
