@@ -167,12 +167,6 @@ def delete(key: Mapping[str, str], *, condition: str | None = None,
     return {"Delete": _entry(key, condition, names, values)}
 
 
-def condition_check(key: Mapping[str, str], condition: str, *, names: Mapping[str, str] | None = None,
-                    values: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A `ConditionCheck` entry: the transaction fails unless `condition` holds on `key`, which is not written."""
-    return {"ConditionCheck": _entry(key, condition, names, values)}
-
-
 def _entry(key: Mapping[str, str] | None, condition: str | None, names: Mapping[str, str] | None,
            values: Mapping[str, Any] | None, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = dict(extra)

@@ -67,14 +67,18 @@ REQUEST_CATALOG_ATTRIBUTE = "channelRequestCatalog"
 # A requester's own requests by `createdAt`.
 CHANNEL_REQUESTS_BY_REQUESTER_INDEX = "channel-requests-by-requester-index"
 REQUESTER_ATTRIBUTE = "channelRequesterId"
+# The partition keys channel requests write (for the write-limited IAM role's LeadingKeys).
+CHANNEL_REQUEST_PK_PREFIX = "channelRequest#"
+REQUESTER_PK_PREFIX = "requester#"
+CHANNEL_REQUEST_COUNTER_PK = "counter#channelRequest"
 # PENDING requests, counted in the same transactions that enter and leave PENDING.
-CHANNEL_REQUEST_COUNTER_KEY = {"pk": "counter#channelRequest", "sk": "pending"}
+CHANNEL_REQUEST_COUNTER_KEY = {"pk": CHANNEL_REQUEST_COUNTER_PK, "sk": "pending"}
 
 
 def channel_request_key(request_id: str) -> dict[str, str]:
-    return {"pk": f"channelRequest#{request_id}", "sk": CHANNEL_SK}
+    return {"pk": f"{CHANNEL_REQUEST_PK_PREFIX}{request_id}", "sk": CHANNEL_SK}
 
 
 def pending_request_guard_key(requester_id: str) -> dict[str, str]:
     """Held while the requester has a PENDING request: put only when absent (one PENDING per requester)."""
-    return {"pk": f"requester#{requester_id}", "sk": "pendingChannelRequest"}
+    return {"pk": f"{REQUESTER_PK_PREFIX}{requester_id}", "sk": "pendingChannelRequest"}

@@ -54,21 +54,39 @@ def require_may_set_state(
         raise Forbidden(f"Hosts may set IDLE or LIVE only; {target.value} is for admins.")
 
 
-# Channel requests (CONTRACT.md section 4): requestChannel and myChannelRequests are for any caller;
-# the queue, approve and reject for admins (require_admin); cancel for the requester or an admin.
+# Channel requests (CONTRACT.md section 4). Rows for the access table, when it lands:
+#   requestChannel, myChannelRequests: admins and hosts (their own requests);
+#   cancelChannelRequest: admins any request, hosts their own;
+#   channelRequests, approveChannelRequest, rejectChannelRequest: admins only (require_admin);
+#   ChannelRequest.channel: admins any, hosts only while assigned to it (as channel(id)).
+# `decides_requests` is the one place these rules ask who the caller is.
+
+
+def decides_requests(caller: Caller) -> bool:
+    """Admins see every request and its channel, and may cancel any request."""
+    return caller.is_admin
+
+
+def require_may_request_channel(caller: Caller) -> None:
+    """requestChannel and myChannelRequests: any signed-in person (the caller is checked before)."""
+    return None
 
 
 def require_may_cancel_request(caller: Caller, requester_id: str | None, request_id: str) -> None:
     """Admins cancel any request; a requester only their own. FORBIDDEN for anyone else's request
     whether or not it exists (`requester_id` None), so that request ids cannot be probed."""
-    if caller.is_admin:
+    if decides_requests(caller):
         return
     if requester_id != caller.user_id:
         raise Forbidden(f"Channel request '{request_id}' is not yours; you may cancel your own requests only.")
+
+
+def needs_own_assignment_to_see_requested_channel(caller: Caller) -> bool:
+    return not decides_requests(caller)
 
 
 def may_see_requested_channel(caller: Caller, own_assignment: Assignment | None, channel_id: str | None) -> bool:
     """The channel an approval made: for admins, and for the requester while assigned to it (as channel(id))."""
     if channel_id is None:
         return False
-    return caller.is_admin or is_assigned(own_assignment, channel_id)
+    return decides_requests(caller) or is_assigned(own_assignment, channel_id)

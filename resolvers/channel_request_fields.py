@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from domain.access import may_see_requested_channel
+from domain.access import may_see_requested_channel, needs_own_assignment_to_see_requested_channel
 from domain.channel_requests import ChannelRequest
 from domain.model import Channel
 from services.channel_requests import pending_request_count
@@ -18,7 +18,7 @@ async def requested_channel(request: ChannelRequest, context: Context) -> Channe
     if request.channel_id is None:
         return None
     caller = context.require_caller()
-    own = None if caller.is_admin else await context.own_assignment()
+    own = await context.own_assignment() if needs_own_assignment_to_see_requested_channel(caller) else None
     if not may_see_requested_channel(caller, own, request.channel_id):
         return None
     return await context.loaders.channel_by_id.load(request.channel_id)

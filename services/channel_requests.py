@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from domain.access import Caller, require_admin, require_may_cancel_request
+from domain.access import Caller, require_admin, require_may_cancel_request, require_may_request_channel
 from domain.channel_requests import (
     ChannelRequest,
     ChannelRequestDraft,
@@ -21,32 +21,33 @@ from domain.channel_requests import (
 )
 from domain.errors import Conflict, NotFound
 from domain.validation import validate_identifier, validate_page_size
-from data.channel_requests import AlreadyHoldsChannel, AlreadyPending, NotPending, RequestListing, RequestPage
+from data.channel_requests import AlreadyPending, NotPending, RequestListing, RequestPage
 from services.backend import ChannelsBackend
 
 
 def request_channel(backend: ChannelsBackend, caller: Caller, draft: ChannelRequestDraft) -> ChannelRequest:
     """A PENDING request by the caller; CONFLICT when they have a PENDING one or hold a channel.
 
-    Both refusals are conditions of the one transaction that writes the request, so two requests
-    sent at once by one caller leave one PENDING."""
+    One PENDING request per requester is a condition of the transaction that writes the request, so
+    two requests sent at once by one caller leave one PENDING. Holding a channel is read just before
+    (see ChannelRequestStore.add for why that is enough: the approval's write is conditional)."""
     draft = validate_draft(draft)
-    store = backend.requests
+    require_may_request_channel(caller)
+    holding = backend.repository.get_assignment(caller.user_id)
+    if holding is not None:
+        raise Conflict(f"You already hold a channel ('{holding.channel_id}'); a host holds at most one.")
     request = new_request(str(uuid.uuid4()), caller.user_id, draft, backend.clock())
     try:
-        store.add(request)
+        backend.requests.add(request)
     except AlreadyPending:
         raise Conflict(
             "You already have a PENDING channel request; cancel it or wait for an admin's decision."
         ) from None
-    except AlreadyHoldsChannel:
-        holding = backend.repository.get_assignment(caller.user_id)
-        which = f" ('{holding.channel_id}')" if holding else ""
-        raise Conflict(f"You already hold a channel{which}; a host holds at most one.") from None
     return request
 
 
 def my_channel_requests(backend: ChannelsBackend, caller: Caller) -> list[ChannelRequest]:
+    require_may_request_channel(caller)
     return backend.requests.list_own(caller.user_id)
 
 

@@ -12,7 +12,8 @@ import pytest
 import services.approvals
 from app.bootstrap import Service
 from domain.access import Caller
-from domain.channel_requests import ChannelRequestDraft, ChannelRequestStatus
+from data.channel_requests import ChannelRequestStore
+from domain.channel_requests import ChannelRequest, ChannelRequestDraft, ChannelRequestStatus
 from domain.errors import Conflict, InvalidStateTransition
 from domain.model import ChannelState, NewChannelRequest
 from services.approvals import approve_channel_request
@@ -249,3 +250,24 @@ def test_a_channel_an_admin_took_into_use_is_never_withdrawn(service: Service, m
     report = reconcile(service.backend, service.settings.entity_index, apply=True, stale_after=NOW)
     assert report.findings == []
     assert_consistent(service, 1)
+
+
+def test_an_assignment_made_while_the_request_was_written_makes_its_approval_conflict(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = create_channel(service.backend, ADMIN, NewChannelRequest(name="Other"))
+    real_add = ChannelRequestStore.add
+
+    def assigned_meanwhile(store: ChannelRequestStore, request: ChannelRequest) -> None:
+        assign_channel(service.backend, ADMIN, other.id, "producer-1")  # after the read, before the write
+        real_add(store, request)
+
+    monkeypatch.setattr(ChannelRequestStore, "add", assigned_meanwhile)
+    request_id = submit(service)
+    monkeypatch.undo()
+    with pytest.raises(Conflict) as refused:
+        approve_channel_request(service.backend, ADMIN, request_id, None)
+    assert other.id in refused.value.message
+    assert_consistent(service, 1)  # the host still holds one channel, and no other was made
+    request = service.backend.requests.get(request_id)
+    assert request is not None and request.status is ChannelRequestStatus.PENDING
