@@ -26,6 +26,16 @@ from typing import Any
 
 import httpx
 
+# The channel request path (steps 12 to 15): its documents are operations/smoke/'s exact text.
+from app.smoke_request_documents import (
+    APPROVE_REQUEST,
+    CANCEL_REQUEST,
+    MY_CHANNEL,
+    MY_REQUESTS,
+    PENDING_REQUESTS,
+    REQUEST_CHANNEL,
+)
+
 Printer = Callable[[str], None]
 
 REQUEST_TIMEOUT_SECONDS = 15.0  # a Lambda cold start answers within this
@@ -60,23 +70,6 @@ SET_STATE = (
     " setChannelState(channelId: $channelId, state: $state) {" + CHANNEL_FIELDS + "} }"
 )
 DELETE = "mutation SmokeDelete($id: ID!) { deleteChannel(id: $id) { id } }"
-# The channel request path (the same documents as operations/smoke/).
-REQUEST_CHANNEL = (
-    "mutation SmokeRequestChannel($input: RequestChannelInput!) {"
-    " requestChannel(input: $input) { id requesterId name status } }"
-)
-PENDING_REQUESTS = (
-    "query SmokePendingRequests($first: Int!, $after: String) {"
-    " channelRequests(status: PENDING, first: $first, after: $after) {"
-    " edges { node { id } } pageInfo { hasNextPage endCursor } } }"
-)
-APPROVE_REQUEST = (
-    "mutation SmokeApproveRequest($id: ID!) {"
-    " approveChannelRequest(id: $id, note: \"smoke\") { id status channel { id assignments { hostUserId } } } }"
-)
-MY_CHANNEL = "query SmokeMyChannel { myChannel { hostUserId channel { id streamKey } } }"
-MY_REQUESTS = "query SmokeMyRequests { myChannelRequests { id status channel { id } } }"
-CANCEL_REQUEST = "mutation SmokeCancelRequest($id: ID!) { cancelChannelRequest(id: $id) { id status } }"
 
 
 class UsageError(ValueError):
