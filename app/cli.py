@@ -241,10 +241,14 @@ def parser() -> argparse.ArgumentParser:
     redrive_parser.add_argument("--apply", action="store_true", help="apply and remove them (default: report only)")
     commands.add_parser("doctor", help="check the configured backend: credentials, table, indexes, IVS, KMS, JWKS")
     smoke_command = commands.add_parser(
-        "smoke", help="run the seed's eleven tests through GraphQL against a running deployment, then clean up"
+        "smoke", help="run the seed's eleven tests and the channel request path through GraphQL against a running "
+        "deployment, then clean up"
     )
     smoke_command.add_argument("--url", required=True, help="the service's URL (with or without the /graphql path)")
     smoke_command.add_argument("--token", required=True, help="an admin's bearer token")
+    smoke_command.add_argument(
+        "--host-token", help="a producer's bearer token for the channel request steps (default: the admin's)"
+    )
     return root
 
 
@@ -282,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif arguments.command == "smoke":
         from app.smoke import run_smoke_command
 
-        raise SystemExit(run_smoke_command(arguments.url, arguments.token))
+        raise SystemExit(run_smoke_command(arguments.url, arguments.token, arguments.host_token))
 
 
 if __name__ == "__main__":

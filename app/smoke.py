@@ -1,9 +1,12 @@
-"""`shelcaster-channels smoke --url URL --token TOKEN`: the seed's eleven automated tests
-(test-persistent-channels.ps1), through GraphQL, against any running deployment, with an admin token.
+"""`shelcaster-channels smoke --url URL --token TOKEN [--host-token TOKEN]`: the seed's eleven
+automated tests (test-persistent-channels.ps1), then the channel request path of Program Manager and
+Vista Stream (request, queue, approve, the requester sees the channel: steps 12 to 15), through
+GraphQL, against any running deployment, with an admin token. The request is made with
+`--host-token` (a producer's), or with the admin's own token when none is given.
 
 Prints one line per step (`PASS  1 capacity: used 3 of 20`, `FAIL  8 go LIVE: CONFLICT ...`) and one
-for the cleanup, which always runs: the channel the run made is taken back to OFFLINE without hosts
-and deleted. Exit status: 0 when every step and the cleanup passed, 1 otherwise, 2 for usage errors.
+for the cleanup, which always runs: the channels the run made are taken back to OFFLINE without hosts
+and deleted, and a request still PENDING is cancelled. Exit status: 0 when every step and the cleanup passed, 1 otherwise, 2 for usage errors.
 
 A step that needs what an earlier step failed to make (no channel, no assignment) is a FAIL saying
 so, without a request. Listings read DynamoDB indexes, which are eventually consistent: a new channel
@@ -44,6 +47,13 @@ UNASSIGN = document("SmokeUnassign")
 HOST_CHANNEL = document("SmokeHostChannel")
 SET_STATE = document("SmokeSetState")
 DELETE = document("SmokeDelete")
+# The channel request path (steps 12 to 15).
+REQUEST_CHANNEL = document("SmokeRequestChannel")
+PENDING_REQUESTS = document("SmokePendingRequests")
+APPROVE_REQUEST = document("SmokeApproveRequest")
+MY_CHANNEL = document("SmokeMyChannel")
+MY_REQUESTS = document("SmokeMyRequests")
+CANCEL_REQUEST = document("SmokeCancelRequest")
 
 
 class UsageError(ValueError):
@@ -147,8 +157,10 @@ def _shorten(text: str, limit: int = 200) -> str:
 class SmokeRun:
     """The eleven steps in the seed's order, then the cleanup; remembers what it made."""
 
-    def __init__(self, api: GraphQLEndpoint, report: Printer) -> None:
+    def __init__(self, api: GraphQLEndpoint, report: Printer, requester: GraphQLEndpoint | None = None) -> None:
         self.api = api
+        # Who asks for a channel in steps 12 to 15: a producer, or the admin themselves.
+        self.requester = requester or api
         self.report = report
         self.failures = 0
         self.unreachable: str | None = None  # the step that found the deployment unreachable
@@ -159,6 +171,9 @@ class SmokeRun:
         self.assigned = False
         self.went_live = False
         self.unassigned = False
+        self.request_id: str | None = None
+        self.requester_id: str | None = None
+        self.requested_channel_id: str | None = None
 
     # Running
 
@@ -176,6 +191,11 @@ class SmokeRun:
             self.step(10, "unassign", self.unassign, needs=self.needs_assignment)
             self.step(11, "verify unassignment", self.verify_unassigned,
                       needs=lambda: None if self.unassigned else "step 10 failed")
+            self.step(12, "request channel", self.request_channel)
+            self.step(13, "request queue", self.queued, needs=self.needs_request)
+            self.step(14, "approve request", self.approve, needs=self.needs_request)
+            self.step(15, "requester's channel", self.requester_channel,
+                      needs=lambda: None if self.requested_channel_id else "step 14 failed")
         finally:
             self.clean_up()
         return 0 if self.failures == 0 else 1
@@ -209,6 +229,9 @@ class SmokeRun:
 
     def needs_assignment(self) -> str | None:
         return None if self.assigned else "no assignment (step 6 failed)"
+
+    def needs_request(self) -> str | None:
+        return None if self.request_id else "no request (step 12 failed)"
 
     # The steps
 
@@ -293,6 +316,40 @@ class SmokeRun:
         expect(assignment is None, f"hostChannel({self.host_id}) still returns channel {assignment and assignment['channel']['id']}")
         return f"hostChannel({self.host_id}) is null"
 
+    def request_channel(self) -> str:
+        variables = {"input": {"name": f"{self.channel_name}-requested", "reason": "shelcaster-channels smoke"}}
+        request = self.requester(REQUEST_CHANNEL, variables)["requestChannel"]
+        self.request_id, self.requester_id = request["id"], request["requesterId"]
+        expect(request["status"] == "PENDING", f"status {request['status']}, expected PENDING")
+        return f"{request['name']} requested by {self.requester_id} ({self.request_id})"
+
+    def queued(self) -> str:
+        expect(self.eventually(self.is_queued),
+               f"{self.request_id} is not in channelRequests(status: PENDING) (waited {LISTING_WAIT_SECONDS:.0f} s)")
+        return "in the PENDING queue"
+
+    def approve(self) -> str:
+        try:
+            request = self.api(APPROVE_REQUEST, {"id": self.request_id})["approveChannelRequest"]
+        except Unreachable:
+            # Safe to retry: an approved request is answered as it is, with the one channel it made.
+            request = self.api(APPROVE_REQUEST, {"id": self.request_id})["approveChannelRequest"]
+        expect(request["status"] == "APPROVED", f"status {request['status']}, expected APPROVED")
+        channel = request["channel"]
+        expect(channel is not None, "an approved request without its channel")
+        self.requested_channel_id = channel["id"]
+        hosts = [assignment["hostUserId"] for assignment in channel["assignments"]]
+        expect(hosts == [self.requester_id], f"hosts {hosts}, expected [{self.requester_id!r}]")
+        return f"channel {self.requested_channel_id} made and assigned to {self.requester_id}"
+
+    def requester_channel(self) -> str:
+        assignment = self.requester(MY_CHANNEL)["myChannel"]
+        expect(assignment is not None, f"myChannel of {self.requester_id} is null")
+        expect(assignment["channel"]["id"] == self.requested_channel_id,
+               f"myChannel returns channel {assignment['channel']['id']}, expected {self.requested_channel_id}")
+        expect(bool(assignment["channel"]["streamKey"]), "no streamKey for the requester")
+        return f"myChannel of {self.requester_id} is {self.requested_channel_id}, with its stream key"
+
     # Listings
 
     def is_listed(self, state: str | None) -> bool:
@@ -307,9 +364,24 @@ class SmokeRun:
         return False
 
     def eventually_listed(self, state: str | None) -> bool:
+        return self.eventually(lambda: self.is_listed(state))
+
+    def is_queued(self) -> bool:
+        after = None
+        for _ in range(LISTING_MAX_PAGES):
+            page = self.api(PENDING_REQUESTS, {"first": LISTING_PAGE_SIZE, "after": after})["channelRequests"]
+            if any(edge["node"]["id"] == self.request_id for edge in page["edges"]):
+                return True
+            if not page["pageInfo"]["hasNextPage"]:
+                return False
+            after = page["pageInfo"]["endCursor"]
+        return False
+
+    @staticmethod
+    def eventually(listed: Callable[[], bool]) -> bool:
         # The listings read GSIs, which DynamoDB updates shortly after the write.
         deadline = time.monotonic() + LISTING_WAIT_SECONDS
-        while not self.is_listed(state):
+        while not listed():
             if time.monotonic() >= deadline:
                 return False
             time.sleep(LISTING_POLL_SECONDS)
@@ -318,34 +390,61 @@ class SmokeRun:
     # Cleanup
 
     def clean_up(self) -> None:
-        """Take the channel back to OFFLINE without hosts, then delete it; runs whatever happened before."""
+        """Cancel or undo the request, take each channel back to OFFLINE without hosts and delete it;
+        runs whatever happened before. One line: PASS when everything was removed."""
+        done: list[str] = []
+        failed: list[str] = []
+        if self.request_id is not None:
+            self._clean_up_part(self._clean_up_request, done, failed,
+                                f"request {self.request_id} (and its channel) may be left behind; remove it by hand")
         if self.channel_id is None:
-            self.report("PASS  cleanup: nothing to remove (no channel was created)")
-            return
-        left_behind = f"channel {self.channel_name} ({self.channel_id}) is left behind; delete it by hand"
+            done.append("nothing to remove (no channel was created)")
+        else:
+            self._clean_up_part(lambda: self._remove_channel(self.channel_id or "", self.channel_name, self.host_id),
+                                done, failed,
+                                f"channel {self.channel_name} ({self.channel_id}) is left behind; delete it by hand")
+        if failed:
+            self.fail("cleanup", "; ".join(failed + done))
+        else:
+            self.report(f"PASS  cleanup: {'; '.join(done)}")
+
+    @staticmethod
+    def _clean_up_part(part: Callable[[], str], done: list[str], failed: list[str], left_behind: str) -> None:
         try:
-            # What the deployment holds now, not what the steps believe: an answer may have been lost.
-            channel = self.api(CHANNEL, {"id": self.channel_id})["channel"]
-            if channel is None:
-                self.report(f"PASS  cleanup: channel {self.channel_id} is already gone")
-                return
-            state = channel["state"]
-            if state == "LIVE":
-                # Unassigning is refused while LIVE: IDLE first.
-                state = self.api(SET_STATE, {"channelId": self.channel_id, "state": "IDLE"})["setChannelState"]["state"]
-            if any(assignment["hostUserId"] == self.host_id for assignment in channel["assignments"]):
-                self.api(UNASSIGN, {"channelId": self.channel_id, "hostUserId": self.host_id})
-            if state != "OFFLINE":
-                self.api(SET_STATE, {"channelId": self.channel_id, "state": "OFFLINE"})
-            deleted = self.api(DELETE, {"id": self.channel_id})["deleteChannel"]
-            expect(deleted["id"] == self.channel_id, f"deleteChannel returned {deleted['id']}")
+            done.append(part())
         except (StepFailed, Unreachable) as exc:
-            self.fail("cleanup", f"{exc}; {left_behind}")
-            return
+            failed.append(f"{exc}; {left_behind}")
         except (KeyError, TypeError) as exc:
-            self.fail("cleanup", f"unexpected answer (missing {exc}); {left_behind}")
-            return
-        self.report(f"PASS  cleanup: channel {self.channel_name} ({self.channel_id}) set OFFLINE and deleted")
+            failed.append(f"unexpected answer (missing {exc}); {left_behind}")
+
+    def _clean_up_request(self) -> str:
+        """Cancel the request while PENDING; once approved, remove the channel the approval made."""
+        own = self.requester(MY_REQUESTS)["myChannelRequests"]
+        request = next((found for found in own if found["id"] == self.request_id), None)
+        if request is not None and request["status"] == "PENDING":
+            self.requester(CANCEL_REQUEST, {"id": self.request_id})
+            return f"request {self.request_id} cancelled"
+        channel_id = self.requested_channel_id or (request and request["channel"] and request["channel"]["id"])
+        if not channel_id:
+            return f"request {self.request_id} left {request['status'] if request else 'unknown'}, without a channel"
+        return self._remove_channel(channel_id, f"{self.channel_name}-requested", self.requester_id or "")
+
+    def _remove_channel(self, channel_id: str, name: str, host_id: str) -> str:
+        # What the deployment holds now, not what the steps believe: an answer may have been lost.
+        channel = self.api(CHANNEL, {"id": channel_id})["channel"]
+        if channel is None:
+            return f"channel {channel_id} is already gone"
+        state = channel["state"]
+        if state == "LIVE":
+            # Unassigning is refused while LIVE: IDLE first.
+            state = self.api(SET_STATE, {"channelId": channel_id, "state": "IDLE"})["setChannelState"]["state"]
+        if any(assignment["hostUserId"] == host_id for assignment in channel["assignments"]):
+            self.api(UNASSIGN, {"channelId": channel_id, "hostUserId": host_id})
+        if state != "OFFLINE":
+            self.api(SET_STATE, {"channelId": channel_id, "state": "OFFLINE"})
+        deleted = self.api(DELETE, {"id": channel_id})["deleteChannel"]
+        expect(deleted["id"] == channel_id, f"deleteChannel returned {deleted['id']}")
+        return f"channel {name} ({channel_id}) set OFFLINE and deleted"
 
 
 def expect(condition: bool, failure: str) -> None:
@@ -353,21 +452,24 @@ def expect(condition: bool, failure: str) -> None:
         raise StepFailed(failure)
 
 
-def run_smoke(url: str, token: str, report: Printer = print, transport: httpx.BaseTransport | None = None) -> int:
+def run_smoke(url: str, token: str, report: Printer = print, transport: httpx.BaseTransport | None = None,
+              host_token: str | None = None) -> int:
     """Run the steps and the cleanup against `url`; the exit status (0 all passed, 1 otherwise).
 
+    `host_token` is the producer who requests a channel in steps 12 to 15 (default: the admin).
     Raises UsageError for a URL or token that cannot be used.
     """
     endpoint = graphql_url(url)
     token = bearer(token)
     with httpx.Client(timeout=REQUEST_TIMEOUT_SECONDS, transport=transport) as client:
-        return SmokeRun(GraphQLEndpoint(endpoint, token, client), report).run()
+        requester = GraphQLEndpoint(endpoint, bearer(host_token), client) if host_token is not None else None
+        return SmokeRun(GraphQLEndpoint(endpoint, token, client), report, requester).run()
 
 
-def run_smoke_command(url: str, token: str) -> int:
+def run_smoke_command(url: str, token: str, host_token: str | None = None) -> int:
     """`shelcaster-channels smoke`: the exit status, 2 for usage errors (on stderr)."""
     try:
-        return run_smoke(url, token, report=lambda line: print(line, flush=True))
+        return run_smoke(url, token, report=lambda line: print(line, flush=True), host_token=host_token)
     except UsageError as exc:
         print(f"shelcaster-channels: {exc}", file=sys.stderr)
         return 2

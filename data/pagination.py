@@ -46,8 +46,7 @@ class ChannelListing:
         }
 
     def cursor_of(self, item: dict[str, Any]) -> str:
-        raw = json.dumps(self.position_of(item), separators=(",", ":"), sort_keys=True).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return encode_cursor(self.position_of(item))
 
     def position_from_cursor(self, cursor: str) -> dict[str, str]:
         """The position a cursor holds, when this service made it for this listing; else BAD_USER_INPUT.
@@ -56,20 +55,36 @@ class ChannelListing:
         cannot start a read anywhere else.
         """
         invalid = BadUserInput("'after' is not a cursor this service returned for this listing.")
-        if len(cursor) > _CURSOR_MAX_LENGTH:
-            raise invalid
-        try:
-            position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        except (binascii.Error, ValueError):
-            raise invalid from None
-        expected_keys = {"pk", "sk", self.partition_attribute, "createdAt"}
+        position = decode_cursor(cursor, {"pk", "sk", self.partition_attribute, "createdAt"})
         if (
-            not isinstance(position, dict)
-            or set(position) != expected_keys
-            or not all(isinstance(value, str) and value for value in position.values())
+            position is None
             or not position["pk"].startswith("channel#")
             or position["sk"] != CHANNEL_SK
             or position[self.partition_attribute] != self.partition_value
         ):
             raise invalid
         return position
+
+
+def encode_cursor(position: dict[str, str]) -> str:
+    """An opaque cursor holding an index position (the ExclusiveStartKey of the next page)."""
+    raw = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, expected_keys: set[str]) -> dict[str, str] | None:
+    """The position of a cursor made by `encode_cursor` with exactly `expected_keys`, all non-empty
+    strings; None for anything else (the listing then checks that the position is one of its own)."""
+    if len(cursor) > _CURSOR_MAX_LENGTH:
+        return None
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    if (
+        not isinstance(position, dict)
+        or set(position) != expected_keys
+        or not all(isinstance(value, str) and value for value in position.values())
+    ):
+        return None
+    return position

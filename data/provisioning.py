@@ -19,9 +19,15 @@ from data.table import (
     CHANNELS_BY_ARN_INDEX,
     CHANNELS_BY_CREATED_INDEX,
     CHANNELS_BY_STATE_INDEX,
+    CHANNEL_REQUESTS_BY_CREATED_INDEX,
+    CHANNEL_REQUESTS_BY_REQUESTER_INDEX,
+    CHANNEL_REQUESTS_BY_STATUS_INDEX,
     COUNTER_ENTITY,
     COUNTER_KEY,
     EXPIRY_ATTRIBUTE,
+    REQUEST_CATALOG_ATTRIBUTE,
+    REQUEST_STATUS_ATTRIBUTE,
+    REQUESTER_ATTRIBUTE,
     STATE_KEY_ATTRIBUTE,
     channel_key,
 )
@@ -48,12 +54,16 @@ def _index(name: str, partition: str, sort: str | None, projection: str = "ALL")
 
 def required_indexes(entity_index: str) -> list[dict[str, Any]]:
     """Every GSI the service reads: the platform's entityType index, the two sparse listing indexes,
-    and channels by IVS ARN (for IVS's events)."""
+    channels by IVS ARN (for IVS's events), and the channel requests' three: by status (the admin
+    queue), all by creation, and by requester."""
     return [
         _index(entity_index, "entityType", None),
         _index(CHANNELS_BY_CREATED_INDEX, CATALOG_ATTRIBUTE, "createdAt"),
         _index(CHANNELS_BY_STATE_INDEX, STATE_KEY_ATTRIBUTE, "createdAt"),
         _index(CHANNELS_BY_ARN_INDEX, "channelArn", None, projection="KEYS_ONLY"),
+        _index(CHANNEL_REQUESTS_BY_STATUS_INDEX, REQUEST_STATUS_ATTRIBUTE, "createdAt"),
+        _index(CHANNEL_REQUESTS_BY_CREATED_INDEX, REQUEST_CATALOG_ATTRIBUTE, "createdAt"),
+        _index(CHANNEL_REQUESTS_BY_REQUESTER_INDEX, REQUESTER_ATTRIBUTE, "createdAt"),
     ]
 
 

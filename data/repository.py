@@ -18,13 +18,13 @@ from typing import Any
 
 from domain.capacity import CapacityCounts
 from domain.clock import format_timestamp, parse_timestamp
-from domain.model import Assignment, AssignmentModel, Channel, ChannelState
+from domain.model import Assignment, Channel, ChannelState
 from domain.state_machine import StateChange
+from data.assignments import ASSIGNMENT_PUT, assignment_operations
 from data.dynamo import DynamoTable, TransactionCancelled, delete, put, update
 from data.pagination import ChannelListing
 from data.records import (
     assignment_from_item,
-    assignment_item,
     channel_from_item,
     new_channel_item,
 )
@@ -357,23 +357,10 @@ class ChannelRepository:
 
     def add_assignment(self, assignment: Assignment, channel: Channel) -> None:
         """Put the host's assignment record and add the host to the channel, both or neither."""
-        channel_condition = "attribute_exists(pk)"
-        if channel.assignment_model is AssignmentModel.HOST_OWNED:
-            channel_condition += " AND attribute_not_exists(assignedHostIds)"
         try:
-            self.table.transact(
-                [
-                    put(assignment_item(assignment), condition="attribute_not_exists(pk)"),
-                    update(
-                        channel_key(channel.id),
-                        "ADD assignedHostIds :host",
-                        condition=channel_condition,
-                        values={":host": {assignment.host_user_id}},
-                    ),
-                ]
-            )
+            self.table.transact(assignment_operations(assignment, channel))
         except TransactionCancelled as cancelled:
-            if 0 in cancelled.failed:
+            if ASSIGNMENT_PUT in cancelled.failed:
                 raise HostAlreadyAssigned from None
             raise ChannelUnavailable from None
 

@@ -35,6 +35,9 @@ IDEMPOTENCY_PK_PREFIX = "idempotency#"
 STREAM_EVENT_PK_PREFIX = "ivsStream#"
 COUNTER_PK = "counter#persistentChannel"
 KEYRING_PK = "keyring#streamKeys"
+CHANNEL_REQUEST_PK_PREFIX = "channelRequest#"
+REQUESTER_PK_PREFIX = "requester#"
+CHANNEL_REQUEST_COUNTER_PK = "counter#channelRequest"
 # IAM `StringLike` patterns: `*` after a prefix, a whole key as it is.
 WRITTEN_PARTITION_KEYS: tuple[str, ...] = (
     CHANNEL_PK_PREFIX + "*",
@@ -43,6 +46,9 @@ WRITTEN_PARTITION_KEYS: tuple[str, ...] = (
     STREAM_EVENT_PK_PREFIX + "*",
     COUNTER_PK,
     KEYRING_PK,
+    CHANNEL_REQUEST_PK_PREFIX + "*",
+    REQUESTER_PK_PREFIX + "*",
+    CHANNEL_REQUEST_COUNTER_PK,
 )
 
 # One item holds the capacity counters, so that `capacity` is one read and the limit is one condition.
@@ -71,3 +77,29 @@ def stream_event_key(stream_id: str, event_name: str) -> dict[str, str]:
 def pending_create_key(channel_id: str) -> dict[str, str]:
     """The PENDING record of a create in progress (beside, never instead of, the channel record)."""
     return {"pk": f"{CHANNEL_PK_PREFIX}{channel_id}", "sk": "pending"}
+
+
+# Channel requests (CONTRACT.md section 8): records of their own, in sparse indexes of their own.
+CHANNEL_REQUEST_ENTITY = "channelRequest"
+CHANNEL_REQUEST_GUARD_ENTITY = "channelRequestPendingGuard"
+CHANNEL_REQUEST_COUNTER_ENTITY = "channelRequestCounter"
+# The admin queue: requests of one status by `createdAt` (`channelRequestStatus` mirrors `status`).
+CHANNEL_REQUESTS_BY_STATUS_INDEX = "channel-requests-by-status-index"
+REQUEST_STATUS_ATTRIBUTE = "channelRequestStatus"
+# Every request by `createdAt` (`channelRequestCatalog` is the constant CHANNEL_REQUEST_ENTITY).
+CHANNEL_REQUESTS_BY_CREATED_INDEX = "channel-requests-by-created-index"
+REQUEST_CATALOG_ATTRIBUTE = "channelRequestCatalog"
+# A requester's own requests by `createdAt`.
+CHANNEL_REQUESTS_BY_REQUESTER_INDEX = "channel-requests-by-requester-index"
+REQUESTER_ATTRIBUTE = "channelRequesterId"
+# PENDING requests, counted in the same transactions that enter and leave PENDING.
+CHANNEL_REQUEST_COUNTER_KEY = {"pk": CHANNEL_REQUEST_COUNTER_PK, "sk": "pending"}
+
+
+def channel_request_key(request_id: str) -> dict[str, str]:
+    return {"pk": f"{CHANNEL_REQUEST_PK_PREFIX}{request_id}", "sk": CHANNEL_SK}
+
+
+def pending_request_guard_key(requester_id: str) -> dict[str, str]:
+    """Held while the requester has a PENDING request: put only when absent (one PENDING per requester)."""
+    return {"pk": f"{REQUESTER_PK_PREFIX}{requester_id}", "sk": "pendingChannelRequest"}

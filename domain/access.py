@@ -129,6 +129,14 @@ PERMISSIONS: Mapping[str, Mapping[CallerKind, Grant]] = {
     "myChannel": _row(admin=ANYWHERE, host=OWN),
     "setChannelState": _row(admin=ANYWHERE, host=OWN_IDLE_OR_LIVE, sessions=ANY_IDLE_OR_LIVE),
     "Channel.streamKey": _row(admin=ANYWHERE, host=OWN, sessions=ANYWHERE),
+    # Channel requests (CONTRACT.md section 8): anyone signed in asks and cancels their own; admins decide.
+    "requestChannel": _row(admin=ANYWHERE, host=OWN),
+    "myChannelRequests": _row(admin=ANYWHERE, host=OWN),
+    "cancelChannelRequest": _row(admin=ANYWHERE, host=OWN),
+    "channelRequests": ADMINS_ONLY,
+    "approveChannelRequest": ADMINS_ONLY,
+    "rejectChannelRequest": ADMINS_ONLY,
+    "ChannelRequest.channel": _row(admin=ANYWHERE, host=OWN),
 }
 
 
@@ -232,3 +240,31 @@ def broadcasting_host(caller: Caller, channel: Channel) -> str | None:
     if BROADCAST_HOSTS[caller.kind] is BroadcastHost.CALLER:
         return caller.user_id
     return only_host(channel)
+
+
+def decides_requests(caller: Caller) -> bool:
+    """Whether the caller sees every channel request and its channel, and may cancel any request."""
+    return grant_for(caller, "channelRequests") is not None
+
+
+def require_may_request_channel(caller: Caller, operation: str = "requestChannel") -> None:
+    """requestChannel and myChannelRequests: any signed-in person (a service without a person: FORBIDDEN)."""
+    require_grant(caller, operation)
+
+
+def require_may_cancel_request(caller: Caller, requester_id: str | None, request_id: str) -> None:
+    """Admins cancel any request; a requester only their own. FORBIDDEN for anyone else's request
+    whether or not it exists (`requester_id` None), so that request ids cannot be probed."""
+    grant = require_grant(caller, "cancelChannelRequest")
+    if grant.reach is Reach.OWN and requester_id != caller.user_id:
+        raise Forbidden(f"Channel request '{request_id}' is not yours; you may cancel your own requests only.")
+
+
+def needs_own_assignment_to_see_requested_channel(caller: Caller) -> bool:
+    return needs_own_assignment(caller, "ChannelRequest.channel")
+
+
+def may_see_requested_channel(caller: Caller, own_assignment: Assignment | None, channel_id: str | None) -> bool:
+    """The channel an approval made: for admins, and for the requester while assigned to it (as channel(id))."""
+    grant = grant_for(caller, "ChannelRequest.channel")
+    return channel_id is not None and grant is not None and reaches_channel(grant, own_assignment, channel_id)

@@ -12,7 +12,7 @@ ID_MAX_LENGTH = 128
 PAGE_SIZE_MAX = 100
 
 
-def _has_control_characters(value: str) -> bool:
+def has_control_characters(value: str) -> bool:
     return any(unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn"} for char in value)
 
 
@@ -20,7 +20,7 @@ def validate_identifier(argument: str, value: str) -> str:
     """An id (channel, host, session, idempotency key): 1..128 printable characters."""
     if not value or len(value) > ID_MAX_LENGTH:
         raise BadUserInput(f"'{argument}' must be 1 to {ID_MAX_LENGTH} characters, got {len(value)}.")
-    if _has_control_characters(value) or value != value.strip():
+    if has_control_characters(value) or value != value.strip():
         raise BadUserInput(f"'{argument}' must not contain control characters or surrounding spaces.")
     return value
 
@@ -32,7 +32,7 @@ def validate_new_channel(request: NewChannelRequest) -> NewChannelRequest:
         raise BadUserInput(
             f"'input.name' must be 1 to {NAME_MAX_LENGTH} characters after trimming, got {len(name)}."
         )
-    if _has_control_characters(name):
+    if has_control_characters(name):
         raise BadUserInput("'input.name' must not contain control characters.")
     if request.idempotency_key is not None:
         validate_identifier("input.idempotencyKey", request.idempotency_key)

@@ -20,7 +20,9 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from resolvers import channel_requests as request_resolvers
 from resolvers import mutations, queries
+from schema.channel_requests import ChannelRequest, ChannelRequestConnection
 from schema.errors import ErrorCodes
 from schema.scalars import DATETIME
 from schema.types import Assignment, Capacity, Channel, ChannelConnection
@@ -41,6 +43,14 @@ class Query:
     my_channel: Assignment | None = strawberry.field(
         resolver=queries.my_channel, description="The calling host's assignment; null when none."
     )
+    channel_requests: ChannelRequestConnection = strawberry.field(
+        resolver=request_resolvers.channel_requests,
+        description="Admins. PENDING: oldest first (a queue); otherwise newest first. first: 1 to 100.",
+    )
+    my_channel_requests: list[ChannelRequest] = strawberry.field(
+        resolver=request_resolvers.my_channel_requests,
+        description="The caller's own requests, newest first (at most 50).",
+    )
 
 
 @strawberry.type
@@ -58,6 +68,16 @@ class Mutation:
             "and frees its capacity slot. Returns the deleted channel."
         ),
     )
+    request_channel: ChannelRequest = strawberry.mutation(
+        resolver=request_resolvers.request_channel,
+        description="Asks the admins for a channel; the caller becomes its host when approved.",
+    )
+    approve_channel_request: ChannelRequest = strawberry.mutation(
+        resolver=request_resolvers.approve_channel_request,
+        description="Creates the requested channel and assigns the requester, or changes nothing.",
+    )
+    reject_channel_request: ChannelRequest = strawberry.mutation(resolver=request_resolvers.reject_channel_request)
+    cancel_channel_request: ChannelRequest = strawberry.mutation(resolver=request_resolvers.cancel_channel_request)
 
 
 class SafeParserCache(ParserCache):

@@ -8,7 +8,7 @@ import strawberry
 
 from domain import model
 from domain.capacity import Capacity as CapacityValue
-from resolvers import channel_fields
+from resolvers import channel_fields, channel_request_fields
 from schema.context import Info
 
 # The domain's enums, exposed as they are (strawberry.enum registers them; the classes stay the same).
@@ -150,6 +150,10 @@ class Capacity:
     available: int
     utilization_percent: float
     by_state: StateCounts
+
+    @strawberry.field(description="Channel requests waiting for an admin's decision.")
+    async def pending_requests(self, info: Info) -> int:
+        return await channel_request_fields.pending_requests(info.context)
 
     @classmethod
     def of(cls, capacity: CapacityValue) -> Capacity:

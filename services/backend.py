@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.clock import utc_now
+from data.channel_requests import ChannelRequestStore
 from data.ivs import IvsGateway
 from data.repository import ChannelRepository
 from data.stream_keys import StreamKeyCipher
@@ -21,3 +22,8 @@ class ChannelsBackend:
     # None: stream keys are stored in plain text (no KMS key configured).
     stream_keys: StreamKeyCipher | None = None
     clock: Callable[[], datetime] = field(default=utc_now)
+
+    @property
+    def requests(self) -> ChannelRequestStore:
+        """Channel request records, in the same table as the channels (a handle: nothing to build)."""
+        return ChannelRequestStore(self.repository.table)

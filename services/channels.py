@@ -207,18 +207,7 @@ def assign_channel(
         return _existing_assignment(existing, channel_id), channel
     if channel.assignment_model is AssignmentModel.HOST_OWNED and channel.assigned_host_ids:
         raise _host_owned_conflict(channel)
-    assignment = Assignment(
-        host_user_id=host_user_id,
-        channel_id=channel.id,
-        channel_arn=channel.arn,
-        playback_url=channel.playback_url,
-        ingest_endpoint=channel.ingest_endpoint,
-        stream_key=channel.stream_key,
-        assigned_at=backend.clock(),
-        assigned_by=caller.user_id,
-        # A legacy plain-text key is sealed on its way into the new record when encryption is on.
-        sealed_stream_key=channel.sealed_stream_key or _seal(backend, channel.id, channel.stream_key),
-    )
+    assignment = new_assignment(backend, channel, host_user_id, caller.user_id)
     try:
         repository.add_assignment(assignment, channel)
     except HostAlreadyAssigned:
@@ -226,16 +215,32 @@ def assign_channel(
         concurrent = repository.get_assignment(host_user_id)
         if concurrent is None:
             raise Conflict(f"Host '{host_user_id}' was assigned and unassigned concurrently; retry.") from None
-        return _existing_assignment(concurrent, channel_id), _with_host(channel, host_user_id)
+        return _existing_assignment(concurrent, channel_id), with_host(channel, host_user_id)
     except ChannelUnavailable:
         current = repository.get_channel(channel_id)
         if current is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.") from None
         raise _host_owned_conflict(current) from None
-    return assignment, _with_host(channel, host_user_id)
+    return assignment, with_host(channel, host_user_id)
 
 
-def _with_host(channel: Channel, host_user_id: str) -> Channel:
+def new_assignment(backend: ChannelsBackend, channel: Channel, host_user_id: str, assigned_by: str) -> Assignment:
+    """The assignment record of `host_user_id` on `channel`, denormalising the channel as the seed does."""
+    return Assignment(
+        host_user_id=host_user_id,
+        channel_id=channel.id,
+        channel_arn=channel.arn,
+        playback_url=channel.playback_url,
+        ingest_endpoint=channel.ingest_endpoint,
+        stream_key=channel.stream_key,
+        assigned_at=backend.clock(),
+        assigned_by=assigned_by,
+        # A legacy plain-text key is sealed on its way into the new record when encryption is on.
+        sealed_stream_key=channel.sealed_stream_key or _seal(backend, channel.id, channel.stream_key),
+    )
+
+
+def with_host(channel: Channel, host_user_id: str) -> Channel:
     return dataclasses.replace(channel, assigned_host_ids=channel.assigned_host_ids | {host_user_id})
 
 

@@ -4,6 +4,9 @@ What it finds and what it does with `--apply`:
 - an IVS channel tagged as this service's with no channel record and no live create: delete it
   (an orphan of a crashed or failed create; it burns quota);
 - a PENDING create older than the stale age: delete its tagged IVS channel if any, release its slot;
+- a channel an approval made and did not hand out (a crash between creating it and assigning the
+  requester; the request is not APPROVED with it, it has no host): withdraw it (record, slot, key,
+  IVS channel), so that the request is PENDING with nothing behind it and can be approved again;
 - a channel record whose IVS channel is gone: set it OFFLINE (never delete data silently);
 - capacity counters that drifted from the records (e.g. the older functions wrote records): reset them.
 IVS channels without this service's tag and without a record are reported, never touched.
@@ -18,6 +21,7 @@ from domain.capacity import CapacityCounts
 from domain.model import ChannelState
 from domain.state_machine import plan_state_change
 from data.repository import PendingCreate, StaleChannel
+from services.approvals import interrupted_approvals, withdraw_interrupted
 from services.backend import ChannelsBackend
 from services.channels import CHANNEL_ID_TAG, SERVICE_TAG
 
@@ -101,6 +105,20 @@ def reconcile(
         if apply:
             repository.release_channel_slot(channel_id, create.idempotency_key)
             finding.applied = True
+
+    # Approvals interrupted between their create and their assignment
+    for approval, channel in interrupted_approvals(backend, entity_index, now, stale_after):
+        finding = Finding("interrupted-approval", channel.id,
+                          f"'{channel.name}' was made for request {approval.request_id}, which is not approved with it",
+                          "withdraw the channel (record, slot, key, IVS channel)")
+        report.findings.append(finding)
+        if apply:
+            finding.applied = withdraw_interrupted(backend, approval, channel)
+            if not finding.applied:
+                finding.action += " (changed meanwhile: run again)"
+            else:
+                ivs_channels.pop(channel.arn, None)
+                records = [record for record in records if record.id != channel.id]
 
     # Records whose IVS channel is gone
     for channel in records:

@@ -37,6 +37,9 @@ async def test_readyz_reports_the_table_and_every_index_active(http: httpx.Async
         "index channels-by-created-index": "ACTIVE",
         "index channels-by-state-index": "ACTIVE",
         "index channels-by-arn-index": "ACTIVE",
+        "index channel-requests-by-status-index": "ACTIVE",
+        "index channel-requests-by-created-index": "ACTIVE",
+        "index channel-requests-by-requester-index": "ACTIVE",
     }
 
 

@@ -120,15 +120,17 @@ def migrated_any_projection(request: pytest.FixtureRequest, table: DynamoTable) 
     return migrate(table, request.param)
 
 
-def test_provision_adds_the_three_new_indexes_to_the_existing_table(migrated: Migrated) -> None:
+def test_provision_adds_the_six_new_indexes_to_the_existing_table(migrated: Migrated) -> None:
     description = migrated.table.client.describe_table(TableName=migrated.table.name)["Table"]
 
     assert sorted(index["IndexName"] for index in description["GlobalSecondaryIndexes"]) == [
-        "channels-by-arn-index", "channels-by-created-index", "channels-by-state-index", "entityType-index"
+        "channel-requests-by-created-index", "channel-requests-by-requester-index", "channel-requests-by-status-index",
+        "channels-by-arn-index", "channels-by-created-index", "channels-by-state-index", "entityType-index",
     ]
     assert migrated.summary.created_table is False
     assert migrated.summary.created_indexes == [
-        "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index"
+        "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index",
+        "channel-requests-by-status-index", "channel-requests-by-created-index", "channel-requests-by-requester-index",
     ]
 
 

@@ -23,11 +23,11 @@ def test_provision_creates_the_table_with_pk_and_sk(table: DynamoTable) -> None:
     ]
     assert {d["AttributeName"]: d["AttributeType"] for d in description["AttributeDefinitions"]} == {
         "pk": "S", "sk": "S", "entityType": "S", "channelCatalog": "S", "channelState": "S", "createdAt": "S",
-        "channelArn": "S",
+        "channelArn": "S", "channelRequestStatus": "S", "channelRequestCatalog": "S", "channelRequesterId": "S",
     }
 
 
-def test_provision_creates_the_four_indexes(table: DynamoTable) -> None:
+def test_provision_creates_the_seven_indexes(table: DynamoTable) -> None:
     provision(table, ENTITY_INDEX)
 
     description = table.client.describe_table(TableName=table.name)["Table"]
@@ -36,6 +36,9 @@ def test_provision_creates_the_four_indexes(table: DynamoTable) -> None:
         "channels-by-created-index": [("channelCatalog", "HASH"), ("createdAt", "RANGE")],
         "channels-by-state-index": [("channelState", "HASH"), ("createdAt", "RANGE")],
         "channels-by-arn-index": [("channelArn", "HASH")],
+        "channel-requests-by-status-index": [("channelRequestStatus", "HASH"), ("createdAt", "RANGE")],
+        "channel-requests-by-created-index": [("channelRequestCatalog", "HASH"), ("createdAt", "RANGE")],
+        "channel-requests-by-requester-index": [("channelRequesterId", "HASH"), ("createdAt", "RANGE")],
     }
     projections = {i["IndexName"]: i["Projection"]["ProjectionType"] for i in description["GlobalSecondaryIndexes"]}
     assert projections["channels-by-arn-index"] == "KEYS_ONLY"
@@ -52,7 +55,9 @@ def test_provision_reports_what_it_created(table: DynamoTable) -> None:
     assert provision(table, ENTITY_INDEX) == ProvisionSummary(
         created_table=True,
         created_indexes=[
-            "entityType-index", "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index"
+            "entityType-index", "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index",
+            "channel-requests-by-status-index", "channel-requests-by-created-index",
+            "channel-requests-by-requester-index",
         ],
         backfilled_channels=0,
         backfilled_assignments=0,

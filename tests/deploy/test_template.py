@@ -54,6 +54,9 @@ EXPECTED_INDEXES = {
     "channels-by-created-index": ("channelCatalog", "createdAt", "ALL"),
     "channels-by-state-index": ("channelState", "createdAt", "ALL"),
     "channels-by-arn-index": ("channelArn", None, "KEYS_ONLY"),
+    "channel-requests-by-status-index": ("channelRequestStatus", "createdAt", "ALL"),
+    "channel-requests-by-created-index": ("channelRequestCatalog", "createdAt", "ALL"),
+    "channel-requests-by-requester-index": ("channelRequesterId", "createdAt", "ALL"),
 }
 
 
