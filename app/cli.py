@@ -80,21 +80,33 @@ def token(user: str, admin: bool) -> None:
     print(key.mint(user, admin=admin, admin_group=settings.auth_admin_group))
 
 
-def provision_table() -> None:
+def provision_table(index_read_units: int | None = None, index_write_units: int | None = None) -> None:
+    """Run provision; each AWS failure is one line on stderr (the step and the fix) and exit 1."""
     from app.bootstrap import bootstrap
-    from data.provisioning import provision
+    from data.capacity_mode import IndexThroughput
+    from data.provisioning import ProvisionFailed, provision
 
     settings = _settings_or_exit()
+    if settings.backend == "embedded":
+        print("embedded backend: the table lives in the service's in-memory emulator and is provisioned at start; "
+              "nothing to do (set CHANNELS_BACKEND=aws to provision a real table)")
+        return
     service = bootstrap(settings)
     try:
-        if service.embedded is not None:
-            print("embedded backend: the table lives in the service's in-memory emulator and is provisioned at start")
-        summary = provision(service.table, settings.entity_index, report=print)
-        if not (summary.created_table or summary.created_indexes or summary.backfilled_channels
-                or summary.backfilled_assignments or summary.counter_created):
-            print(f"{settings.table}: nothing to do, table and indexes are in place")
+        summary = provision(
+            service.table, settings.entity_index, report=print,
+            index_throughput=IndexThroughput(index_read_units, index_write_units),
+        )
+    except ProvisionFailed as failed:
+        print(f"shelcaster-channels: {failed.line()}", file=sys.stderr)
+        raise SystemExit(1) from None
     finally:
         service.close()
+    if summary.ttl_failure is not None:
+        print(f"shelcaster-channels: {summary.ttl_failure.line()}", file=sys.stderr)
+        raise SystemExit(1)  # every other step is done: the service is usable
+    if not summary.changed_anything:
+        print(f"{settings.table}: nothing to do, table, indexes, backfill, capacity counter and TTL are in place")
 
 
 def encrypt_keys(apply: bool) -> None:
@@ -156,7 +168,14 @@ def parser() -> argparse.ArgumentParser:
     token_command = commands.add_parser("token", help="print a bearer token the embedded service accepts")
     token_command.add_argument("--user", required=True, help="the user id (the token's sub)")
     token_command.add_argument("--admin", action="store_true", help="put the user in the admin group")
-    commands.add_parser("provision", help="create the table and indexes where missing; backfill older records")
+    provision_command = commands.add_parser(
+        "provision", help="create the table and indexes where missing; backfill older records; turn TTL on"
+    )
+    for kind in ("read", "write"):
+        provision_command.add_argument(
+            f"--index-{kind}-units", type=_positive, default=None, metavar="N",
+            help=f"{kind} capacity units of each new index on a PROVISIONED table (default: the table's own)",
+        )
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     reconcile_parser = commands.add_parser(
         "reconcile", help="compare IVS with the table and report; repair with --apply (dry run by default)"
@@ -179,6 +198,16 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
 def add_serve_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     command.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
@@ -191,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif arguments.command == "token":
         token(arguments.user, arguments.admin)
     elif arguments.command == "provision":
-        provision_table()
+        provision_table(arguments.index_read_units, arguments.index_write_units)
     elif arguments.command == "export-schema":
         export_schema()
     elif arguments.command == "reconcile":

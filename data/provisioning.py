@@ -141,7 +141,7 @@ def provision(
     index_throughput: IndexThroughput = IndexThroughput(),
 ) -> ProvisionSummary:
     """Run the steps of the module docstring; raises ProvisionFailed at the first failing step
-    (except TTL's, which is left in the summary and reported)."""
+    (except TTL's, the last, which is left in `summary.ttl_failure` for the caller to report)."""
     summary = ProvisionSummary()
     client = table.client
     indexes = required_indexes(entity_index)
@@ -173,12 +173,16 @@ def provision(
             _add_index(client, table.name, index, capacity, index_throughput, summary, report)
     _backfill(table, entity_index, summary, report)
     try:
-        with _step(f"enable TTL on '{EXPIRY_ATTRIBUTE}'", "dynamodb:UpdateTimeToLive and dynamodb:DescribeTimeToLive"):
+        with _step(f"enable TTL on {EXPIRY_ATTRIBUTE}", "dynamodb:UpdateTimeToLive and dynamodb:DescribeTimeToLive"):
             summary.enabled_ttl = _enable_expiry(client, table.name, report)
     except ProvisionFailed as failed:
-        summary.ttl_failure = failed
-        report(f"{failed.line()} (the service is usable meanwhile: idempotency records expire logically "
-               "after 24 h but stay in the table)")
+        # Not raised: every other step is done and the service is usable; the caller reports it.
+        summary.ttl_failure = ProvisionFailed(
+            failed.step,
+            f"{failed.detail}; the service is usable meanwhile (idempotency records expire logically after 24 h "
+            "but stay in the table)",
+            failed.fix,
+        )
     return summary
 
 
