@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import signal
+import socket
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from app.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from app.bootstrap import Service
 
 DEV_ADMIN_USER = "dev-admin"
 DEV_HOST_USER = "dev-host"
@@ -22,16 +29,41 @@ def _settings_or_exit() -> Settings:
 
 
 def serve(host: str, port: int) -> None:
+    """Bind the port, build the service, then print the banner and serve on the bound socket.
+
+    Binding first means a busy port is one line and exit 1, before any banner, token or emulator;
+    in embedded mode the emulator is recorded in the dev folder (for `reconcile`, `encrypt-keys`, ...)
+    while the service runs.
+    """
+    import os
+
     import uvicorn
 
     from app.bootstrap import bootstrap
+    from app.embedded_registry import RunningEmbedded, clear_running, record_running
     from app.http import create_app
 
     settings = _settings_or_exit()
+    listening = bind_port(host, port)
+    port = int(listening.getsockname()[1])  # the port chosen when given 0
     configure_logging()
-    service = bootstrap(settings)
+    try:
+        service = bootstrap(settings)
+    except BaseException:
+        listening.close()
+        raise
+    recorded = False
     try:
         app = create_app(service)
+        if service.embedded is not None:
+            stream_keys = service.backend.stream_keys
+            record_running(settings.dev_dir, RunningEmbedded(
+                pid=os.getpid(),
+                endpoint_url=service.embedded.endpoint_url,
+                service_url=f"http://{host}:{port}",
+                kms_key_id=stream_keys.kms_key_id if stream_keys is not None else None,
+            ))
+            recorded = True
         if service.dev_key is not None:
             admin = service.dev_key.mint(DEV_ADMIN_USER, admin=True, admin_group=settings.auth_admin_group)
             host_token = service.dev_key.mint(DEV_HOST_USER, admin=False, admin_group=settings.auth_admin_group)
@@ -45,10 +77,43 @@ def serve(host: str, port: int) -> None:
                 "  More tokens: shelcaster-channels token --user ID [--admin]\n",
                 flush=True,
             )
+        else:
+            print(f"shelcaster-channels listening on http://{host}:{port} (GraphQL at /graphql)", flush=True)
         # Our request log (JSON, one line per request) replaces uvicorn's access log.
-        uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on", access_log=False)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False)
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again to the handler
+        # it found: make that an exit through the `finally` below (which removes the record).
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        try:
+            uvicorn.Server(config).run(sockets=[listening])
+        except KeyboardInterrupt:
+            raise SystemExit(128 + signal.SIGINT) from None
     finally:
+        if recorded:
+            clear_running(settings.dev_dir, os.getpid())
         service.close()
+        listening.close()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def bind_port(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (as uvicorn would bind it), or one line on stderr and exit 1."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family=family)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not past a live listener (Linux, macOS)
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        reason = "the port is in use (another `serve` or `make run`?): stop it, or pass --port" \
+            if exc.errno == errno.EADDRINUSE else f"{exc.strerror or exc}: check --host"
+        print(f"shelcaster-channels: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+        raise SystemExit(1) from None
+    listening.set_inheritable(True)
+    return listening
 
 
 def configure_logging() -> None:
@@ -109,12 +174,30 @@ def provision_table(index_read_units: int | None = None, index_write_units: int 
         print(f"{settings.table}: nothing to do, table, indexes, backfill, capacity counter and TTL are in place")
 
 
+def _attached_or_exit(settings: Settings, command: str) -> Service:
+    """The service over the data to inspect: in embedded mode, the running `serve`'s (else exit 2)."""
+    from app.bootstrap import bootstrap_attached
+
+    service = bootstrap_attached(settings)
+    if service is None:
+        print(
+            f"shelcaster-channels: {command}: nothing to inspect: the embedded backend keeps its data in the "
+            f"memory of a running `shelcaster-channels serve` (make run), and none is running from "
+            f"{settings.dev_dir}; start it, or set CHANNELS_BACKEND=aws",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    if service.attached_to is not None:
+        print(f"embedded backend: acting on the running serve at {service.attached_to.service_url} "
+              f"(pid {service.attached_to.pid})")
+    return service
+
+
 def encrypt_keys(apply: bool) -> None:
-    from app.bootstrap import bootstrap
     from data.key_migration import encrypt_plain_stream_keys
 
     settings = _settings_or_exit()
-    service = bootstrap(settings)
+    service = _attached_or_exit(settings, "encrypt-keys")
     try:
         cipher = service.backend.stream_keys
         if cipher is None:
@@ -135,11 +218,10 @@ def encrypt_keys(apply: bool) -> None:
 def reconcile_command(apply: bool, stale_minutes: float) -> None:
     from datetime import timedelta
 
-    from app.bootstrap import bootstrap
     from services.reconcile import reconcile
 
     settings = _settings_or_exit()
-    service = bootstrap(settings)
+    service = _attached_or_exit(settings, "reconcile")
     try:
         report = reconcile(
             service.backend, settings.entity_index, apply=apply, stale_after=timedelta(minutes=stale_minutes)

@@ -307,7 +307,7 @@ def serving(command: list[str], folder: Path) -> Iterator[Served]:
                     pytest.fail(f"exited with {process.returncode}; stderr:\n{stderr_path.read_text()}")
                 banner.append(line)
             base_url = f"http://127.0.0.1:{port}"
-            while True:  # the banner comes just before uvicorn binds
+            while True:  # the port is bound before the banner; uvicorn starts serving on it just after
                 try:
                     if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
                         break
