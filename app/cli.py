@@ -1,4 +1,5 @@
-"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6), encrypt-keys, doctor, smoke."""
+"""`shelcaster-channels`: the service's command line (serve, token, provision, export-schema, reconcile,
+encrypt-keys, doctor, smoke), each described in README.md, "Command line"."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from app.settings import Settings, SettingsError, load_settings
 if TYPE_CHECKING:
     from app.bootstrap import Service
 
+# argparse lists every command under it, so the description names none (a list here goes stale).
+DESCRIPTION = ("The shelcaster-channels service and its operations commands; README.md (\"Command line\") "
+               "describes each. `shelcaster-channels COMMAND --help` gives a command's flags.")
 DEV_ADMIN_USER = "dev-admin"
 DEV_HOST_USER = "dev-host"
 
@@ -243,7 +247,7 @@ def export_schema() -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="shelcaster-channels", description=__doc__)
+    root = argparse.ArgumentParser(prog="shelcaster-channels", description=DESCRIPTION)
     commands = root.add_subparsers(dest="command", required=True)
     serve_command = commands.add_parser("serve", help="run the HTTP service (GraphQL and GraphiQL at /graphql)")
     add_serve_arguments(serve_command)
@@ -271,7 +275,9 @@ def parser() -> argparse.ArgumentParser:
         "encrypt-keys", help="encrypt plain-text stream keys of older records with the KMS key (dry run by default)"
     )
     encrypt_command.add_argument("--apply", action="store_true", help="write the changes (default: report only)")
-    commands.add_parser("doctor", help="check the configured backend: credentials, table, indexes, IVS, KMS, JWKS")
+    commands.add_parser(
+        "doctor", help="check the configured backend: credentials, table, indexes, capacity counter, TTL, IVS, KMS, JWKS"
+    )
     smoke_command = commands.add_parser(
         "smoke", help="run the seed's eleven tests through GraphQL against a running deployment, then clean up"
     )

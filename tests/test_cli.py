@@ -441,3 +441,22 @@ def test_server_py_serves_the_same_way(tmp_path: Path) -> None:
     with serving([sys.executable, "server.py"], tmp_path) as running:
         assert f"  GraphiQL:  http://127.0.0.1:{running.port}/graphql" in running.banner
         assert httpx.get(f"{running.base_url}/healthz", timeout=5).status_code == 200
+
+
+# --help
+
+
+def test_help_lists_every_command_and_points_to_the_readme(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from app.cli import parser
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert stopped.value.code == 0
+    commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert {"serve", "token", "provision", "export-schema", "reconcile", "encrypt-keys", "doctor", "smoke"} <= set(commands)
+    for command in commands:
+        assert f" {command} " in out, command
+    assert "README.md" in out and "CONTRACT.md" not in out
