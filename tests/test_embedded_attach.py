@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.cli import main
 from app.embedded_registry import find_running
 from data.clients import AwsConnection, build_clients
+from tests.support import run_main
 from tests.test_cli import ROOT, Served, clean_env, graphql, service_environment, serving  # noqa: F401
 
 CREATE = "mutation($name: String!) { createChannel(input: {name: $name}) { id } }"
@@ -35,17 +35,6 @@ def channel_ids(running: Served) -> list[str]:
         assert "errors" not in result, result
         ids.append(result["data"]["createChannel"]["id"])
     return ids
-
-
-def run(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, list[str], str]:
-    try:
-        main(list(arguments))
-    except SystemExit as exited:
-        code = exited.code if isinstance(exited.code, int) else 1
-    else:
-        code = 0
-    captured = capsys.readouterr()
-    return code, captured.out.splitlines(), captured.err
 
 
 def test_serve_records_its_emulator_while_it_runs(running: Served) -> None:
@@ -71,7 +60,7 @@ def test_embedded_reconcile_sees_the_running_services_channels(
     assert len(arns) == 1
     ivs.delete_channel(arn=arns[0])
 
-    code, lines, err = run(capsys, "reconcile")
+    code, lines, err = run_main(capsys, "reconcile")
 
     assert (code, err) == (1, "")
     assert lines[0] == f"embedded backend: acting on the running serve at {running.base_url} (pid {running.pid})"
@@ -85,7 +74,7 @@ def test_embedded_encrypt_keys_sees_the_running_services_sealed_keys(
 ) -> None:
     clean_env.setenv("CHANNELS_DEV_DIR", str(running.dev_dir))
 
-    code, lines, err = run(capsys, "encrypt-keys")
+    code, lines, err = run_main(capsys, "encrypt-keys")
 
     assert (code, err) == (0, "")
     assert lines == [
@@ -115,7 +104,7 @@ def test_embedded_commands_without_a_running_serve_say_there_is_nothing_to_inspe
 ) -> None:
     clean_env.setenv("CHANNELS_DEV_DIR", str(tmp_path))
 
-    code, lines, err = run(capsys, command)
+    code, lines, err = run_main(capsys, command)
 
     assert (code, lines) == (2, [])
     assert err == (

@@ -3,6 +3,7 @@ enforced as real DynamoDB does): what it prints, its exit status, its flags."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from data.dynamo import DynamoTable
 from tests.data.test_migration import create_platform_table, put_old_records
 from tests.dynamodb_rules import CapacityModeRules
 from tests.faults import Fault
-from tests.test_ops_commands import aws_table, clean_env, run_cli  # noqa: F401 (fixtures)
+from tests.support import run_main
+from tests.test_ops_commands import aws_table, clean_env  # noqa: F401 (fixtures)
 
 NEW_INDEXES = "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index"
 
@@ -49,16 +51,24 @@ def units(table: DynamoTable) -> dict[str, Any]:
 
 
 def provision_cli(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, list[str], str]:
-    from app.cli import main
+    return run_main(capsys, "provision", *arguments)
 
-    try:
-        main(["provision", *arguments])
-    except SystemExit as exited:
-        code = exited.code if isinstance(exited.code, int) else 1
-    else:
-        code = 0
-    captured = capsys.readouterr()
-    return code, captured.out.splitlines(), captured.err
+
+@pytest.fixture
+def failing_call(monkeypatch: pytest.MonkeyPatch, cli_clients: list[AwsClients]) -> Callable[[str, str], None]:
+    """Make every call of an operation of the command's DynamoDB client fail with an error code."""
+
+    def fail(operation: str, code: str) -> None:
+        with_rules = app.bootstrap.build_clients
+
+        def failing(connection: AwsConnection) -> AwsClients:
+            clients = with_rules(connection)
+            Fault(clients.dynamodb, operation, code, status=400).__enter__()  # for the client's life
+            return clients
+
+        monkeypatch.setattr(app.bootstrap, "build_clients", failing)
+
+    return fail
 
 
 def test_provision_on_a_provisioned_table_then_again_says_nothing_to_do(
@@ -84,25 +94,14 @@ def test_provision_on_a_provisioned_table_then_again_says_nothing_to_do(
 
 
 def test_provision_failing_prints_one_line_with_the_step_and_the_fix(
-    provisioned_table: DynamoTable, cli_clients: list[AwsClients], capsys: pytest.CaptureFixture[str]
+    provisioned_table: DynamoTable, failing_call: Callable[[str, str], None], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from app.cli import main
+    failing_call("UpdateTable", "AccessDeniedException")
 
-    real_build = app.bootstrap.build_clients
+    code, lines, err = provision_cli(capsys)
 
-    def failing(connection: AwsConnection) -> AwsClients:
-        clients = real_build(connection)
-        Fault(clients.dynamodb, "UpdateTable", "AccessDeniedException", status=400).__enter__()
-        return clients
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(app.bootstrap, "build_clients", failing)
-        with pytest.raises(SystemExit) as exited:
-            main(["provision"])
-
-    captured = capsys.readouterr()
-    assert (exited.value.code, captured.out) == (1, "")
-    assert captured.err == (
+    assert (code, lines) == (1, [])
+    assert err == (
         "shelcaster-channels: provision failed at 'add index channels-by-created-index': AccessDeniedException: "
         "injected AccessDeniedException; fix: allow dynamodb:UpdateTable and dynamodb:DescribeTable on the table "
         "for these credentials, then run `shelcaster-channels provision` again (it resumes where it stopped)\n"
@@ -110,18 +109,11 @@ def test_provision_failing_prints_one_line_with_the_step_and_the_fix(
 
 
 def test_provision_whose_ttl_fails_finishes_the_rest_and_exits_1(
-    provisioned_table: DynamoTable, cli_clients: list[AwsClients], capsys: pytest.CaptureFixture[str]
+    provisioned_table: DynamoTable, failing_call: Callable[[str, str], None], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real_build = app.bootstrap.build_clients
+    failing_call("UpdateTimeToLive", "UnknownOperationException")
 
-    def without_ttl(connection: AwsConnection) -> AwsClients:
-        clients = real_build(connection)
-        Fault(clients.dynamodb, "UpdateTimeToLive", "UnknownOperationException", status=400).__enter__()
-        return clients
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(app.bootstrap, "build_clients", without_ttl)
-        code, lines, err = provision_cli(capsys)
+    code, lines, err = provision_cli(capsys)
 
     assert code == 1
     assert lines[-1] == "capacity counter set from 5 existing channels"
