@@ -120,6 +120,27 @@ def test_provision_on_an_on_demand_table_sends_no_throughput(table: DynamoTable,
     assert capacity_rules.refused == []
 
 
+def test_provision_gives_new_indexes_the_on_demand_limits_of_the_table(table: DynamoTable) -> None:
+    create_platform_table(table, "ALL", "PAY_PER_REQUEST")
+    sent: list[dict[str, Any]] = []
+
+    def with_limits(parsed: dict[str, Any], **_: Any) -> None:
+        # moto does not keep a table's OnDemandThroughput: DescribeTable reports it as DynamoDB would.
+        parsed["Table"]["OnDemandThroughput"] = {"MaxReadRequestUnits": 100, "MaxWriteRequestUnits": -1}
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.extend(update["Create"] for update in params["GlobalSecondaryIndexUpdates"])
+
+    table.client.meta.events.register("after-call.dynamodb.DescribeTable", with_limits)
+    table.client.meta.events.register("before-parameter-build.dynamodb.UpdateTable", record)
+    provision(table, ENTITY_INDEX)
+
+    assert [(create["IndexName"], create.get("OnDemandThroughput")) for create in sent] == [
+        (name, {"MaxReadRequestUnits": 100}) for name in NEW_INDEXES
+    ]
+    assert [key for create in sent for key in create if key == "ProvisionedThroughput"] == []
+
+
 def test_provision_refuses_units_for_an_on_demand_table_before_changing_anything(table: DynamoTable) -> None:
     create_platform_table(table, "ALL", "PAY_PER_REQUEST")
 
