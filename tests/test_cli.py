@@ -460,3 +460,13 @@ def test_help_lists_every_command_and_points_to_the_readme(capsys: pytest.Captur
     for command in commands:
         assert f" {command} " in out, command
     assert "README.md" in out and "CONTRACT.md" not in out
+
+
+def test_server_py_under_a_python_without_the_dependencies_says_which_python_to_use() -> None:
+    # -S: no site-packages, as the system Python of a fresh machine.
+    ran = subprocess.run([sys.executable, "-S", "server.py"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (ran.returncode, ran.stdout) == (1, "")
+    assert ran.stderr == (
+        f"server.py: uvicorn, strawberry, boto3 not installed for {sys.executable}; run `make run`, or "
+        "`.venv/bin/python server.py` once `make .venv/.installed` has made the virtualenv\n"
+    )
