@@ -24,10 +24,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from domain.errors import UpstreamError
 from domain.model import ChannelState
 from data.capacity_mode import PAY_PER_REQUEST, IndexThroughput, TableCapacity
 from data.dynamo import DynamoTable
@@ -124,13 +125,23 @@ def _step(name: str, action: str) -> Iterator[None]:
     """Turn an AWS failure inside the step into ProvisionFailed with the step's name and a fix."""
     try:
         yield
+    except UpstreamError as wrapped:
+        # DynamoTable's reads (Query, GetItem) wrap the AWS error: report the one AWS gave.
+        cause = wrapped.__cause__
+        if not isinstance(cause, (ClientError, BotoCoreError)):
+            raise ProvisionFailed(name, str(wrapped), RERUN.removeprefix("then ")) from wrapped
+        _raise_step_failure(name, action, cause)
     except (ClientError, BotoCoreError) as exc:
-        code, detail = _aws_error(exc)
-        if isinstance(exc, BotoCoreError):
-            fix = "check AWS_REGION, the network and the credentials, " + RERUN
-        else:
-            fix = _FIXES.get(code, "correct what AWS names above, " + RERUN).format(action=action)
-        raise ProvisionFailed(name, detail, fix) from exc
+        _raise_step_failure(name, action, exc)
+
+
+def _raise_step_failure(name: str, action: str, exc: ClientError | BotoCoreError) -> NoReturn:
+    code, detail = _aws_error(exc)
+    if isinstance(exc, BotoCoreError):
+        fix = "check AWS_REGION, the network and the credentials, " + RERUN
+    else:
+        fix = _FIXES.get(code, "correct what AWS names above, " + RERUN).format(action=action)
+    raise ProvisionFailed(name, detail, fix) from exc
 
 
 def provision(

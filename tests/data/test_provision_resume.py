@@ -32,6 +32,7 @@ STEPS = [
     ("UpdateTable", 1, "add index channels-by-created-index", 1),
     ("UpdateTable", 2, "add index channels-by-state-index", 2),
     ("UpdateTable", 3, "add index channels-by-arn-index", 3),
+    ("Query", 1, "backfill channel records", 4),  # DynamoTable's read wraps the error: still one line
     ("UpdateItem", 1, "backfill channel records", 4),
     ("UpdateItem", 3, "backfill channel records", 4),
     ("UpdateItem", 6, "backfill assignment records", 4),  # five channels first, then the assignments
