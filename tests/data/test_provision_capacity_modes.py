@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 import data.provisioning
 from data.capacity_mode import IndexThroughput, TableCapacity
 from data.dynamo import DynamoTable
-from data.provisioning import ProvisionFailed, provision
+from data.provisioning import ProvisionFailed, provision, required_indexes
 from tests.data.table_setup import ENTITY_INDEX
 from tests.data.test_migration import create_platform_table, put_old_records
 from tests.dynamodb_rules import CapacityModeRules
@@ -198,3 +198,37 @@ def test_the_table_capacity_is_read_as_dynamodb_describes_it() -> None:
     assert provisioned.index_settings(IndexThroughput(write_units=9)) == {
         "ProvisionedThroughput": {"ReadCapacityUnits": 7, "WriteCapacityUnits": 9}
     }
+
+
+def test_provision_rerun_waits_for_an_index_an_earlier_run_left_building(
+    table: DynamoTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_platform_table(table, "ALL", "PROVISIONED")
+    # An earlier provision added the first new index and was stopped while DynamoDB built it.
+    first = next(index for index in required_indexes(ENTITY_INDEX) if index["IndexName"] == NEW_INDEXES[0])
+    table.client.update_table(
+        TableName=table.name,
+        AttributeDefinitions=[{"AttributeName": key["AttributeName"], "AttributeType": "S"} for key in first["KeySchema"]],
+        GlobalSecondaryIndexUpdates=[{"Create": {**first, "ProvisionedThroughput": {"ReadCapacityUnits": 7,
+                                                                                       "WriteCapacityUnits": 3}}}],
+    )
+    monkeypatch.setattr(data.provisioning.time, "sleep", lambda seconds: None)
+    still_building = {"left": 3}  # DescribeTable answers that report it CREATING
+    sent_while_building: list[str] = []
+
+    def report_building(parsed: dict[str, Any], **_: Any) -> None:
+        for index in parsed.get("Table", {}).get("GlobalSecondaryIndexes", []):
+            if index["IndexName"] == NEW_INDEXES[0] and still_building["left"] > 0:
+                still_building["left"] -= 1
+                index["IndexStatus"] = "CREATING"
+
+    def check_quiet(params: dict[str, Any], **_: Any) -> None:
+        if still_building["left"] > 0:
+            sent_while_building.extend(update["Create"]["IndexName"] for update in params["GlobalSecondaryIndexUpdates"])
+
+    table.client.meta.events.register("after-call.dynamodb.DescribeTable", report_building)
+    table.client.meta.events.register("before-parameter-build.dynamodb.UpdateTable", check_quiet)
+    summary = provision(table, ENTITY_INDEX)
+
+    assert summary.created_indexes == NEW_INDEXES[1:]  # not created twice
+    assert (still_building["left"], sent_while_building) == (0, [])
