@@ -44,10 +44,17 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from app.bootstrap import bootstrap
-    from app.embedded_registry import RunningEmbedded, clear_running, record_running
+    from app.embedded_registry import RunningEmbedded, clear_running, find_running, record_running
     from app.http import create_app
 
     settings = _settings_or_exit()
+    if settings.backend == "embedded":
+        # One embedded serve per dev folder: the folder's commands must know which emulator is "the" data.
+        other = find_running(settings.dev_dir)
+        if other is not None:
+            print(f"shelcaster-channels: an embedded serve already runs from {settings.dev_dir} (pid {other.pid}, "
+                  f"{other.service_url}): stop it, or set CHANNELS_DEV_DIR to another folder", file=sys.stderr)
+            raise SystemExit(1)
     listening = bind_port(host, port)
     port = int(listening.getsockname()[1])  # the port chosen when given 0
     configure_logging()

@@ -98,6 +98,19 @@ def test_a_second_serve_on_the_busy_port_is_one_line_and_exit_1(running: Served,
     assert httpx.get(f"{running.base_url}/healthz", timeout=5).status_code == 200  # the first one is untouched
 
 
+def test_a_second_embedded_serve_from_the_same_folder_is_refused(running: Served) -> None:
+    second = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "0"],
+        cwd=ROOT, env=service_environment(running.dev_dir), capture_output=True, text=True, timeout=60,
+    )
+
+    assert (second.returncode, second.stdout) == (1, "")
+    assert second.stderr == (
+        f"shelcaster-channels: an embedded serve already runs from {running.dev_dir} (pid {running.pid}, "
+        f"{running.base_url}): stop it, or set CHANNELS_DEV_DIR to another folder\n"
+    )
+
+
 @pytest.mark.parametrize("command", ["reconcile", "encrypt-keys"])
 def test_embedded_commands_without_a_running_serve_say_there_is_nothing_to_inspect(
     command: str, clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
