@@ -158,6 +158,14 @@ def provision(
     indexes = required_indexes(entity_index)
     with _step(f"describe table {table.name}", "dynamodb:DescribeTable"):
         description = _describe(client, table.name)
+    capacity = TableCapacity.of(description) if description is not None else TableCapacity(PAY_PER_REQUEST)
+    if index_throughput != IndexThroughput() and capacity.billing_mode == PAY_PER_REQUEST:
+        what = "is PAY_PER_REQUEST (on-demand)" if description is not None else "does not exist and is made on-demand"
+        raise ProvisionFailed(
+            "read the table's capacity mode",
+            f"{table.name} {what}: its indexes take no read/write units",
+            "run provision without --index-read-units/--index-write-units",
+        )
     if description is None:
         with _step(f"create table {table.name}", "dynamodb:CreateTable"):
             client.create_table(
@@ -173,13 +181,6 @@ def provision(
                 _wait_until_built(client, table.name, index["IndexName"])
         report(f"created table {table.name} (PAY_PER_REQUEST) with indexes {', '.join(summary.created_indexes)}")
     else:
-        capacity = TableCapacity.of(description)
-        if index_throughput != IndexThroughput() and capacity.billing_mode == PAY_PER_REQUEST:
-            raise ProvisionFailed(
-                "read the table's capacity mode",
-                f"{table.name} is PAY_PER_REQUEST (on-demand): its indexes take no read/write units",
-                "run provision without --index-read-units/--index-write-units",
-            )
         for index in indexes:
             _add_index(client, table.name, index, capacity, index_throughput, summary, report)
     _backfill(table, entity_index, summary, report)

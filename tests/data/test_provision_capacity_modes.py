@@ -154,6 +154,15 @@ def test_provision_refuses_units_for_an_on_demand_table_before_changing_anything
     assert list(index_units(table)) == [ENTITY_INDEX]
 
 
+def test_provision_refuses_units_for_a_table_it_would_create_on_demand(table: DynamoTable) -> None:
+    with pytest.raises(ProvisionFailed) as failed:
+        provision(table, ENTITY_INDEX, index_throughput=IndexThroughput(write_units=5))
+
+    assert failed.value.detail == f"{table.name} does not exist and is made on-demand: its indexes take no read/write units"
+    with pytest.raises(ClientError):
+        table.client.describe_table(TableName=table.name)  # nothing made
+
+
 def test_provision_waits_for_each_new_index_to_be_active_before_the_next(
     table: DynamoTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
