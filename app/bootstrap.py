@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from app.auth import RemoteJwks, StaticJwks, TokenVerifier
 from app.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
-from app.embedded import EmbeddedAws, create_embedded_kms_key
+from app.embedded import EMBEDDED_CREDENTIALS, EMBEDDED_REGION, EmbeddedAws, create_embedded_kms_key
+from app.embedded_registry import RunningEmbedded, find_running
 from app.request_log import count_aws_calls
 from app.settings import Settings
 from data.clients import AwsClients, AwsConnection, build_clients
@@ -35,6 +36,8 @@ class Service:
     verifier: TokenVerifier
     dev_key: DevSigningKey | None = None
     embedded: EmbeddedAws | None = None
+    # Set when the service was built over a running embedded `serve`'s emulator (bootstrap_attached).
+    attached_to: RunningEmbedded | None = None
 
     def close(self) -> None:
         if self.embedded is not None:
@@ -46,10 +49,17 @@ def bootstrap(
     *,
     connection: AwsConnection | None = None,
     verifier: TokenVerifier | None = None,
+    attached_to: RunningEmbedded | None = None,
 ) -> Service:
-    """Build the service. In embedded mode this starts the emulator and provisions the table."""
+    """Build the service. In embedded mode this starts the emulator and provisions the table, unless
+    `attached_to` names a running `serve` whose emulator (table, KMS key) is used instead."""
     embedded = None
     dev_key = None
+    if attached_to is not None:
+        assert settings.backend == "embedded", "attached_to is a running embedded serve"
+        access_key, secret_key = EMBEDDED_CREDENTIALS
+        connection = AwsConnection(region=EMBEDDED_REGION, endpoint_url=attached_to.endpoint_url,
+                                   access_key_id=access_key, secret_access_key=secret_key)
     if settings.backend == "embedded":
         dev_key = DevSigningKey.load_or_create(settings.dev_dir)  # before the emulator: nothing to stop if it fails
         if connection is None:
@@ -67,7 +77,11 @@ def bootstrap(
     table = DynamoTable(clients.dynamodb, settings.table)
     recording_configuration_arn = settings.recording_configuration_arn
     kms_key_id = settings.kms_key_id
-    if settings.backend == "embedded":
+    if attached_to is not None:
+        # The running serve provisioned its table and made its key: use that key, make nothing.
+        recording_configuration_arn = recording_configuration_arn or EMBEDDED_RECORDING_CONFIGURATION_STAND_IN
+        kms_key_id = kms_key_id or attached_to.kms_key_id
+    elif settings.backend == "embedded":
         provision(table, settings.entity_index)
         recording_configuration_arn = recording_configuration_arn or EMBEDDED_RECORDING_CONFIGURATION_STAND_IN
         # Encryption at rest is on by default in embedded mode, with a KMS key of its own.
@@ -96,4 +110,22 @@ def bootstrap(
         verifier=verifier,
         dev_key=dev_key,
         embedded=embedded,
+        attached_to=attached_to,
     )
+
+
+def bootstrap_attached(settings: Settings, *, verifier: TokenVerifier | None = None) -> Service | None:
+    """The service over the data a command should inspect or change; None when there is none.
+
+    With CHANNELS_BACKEND=aws that is the configured account (as `bootstrap`). In embedded mode the
+    data lives only inside a running `serve` (its in-memory emulator): this connects to the `serve`
+    running from the same CHANNELS_DEV_DIR, and returns None when no such `serve` runs (a fresh
+    emulator would be empty, and reporting on it would be a lie). For `reconcile`, `encrypt-keys`,
+    `check-live`, `simulate-broadcast` and any command of that kind.
+    """
+    if settings.backend != "embedded":
+        return bootstrap(settings, verifier=verifier)
+    running = find_running(settings.dev_dir)
+    if running is None:
+        return None
+    return bootstrap(settings, verifier=verifier, attached_to=running)

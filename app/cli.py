@@ -1,14 +1,24 @@
-"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6), export-documents, encrypt-keys,
-doctor, smoke, redrive-events."""
+"""`shelcaster-channels`: the service's command line (serve, token, provision, export-schema, export-documents,
+reconcile, encrypt-keys, redrive-events, doctor, smoke), each described in README.md, "Command line"."""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import signal
+import socket
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from app.settings import Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from app.bootstrap import Service
+
+# argparse lists every command under it, so the description names none (a list here goes stale).
+DESCRIPTION = ("The shelcaster-channels service and its operations commands; README.md (\"Command line\") "
+               "describes each. `shelcaster-channels COMMAND --help` gives a command's flags.")
 DEV_ADMIN_USER = "dev-admin"
 DEV_HOST_USER = "dev-host"
 
@@ -23,16 +33,48 @@ def _settings_or_exit() -> Settings:
 
 
 def serve(host: str, port: int) -> None:
+    """Bind the port, build the service, then print the banner and serve on the bound socket.
+
+    Binding first means a busy port is one line and exit 1, before any banner, token or emulator;
+    in embedded mode the emulator is recorded in the dev folder (for `reconcile`, `encrypt-keys`, ...)
+    while the service runs.
+    """
+    import os
+
     import uvicorn
 
     from app.bootstrap import bootstrap
+    from app.embedded_registry import RunningEmbedded, clear_running, find_running, record_running
     from app.http import create_app
 
     settings = _settings_or_exit()
+    if settings.backend == "embedded":
+        # One embedded serve per dev folder: the folder's commands must know which emulator is "the" data.
+        other = find_running(settings.dev_dir)
+        if other is not None:
+            print(f"shelcaster-channels: an embedded serve already runs from {settings.dev_dir} (pid {other.pid}, "
+                  f"{other.service_url}): stop it, or set CHANNELS_DEV_DIR to another folder", file=sys.stderr)
+            raise SystemExit(1)
+    listening = bind_port(host, port)
+    port = int(listening.getsockname()[1])  # the port chosen when given 0
     configure_logging()
-    service = bootstrap(settings)
+    try:
+        service = bootstrap(settings)
+    except BaseException:
+        listening.close()
+        raise
+    recorded = False
     try:
         app = create_app(service)
+        if service.embedded is not None:
+            stream_keys = service.backend.stream_keys
+            record_running(settings.dev_dir, RunningEmbedded(
+                pid=os.getpid(),
+                endpoint_url=service.embedded.endpoint_url,
+                service_url=f"http://{host}:{port}",
+                kms_key_id=stream_keys.kms_key_id if stream_keys is not None else None,
+            ))
+            recorded = True
         if service.dev_key is not None:
             admin = service.dev_key.mint(DEV_ADMIN_USER, admin=True, admin_group=settings.auth_admin_group)
             host_token = service.dev_key.mint(DEV_HOST_USER, admin=False, admin_group=settings.auth_admin_group)
@@ -47,10 +89,43 @@ def serve(host: str, port: int) -> None:
                 " | --service CLIENT --scope sessions|admin\n",
                 flush=True,
             )
+        else:
+            print(f"shelcaster-channels listening on http://{host}:{port} (GraphQL at /graphql)", flush=True)
         # Our request log (JSON, one line per request) replaces uvicorn's access log.
-        uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on", access_log=False)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False)
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again to the handler
+        # it found: make that an exit through the `finally` below (which removes the record).
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        try:
+            uvicorn.Server(config).run(sockets=[listening])
+        except KeyboardInterrupt:
+            raise SystemExit(128 + signal.SIGINT) from None
     finally:
+        if recorded:
+            clear_running(settings.dev_dir, os.getpid())
         service.close()
+        listening.close()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def bind_port(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (as uvicorn would bind it), or one line on stderr and exit 1."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family=family)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not past a live listener (Linux, macOS)
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        reason = "the port is in use (another `serve` or `make run`?): stop it, or pass --port" \
+            if exc.errno == errno.EADDRINUSE else f"{exc.strerror or exc}: check --host"
+        print(f"shelcaster-channels: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+        raise SystemExit(1) from None
+    listening.set_inheritable(True)
+    return listening
 
 
 def configure_logging() -> None:
@@ -97,29 +172,59 @@ def token(user: str | None, admin: bool, service: str | None = None, scopes: Seq
         print(key.mint(user, admin=admin, admin_group=settings.auth_admin_group))
 
 
-def provision_table() -> None:
+def provision_table(index_read_units: int | None = None, index_write_units: int | None = None) -> None:
+    """Run provision; each AWS failure is one line on stderr (the step and the fix) and exit 1."""
     from app.bootstrap import bootstrap
-    from data.provisioning import provision
+    from data.capacity_mode import IndexThroughput
+    from data.provisioning import ProvisionFailed, provision
 
     settings = _settings_or_exit()
+    if settings.backend == "embedded":
+        print("embedded backend: the table lives in the service's in-memory emulator and is provisioned at start; "
+              "nothing to do (set CHANNELS_BACKEND=aws to provision a real table)")
+        return
     service = bootstrap(settings)
     try:
-        if service.embedded is not None:
-            print("embedded backend: the table lives in the service's in-memory emulator and is provisioned at start")
-        summary = provision(service.table, settings.entity_index, report=print)
-        if not (summary.created_table or summary.created_indexes or summary.backfilled_channels
-                or summary.backfilled_assignments or summary.counter_created):
-            print(f"{settings.table}: nothing to do, table and indexes are in place")
+        summary = provision(
+            service.table, settings.entity_index, report=print,
+            index_throughput=IndexThroughput(index_read_units, index_write_units),
+        )
+    except ProvisionFailed as failed:
+        print(f"shelcaster-channels: {failed.line()}", file=sys.stderr)
+        raise SystemExit(1) from None
     finally:
         service.close()
+    if summary.ttl_failure is not None:
+        print(f"shelcaster-channels: {summary.ttl_failure.line()}", file=sys.stderr)
+        raise SystemExit(1)  # every other step is done: the service is usable
+    if not summary.changed_anything:
+        print(f"{settings.table}: nothing to do, table, indexes, backfill, capacity counter and TTL are in place")
+
+
+def _attached_or_exit(settings: Settings, command: str) -> Service:
+    """The service over the data to inspect: in embedded mode, the running `serve`'s (else exit 2)."""
+    from app.bootstrap import bootstrap_attached
+
+    service = bootstrap_attached(settings)
+    if service is None:
+        print(
+            f"shelcaster-channels: {command}: nothing to inspect: the embedded backend keeps its data in the "
+            f"memory of a running `shelcaster-channels serve` (make run), and none is running from "
+            f"{settings.dev_dir}; start it, or set CHANNELS_BACKEND=aws",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    if service.attached_to is not None:
+        print(f"embedded backend: acting on the running serve at {service.attached_to.service_url} "
+              f"(pid {service.attached_to.pid})")
+    return service
 
 
 def encrypt_keys(apply: bool) -> None:
-    from app.bootstrap import bootstrap
     from data.key_migration import encrypt_plain_stream_keys
 
     settings = _settings_or_exit()
-    service = bootstrap(settings)
+    service = _attached_or_exit(settings, "encrypt-keys")
     try:
         cipher = service.backend.stream_keys
         if cipher is None:
@@ -140,11 +245,10 @@ def encrypt_keys(apply: bool) -> None:
 def reconcile_command(apply: bool, stale_minutes: float) -> None:
     from datetime import timedelta
 
-    from app.bootstrap import bootstrap
     from services.reconcile import reconcile
 
     settings = _settings_or_exit()
-    service = bootstrap(settings)
+    service = _attached_or_exit(settings, "reconcile")
     try:
         report = reconcile(
             service.backend, settings.entity_index, apply=apply, stale_after=timedelta(minutes=stale_minutes)
@@ -197,7 +301,7 @@ def export_documents(manifest_format: str) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="shelcaster-channels", description=__doc__)
+    root = argparse.ArgumentParser(prog="shelcaster-channels", description=DESCRIPTION)
     commands = root.add_subparsers(dest="command", required=True)
     serve_command = commands.add_parser("serve", help="run the HTTP service (GraphQL and GraphiQL at /graphql)")
     add_serve_arguments(serve_command)
@@ -213,7 +317,14 @@ def parser() -> argparse.ArgumentParser:
         "--scope", action="append", choices=["sessions", "admin"], default=[],
         help="with --service: a scope of this API to grant (repeatable; none: the service may do nothing)",
     )
-    commands.add_parser("provision", help="create the table and indexes where missing; backfill older records")
+    provision_command = commands.add_parser(
+        "provision", help="create the table and indexes where missing; backfill older records; turn TTL on"
+    )
+    for kind in ("read", "write"):
+        provision_command.add_argument(
+            f"--index-{kind}-units", type=_positive, default=None, metavar="N",
+            help=f"{kind} capacity units of each new index on a PROVISIONED table (default: the table's own)",
+        )
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     documents_command = commands.add_parser(
         "export-documents", help="print the manifest of operations/ (sha256 hex -> document), for CHANNELS_TRUSTED_DOCUMENTS"
@@ -239,7 +350,9 @@ def parser() -> argparse.ArgumentParser:
     )
     redrive_parser.add_argument("--queue-url", required=True, help="the stack's EventsDeadLetterQueueUrl output")
     redrive_parser.add_argument("--apply", action="store_true", help="apply and remove them (default: report only)")
-    commands.add_parser("doctor", help="check the configured backend: credentials, table, indexes, IVS, KMS, JWKS")
+    commands.add_parser(
+        "doctor", help="check the configured backend: credentials, table, indexes, capacity counter, TTL, IVS, KMS, JWKS"
+    )
     smoke_command = commands.add_parser(
         "smoke", help="run the seed's eleven tests and the channel request path through GraphQL against a running "
         "deployment, then clean up"
@@ -250,6 +363,16 @@ def parser() -> argparse.ArgumentParser:
         "--host-token", help="a producer's bearer token for the channel request steps (default: the admin's)"
     )
     return root
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
 
 
 def add_serve_arguments(command: argparse.ArgumentParser) -> None:
@@ -268,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             parser().error("--scope is for --service tokens; people are admins through --admin")
         token(arguments.user, arguments.admin, arguments.service, arguments.scope)
     elif arguments.command == "provision":
-        provision_table()
+        provision_table(arguments.index_read_units, arguments.index_write_units)
     elif arguments.command == "export-schema":
         export_schema()
     elif arguments.command == "export-documents":

@@ -5,7 +5,7 @@ and exits 1 when any check fails. A check that cannot run because an earlier one
 no indexes to look at) is a WARN that says so: the earlier FAIL already sets the exit status.
 
 What the seed's setup script checked (credentials, the table, the entityType index) and what this
-service adds: every index it reads, the capacity counter, IVS and its channel quota, the recording
+service adds: every index it reads, the capacity counter, TTL, IVS and its channel quota, the recording
 configuration, the KMS key of stream keys, and the token signing keys.
 """
 
@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from app.settings import Settings, SettingsError, load_settings
 from data.clients import AwsConnection, build_clients, client_config
 from data.provisioning import required_indexes
-from data.table import COUNTER_KEY
+from data.table import COUNTER_KEY, EXPIRY_ATTRIBUTE
 
 Status = Literal["OK", "WARN", "FAIL"]
 Printer = Callable[[str], None]
@@ -203,6 +203,25 @@ def check_capacity_counter(dynamodb: Any, table: str, limit: int) -> Check:
     return ok(name, detail)
 
 
+def check_ttl(dynamodb: Any, table: str) -> Check:
+    name = "ttl"
+    try:
+        ttl = dynamodb.describe_time_to_live(TableName=table).get("TimeToLiveDescription", {})
+    except (ClientError, BotoCoreError) as exc:
+        return Check("WARN", name, f"cannot be read: {_error(exc)}",
+                     "allow dynamodb:DescribeTimeToLive on the table for these credentials")
+    status, attribute = ttl.get("TimeToLiveStatus", "DISABLED"), ttl.get("AttributeName")
+    if status in {"ENABLED", "ENABLING"} and attribute == EXPIRY_ATTRIBUTE:
+        return ok(name, f"{status} on '{EXPIRY_ATTRIBUTE}': DynamoDB deletes expired idempotency records")
+    # Not a failure: idempotency records expire logically after 24 h; without TTL they only stay in the table.
+    if status in {"ENABLED", "ENABLING"}:
+        return Check("WARN", name, f"{status} on '{attribute}', not '{EXPIRY_ATTRIBUTE}': expired idempotency "
+                     "records stay in the table", f"TTL takes one attribute per table: move it to '{EXPIRY_ATTRIBUTE}' "
+                     "if nothing else relies on it")
+    return Check("WARN", name, f"{status}: expired idempotency records stay in the table (the service ignores them)",
+                 f"{PROVISION} to turn TTL on for '{EXPIRY_ATTRIBUTE}'")
+
+
 def check_ivs(ivs: Any) -> Check:
     name = "ivs"
     try:
@@ -345,7 +364,7 @@ def check_jwks(settings: Settings, dev_jwks: dict[str, Any] | None, fetch: Fetch
 
 def aws_check_names(entity_index: str) -> list[str]:
     indexes = [f"index {index['IndexName']}" for index in required_indexes(entity_index)]
-    return ["table", *indexes, "capacity counter", "ivs", "channel quota", "recording configuration", "kms key"]
+    return ["table", *indexes, "capacity counter", "ttl", "ivs", "channel quota", "recording configuration", "kms key"]
 
 
 def run_checks(settings: Settings, target: Target) -> Iterator[Check]:
@@ -362,9 +381,11 @@ def run_checks(settings: Settings, target: Target) -> Iterator[Check]:
             for index in required_indexes(settings.entity_index):
                 yield not_checked(f"index {index['IndexName']}", "no table")
             yield not_checked("capacity counter", "no table")
+            yield not_checked("ttl", "no table")
         else:
             yield from check_indexes(description, settings.table, settings.entity_index)
             yield check_capacity_counter(target.dynamodb, settings.table, settings.limit)
+            yield check_ttl(target.dynamodb, settings.table)
         yield check_ivs(target.ivs)
         yield check_channel_quota(target.service_quotas, settings.limit)
         yield check_recording_configuration(

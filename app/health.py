@@ -1,4 +1,5 @@
-"""`/healthz` (the process is up) and `/readyz` (the table and every index the service reads are ACTIVE).
+"""`/healthz` (the process is up) and `/readyz` (the table and every index the service reads are ACTIVE,
+and the capacity counter exists: without it every create is refused).
 
 Both answer without auth and without secrets. Readiness is cached for a few seconds: probes are
 unauthenticated and DescribeTable has a low request rate limit.
@@ -13,6 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from data.provisioning import required_indexes
+from data.table import COUNTER_KEY
 
 READINESS_CACHE_SECONDS = 5.0
 
@@ -25,7 +27,8 @@ class Readiness:
 
 
 def check_readiness(dynamodb: Any, table_name: str, entity_index: str) -> Readiness:
-    """One DescribeTable: the table ACTIVE, and each index the service needs present and ACTIVE."""
+    """One DescribeTable: the table ACTIVE, and each index the service needs present and ACTIVE; one
+    GetItem: the capacity counter (`provision` makes it last, after the backfill) is there."""
     checks: dict[str, str] = {}
     try:
         description = dynamodb.describe_table(TableName=table_name)["Table"]
@@ -38,10 +41,24 @@ def check_readiness(dynamodb: Any, table_name: str, entity_index: str) -> Readin
     for index in required_indexes(entity_index):
         name = index["IndexName"]
         checks[f"index {name}"] = statuses.get(name) or "missing (run shelcaster-channels provision)"
-    ready = description.get("TableStatus") == "ACTIVE" and all(
+    counter_present = _counter_present(dynamodb, table_name)
+    if counter_present is None:
+        checks["capacity counter"] = "cannot be read"
+    else:
+        checks["capacity counter"] = "present" if counter_present else "missing (run shelcaster-channels provision)"
+    ready = description.get("TableStatus") == "ACTIVE" and counter_present is True and all(
         statuses.get(index["IndexName"]) == "ACTIVE" for index in required_indexes(entity_index)
     )
     return Readiness(ready, checks)
+
+
+def _counter_present(dynamodb: Any, table_name: str) -> bool | None:
+    """Whether the capacity counter exists; None when it cannot be read."""
+    key = {name: {"S": value} for name, value in COUNTER_KEY.items()}
+    try:
+        return "Item" in dynamodb.get_item(TableName=table_name, Key=key, ProjectionExpression="pk")
+    except (ClientError, BotoCoreError):
+        return None
 
 
 class ReadinessProbe:

@@ -1,16 +1,36 @@
 """`provision`: create the table and the service's indexes where missing, and backfill what the service
-keeps beside the older functions' records (index keys, host sets, capacity counters). Idempotent."""
+keeps beside the older functions' records (index keys, host sets, capacity counters). Idempotent.
+
+The steps, in this order, and what a failure at each leaves (a rerun resumes: every step checks what
+is already done before it writes):
+
+1. the table, created PAY_PER_REQUEST when missing; a failure leaves nothing or an empty table;
+2. each missing index, one per UpdateTable (DynamoDB builds one new GSI at a time), waiting for it to
+   be ACTIVE before the next; each is created as the table's capacity mode demands (PROVISIONED:
+   ProvisionedThroughput, the table's own units unless overridden; PAY_PER_REQUEST: none, or the
+   table's OnDemandThroughput limits). Until all are ACTIVE `/readyz` answers 503: clearly not ready;
+3. the backfill of the older channel and assignment records (conditional writes, each done once);
+   the older functions keep working meanwhile;
+4. the capacity counter, counted from the channel records; creates are refused until it exists;
+5. TTL on `expiresAt`, last: it is a housekeeping step (idempotency records expire logically
+   anyway), so a DynamoDB that refuses it has a fully usable service; it is reported as failed.
+
+Every AWS failure is raised as ProvisionFailed: the step, what AWS said, and the fix, on one line.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from domain.errors import UpstreamError
 from domain.model import ChannelState
+from data.capacity_mode import PAY_PER_REQUEST, IndexThroughput, TableCapacity
 from data.dynamo import DynamoTable
 from data.table import (
     ASSIGNMENT_ENTITY,
@@ -34,6 +54,20 @@ from data.table import (
 
 Report = Callable[[str], None]
 BACKFILL_ATTEMPTS = 5
+INDEX_TIMEOUT_SECONDS = 1800.0
+POLL_SECONDS = 5.0
+RERUN = "then run `shelcaster-channels provision` again (it resumes where it stopped)"
+
+
+class ProvisionFailed(Exception):
+    """A step of provision failed: which step, what went wrong, and what fixes it."""
+
+    def __init__(self, step: str, detail: str, fix: str) -> None:
+        super().__init__(f"{step}: {detail}")
+        self.step, self.detail, self.fix = step, detail, fix
+
+    def line(self) -> str:
+        return f"provision failed at '{self.step}': {self.detail}; fix: {self.fix}"
 
 
 @dataclass
@@ -43,6 +77,14 @@ class ProvisionSummary:
     backfilled_channels: int = 0
     backfilled_assignments: int = 0
     counter_created: bool = False
+    enabled_ttl: bool = False
+    # The TTL step failed (reported, not raised: the service is usable without it).
+    ttl_failure: ProvisionFailed | None = None
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.created_table or self.created_indexes or self.backfilled_channels
+                    or self.backfilled_assignments or self.counter_created or self.enabled_ttl)
 
 
 def _index(name: str, partition: str, sort: str | None, projection: str = "ALL") -> dict[str, Any]:
@@ -72,40 +114,126 @@ def _attribute_definitions(indexes: list[dict[str, Any]]) -> list[dict[str, str]
     return [{"AttributeName": name, "AttributeType": "S"} for name in dict.fromkeys(names)]
 
 
-def provision(table: DynamoTable, entity_index: str, report: Report = lambda line: None) -> ProvisionSummary:
+def _aws_error(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Error"))
+        message = str(error.get("Message", ""))
+        return code, f"{code}: {message}" if message and message != code else code
+    return type(exc).__name__, str(exc) or type(exc).__name__
+
+
+_FIXES = {
+    "AccessDeniedException": "allow {action} on the table for these credentials, " + RERUN,
+    "LimitExceededException": "wait until the table's other index builds finish, " + RERUN,
+    "ResourceInUseException": "wait until the table is ACTIVE again, " + RERUN,
+}
+
+
+@contextmanager
+def _step(name: str, action: str) -> Iterator[None]:
+    """Turn an AWS failure inside the step into ProvisionFailed with the step's name and a fix."""
+    try:
+        yield
+    except UpstreamError as wrapped:
+        # DynamoTable's reads (Query, GetItem) wrap the AWS error: report the one AWS gave.
+        cause = wrapped.__cause__
+        if not isinstance(cause, (ClientError, BotoCoreError)):
+            raise ProvisionFailed(name, str(wrapped), RERUN.removeprefix("then ")) from wrapped
+        _raise_step_failure(name, action, cause)
+    except (ClientError, BotoCoreError) as exc:
+        _raise_step_failure(name, action, exc)
+
+
+def _raise_step_failure(name: str, action: str, exc: ClientError | BotoCoreError) -> NoReturn:
+    code, detail = _aws_error(exc)
+    if isinstance(exc, BotoCoreError):
+        fix = "check AWS_REGION, the network and the credentials, " + RERUN
+    else:
+        fix = _FIXES.get(code, "correct what AWS names above, " + RERUN).format(action=action)
+    raise ProvisionFailed(name, detail, fix) from exc
+
+
+def provision(
+    table: DynamoTable,
+    entity_index: str,
+    report: Report = lambda line: None,
+    *,
+    index_throughput: IndexThroughput = IndexThroughput(),
+) -> ProvisionSummary:
+    """Run the steps of the module docstring; raises ProvisionFailed at the first failing step
+    (except TTL's, the last, which is left in `summary.ttl_failure` for the caller to report)."""
     summary = ProvisionSummary()
     client = table.client
     indexes = required_indexes(entity_index)
-    description = _describe(client, table.name)
-    if description is None:
-        client.create_table(
-            TableName=table.name,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=_attribute_definitions(indexes),
-            GlobalSecondaryIndexes=indexes,
-            BillingMode="PAY_PER_REQUEST",
+    with _step(f"describe table {table.name}", "dynamodb:DescribeTable"):
+        description = _describe(client, table.name)
+    capacity = TableCapacity.of(description) if description is not None else TableCapacity(PAY_PER_REQUEST)
+    if index_throughput != IndexThroughput() and capacity.billing_mode == PAY_PER_REQUEST:
+        what = "is PAY_PER_REQUEST (on-demand)" if description is not None else "does not exist and is made on-demand"
+        raise ProvisionFailed(
+            "read the table's capacity mode",
+            f"{table.name} {what}: its indexes take no read/write units",
+            "run provision without --index-read-units/--index-write-units",
         )
-        client.get_waiter("table_exists").wait(TableName=table.name)
-        summary.created_table = True
-        summary.created_indexes = [index["IndexName"] for index in indexes]
-        report(f"created table {table.name} with indexes {', '.join(summary.created_indexes)}")
-    else:
-        existing = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
-        for index in indexes:
-            if index["IndexName"] in existing:
-                continue
-            # DynamoDB builds one new GSI at a time on a table: add, then wait for it to be ACTIVE.
-            client.update_table(
+    if description is None:
+        with _step(f"create table {table.name}", "dynamodb:CreateTable"):
+            client.create_table(
                 TableName=table.name,
-                AttributeDefinitions=_attribute_definitions([index]),
-                GlobalSecondaryIndexUpdates=[{"Create": index}],
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=_attribute_definitions(indexes),
+                GlobalSecondaryIndexes=indexes,
+                BillingMode=PAY_PER_REQUEST,
             )
-            _wait_for_index(client, table.name, index["IndexName"])
-            summary.created_indexes.append(index["IndexName"])
-            report(f"added index {index['IndexName']} to {table.name}")
-    _enable_expiry(client, table.name, report)
+            summary.created_table = True
+            summary.created_indexes = [index["IndexName"] for index in indexes]
+            for index in indexes:
+                _wait_until_built(client, table.name, index["IndexName"])
+        report(f"created table {table.name} (PAY_PER_REQUEST) with indexes {', '.join(summary.created_indexes)}")
+    else:
+        for index in indexes:
+            _add_index(client, table.name, index, capacity, index_throughput, summary, report)
     _backfill(table, entity_index, summary, report)
+    try:
+        with _step(f"enable TTL on {EXPIRY_ATTRIBUTE}", "dynamodb:UpdateTimeToLive and dynamodb:DescribeTimeToLive"):
+            summary.enabled_ttl = _enable_expiry(client, table.name, report)
+    except ProvisionFailed as failed:
+        # Not raised: every other step is done and the service is usable; the caller reports it.
+        summary.ttl_failure = ProvisionFailed(
+            failed.step,
+            f"{failed.detail}; the service is usable meanwhile (idempotency records expire logically after 24 h "
+            "but stay in the table)",
+            failed.fix,
+        )
     return summary
+
+
+def _add_index(
+    client: Any, table_name: str, index: dict[str, Any], capacity: TableCapacity, override: IndexThroughput,
+    summary: ProvisionSummary, report: Report,
+) -> None:
+    name = index["IndexName"]
+    step = f"add index {name}"
+    with _step(step, "dynamodb:UpdateTable and dynamodb:DescribeTable"):
+        description = client.describe_table(TableName=table_name)["Table"]
+        existing = {i["IndexName"]: i for i in description.get("GlobalSecondaryIndexes", [])}
+        if name in existing:
+            _wait_until_built(client, table_name, name)  # an earlier, interrupted run may have started it
+            return
+        # DynamoDB builds one new GSI at a time, and refuses an update while the table is UPDATING.
+        _wait_until_quiet(client, table_name, step)
+        action = {**index, **capacity.index_settings(override)}
+        client.update_table(
+            TableName=table_name,
+            AttributeDefinitions=_attribute_definitions([index]),
+            GlobalSecondaryIndexUpdates=[{"Create": action}],
+        )
+        _wait_until_built(client, table_name, name)
+    summary.created_indexes.append(name)
+    throughput = action.get("ProvisionedThroughput")
+    units = (f" ({throughput['ReadCapacityUnits']} read, {throughput['WriteCapacityUnits']} write units)"
+             if throughput else f" ({capacity.billing_mode})")
+    report(f"added index {name} to {table_name}{units}")
 
 
 def _describe(client: Any, name: str) -> dict[str, Any] | None:
@@ -117,18 +245,36 @@ def _describe(client: Any, name: str) -> dict[str, Any] | None:
         raise
 
 
-def _wait_for_index(client: Any, table_name: str, index_name: str, timeout: float = 1800) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        description = client.describe_table(TableName=table_name)["Table"]
-        statuses = {i["IndexName"]: i.get("IndexStatus") for i in description.get("GlobalSecondaryIndexes", [])}
-        if statuses.get(index_name) == "ACTIVE":
+def _wait(client: Any, table_name: str, done: Callable[[dict[str, Any]], bool], step: str, what: str) -> None:
+    deadline = time.monotonic() + INDEX_TIMEOUT_SECONDS
+    while True:
+        if done(client.describe_table(TableName=table_name)["Table"]):
             return
-        time.sleep(5)
-    raise TimeoutError(f"index {index_name} of {table_name} is not ACTIVE after {timeout:.0f}s")
+        if time.monotonic() > deadline:
+            raise ProvisionFailed(step, f"{what} after {INDEX_TIMEOUT_SECONDS:.0f} s",
+                                  "DynamoDB keeps building: wait, " + RERUN + " (it waits for the build)")
+        time.sleep(POLL_SECONDS)
 
 
-def _enable_expiry(client: Any, table_name: str, report: Report) -> None:
+def _wait_until_built(client: Any, table_name: str, index_name: str) -> None:
+    def active(description: dict[str, Any]) -> bool:
+        statuses = {i["IndexName"]: i.get("IndexStatus") for i in description.get("GlobalSecondaryIndexes", [])}
+        return description.get("TableStatus") == "ACTIVE" and statuses.get(index_name) == "ACTIVE"
+
+    _wait(client, table_name, active, f"add index {index_name}", f"index {index_name} is not ACTIVE")
+
+
+def _wait_until_quiet(client: Any, table_name: str, step: str) -> None:
+    def quiet(description: dict[str, Any]) -> bool:
+        return description.get("TableStatus") == "ACTIVE" and all(
+            i.get("IndexStatus") == "ACTIVE" for i in description.get("GlobalSecondaryIndexes", [])
+        )
+
+    _wait(client, table_name, quiet, step, f"{table_name} or one of its indexes is still being updated")
+
+
+def _enable_expiry(client: Any, table_name: str, report: Report) -> bool:
+    """Turn TTL on for `expiresAt`; True when this call turned it on."""
     current = client.describe_time_to_live(TableName=table_name).get("TimeToLiveDescription", {})
     attribute = current.get("AttributeName")
     if current.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"}:
@@ -137,70 +283,79 @@ def _enable_expiry(client: Any, table_name: str, report: Report) -> None:
                 f"TTL of {table_name} is on '{attribute}'; idempotency records (attribute '{EXPIRY_ATTRIBUTE}') "
                 "will expire logically after 24 h but stay in the table"
             )
-        return
+        return False
     client.update_time_to_live(
         TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRY_ATTRIBUTE}
     )
     report(f"enabled TTL on '{EXPIRY_ATTRIBUTE}' of {table_name}")
+    return True
 
 
 def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, report: Report) -> None:
     """Give older records what the service keeps beside them; count channels for the capacity counter."""
     counts = {state: 0 for state in ChannelState}
     unknown_states = 0
-    for item in table.records_of(entity_index, CHANNEL_ENTITY):
-        state = _backfill_channel(table, item, summary)
-        if isinstance(state, ChannelState):
-            counts[state] += 1
-        elif state is None:
-            unknown_states += 1
-        # else _GONE: deleted meanwhile, not counted
+    with _step("backfill channel records", "dynamodb:Query and dynamodb:UpdateItem"):
+        for item in table.records_of(entity_index, CHANNEL_ENTITY):
+            state = _backfill_channel(table, item, summary)
+            if isinstance(state, ChannelState):
+                counts[state] += 1
+            elif state is None:
+                unknown_states += 1
+            # else _GONE: deleted meanwhile, not counted
     if unknown_states:
         report(f"{unknown_states} channel records have a state the service does not know: counted as used, not listed by state")
-    for item in table.records_of(entity_index, ASSIGNMENT_ENTITY):
-        channel_id, host = item.get("channelId"), item.get("hostUserId")
-        if not channel_id or not host:
-            continue
-        try:
-            table.client.update_item(
-                TableName=table.name,
-                Key={name: {"S": value} for name, value in channel_key(channel_id).items()},
-                UpdateExpression="ADD assignedHostIds :host",
-                ConditionExpression="attribute_exists(pk) AND NOT contains(assignedHostIds, :host_id)",
-                ExpressionAttributeValues={":host": {"SS": [host]}, ":host_id": {"S": host}},
-            )
-            summary.backfilled_assignments += 1
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-    try:
-        table.client.put_item(
-            TableName=table.name,
-            Item={
-                "pk": {"S": COUNTER_KEY["pk"]},
-                "sk": {"S": COUNTER_KEY["sk"]},
-                "entityType": {"S": COUNTER_ENTITY},
-                "used": {"N": str(sum(counts.values()) + unknown_states)},
-                "idle": {"N": str(counts[ChannelState.IDLE])},
-                "live": {"N": str(counts[ChannelState.LIVE])},
-                "offline": {"N": str(counts[ChannelState.OFFLINE])},
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-        summary.counter_created = True
-        report(f"capacity counter set from {sum(counts.values()) + unknown_states} existing channels")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+    with _step("backfill assignment records", "dynamodb:Query and dynamodb:UpdateItem"):
+        for item in table.records_of(entity_index, ASSIGNMENT_ENTITY):
+            _backfill_assignment(table, item, summary)
     if summary.backfilled_channels or summary.backfilled_assignments:
         report(
             f"backfilled {summary.backfilled_channels} channel and {summary.backfilled_assignments} assignment records"
         )
+    used = sum(counts.values()) + unknown_states
+    with _step("create the capacity counter", "dynamodb:PutItem"):
+        try:
+            table.client.put_item(
+                TableName=table.name,
+                Item={
+                    "pk": {"S": COUNTER_KEY["pk"]},
+                    "sk": {"S": COUNTER_KEY["sk"]},
+                    "entityType": {"S": COUNTER_ENTITY},
+                    "used": {"N": str(used)},
+                    "idle": {"N": str(counts[ChannelState.IDLE])},
+                    "live": {"N": str(counts[ChannelState.LIVE])},
+                    "offline": {"N": str(counts[ChannelState.OFFLINE])},
+                },
+                # Once made, the counter is the service's: a rerun never resets it.
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            summary.counter_created = True
+            report(f"capacity counter set from {used} existing channels")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+
+def _backfill_assignment(table: DynamoTable, item: dict[str, Any], summary: ProvisionSummary) -> None:
+    """Add the host of an older assignment record to its channel's host set (if the channel exists)."""
+    channel_id, host = item.get("channelId"), item.get("hostUserId")
+    if not channel_id or not host:
+        return
+    try:
+        table.client.update_item(
+            TableName=table.name,
+            Key={name: {"S": value} for name, value in channel_key(channel_id).items()},
+            UpdateExpression="ADD assignedHostIds :host",
+            ConditionExpression="attribute_exists(pk) AND NOT contains(assignedHostIds, :host_id)",
+            ExpressionAttributeValues={":host": {"SS": [host]}, ":host_id": {"S": host}},
+        )
+        summary.backfilled_assignments += 1
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
 
 
 _GONE = object()  # the record was deleted while provision ran
-
-
 def _backfill_channel(table: DynamoTable, item: dict[str, Any], summary: ProvisionSummary) -> object:
     """Set the index keys of one channel record from its state; the state it ends with (None: unknown,
     _GONE: deleted meanwhile).
@@ -240,4 +395,5 @@ def _backfill_channel(table: DynamoTable, item: dict[str, Any], summary: Provisi
             continue
         summary.backfilled_channels += 1
         return state
-    raise RuntimeError(f"channel record {item['pk']} kept changing during provision; run provision again")
+    raise ProvisionFailed("backfill channel records", f"channel record {item['pk']} kept changing meanwhile",
+                          "run `shelcaster-channels provision` again (it resumes where it stopped)")

@@ -8,7 +8,8 @@ What it finds and what it does with `--apply`:
   requester; the request is not APPROVED with it, it has no host): withdraw it (record, slot, key,
   IVS channel), so that the request is PENDING with nothing behind it and can be approved again;
 - a channel record whose IVS channel is gone: set it OFFLINE (never delete data silently);
-- capacity counters that drifted from the records (e.g. the older functions wrote records): reset them.
+- capacity counters that drifted from the records (e.g. the older functions wrote records): reset them;
+  a missing counter (creates are all refused without it) is reported as missing and created.
 IVS channels without this service's tag and without a record are reported, never touched.
 """
 
@@ -146,17 +147,27 @@ def reconcile(
         used=actual_used or 0,
         by_state={state: int((counter or {}).get(state.value.lower(), 0)) for state in ChannelState},
     )
-    if actual_used is None or actual != expected:
+    if actual_used is None:
+        # Not "used 0": without the counter every create is refused.
+        finding = Finding(
+            "missing-counter", "capacity counter",
+            f"missing: every create is refused until it exists (the records count {expected.used} used, "
+            f"by state {_states(expected)})",
+            "create it from the records (or run `shelcaster-channels provision`)",
+        )
+    elif actual != expected:
         finding = Finding(
             "counter-drift", "capacity counter",
             f"used {actual.used} (expected {expected.used}), by state {_states(actual)} (expected {_states(expected)})",
             "reset the counters",
         )
-        report.findings.append(finding)
-        if apply:
-            finding.applied = repository.set_counters(actual_used, expected)
-            if not finding.applied:
-                finding.action += " (changed meanwhile: run again)"
+    else:
+        return report
+    report.findings.append(finding)
+    if apply:
+        finding.applied = repository.set_counters(actual_used, expected)
+        if not finding.applied:
+            finding.action += " (changed meanwhile: run again)"
     return report
 
 

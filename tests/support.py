@@ -193,3 +193,17 @@ class CallCounter:
         return sum(
             1 for s, o in self.calls if (service is None or s == service) and (operation is None or o == operation)
         )
+
+
+def run_main(capsys: Any, *arguments: str) -> tuple[int, list[str], str]:
+    """Run `shelcaster-channels ARGUMENTS` in-process: (exit status, stdout lines, stderr)."""
+    from app.cli import main
+
+    try:
+        main(list(arguments))
+    except SystemExit as exited:
+        code = exited.code if isinstance(exited.code, int) else 1
+    else:
+        code = 0
+    captured = capsys.readouterr()
+    return code, captured.out.splitlines(), captured.err

@@ -409,7 +409,7 @@ def serving(command: list[str], folder: Path) -> Iterator[Served]:
                     pytest.fail(f"exited with {process.returncode}; stderr:\n{stderr_path.read_text()}")
                 banner.append(line)
             base_url = f"http://127.0.0.1:{port}"
-            while True:  # the banner comes just before uvicorn binds
+            while True:  # the port is bound before the banner; uvicorn starts serving on it just after
                 try:
                     if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
                         break
@@ -555,3 +555,32 @@ def test_server_py_serves_the_same_way(tmp_path: Path) -> None:
     with serving([sys.executable, "server.py"], tmp_path) as running:
         assert f"  GraphiQL:  http://127.0.0.1:{running.port}/graphql" in running.banner
         assert httpx.get(f"{running.base_url}/healthz", timeout=5).status_code == 200
+
+
+# --help
+
+
+def test_help_lists_every_command_and_points_to_the_readme(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from app.cli import parser
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert stopped.value.code == 0
+    commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert {"serve", "token", "provision", "export-schema", "reconcile", "encrypt-keys", "doctor", "smoke"} <= set(commands)
+    for command in commands:
+        assert f" {command} " in out, command
+    assert "README.md" in out and "CONTRACT.md" not in out
+
+
+def test_server_py_under_a_python_without_the_dependencies_says_which_python_to_use() -> None:
+    # -S: no site-packages, as the system Python of a fresh machine.
+    ran = subprocess.run([sys.executable, "-S", "server.py"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (ran.returncode, ran.stdout) == (1, "")
+    assert ran.stderr == (
+        f"server.py: uvicorn, strawberry, boto3 not installed for {sys.executable}; run `make run`, or "
+        "`.venv/bin/python server.py` once `make .venv/.installed` has made the virtualenv\n"
+    )

@@ -63,7 +63,7 @@ def checks(lines: list[str]) -> dict[str, tuple[str, str]]:
 
 INDEX_CHECKS = [f"index {index['IndexName']}" for index in required_indexes("entityType-index")]
 ALL_CHECKS = [
-    "settings", "credentials", "table", *INDEX_CHECKS, "capacity counter", "ivs", "channel quota",
+    "settings", "credentials", "table", *INDEX_CHECKS, "capacity counter", "ttl", "ivs", "channel quota",
     "recording configuration", "kms key", "jwks",
 ]
 
@@ -128,7 +128,7 @@ def test_doctor_on_aws_without_the_table_fails_with_the_fix(
         f"      fix: check CHANNELS_TABLE (now '{aws_table}'), or run `shelcaster-channels provision` to create it"
     )
     assert [name for name, (status, _) in found.items() if status == "FAIL"] == ["table"]
-    for name in [*INDEX_CHECKS, "capacity counter"]:
+    for name in [*INDEX_CHECKS, "capacity counter", "ttl"]:
         assert found[name] == ("WARN", "not checked: no table")
     assert found["jwks"] == ("OK", f"1 RSA key at {jwks_server.url} (kid test-key-1)")
 
@@ -143,9 +143,22 @@ def test_doctor_on_aws_passes_the_table_checks_once_provisioned(
     assert found["table"][0] == "OK" and found["table"][1].startswith(f"{aws_table} ACTIVE")
     assert all(found[name][0] == "OK" for name in INDEX_CHECKS)
     assert found["capacity counter"] == ("OK", "used 0 of CHANNELS_LIMIT 20 (idle 0, live 0, offline 0)")
+    assert found["ttl"] == ("OK", "ENABLED on 'expiresAt': DynamoDB deletes expired idempotency records")
     # moto has no Service Quotas for IVS: the limit is used unchecked, which is a warning, not a failure.
     assert found["channel quota"][0] == "WARN" and "CHANNELS_LIMIT 20 unchecked" in found["channel quota"][1]
     assert found["kms key"] == ("WARN", "CHANNELS_KMS_KEY_ID is not set: stream keys are stored in plain text")
+
+
+def test_doctor_warns_when_ttl_is_off_with_the_fix(
+    aws_table: str, aws_connection: AwsConnection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dynamodb = build_clients(aws_connection).dynamodb
+    provision(DynamoTable(dynamodb, aws_table), "entityType-index")
+    dynamodb.update_time_to_live(TableName=aws_table, TimeToLiveSpecification={"Enabled": False, "AttributeName": "expiresAt"})
+    code, lines, _ = run_cli(capsys, "doctor")
+    assert code == 0, lines  # a warning: the service ignores expired idempotency records itself
+    ttl_line = lines.index("WARN  ttl: DISABLED: expired idempotency records stay in the table (the service ignores them)")
+    assert lines[ttl_line + 1] == "      fix: run `shelcaster-channels provision` to turn TTL on for 'expiresAt'"
 
 
 def test_doctor_without_reachable_aws_fails_on_credentials_and_checks_nothing_after(

@@ -40,7 +40,18 @@ async def test_readyz_reports_the_table_and_every_index_active(http: httpx.Async
         "index channel-requests-by-status-index": "ACTIVE",
         "index channel-requests-by-created-index": "ACTIVE",
         "index channel-requests-by-requester-index": "ACTIVE",
+        "capacity counter": "present",
     }
+
+
+async def test_readyz_is_503_while_the_capacity_counter_is_missing(http: httpx.AsyncClient, service: Service) -> None:
+    # As a provision stopped before its counter step leaves the table: creates would all be refused.
+    service.clients.dynamodb.delete_item(
+        TableName=service.settings.table, Key={"pk": {"S": "counter#persistentChannel"}, "sk": {"S": "capacity"}}
+    )
+    response = await http.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["capacity counter"] == "missing (run shelcaster-channels provision)"
 
 
 async def test_readyz_is_503_when_the_table_is_missing(http: httpx.AsyncClient, service: Service) -> None:

@@ -14,11 +14,19 @@ from data.dynamo import DynamoTable
 from data.provisioning import provision
 from data.repository import ChannelRepository
 from tests.data.table_setup import ENTITY_INDEX, STUBBED_TABLE
+from tests.dynamodb_rules import CapacityModeRules
 
 
 @pytest.fixture
-def clients(aws_connection: AwsConnection) -> AwsClients:
-    return build_clients(aws_connection)
+def capacity_rules(aws_connection: AwsConnection) -> CapacityModeRules:
+    """DynamoDB's GSI throughput rules, which moto does not enforce, on the storage tests' client."""
+    return CapacityModeRules(build_clients(aws_connection).dynamodb, aws_connection).install()
+
+
+@pytest.fixture
+def clients(aws_connection: AwsConnection, capacity_rules: CapacityModeRules) -> AwsClients:
+    built = build_clients(aws_connection)
+    return AwsClients(dynamodb=capacity_rules.client, ivs=built.ivs, kms=built.kms)
 
 
 @pytest.fixture

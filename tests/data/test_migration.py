@@ -74,8 +74,13 @@ def raw_record(table: DynamoTable, key: dict[str, Any]) -> dict[str, Any]:
     return table.client.get_item(TableName=table.name, Key=key, ConsistentRead=True)["Item"]
 
 
-def create_platform_table(table: DynamoTable, projection: str) -> None:
-    """The table as the platform has it today: pk/sk strings and only the entityType GSI."""
+TABLE_UNITS = {"ReadCapacityUnits": 7, "WriteCapacityUnits": 3}
+
+
+def create_platform_table(table: DynamoTable, projection: str, billing_mode: str = "PAY_PER_REQUEST") -> None:
+    """The table as the platform has it today: pk/sk strings and only the entityType GSI, billed
+    on demand or PROVISIONED (nobody knows how `shelcaster-app` is billed: both must work)."""
+    throughput = {"ProvisionedThroughput": TABLE_UNITS} if billing_mode == "PROVISIONED" else {}
     table.client.create_table(
         TableName=table.name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -89,22 +94,29 @@ def create_platform_table(table: DynamoTable, projection: str) -> None:
                 "IndexName": ENTITY_INDEX,
                 "KeySchema": [{"AttributeName": "entityType", "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": projection},
+                **throughput,
             }
         ],
-        BillingMode="PAY_PER_REQUEST",
+        BillingMode=billing_mode,
+        **throughput,
     )
 
 
-def migrate(table: DynamoTable, projection: str) -> Migrated:
-    """The platform's table holding the older records, then `provision` run on it."""
-    create_platform_table(table, projection)
+def put_old_records(table: DynamoTable) -> dict[tuple[str, str], dict[str, Any]]:
+    """The older functions' records, put as they wrote them; each record as read back."""
     records = [*OLD_CHANNELS.values(), *OLD_ASSIGNMENTS.values(), OTHER_RECORD]
     for record in records:
         table.client.put_item(TableName=table.name, Item=record)
-    before = {
+    return {
         (record["pk"]["S"], record["sk"]["S"]): raw_record(table, {"pk": record["pk"], "sk": record["sk"]})
         for record in records
     }
+
+
+def migrate(table: DynamoTable, projection: str, billing_mode: str = "PAY_PER_REQUEST") -> Migrated:
+    """The platform's table holding the older records, then `provision` run on it."""
+    create_platform_table(table, projection, billing_mode)
+    before = put_old_records(table)
     summary = provision(table, ENTITY_INDEX)
     return Migrated(table=table, repository=ChannelRepository(table), summary=summary, before=before)
 
@@ -114,10 +126,19 @@ def migrated(table: DynamoTable) -> Migrated:
     return migrate(table, "ALL")
 
 
-@pytest.fixture(params=["ALL", "KEYS_ONLY"], ids=["entity-index-projects-all", "entity-index-projects-keys"])
+@pytest.fixture(
+    params=[("ALL", "PAY_PER_REQUEST"), ("KEYS_ONLY", "PAY_PER_REQUEST"), ("ALL", "PROVISIONED")],
+    ids=["entity-index-projects-all", "entity-index-projects-keys", "provisioned-table"],
+)
 def migrated_any_projection(request: pytest.FixtureRequest, table: DynamoTable) -> Migrated:
-    """Migrated whether the platform's entityType index projects whole records or keys only."""
-    return migrate(table, request.param)
+    """Migrated whether the platform's entityType index projects whole records or keys only, and
+    on a PROVISIONED table (the GSI throughput rule enforced by tests.dynamodb_rules, as DynamoDB does)."""
+    return migrate(table, *request.param)
+
+
+@pytest.fixture
+def migrated_provisioned(table: DynamoTable) -> Migrated:
+    return migrate(table, "ALL", "PROVISIONED")
 
 
 def test_provision_adds_the_six_new_indexes_to_the_existing_table(migrated: Migrated) -> None:
@@ -132,6 +153,33 @@ def test_provision_adds_the_six_new_indexes_to_the_existing_table(migrated: Migr
         "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index",
         "channel-requests-by-status-index", "channel-requests-by-created-index", "channel-requests-by-requester-index",
     ]
+
+
+def test_provision_gives_the_new_indexes_of_a_provisioned_table_its_own_units(migrated_provisioned: Migrated) -> None:
+    description = migrated_provisioned.table.client.describe_table(TableName=migrated_provisioned.table.name)["Table"]
+
+    units = {
+        index["IndexName"]: (index["ProvisionedThroughput"]["ReadCapacityUnits"],
+                             index["ProvisionedThroughput"]["WriteCapacityUnits"])
+        for index in description["GlobalSecondaryIndexes"]
+    }
+    assert units == {name: (7, 3) for name in (
+        "entityType-index", "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index",
+        "channel-requests-by-status-index", "channel-requests-by-created-index", "channel-requests-by-requester-index",
+    )}
+    assert migrated_provisioned.summary.created_indexes == [
+        "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index",
+        "channel-requests-by-status-index", "channel-requests-by-created-index", "channel-requests-by-requester-index"
+    ]
+
+
+def test_every_seed_attribute_of_the_old_records_is_unchanged_on_a_provisioned_table(
+    migrated_provisioned: Migrated,
+) -> None:
+    for (pk, sk), before in migrated_provisioned.before.items():
+        after = raw_record(migrated_provisioned.table, {"pk": {"S": pk}, "sk": {"S": sk}})
+
+        assert {name: value for name, value in after.items() if name not in ADDED_BY_THE_SERVICE} == before, pk
 
 
 def test_provision_backfills_every_old_channel_and_live_assignment(migrated_any_projection: Migrated) -> None:
@@ -234,9 +282,10 @@ def test_assignments_and_other_records_gain_nothing(migrated: Migrated) -> None:
 def test_provision_again_after_the_migration_changes_nothing(migrated: Migrated) -> None:
     snapshot = {key: raw_record(migrated.table, {"pk": {"S": key[0]}, "sk": {"S": key[1]}}) for key in migrated.before}
 
-    again = provision(migrated.table, ENTITY_INDEX)
+    lines: list[str] = []
+    again = provision(migrated.table, ENTITY_INDEX, report=lines.append)
 
-    assert again == ProvisionSummary()
+    assert (again, lines) == (ProvisionSummary(), [])
     assert {key: raw_record(migrated.table, {"pk": {"S": key[0]}, "sk": {"S": key[1]}}) for key in snapshot} == snapshot
 
 

@@ -62,6 +62,7 @@ def test_provision_reports_what_it_created(table: DynamoTable) -> None:
         backfilled_channels=0,
         backfilled_assignments=0,
         counter_created=True,
+        enabled_ttl=True,
     )
 
 

@@ -31,3 +31,28 @@ def test_reconcile_reports_then_repairs_an_orphan(
 
     main(["reconcile"])
     assert capsys.readouterr().out.startswith("consistent:")
+
+
+def test_reconcile_reports_a_missing_counter_as_missing_and_creates_it(
+    lambda_env: Settings, aws_connection: AwsConnection, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    dynamodb = build_clients(aws_connection).dynamodb
+    counter = {"pk": {"S": "counter#persistentChannel"}, "sk": {"S": "capacity"}}
+    dynamodb.delete_item(TableName=lambda_env.table, Key=counter)
+
+    with pytest.raises(SystemExit) as dry:
+        main(["reconcile"])
+    out = capsys.readouterr().out.splitlines()
+    assert dry.value.code == 1
+    assert out == [
+        "missing-counter  capacity counter  missing: every create is refused until it exists (the records count 0 "
+        "used, by state 0/0/0)  -> create it from the records (or run `shelcaster-channels provision`) [planned]",
+        "dry run: nothing changed; run with --apply to repair",
+    ]
+
+    main(["reconcile", "--apply"])
+    assert "[done]" in capsys.readouterr().out
+    item = dynamodb.get_item(TableName=lambda_env.table, Key=counter, ConsistentRead=True)["Item"]
+    assert {name: item[name] for name in ("used", "idle", "live", "offline")} == {
+        name: {"N": "0"} for name in ("used", "idle", "live", "offline")
+    }
