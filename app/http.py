@@ -46,6 +46,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
+            max_fields=settings.max_fields,
             hide_schema=settings.is_production,
         )
         super().__init__(
