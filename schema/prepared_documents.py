@@ -144,7 +144,7 @@ class BoundedDocuments(SchemaExtension):
         self.preparer = preparer
         self.prepared: Prepared | None = None
 
-    async def on_parse(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
         if context.graphql_document is None and context.query:
             prepared = await self.preparer.prepare(context.query, context.schema._schema, context.validation_rules)
@@ -158,7 +158,7 @@ class BoundedDocuments(SchemaExtension):
             context.graphql_document = prepared.document
         yield
 
-    async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         if self.prepared is not None and context.pre_execution_errors is None:
             errors = list(self.prepared.errors)
