@@ -101,7 +101,7 @@ async def test_several_operations_with_a_name_run_that_one(gql: GraphQLClient, a
 
 
 async def test_oversized_integer_literal_is_a_clean_validation_failure(gql: GraphQLClient, admin: str) -> None:
-    result = await gql("{ channels(first: " + "9" * 5000 + ") { totalCount } }", token=admin)
+    result = await gql("{ channels(first: " + "9" * 5000 + ") { pageInfo { hasNextPage } } }", token=admin)
     assert error_codes(result) == ["GRAPHQL_VALIDATION_FAILED"]
     assert result["errors"][0]["message"] == "An integer literal of 5000 digits is out of range."
 
@@ -109,3 +109,54 @@ async def test_oversized_integer_literal_is_a_clean_validation_failure(gql: Grap
 async def test_document_nested_past_the_interpreter_stack_is_a_parse_failure(gql: GraphQLClient, admin: str) -> None:
     result = await gql("{ " + "a { " * 900 + "b" + " }" * 900 + " }", token=admin)
     assert error_codes(result) == ["GRAPHQL_PARSE_FAILED"]
+
+
+# Each document misspells a name; the last item is the name graphql-core would suggest.
+SUGGESTING = [
+    ("{ capacit { used } }", None, "capacity"),
+    ("mutation ($i: CreateChanelInput!) { createChannel(input: $i) { id } }", {"i": {"name": "x"}},
+     "CreateChannelInput"),
+    ('{ channel(idd: "x") { id } }', None, "'id'"),
+    ("{ channels(state: LIV) { pageInfo { hasNextPage } } }", None, "LIVE"),
+    ("query ($s: ChannelState) { channels(state: $s) { pageInfo { hasNextPage } } }", {"s": "LIV"}, "LIVE"),
+    ("mutation ($i: CreateChannelInput!) { createChannel(input: $i) { id } }", {"i": {"name": "x", "nme": "y"}},
+     "'name'"),
+    ('mutation { createChannel(input: {name: "x", nme: "y"}) { id } }', None, "'name'"),
+]
+
+
+@pytest.mark.parametrize("settings", [{"env": "production"}], indirect=True)
+@pytest.mark.parametrize(("document", "variables", "suggestion"), SUGGESTING,
+                         ids=["field", "type", "argument", "enum-literal", "enum-variable", "input-field-variable",
+                              "input-field-literal"])
+async def test_production_suggests_no_name(
+    gql: GraphQLClient, admin: str, document: str, variables: dict[str, object] | None, suggestion: str
+) -> None:
+    result = await gql(document, variables, token=admin)
+    assert result["errors"]
+    for error in result["errors"]:
+        assert error["extensions"]["code"] in {"GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT"}
+        assert "Did you mean" not in error["message"]
+        assert suggestion not in error["message"]
+
+
+@pytest.mark.parametrize(("document", "variables", "suggestion"), SUGGESTING)
+async def test_development_still_suggests(
+    gql: GraphQLClient, admin: str, document: str, variables: dict[str, object] | None, suggestion: str
+) -> None:
+    result = await gql(document, variables, token=admin)
+    assert any("Did you mean" in error["message"] and suggestion in error["message"] for error in result["errors"])
+
+
+async def test_long_unknown_name_is_cut_short_in_the_error(gql: GraphQLClient, admin: str) -> None:
+    result = await gql("{ " + "x" * 60_000 + " }", token=admin)
+    assert result["errors"] == [
+        {"message": f"Cannot query field '{'x' * 100}…' on type 'Query'.", "locations": [{"line": 1, "column": 3}],
+         "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
+    ]
+
+
+async def test_long_string_variable_is_cut_short_in_the_error(gql: GraphQLClient, admin: str) -> None:
+    result = await gql("query ($n: Int!) { channels(first: $n) { pageInfo { hasNextPage } } }", {"n": "y" * 50_000}, token=admin)
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert len(result["errors"][0]["message"]) < 300
