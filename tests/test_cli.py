@@ -108,6 +108,20 @@ def test_wrong_value_gives_one_line_naming_the_variable(
     assert settings_problems() == [problem]
 
 
+def test_any_origin_is_refused_in_production(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("CHANNELS_ENV", "production")
+    clean_env.setenv("CHANNELS_CORS_ORIGINS", "https://app.example.com, *")
+    assert settings_problems() == [
+        "CHANNELS_CORS_ORIGINS: '*' is refused when CHANNELS_ENV=production; "
+        "name the frontends' origins (https://app.example.com,https://admin.example.com)."
+    ]
+
+
+def test_any_origin_is_allowed_in_development(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("CHANNELS_CORS_ORIGINS", "*")
+    assert load_settings().cors_allow_list == ["*"]
+
+
 def test_several_wrong_values_give_one_line_each(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("CHANNELS_LIMIT", "abc")
     clean_env.setenv("CHANNELS_BACKEND", "nope")
