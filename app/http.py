@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -154,6 +155,20 @@ def _describe(query: str | None) -> str | None:
     return f"{match.group(1) or 'query'} {match.group(2)}" if match else None
 
 
+_heap_frozen = False
+
+
+def _freeze_startup_heap() -> None:
+    """Move everything built at start (botocore's models, the schema, the emulator) out of the cycle
+    collector's sight: a full collection scans every tracked object, holding the GIL, and so the event
+    loop, for as long as it takes; frozen, it scans only what requests made (README, "Security")."""
+    global _heap_frozen
+    if not _heap_frozen:
+        gc.collect()
+        gc.freeze()
+        _heap_frozen = True
+
+
 def create_app(service: Service) -> Starlette:
     graphql = ChannelsGraphQL(service)
 
@@ -189,6 +204,7 @@ def create_app(service: Service) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = THREAD_POOL_SIZE
+        _freeze_startup_heap()
         yield
 
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -96,6 +96,7 @@ class AttackLoad:
     document_latency: Latency
     healthz: Latency
     healthz_max_ms: float
+    healthz_idle: Latency  # the same probe for a second before the attack: what the machine gives anyway
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ def load(url: str, seconds: float) -> AttackLoad:
 
 
 async def _load(url: str, seconds: float) -> AttackLoad:
+    idle = await asyncio.to_thread(_probe, url, time.perf_counter() + 1.0)
     outcomes: Counter[str] = Counter()
     latencies: list[float] = []
     serial = iter(range(10**9))
@@ -174,7 +176,7 @@ async def _load(url: str, seconds: float) -> AttackLoad:
         elapsed = time.perf_counter() - started
         healthz = await probes
     return AttackLoad(CLIENTS, elapsed, len(latencies), dict(outcomes), Latency.of(latencies), Latency.of(healthz),
-                      max(healthz) * 1000)
+                      max(healthz) * 1000, Latency.of(idle))
 
 
 def _probe(url: str, deadline: float) -> list[float]:

@@ -134,7 +134,9 @@ def render(results: Results) -> str:
                 [["attack documents", load.document_latency.samples, _ms(load.document_latency.p50_ms),
                   _ms(load.document_latency.p99_ms), _ms(load.document_latency.mean_ms), "—"],
                  ["GET /healthz", load.healthz.samples, _ms(load.healthz.p50_ms), _ms(load.healthz.p99_ms),
-                  _ms(load.healthz.mean_ms), _ms(load.healthz_max_ms)]]),
+                  _ms(load.healthz.mean_ms), _ms(load.healthz_max_ms)],
+                 ["GET /healthz, 1 s before the attack", load.healthz_idle.samples, _ms(load.healthz_idle.p50_ms),
+                  _ms(load.healthz_idle.p99_ms), _ms(load.healthz_idle.mean_ms), "—"]]),
                 "", "answers: " + ", ".join(f"{key} x{count}" for key, count in sorted(load.outcomes.items()))]
     if results.targets:
         parts += ["", "## Targets", table(
