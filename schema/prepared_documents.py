@@ -31,6 +31,11 @@ from schema.document_limits import check_document_limits
 from schema.errors import BAD_USER_INPUT, PARSE_FAILED, VALIDATION_FAILED
 
 
+# graphql-core's default is 100; each error locates itself in the text, so many errors over a long text
+# cost their product. Twenty say enough of what is wrong.
+MAX_VALIDATION_ERRORS = 20
+
+
 @dataclass(frozen=True)
 class DocumentBounds:
     max_depth: int
@@ -153,7 +158,8 @@ def _validate(
         return make  # type: ignore[return-value]  # validate only calls each rule with the context
 
     try:
-        return validate(schema, document, [recorded(rule) for rule in rules], hide_suggestions=hide_suggestions)
+        return validate(schema, document, [recorded(rule) for rule in rules], max_errors=MAX_VALIDATION_ERRORS,
+                        hide_suggestions=hide_suggestions)
     finally:
         for instance in made:
             instance.__dict__.clear()

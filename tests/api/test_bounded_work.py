@@ -160,3 +160,12 @@ async def test_long_string_variable_is_cut_short_in_the_error(gql: GraphQLClient
     result = await gql("query ($n: Int!) { channels(first: $n) { pageInfo { hasNextPage } } }", {"n": "y" * 50_000}, token=admin)
     assert error_codes(result) == ["BAD_USER_INPUT"]
     assert len(result["errors"][0]["message"]) < 300
+
+
+async def test_validation_stops_after_twenty_errors(gql: GraphQLClient, admin: str) -> None:
+    result = await gql("{ " + " ".join(f"unknown{n}" for n in range(60)) + " }", token=admin)
+    assert len(result["errors"]) == 21
+    assert result["errors"][-1] == {
+        "message": "Too many validation errors, error limit reached. Validation aborted.",
+        "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+    }
