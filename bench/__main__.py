@@ -69,6 +69,7 @@ def run(plan: Plan, section: str = "all") -> Results:
         "versions": {name: version(name) for name in VERSIONS},
     })
     if section == "attack":
+        results.meta["plan"] = f"{plan.name}, part 6 only"
         _attack(plan, results)
         results.meta["load_average_after"] = _load_average()
         results.meta["seconds"] = time.perf_counter() - started

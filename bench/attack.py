@@ -111,7 +111,8 @@ def _production_preparer() -> tuple[DocumentPreparer, GraphQLSchema, tuple[type[
     graphql_schema: GraphQLSchema = build_schema(limits)._schema
     bounds = DocumentBounds(
         max_depth=limits.max_depth, max_aliases=limits.max_aliases, max_fields=limits.max_fields,
-        max_tokens=limits.max_tokens, hide_suggestions=True, cache_size=1, budget_seconds=limits.budget_seconds,
+        max_tokens=limits.max_tokens, hide_suggestions=True, cache_size=1, cache_bytes=1,
+        budget_seconds=limits.budget_seconds,
     )
     return DocumentPreparer(bounds), graphql_schema, (*specified_rules, NoSchemaIntrospectionCustomRule)
 

@@ -44,6 +44,7 @@ class DocumentBounds:
     max_tokens: int
     hide_suggestions: bool  # production: also counts introspection fields (refused there anyway)
     cache_size: int
+    cache_bytes: int
     budget_seconds: float
 
 
@@ -56,10 +57,15 @@ class Prepared:
 
 
 class _Lru:
-    """A bounded map from text to outcome, written by the worker thread and read by the event loop."""
+    """A bounded map from text to outcome, written by the worker thread and read by the event loop.
 
-    def __init__(self, size: int) -> None:
+    Bounded in entries and in text: each cached tree is ~0.7 objects per byte of its text that every
+    full pass of the cycle collector scans, holding the GIL; an attacker's new texts must not grow that."""
+
+    def __init__(self, size: int, max_bytes: int) -> None:
         self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._items: OrderedDict[str, Prepared] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -72,10 +78,13 @@ class _Lru:
 
     def put(self, key: str, value: Prepared) -> None:
         with self._lock:
+            if key not in self._items:
+                self._bytes += len(key)
             self._items[key] = value
             self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            while len(self._items) > self._size or (self._bytes > self._max_bytes and len(self._items) > 1):
+                evicted, _ = self._items.popitem(last=False)
+                self._bytes -= len(evicted)
 
 
 class DocumentPreparer:
@@ -83,7 +92,7 @@ class DocumentPreparer:
 
     def __init__(self, bounds: DocumentBounds) -> None:
         self.bounds = bounds
-        self._cache = _Lru(bounds.cache_size)
+        self._cache = _Lru(bounds.cache_size, bounds.cache_bytes)
         self._executor: ThreadPoolExecutor | None = None
 
     async def prepare(

@@ -70,8 +70,9 @@ class SchemaLimits:
     max_fields: int = 100
     # Production hides the schema: no introspection, no "did you mean" suggestions.
     hide_schema: bool = False
-    # Parsed and validated documents are cached, bounded (LRU), across requests.
+    # Parsed and validated documents are cached, bounded (LRU, in entries and in text), across requests.
     cache_size: int = 256
+    cache_bytes: int = 128 * 1024
     # How long a request waits for its document to be parsed and validated before it is refused.
     budget_seconds: float = 1.0
 
@@ -85,6 +86,7 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
             max_tokens=limits.max_tokens,
             hide_suggestions=limits.hide_schema,
             cache_size=limits.cache_size,
+            cache_bytes=limits.cache_bytes,
             budget_seconds=limits.budget_seconds,
         )
     )

@@ -57,7 +57,7 @@ async def test_healthz_and_known_documents_answer_while_a_document_is_being_vali
 
 def _preparer(budget_seconds: float) -> DocumentPreparer:
     return DocumentPreparer(DocumentBounds(max_depth=10, max_aliases=30, max_fields=100, max_tokens=2000,
-                                           hide_suggestions=False, cache_size=8, budget_seconds=budget_seconds))
+                                           hide_suggestions=False, cache_size=8, cache_bytes=4096, budget_seconds=budget_seconds))
 
 
 async def test_document_over_the_budget_is_refused_and_its_result_kept_for_next_time(held: HeldLimits) -> None:
