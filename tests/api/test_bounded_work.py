@@ -4,6 +4,7 @@ with a contract code before any resolver runs."""
 from __future__ import annotations
 
 import pytest
+from graphql import get_introspection_query
 
 from app.bootstrap import Service
 from tests.faults import Spy
@@ -169,3 +170,15 @@ async def test_validation_stops_after_twenty_errors(gql: GraphQLClient, admin: s
         "message": "Too many validation errors, error limit reached. Validation aborted.",
         "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
     }
+
+
+async def test_graphiqls_introspection_query_is_answered_in_development(gql: GraphQLClient, admin: str) -> None:
+    result = await gql(get_introspection_query(descriptions=True), token=admin)
+    assert "errors" not in result
+    assert result["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+@pytest.mark.parametrize("settings", [{"env": "production"}], indirect=True)
+async def test_graphiqls_introspection_query_is_refused_in_production(gql: GraphQLClient, admin: str) -> None:
+    result = await gql(get_introspection_query(descriptions=True), token=admin)
+    assert error_codes(result) == ["GRAPHQL_VALIDATION_FAILED"]
