@@ -26,6 +26,7 @@ from cross_web import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.request_log import current_request
 from schema.client_strings import cut_short
 
 log = logging.getLogger("shelcaster.channels.errors")
@@ -56,8 +57,16 @@ class TransportError(HTTPException):
 def transport_error_response(status: int, message: str, code: str | None = None,
                              headers: Mapping[str, str] | None = None) -> JSONResponse:
     """The coded JSON answer of a request refused at the HTTP level."""
-    body = {"errors": [{"message": message, "extensions": {"code": code or code_for_status(status)}}]}
+    code = code or code_for_status(status)
+    _log_outcome(code)
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def _log_outcome(code: str) -> None:
+    record = current_request()
+    if record is not None:
+        record.outcome = code
 
 
 def response_for(error: HTTPException) -> JSONResponse:
@@ -142,6 +151,7 @@ class CodedErrorsMiddleware:
 
 async def _send_coded(start: Message, text: str, send: Send) -> None:
     status = start["status"]
+    _log_outcome(code_for_status(status))
     kept = [(name, value) for name, value in start.get("headers", [])
             if name.lower() not in (b"content-type", b"content-length")]
     body = json.dumps(

@@ -110,8 +110,21 @@ async def test_refusal_is_logged_with_its_status_and_the_request_id(
         response = await http.post("/graphql", content=b"null", headers={**JSON, "x-request-id": "req-null-1"})
     assert response.headers["x-request-id"] == "req-null-1"
     line = json.loads(caplog.records[-1].getMessage())
-    assert line["requestId"] == "req-null-1"
-    assert line["status"] == 400
+    assert (line["requestId"], line["status"], line["outcome"]) == ("req-null-1", 400, "BAD_USER_INPUT")
+
+
+async def test_router_refusal_is_logged_with_its_code(http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="shelcaster.channels.requests"):
+        await http.put("/graphql", content=b"{}", headers=JSON)
+    line = json.loads(caplog.records[-1].getMessage())
+    assert (line["status"], line["outcome"]) == (405, "BAD_USER_INPUT")
+
+
+async def test_long_path_is_cut_short_in_the_log_line(http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="shelcaster.channels.requests"):
+        response = await http.get("/" + "p" * 20_000)
+    assert response.status_code == 404
+    assert len(json.loads(caplog.records[-1].getMessage())["path"]) <= 120
 
 
 async def test_long_operation_name_is_cut_short_in_the_log_line(
