@@ -85,20 +85,10 @@ def load_settings() -> Settings:
             name = _variable(str(error["loc"][0])) if error["loc"] else "settings"
             problems.append(f"{name}: {error['msg']} (got {error.get('input')!r}).")
         raise SettingsError(problems) from None
-    problems = check_backend_settings(settings) + check_production_settings(settings)
+    problems = check_backend_settings(settings) + check_cors(settings)
     if problems:
         raise SettingsError(problems)
     return settings
-
-
-def check_production_settings(settings: Settings) -> list[str]:
-    """What production refuses that development allows."""
-    if settings.is_production and "*" in settings.cors_allow_list:
-        return [
-            "CHANNELS_CORS_ORIGINS: '*' is refused when CHANNELS_ENV=production; "
-            "name the frontends' origins (https://app.example.com,https://admin.example.com)."
-        ]
-    return []
 
 
 def check_backend_settings(settings: Settings) -> list[str]:
@@ -122,3 +112,9 @@ def check_backend_settings(settings: Settings) -> list[str]:
             "CHANNELS_AUTH_AUDIENCE: is required when CHANNELS_BACKEND=aws (the app client ids, comma-separated)."
         )
     return problems
+
+
+def check_cors(settings: Settings) -> list[str]:
+    if settings.is_production and "*" in settings.cors_allow_list:
+        return ["CHANNELS_CORS_ORIGINS: '*' is refused in production; list the frontends' origins (https://...)."]
+    return []
