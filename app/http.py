@@ -57,8 +57,10 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             max_fields=settings.max_fields,
             hide_schema=settings.is_production,
         )
+        schema = build_schema(limits)
+        self.preparer = schema.preparer
         super().__init__(
-            build_schema(limits),
+            schema,
             graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=True,  # GET runs queries only; strawberry refuses mutations over GET
         )
@@ -204,8 +206,13 @@ def create_app(service: Service) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = THREAD_POOL_SIZE
+        # Served: documents are validated in a child process, off the event loop's GIL (README, "Security").
+        graphql.preparer.isolate()
         _freeze_startup_heap()
-        yield
+        try:
+            yield
+        finally:
+            graphql.preparer.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     settings = service.settings

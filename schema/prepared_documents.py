@@ -29,6 +29,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from schema.document_limits import check_document_limits
 from schema.errors import BAD_USER_INPUT, PARSE_FAILED, VALIDATION_FAILED
+from schema.validation_process import ValidationProcess, errors_of
 
 
 # graphql-core's default is 100; each error locates itself in the text, so many errors over a long text
@@ -94,6 +95,19 @@ class DocumentPreparer:
         self.bounds = bounds
         self._cache = _Lru(bounds.cache_size, bounds.cache_bytes)
         self._executor: ThreadPoolExecutor | None = None
+        self._process: ValidationProcess | None = None
+
+    def isolate(self) -> None:
+        """From now on validate in a child process (schema.validation_process), started here."""
+        if self._process is None:
+            process = ValidationProcess(self.bounds)
+            process.start()
+            self._process = process
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.close()
+            self._process = None
 
     async def prepare(
         self, query: str, schema: GraphQLSchema, rules: Sequence[type[ASTValidationRule]]
@@ -117,9 +131,20 @@ class DocumentPreparer:
     def _prepare(
         self, query: str, schema: GraphQLSchema, rules: tuple[type[ASTValidationRule], ...], deadline: float
     ) -> Prepared | None:
-        if time.monotonic() > deadline:
+        remaining = deadline - time.monotonic()
+        if remaining < 0:
             return None  # its request has been refused already; the work would serve nobody
-        outcome = self._parse_and_validate(query, schema, rules)
+        process = self._process
+        if process is None:
+            outcome = self._parse_and_validate(query, schema, rules)
+        else:
+            # A document that waited in the queue still gets a fair share of the budget of its own.
+            checked = process.check(query, max(remaining, self.bounds.budget_seconds / 4))
+            if checked is None:
+                return None  # over its budget: the child was ended
+            errors = errors_of(query, checked)
+            document = parse(query, max_tokens=self.bounds.max_tokens) if checked[0] else None
+            outcome = Prepared(document, errors)
         self._cache.put(query, outcome)
         return outcome
 

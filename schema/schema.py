@@ -53,6 +53,8 @@ class Mutation:
 
 
 class ChannelsSchema(strawberry.Schema):
+    preparer: DocumentPreparer  # parse and validation, bounded (schema.prepared_documents)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # ErrorCodes logs what is unexpected, with the request id; deliberate errors are answers, not log noise.
         return None
@@ -77,7 +79,7 @@ class SchemaLimits:
     budget_seconds: float = 1.0
 
 
-def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
+def build_schema(limits: SchemaLimits = SchemaLimits()) -> ChannelsSchema:
     preparer = DocumentPreparer(
         DocumentBounds(
             max_depth=limits.max_depth,
@@ -93,12 +95,14 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
     extensions: list[object] = [ErrorCodes, lambda: BoundedDocuments(preparer)]
     if limits.hide_schema:
         extensions.append(DisableIntrospection)
-    return ChannelsSchema(
+    schema = ChannelsSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,  # type: ignore[arg-type]
         config=StrawberryConfig(scalar_map={datetime: DATETIME}, disable_field_suggestions=limits.hide_schema),
     )
+    schema.preparer = preparer
+    return schema
 
 
 def export_sdl() -> str:
