@@ -78,8 +78,13 @@ class ValidationProcess:
     def check(self, text: str, timeout: float) -> Outcome | None:
         """The child's outcome for `text`, or None when it took longer than `timeout` (the child is ended)."""
         with self._lock:
-            connection = self._ensure_child()
-            connection.send(text)
+            try:
+                connection = self._ensure_child()
+                connection.send(text)
+            except OSError:  # the child died since its last answer: once more with a new one
+                self._end_child()
+                connection = self._ensure_child()
+                connection.send(text)
             if connection.poll(max(timeout, 0.0)):
                 try:
                     outcome: Outcome = connection.recv()

@@ -59,3 +59,14 @@ def test_a_document_past_its_budget_ends_the_child_and_the_next_gets_a_new_one()
         assert process._child is not first
     finally:
         process.close()
+
+
+def test_a_child_that_died_is_replaced_before_the_next_document() -> None:
+    process = ValidationProcess(bounds())
+    process.start()
+    try:
+        process._child.kill()
+        process._child.join(5)
+        assert process.check("{ capacity { limit } }", timeout=10) == (True, [])
+    finally:
+        process.close()
