@@ -102,6 +102,7 @@ class TokenVerifier:
             raise Unauthenticated("The token was issued by another issuer.") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(f"The token is not valid: {exc}.") from None
+        _check_times_are_numbers(claims)
         self._check_audience(claims)
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub:
@@ -139,6 +140,15 @@ class TokenVerifier:
             raise Unauthenticated("Only ID and access tokens are accepted ('token_use' must be 'id' or 'access').")
         if not any(isinstance(value, str) and value in self.audiences for value in audiences):
             raise Unauthenticated("The token was issued for another client (audience).")
+
+
+def _check_times_are_numbers(claims: dict[str, Any]) -> None:
+    # PyJWT checks exp/nbf/iat through int(), which also takes "9999999999" and true (RFC 7519 section 2:
+    # a NumericDate is a JSON number).
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise Unauthenticated(f"The token's '{name}' claim must be a number.")
 
 
 def bearer_token(authorization: str | None) -> str | None:

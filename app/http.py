@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -10,13 +11,18 @@ from typing import Any
 
 from anyio import to_thread
 from graphql import GraphQLError
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
@@ -37,11 +43,13 @@ from app.persisted_documents import (
     names_a_persisted_document,
 )
 from app.request_log import RequestLogMiddleware, current_request
+from app.transport_errors import CodedErrorsMiddleware, TransportError, decode_request_json, response_for
 from data.loaders import build_loaders
 from domain.access import Caller
 from domain.errors import ChannelsError
+from schema.client_strings import MAX_CLIENT_STRING, client_safe, cut_short
 from schema.context import Context
-from schema.errors import mask_uncoded
+from schema.errors import BAD_USER_INPUT, mask_uncoded
 from schema.schema import SchemaLimits, build_schema
 
 # For the log line when the client names no operation: "mutation createChannel".
@@ -59,16 +67,34 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
+            max_fields=settings.max_fields,
             hide_schema=settings.is_production,
         )
+        schema = build_schema(limits)
+        self.preparer = schema.preparer
         super().__init__(
-            build_schema(limits),
+            schema,
             graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=True,  # GET runs queries only; strawberry refuses mutations over GET
         )
         self.service = service
         self.persisted = persisted_documents(settings)
         self.graphiql = GraphiQLFiles(settings.graphiql_assets)
+        self.hide_schema = settings.is_production
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # strawberry answers its HTTPExceptions in plain text; here every refusal is coded JSON.
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as error:
+            response = response_for(error)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_request_json(data)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         service = self.service
@@ -93,17 +119,49 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         )
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST" and "application/json" not in parse_content_type(request.content_type or "")[0]:
+            raise TransportError(415, "The request body must be application/json.")
         data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, str | None):
+            raise TransportError(400, "The request's `operationName` must be a string or null, if provided.")
         if isinstance(data, GraphQLRequestData):
             data = self.persisted.resolve(data, await document_id_of(request))
         record = current_request()
         if record is not None and isinstance(data, GraphQLRequestData):
-            record.operation = data.operation_name or _describe(data.query)
+            record.operation = cut_short(data.operation_name or _describe(data.query) or "")[:MAX_CLIENT_STRING] or None
         return data
+
+    async def execute_single(  # noqa: PLR0917 (strawberry's signature)
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """strawberry's, with its refusals coded: an unknown operationName is BAD_USER_INPUT, and a
+        mutation over GET is 405 (CONTRACT.md section 9)."""
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as error:
+            cause = error.__cause__
+            if isinstance(cause, InvalidOperationTypeError) and request_adapter.method == "GET":
+                raise TransportError(405, "Mutations must be sent with POST.", headers={"allow": "POST"}) from None
+            if isinstance(cause, CannotGetOperationTypeError):
+                name = cut_short(f"'{request_data.operation_name}'")
+                raise TransportError(400, f"The document has no operation named {name}.", BAD_USER_INPUT) from None
+            if isinstance(cause, MissingQueryError):
+                raise TransportError(400, "No GraphQL query found in the request.", BAD_USER_INPUT) from None
+            raise
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors:
             result.errors = mask_uncoded(result.errors, request.scope.get("state", {}).get("request_id", "-"))
+            for error in result.errors:
+                error.message = client_safe(error.message, hide_schema=self.hide_schema)
         record = current_request()
         if record is not None:
             record.outcome = (result.errors[0].extensions or {}).get("code") if result.errors else "OK"
@@ -146,6 +204,20 @@ def _describe(query: str | None) -> str | None:
     return f"{match.group(1) or 'query'} {match.group(2)}" if match else None
 
 
+_heap_frozen = False
+
+
+def _freeze_startup_heap() -> None:
+    """Move everything built at start (botocore's models, the schema, the emulator) out of the cycle
+    collector's sight: a full collection scans every tracked object, holding the GIL, and so the event
+    loop, for as long as it takes; frozen, it scans only what requests made (README, "Security")."""
+    global _heap_frozen
+    if not _heap_frozen:
+        gc.collect()
+        gc.freeze()
+        _heap_frozen = True
+
+
 def create_app(service: Service) -> Starlette:
     graphql = ChannelsGraphQL(service)
 
@@ -156,10 +228,10 @@ def create_app(service: Service) -> Starlette:
 
     async def readyz(request: Request) -> Response:
         result = await to_thread.run_sync(readiness)
-        return JSONResponse(
-            {"status": "ready" if result.ready else "not ready", "checks": result.checks},
-            status_code=200 if result.ready else 503,
-        )
+        body: dict[str, object] = {"status": "ready" if result.ready else "not ready"}
+        if not service.settings.is_production:
+            body["checks"] = result.checks  # names the table and its indexes: development only
+        return JSONResponse(body, status_code=200 if result.ready else 503)
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -183,11 +255,18 @@ def create_app(service: Service) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = THREAD_POOL_SIZE
-        yield
+        # Served: documents are validated in a child process, off the event loop's GIL (README, "Security").
+        graphql.preparer.isolate()
+        _freeze_startup_heap()
+        try:
+            yield
+        finally:
+            graphql.preparer.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     settings = service.settings
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     add_cors(app, settings)
+    app.add_middleware(CodedErrorsMiddleware)  # every non-2xx answer coded JSON, escaped exceptions masked
     app.add_middleware(RequestLogMiddleware)  # outermost: every response, 413s included, has an id and a log line
     return app

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.transport_errors import transport_error_response
 
 
 class _BodyTooLarge(Exception):
@@ -49,5 +50,5 @@ class BodySizeLimitMiddleware:
                 await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = PlainTextResponse(f"Request body larger than {self.max_bytes} bytes.", status_code=413)
+        response = transport_error_response(413, f"Request body larger than {self.max_bytes} bytes.")
         await response(scope, receive, send)

@@ -18,6 +18,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from schema.client_strings import cut_short
+
 log = logging.getLogger("shelcaster.channels.requests")
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -69,7 +71,8 @@ class RequestLogMiddleware:
         sent = dict(scope.get("headers", [])).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         request_id = sent if sent.isascii() and sent.replace("-", "").isalnum() and len(sent) <= 64 else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        record = RequestRecord(request_id=request_id, method=scope["method"], path=scope["path"])
+        # The path is the client's: cut short like every client string in a log line (CONTRACT.md section 10).
+        record = RequestRecord(request_id=request_id, method=scope["method"][:16], path=cut_short(scope["path"])[:120])
         token = _current.set(record)
         started = time.perf_counter()
 

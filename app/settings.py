@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=10, ge=2, le=100)
     max_aliases: int = Field(default=30, ge=1, le=1000)
     max_tokens: int = Field(default=2000, ge=100, le=100_000)
+    max_fields: int = Field(default=100, ge=10, le=10_000)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     cors_origins: str = ""  # comma-separated allow-list; empty: no cross-origin access
     # Persisted documents (README, "Calling from a frontend"): a manifest of trusted documents,

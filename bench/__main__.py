@@ -1,5 +1,6 @@
-"""`python -m bench [--quick] [--json PATH]`: run the benchmark on the embedded backend, print its
-tables, and write them as JSON (default bench-results.json)."""
+"""`python -m bench [--quick] [--section all|attack] [--json PATH]`: run the benchmark on the embedded
+backend, print its tables, and write them as JSON (default bench-results.json). `--section attack` runs
+part 6 alone (bounded work under attack)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TypeVar
 
-from bench import cold_start, latency, round_trips, scaling, throughput
+from bench import attack, cold_start, latency, round_trips, scaling, throughput
 from bench.plan import Plan
 from bench.report import Results, render, to_json
 from bench.service_process import PROJECT_ROOT, served_service
@@ -51,7 +52,11 @@ def _load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def run(plan: Plan) -> Results:
+SECTIONS = ("all", "attack")
+ATTACK_TABLE = "bench-attack"
+
+
+def run(plan: Plan, section: str = "all") -> Results:
     started = time.perf_counter()
     results = Results(meta={
         "plan": plan.name,
@@ -63,6 +68,12 @@ def run(plan: Plan) -> Results:
         "load_average_before": _load_average(),
         "versions": {name: version(name) for name in VERSIONS},
     })
+    if section == "attack":
+        results.meta["plan"] = f"{plan.name}, part 6 only"
+        _attack(plan, results)
+        results.meta["load_average_after"] = _load_average()
+        results.meta["seconds"] = time.perf_counter() - started
+        return results
     results.round_trips = _step("1. round trips per operation", round_trips.measure)
     results.items_read = _step("2. items read as the table grows", lambda: scaling.measure(plan.table_sizes))
     with served_service(SERVED_TABLE, SERVED_LIMIT) as served:
@@ -72,14 +83,24 @@ def run(plan: Plan) -> Results:
         results.throughput = _step("4. throughput under concurrency", lambda: throughput.measure(
             prepared, levels=plan.concurrency, seconds=plan.load_seconds))
     results.cold_start = _step("5. cold start", lambda: cold_start.measure(plan.cold_start_runs))
+    _attack(plan, results)
     results.targets = [
         *round_trips.targets(results.round_trips),
         *scaling.targets(results.items_read),
         *latency.targets(results.latency),
+        *results.targets,
     ]
     results.meta["load_average_after"] = _load_average()
     results.meta["seconds"] = time.perf_counter() - started
     return results
+
+
+def _attack(plan: Plan, results: Results) -> None:
+    documents = _step("6a. parse + validation of attack documents", lambda: attack.time_documents(plan.attack_repeats))
+    with served_service(ATTACK_TABLE, 20) as served:
+        load = _step("6b. /healthz under attack", lambda: attack.load(served.url, plan.attack_seconds))
+    results.attack = attack.AttackResult(documents, load)
+    results.targets = attack.targets(results.attack)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -87,8 +108,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments.add_argument("--quick", action="store_true", help="small sizes and few iterations (CI smoke run)")
     arguments.add_argument("--json", type=Path, default=Path("bench-results.json"), metavar="PATH",
                            help="where to write the results as JSON (default: bench-results.json)")
+    arguments.add_argument("--section", choices=SECTIONS, default="all",
+                           help="all parts (default) or one: attack (part 6, bounded work under attack)")
     parsed = arguments.parse_args(argv)
-    results = run(Plan.quick() if parsed.quick else Plan.full())
+    results = run(Plan.quick() if parsed.quick else Plan.full(), parsed.section)
     sys.stdout.write(render(results))
     parsed.json.write_text(json.dumps(to_json(results), indent=2) + "\n")
     print(f"bench: results written to {parsed.json}", file=sys.stderr)

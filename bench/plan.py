@@ -14,6 +14,8 @@ class Plan:
     concurrency: tuple[int, ...]  # part 4
     load_seconds: float  # part 4: per operation and concurrency
     cold_start_runs: int  # part 5: fresh processes of each kind
+    attack_repeats: int = 9  # part 6: parse + validation runs of each document (median)
+    attack_seconds: float = 8.0  # part 6: the 8 clients' attack on the served service
 
     @classmethod
     def full(cls) -> Plan:
@@ -21,4 +23,4 @@ class Plan:
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls("quick", (100, 1_000), 20, 50, (1, 16, 64), 1.0, 1)
+        return cls("quick", (100, 1_000), 20, 50, (1, 16, 64), 1.0, 1, attack_repeats=3, attack_seconds=1.0)

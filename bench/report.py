@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.attack import AttackResult
 from bench.cold_start import ColdStart
 from bench.latency import LatencyResult
 from bench.round_trips import RoundTrips
@@ -23,6 +24,7 @@ class Results:
     latency: LatencyResult | None = None
     throughput: ThroughputResult | None = None
     cold_start: ColdStart | None = None
+    attack: AttackResult | None = None
     targets: list[Target] = field(default_factory=list)
 
 
@@ -119,6 +121,23 @@ def render(results: Results) -> str:
             ],
         ), "Costliest packages imported by a first-answer process (self time, ms): "
             + ", ".join(f"{i.package} {_ms(i.self_ms)}" for i in c.first_answer_imports)]
+    if results.attack is not None:
+        parts += ["", "## 6. Bounded work: parse + validation of attack documents (production bounds; median ms)",
+                  table(["document", "n", "KB", "outcome", "ms", "ms per KB"],
+                        [[d.shape, d.size, f"{d.kilobytes:.1f}", d.outcome, _ms(d.ms), f"{d.ms_per_kb:.2f}"]
+                         for d in results.attack.documents])]
+        load = results.attack.load
+        if load is not None:
+            parts += ["", f"/healthz while {load.clients} clients send the worst allowed documents, each text new, "
+                          f"for {load.seconds:.1f} s (anonymous; ms)", table(
+                ["", "samples", "p50", "p99", "mean", "max"],
+                [["attack documents", load.document_latency.samples, _ms(load.document_latency.p50_ms),
+                  _ms(load.document_latency.p99_ms), _ms(load.document_latency.mean_ms), "—"],
+                 ["GET /healthz", load.healthz.samples, _ms(load.healthz.p50_ms), _ms(load.healthz.p99_ms),
+                  _ms(load.healthz.mean_ms), _ms(load.healthz_max_ms)],
+                 ["GET /healthz, 1 s before the attack", load.healthz_idle.samples, _ms(load.healthz_idle.p50_ms),
+                  _ms(load.healthz_idle.p99_ms), _ms(load.healthz_idle.mean_ms), "—"]]),
+                "", "answers: " + ", ".join(f"{key} x{count}" for key, count in sorted(load.outcomes.items()))]
     if results.targets:
         parts += ["", "## Targets", table(
             ["target", "wanted", "measured", ""],
@@ -146,5 +165,7 @@ def to_json(results: Results) -> dict[str, Any]:
             "import_ratio": c.import_ratio,
             "first_answer_ratio": c.first_answer_ratio,
         }
+    if results.attack is not None:
+        document["attack"] = dataclasses.asdict(results.attack)
     document["targets"] = [dataclasses.asdict(t) for t in results.targets]
     return document

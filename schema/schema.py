@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -24,6 +15,7 @@ from resolvers import channel_requests as request_resolvers
 from resolvers import mutations, queries
 from schema.channel_requests import ChannelRequest, ChannelRequestConnection
 from schema.errors import ErrorCodes
+from schema.prepared_documents import BoundedDocuments, DocumentBounds, DocumentPreparer
 from schema.scalars import DATETIME
 from schema.types import Assignment, Capacity, Channel, ChannelConnection
 
@@ -80,21 +72,9 @@ class Mutation:
     cancel_channel_request: ChannelRequest = strawberry.mutation(resolver=request_resolvers.cancel_channel_request)
 
 
-class SafeParserCache(ParserCache):
-    """strawberry's ParserCache, except that a document that fails to parse is left to strawberry's own
-    parse step, which reports the error as a result (with its code) instead of raising past every
-    extension."""
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        try:
-            context.graphql_document = self.cached_parse_document(context.query, **context.parse_options)
-        except GraphQLError:
-            pass
-        yield
-
-
 class ChannelsSchema(strawberry.Schema):
+    preparer: DocumentPreparer  # parse and validation, bounded (schema.prepared_documents)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # ErrorCodes logs what is unexpected, with the request id; deliberate errors are answers, not log noise.
         return None
@@ -107,34 +87,42 @@ class SchemaLimits:
     max_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 2000
+    # Field selections, fragments counted at each spread: bounds graphql-core's quadratic
+    # overlapping-fields rule (README, "Security").
+    max_fields: int = 100
     # Production hides the schema: no introspection, no "did you mean" suggestions.
     hide_schema: bool = False
-    # Parsed and validated documents are cached, bounded (LRU), across requests.
+    # Parsed and validated documents are cached, bounded (LRU, in entries and in text), across requests.
     cache_size: int = 256
+    cache_bytes: int = 128 * 1024
+    # How long a request waits for its document to be parsed and validated before it is refused.
+    budget_seconds: float = 1.0
 
 
-def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
-    # The depth and alias rules are classes made once here: each limiter makes a new class when built,
-    # and a new rule tuple per request would miss ValidationCache (keyed on the rules) every time.
-    limit_rules = [
-        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
-    ]
-    extensions: list[object] = [
-        ErrorCodes,
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: SafeParserCache(maxsize=limits.cache_size),
-        lambda: AddValidationRules(limit_rules),
-        lambda: ValidationCache(maxsize=limits.cache_size),
-    ]
+def build_schema(limits: SchemaLimits = SchemaLimits()) -> ChannelsSchema:
+    preparer = DocumentPreparer(
+        DocumentBounds(
+            max_depth=limits.max_depth,
+            max_aliases=limits.max_aliases,
+            max_fields=limits.max_fields,
+            max_tokens=limits.max_tokens,
+            hide_suggestions=limits.hide_schema,
+            cache_size=limits.cache_size,
+            cache_bytes=limits.cache_bytes,
+            budget_seconds=limits.budget_seconds,
+        )
+    )
+    extensions: list[object] = [ErrorCodes, lambda: BoundedDocuments(preparer)]
     if limits.hide_schema:
         extensions.append(DisableIntrospection)
-    return ChannelsSchema(
+    schema = ChannelsSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,  # type: ignore[arg-type]
         config=StrawberryConfig(scalar_map={datetime: DATETIME}, disable_field_suggestions=limits.hide_schema),
     )
+    schema.preparer = preparer
+    return schema
 
 
 def export_sdl() -> str:

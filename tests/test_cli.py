@@ -123,6 +123,19 @@ def test_the_scope_prefix_defaults_to_the_service_name(clean_env: pytest.MonkeyP
     assert load_settings().auth_scope_prefix == "https://channels.example.com"
 
 
+def test_any_origin_is_refused_in_production(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("CHANNELS_ENV", "production")
+    clean_env.setenv("CHANNELS_CORS_ORIGINS", "https://app.example.com, *")
+    assert settings_problems() == [
+        "CHANNELS_CORS_ORIGINS: '*' is refused in production; list the frontends' origins (https://...)."
+    ]
+
+
+def test_any_origin_is_allowed_in_development(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("CHANNELS_CORS_ORIGINS", "*")
+    assert load_settings().cors_allow_list == ["*"]
+
+
 def test_several_wrong_values_give_one_line_each(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("CHANNELS_LIMIT", "abc")
     clean_env.setenv("CHANNELS_BACKEND", "nope")

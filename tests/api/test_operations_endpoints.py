@@ -99,3 +99,16 @@ async def test_concurrent_requests_count_their_own_aws_calls(
     assert len(lines) == 8
     assert all(line["awsCalls"] == {"dynamodb.GetItem": 1} for line in lines)
     assert len({line["requestId"] for line in lines}) == 8
+
+
+@pytest.mark.parametrize("settings", [{"env": "production"}], indirect=True)
+async def test_readyz_in_production_names_no_table_or_index(http: httpx.AsyncClient) -> None:
+    response = await http.get("/readyz")
+    assert (response.status_code, response.json()) == (200, {"status": "ready"})
+
+
+@pytest.mark.parametrize("settings", [{"env": "production"}], indirect=True)
+async def test_readyz_in_production_when_not_ready_says_only_so(http: httpx.AsyncClient, service: Service) -> None:
+    service.clients.dynamodb.delete_table(TableName=service.settings.table)
+    response = await http.get("/readyz")
+    assert (response.status_code, response.json()) == (503, {"status": "not ready"})

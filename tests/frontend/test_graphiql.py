@@ -45,4 +45,8 @@ async def test_missing_packages_are_named_instead_of_a_white_page(service_with: 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://channels.test") as client:
         page = await client.get("/graphql", headers=HTML)
     assert page.status_code == 503
-    assert page.text.startswith(f"GraphiQL's files are not installed: {tmp_path}/react/umd/react.production.min.js is missing.")
+    # Coded JSON like every non-2xx answer of /graphql (CONTRACT.md section 9); a browser shows it as text.
+    [error] = page.json()["errors"]
+    assert error["message"].startswith(
+        f"GraphiQL's files are not installed: {tmp_path}/react/umd/react.production.min.js is missing."
+    )

@@ -1,0 +1,163 @@
+"""Requests the client got wrong at the HTTP level, answered as coded JSON (CONTRACT.md section 9).
+
+Every non-2xx answer is `{"errors": [{"message", "extensions": {"code"}}]}`, never plain text and never
+a 5xx for anything a client sent. Three pieces, for every layer to use:
+
+- `TransportError`: raised where a request is found wrong (a subclass of the HTTPException strawberry's
+  view already raises, so both are answered the same way);
+- `transport_error_response`: the one shape of such an answer;
+- `CodedErrorsMiddleware`: the net under everything else — a plain-text answer of Starlette's router
+  (an unknown method: 405) or of any other layer becomes the coded JSON answer, and an exception that
+  escapes is a masked INTERNAL_SERVER_ERROR with the request id rather than a reset connection. It runs
+  inside the request-log layer, so the log line has the status the client got.
+
+Codes are the contract's (section 3): what the client sent wrong is BAD_USER_INPUT whatever the status
+(400 malformed, 405 wrong method, 413 too large, 415 wrong content type), 401/403/404 keep their
+meanings, and a 5xx is INTERNAL_SERVER_ERROR.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+
+from cross_web import HTTPException
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.request_log import current_request
+from schema.client_strings import cut_short
+
+log = logging.getLogger("shelcaster.channels.errors")
+
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL = "INTERNAL_SERVER_ERROR"
+_CODE_BY_STATUS = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
+# The plain-text bodies turned into messages are other layers' own short texts; a bound all the same.
+_MAX_MESSAGE_BYTES = 1024
+
+
+def code_for_status(status: int) -> str:
+    if status >= 500:
+        return INTERNAL
+    return _CODE_BY_STATUS.get(status, BAD_USER_INPUT)
+
+
+class TransportError(HTTPException):
+    """A request refused before GraphQL sees it: its status, a message for the client, and its code."""
+
+    def __init__(self, status_code: int, reason: str, code: str | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(status_code, reason)
+        self.code = code or code_for_status(status_code)
+        self.headers = dict(headers or {})
+
+
+def transport_error_response(status: int, message: str, code: str | None = None,
+                             headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The coded JSON answer of a request refused at the HTTP level."""
+    code = code or code_for_status(status)
+    _log_outcome(code)
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def _log_outcome(code: str) -> None:
+    record = current_request()
+    if record is not None:
+        record.outcome = code
+
+
+def response_for(error: HTTPException) -> JSONResponse:
+    """The answer to an HTTPException, strawberry's own or a TransportError."""
+    if isinstance(error, TransportError):
+        return transport_error_response(error.status_code, error.reason, error.code, error.headers)
+    return transport_error_response(error.status_code, cut_short(error.reason))
+
+
+def decode_request_json(data: str | bytes) -> object:
+    """A request's JSON (body, or a GET parameter): an object or a list, else a TransportError saying why."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError:
+        raise TransportError(400, "The request body is not valid UTF-8.") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise TransportError(400, "Unable to parse request body as JSON") from None
+    except RecursionError:
+        raise TransportError(400, "The request's JSON is nested too deeply.") from None
+    except ValueError:
+        # Python refuses to read an integer of more than 4,300 digits (sys.get_int_max_str_digits).
+        raise TransportError(400, "The request's JSON holds a number too large to read.") from None
+    if not isinstance(value, dict | list):
+        raise TransportError(400, f"The request's JSON must be an object, not {_json_kind(value)}.")
+    return value
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string"
+
+
+class CodedErrorsMiddleware:
+    """Turns any non-2xx answer that is not JSON into the coded JSON answer; masks escaped exceptions."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: Message | None = None
+        text = b""
+        started = False
+
+        async def coded_send(message: Message) -> None:
+            nonlocal held, text, started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = dict(message.get("headers", []))
+                if message["status"] >= 400 and b"json" not in headers.get(b"content-type", b""):
+                    held = message
+                    return
+            elif message["type"] == "http.response.body" and held is not None:
+                text = (text + message.get("body", b""))[:_MAX_MESSAGE_BYTES]
+                if message.get("more_body", False):
+                    return
+                await _send_coded(held, text.decode("utf-8", "replace").strip(), send)
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, coded_send)
+        except Exception:
+            request_id = scope.get("state", {}).get("request_id", "-")
+            log.exception("unexpected error (request %s) answering %s %s", request_id, scope["method"], scope["path"])
+            if started:
+                raise
+            response = transport_error_response(
+                500, f"Internal server error; quote request id {request_id} to the operators.", INTERNAL
+            )
+            await response(scope, receive, send)
+
+
+async def _send_coded(start: Message, text: str, send: Send) -> None:
+    status = start["status"]
+    _log_outcome(code_for_status(status))
+    kept = [(name, value) for name, value in start.get("headers", [])
+            if name.lower() not in (b"content-type", b"content-length")]
+    body = json.dumps(
+        {"errors": [{"message": cut_short(text) or "Request refused.", "extensions": {"code": code_for_status(status)}}]},
+        separators=(",", ":"),
+    ).encode()
+    headers = [*kept, (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,205 @@
+"""Part 6: bounded work under attack (issue #9, CONTRACT.md section 10).
+
+a. Parse + validation of the worst documents the limits allow, and of the attacks past them, at
+   growing sizes: the worker thread's whole job (`DocumentPreparer._parse_and_validate`) with the
+   production bounds, median of several runs, in ms and ms per KB.
+b. `/healthz` while 8 clients send the worst allowed documents to the served service (uvicorn, one
+   worker) as fast as it answers, each text new (so the cache does not help), anonymously (the
+   attacker needs no token: parse and validation come before any auth decision).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from graphql import GraphQLError, GraphQLSchema, specified_rules
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+
+from bench.stats import Latency
+from bench.targets import Target
+from schema.prepared_documents import DocumentBounds, DocumentPreparer
+from schema.schema import SchemaLimits, build_schema
+
+CLIENTS = 8
+PROBE_INTERVAL_SECONDS = 0.02
+TARGET_MS = 50.0
+
+
+def repeated_fields(count: int) -> str:
+    return "query { " + "myChannel { channelId } " * count + "}"
+
+
+def spread_fragments(count: int) -> str:
+    spreads = " ".join(f"...M{n}" for n in range(count))
+    return f"query {{ {spreads} }} " + " ".join(f"fragment M{n} on Query {{ myChannel {{ channelId }} }}"
+                                                 for n in range(count))
+
+
+def inline_fragments(count: int) -> str:
+    return "query { " + "... on Query { myChannel { channelId } } " * count + "}"
+
+
+def fragment_bomb(levels: int) -> str:
+    fragments = ["fragment F0 on Query { __typename }"]
+    fragments += [f"fragment F{n} on Query {{ ...F{n - 1} ...F{n - 1} }}" for n in range(1, levels + 1)]
+    return f"query {{ ...F{levels} }} " + " ".join(fragments)
+
+
+def deep_nesting(levels: int) -> str:
+    return "{ myChannel { " + "channel { assignments { " * levels + "hostUserId" + " } }" * levels + " } }"
+
+
+def long_name(kilobytes: int) -> str:
+    return "{ " + "x" * (kilobytes * 1024) + " }"
+
+
+def many_directives(count: int) -> str:
+    return "query { capacity " + "@include(if: true) " * count + "{ used } }"
+
+
+# name → (document of a size, sizes): the sizes reach each limit and pass it, inside the body limit.
+SHAPES: dict[str, tuple[Callable[[int], str], tuple[int, ...]]] = {
+    "repeated fields (x n)": (repeated_fields, (10, 25, 50, 100, 400)),
+    "fragments, each spread once (n)": (spread_fragments, (10, 25, 50, 100, 150)),
+    "inline fragments (n)": (inline_fragments, (10, 25, 50, 100, 300)),
+    "fragment bomb (n levels)": (fragment_bomb, (10, 30, 100, 150)),
+    "deep nesting (n levels)": (deep_nesting, (4, 50, 300)),
+    "directives on one field (n)": (many_directives, (10, 100, 400)),
+    "unknown field name (n KB)": (long_name, (1, 16, 60)),
+}
+# The worst documents inside every limit (100 fields): what part b sends.
+WORST_ALLOWED = (repeated_fields(50), spread_fragments(50), inline_fragments(50))
+
+
+@dataclass(frozen=True)
+class DocumentTiming:
+    shape: str
+    size: int
+    kilobytes: float
+    outcome: str  # "answered" or the code and the start of the first error
+    ms: float
+    ms_per_kb: float
+
+
+@dataclass(frozen=True)
+class AttackLoad:
+    clients: int
+    seconds: float
+    documents: int
+    outcomes: dict[str, int]
+    document_latency: Latency
+    healthz: Latency
+    healthz_max_ms: float
+    healthz_idle: Latency  # the same probe for a second before the attack: what the machine gives anyway
+
+
+@dataclass(frozen=True)
+class AttackResult:
+    documents: list[DocumentTiming]
+    load: AttackLoad | None
+
+
+def _production_preparer() -> tuple[DocumentPreparer, GraphQLSchema, tuple[type[ASTValidationRule], ...]]:
+    """The preparer as production builds it (default limits, introspection refused, no suggestion)."""
+    limits = SchemaLimits(hide_schema=True)
+    graphql_schema: GraphQLSchema = build_schema(limits)._schema
+    bounds = DocumentBounds(
+        max_depth=limits.max_depth, max_aliases=limits.max_aliases, max_fields=limits.max_fields,
+        max_tokens=limits.max_tokens, hide_suggestions=True, cache_size=1, cache_bytes=1,
+        budget_seconds=limits.budget_seconds,
+    )
+    return DocumentPreparer(bounds), graphql_schema, (*specified_rules, NoSchemaIntrospectionCustomRule)
+
+
+def time_documents(repeats: int) -> list[DocumentTiming]:
+    preparer, graphql_schema, rules = _production_preparer()
+    timings = []
+    for shape, (build, sizes) in SHAPES.items():
+        for size in sizes:
+            text = build(size)
+            runs = []
+            outcome = None
+            for _ in range(repeats):
+                started = time.perf_counter()
+                outcome = preparer._parse_and_validate(text, graphql_schema, rules)
+                runs.append(time.perf_counter() - started)
+            assert outcome is not None
+            ms = statistics.median(runs) * 1000
+            kilobytes = len(text.encode()) / 1024
+            timings.append(DocumentTiming(shape, size, round(kilobytes, 2), _outcome(outcome.errors), ms,
+                                          ms / kilobytes))
+    return timings
+
+
+def _outcome(errors: tuple[GraphQLError, ...]) -> str:
+    if not errors:
+        return "answered"
+    first = errors[0]
+    return f"{(first.extensions or {}).get('code')}: {first.message[:48]}"
+
+
+def load(url: str, seconds: float) -> AttackLoad:
+    return asyncio.run(_load(url, seconds))
+
+
+async def _load(url: str, seconds: float) -> AttackLoad:
+    idle = await asyncio.to_thread(_probe, url, time.perf_counter() + 1.0)
+    outcomes: Counter[str] = Counter()
+    latencies: list[float] = []
+    serial = iter(range(10**9))
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+
+        async def attacker() -> None:
+            while time.perf_counter() < deadline:
+                number = next(serial)
+                # A comment makes each text new: the cache never answers for the attacker.
+                text = f"# attack {number}\n" + WORST_ALLOWED[number % len(WORST_ALLOWED)]
+                started = time.perf_counter()
+                response = await client.post("/graphql", json={"query": text})
+                latencies.append(time.perf_counter() - started)
+                body = response.json()
+                codes = [error["extensions"]["code"] for error in body.get("errors", [])]
+                outcomes[f"{response.status_code} {codes[0] if codes else 'data'}"] += 1
+
+        # The probe has a thread and a connection of its own: the attackers' answers, parsed on this
+        # loop, do not delay its timings.
+        probes = asyncio.create_task(asyncio.to_thread(_probe, url, deadline))
+        started = time.perf_counter()
+        await asyncio.gather(*(attacker() for _ in range(CLIENTS)))
+        elapsed = time.perf_counter() - started
+        healthz = await probes
+    return AttackLoad(CLIENTS, elapsed, len(latencies), dict(outcomes), Latency.of(latencies), Latency.of(healthz),
+                      max(healthz) * 1000, Latency.of(idle))
+
+
+def _probe(url: str, deadline: float) -> list[float]:
+    latencies = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        client.get("/healthz")
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            response = client.get("/healthz")
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"/healthz under attack: {response.status_code}")
+            time.sleep(PROBE_INTERVAL_SECONDS)
+    return latencies
+
+
+def targets(result: AttackResult) -> list[Target]:
+    slowest = max(result.documents, key=lambda timing: timing.ms)
+    found = [Target("every document refused or answered (parse + validation)", f"< {TARGET_MS:.0f} ms",
+                    f"{slowest.ms:.1f} ms at worst ({slowest.shape}, {slowest.size})", slowest.ms < TARGET_MS)]
+    if result.load is not None:
+        p99 = result.load.healthz.p99_ms
+        found.append(Target(f"/healthz p99 while {CLIENTS} clients send the worst allowed documents",
+                            f"< {TARGET_MS:.0f} ms", f"{p99:.1f} ms", p99 < TARGET_MS))
+    return found

@@ -1,0 +1,138 @@
+"""Every non-2xx answer of /graphql is coded JSON with the request id (CONTRACT.md section 9), and its
+log line has the status the client got."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pytest
+
+from tests.support import GraphQLClient
+
+JSON = {"content-type": "application/json"}
+
+
+def assert_coded(response: httpx.Response, status: int, code: str, message: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-request-id"]
+    assert response.json() == {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"null", "The request's JSON must be an object, not null."),
+        (b'"hi"', "The request's JSON must be an object, not a string."),
+        (b"123", "The request's JSON must be an object, not a number."),
+        (b"true", "The request's JSON must be an object, not a boolean."),
+        (b"[" * 5000 + b"]" * 5000, "The request's JSON is nested too deeply."),
+        (b'{"query": "{ capacity { used } }", "x": "\xff"}', "The request body is not valid UTF-8."),
+        (b'{"query": ', "Unable to parse request body as JSON"),
+        (b'{"query": "{ capacity { used } }", "variables": {"n": ' + b"9" * 5000 + b"}}",
+         "The request's JSON holds a number too large to read."),
+        (b'[{"query": "{ capacity { used } }"}, {"query": "{ capacity { limit } }"}]', "Batching is not enabled"),
+        (b'{"query": "{ capacity { used } }", "variables": [1]}',
+         "The GraphQL operation's `variables` must be an object or null, if provided."),
+        (b'{"query": "{ capacity { used } }", "operationName": 7}',
+         "The request's `operationName` must be a string or null, if provided."),
+        (b'{"variables": {}}', "No GraphQL query found in the request."),
+    ],
+    ids=["null", "string", "number", "boolean", "nested-5000", "invalid-utf8", "truncated", "5000-digit-number",
+         "batch", "variables-list", "operation-name-number", "no-query"],
+)
+async def test_malformed_body_is_400_bad_user_input(
+    http: httpx.AsyncClient, admin: str, body: bytes, message: str
+) -> None:
+    response = await http.post("/graphql", content=body, headers={**JSON, "Authorization": f"Bearer {admin}"})
+    assert_coded(response, 400, "BAD_USER_INPUT", message)
+
+
+async def test_wrong_content_type_is_415(http: httpx.AsyncClient) -> None:
+    response = await http.post("/graphql", content=b"{ capacity { used } }", headers={"content-type": "text/plain"})
+    assert_coded(response, 415, "BAD_USER_INPUT", "The request body must be application/json.")
+
+
+async def test_mutation_over_get_is_405(http: httpx.AsyncClient, admin: str) -> None:
+    response = await http.get(
+        "/graphql", params={"query": 'mutation { deleteChannel(id: "x") { id } }'},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert_coded(response, 405, "BAD_USER_INPUT", "Mutations must be sent with POST.")
+    assert response.headers["allow"] == "POST"
+
+
+async def test_query_over_get_still_works(http: httpx.AsyncClient, admin: str) -> None:
+    response = await http.get(
+        "/graphql", params={"query": "{ capacity { limit } }"}, headers={"Authorization": f"Bearer {admin}"}
+    )
+    assert response.json() == {"data": {"capacity": {"limit": 20}}}
+
+
+async def test_get_with_variables_that_are_not_an_object_is_400(http: httpx.AsyncClient, admin: str) -> None:
+    response = await http.get(
+        "/graphql", params={"query": "{ capacity { limit } }", "variables": "12"},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert_coded(response, 400, "BAD_USER_INPUT", "The request's JSON must be an object, not a number.")
+
+
+async def test_unknown_operation_name_is_400_with_the_name_cut_short(http: httpx.AsyncClient, admin: str) -> None:
+    response = await http.post(
+        "/graphql", json={"query": "query A { capacity { used } }", "operationName": "B" * 5000},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert_coded(response, 400, "BAD_USER_INPUT", f"The document has no operation named '{'B' * 100}…'.")
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+async def test_other_methods_are_405_coded_json(http: httpx.AsyncClient, method: str) -> None:
+    response = await http.request(method, "/graphql", content=b"{}", headers=JSON)
+    assert_coded(response, 405, "BAD_USER_INPUT", "Method Not Allowed")
+
+
+async def test_oversize_body_is_413_coded_json(http: httpx.AsyncClient) -> None:
+    response = await http.post("/graphql", content=b" " * 70_000, headers=JSON)
+    assert_coded(response, 413, "BAD_USER_INPUT", "Request body larger than 65536 bytes.")
+
+
+async def test_unknown_path_is_404_coded_json(http: httpx.AsyncClient) -> None:
+    response = await http.get("/nowhere")
+    assert_coded(response, 404, "NOT_FOUND", "Not Found")
+
+
+async def test_refusal_is_logged_with_its_status_and_the_request_id(
+    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="shelcaster.channels.requests"):
+        response = await http.post("/graphql", content=b"null", headers={**JSON, "x-request-id": "req-null-1"})
+    assert response.headers["x-request-id"] == "req-null-1"
+    line = json.loads(caplog.records[-1].getMessage())
+    assert (line["requestId"], line["status"], line["outcome"]) == ("req-null-1", 400, "BAD_USER_INPUT")
+
+
+async def test_router_refusal_is_logged_with_its_code(http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="shelcaster.channels.requests"):
+        await http.put("/graphql", content=b"{}", headers=JSON)
+    line = json.loads(caplog.records[-1].getMessage())
+    assert (line["status"], line["outcome"]) == (405, "BAD_USER_INPUT")
+
+
+async def test_long_path_is_cut_short_in_the_log_line(http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="shelcaster.channels.requests"):
+        response = await http.get("/" + "p" * 20_000)
+    assert response.status_code == 404
+    assert len(json.loads(caplog.records[-1].getMessage())["path"]) <= 120
+
+
+async def test_long_operation_name_is_cut_short_in_the_log_line(
+    gql: GraphQLClient, admin: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = "Q" * 60_000
+    with caplog.at_level(logging.INFO, logger="shelcaster.channels.requests"):
+        await gql(f"query {name} {{ capacity {{ used }} }}", token=admin)
+    line = json.loads(caplog.records[-1].getMessage())
+    assert len(line["operation"]) <= 101
+    assert len(caplog.records[-1].getMessage()) < 1000
