@@ -44,7 +44,15 @@ from data.table import (
     idempotency_key,
     stream_event_key,
 )
-from data.records import LAST_RECORDING, recording_attribute
+from data.records import (
+    CURRENT_SESSION_KEY,
+    LAST_RECORDING,
+    STREAM_LAST_SEEN,
+    STREAM_MISSED_ONCE,
+    recording_attribute,
+)
+from data.sessions import close_session, completed_session, open_session, session_sort_key
+from domain.sessions import SessionEndReason
 from domain.model import Recording
 
 IDEMPOTENCY_KEY_LIFETIME_SECONDS = 24 * 60 * 60
@@ -419,14 +427,28 @@ class ChannelRepository:
         set_clauses = ["#state = :new", "#state_key = :new", "updatedAt = :now"]
         add_clauses: list[str] = []
         remove_clauses: list[str] = []
+        session_entries: list[dict[str, Any]] = []
         if change.enters_live:
-            set_clauses += ["#session = :session", "liveSince = :now", "lastBroadcastAt = :now"]
+            assert change.session_id is not None
+            set_clauses += ["#session = :session", "liveSince = :now", "lastBroadcastAt = :now",
+                            "#session_key = :session_key"]
             add_clauses.append("totalBroadcasts :one")
-            values.update({":session": change.session_id, ":one": 1})
+            values.update({":session": change.session_id, ":one": 1,
+                           ":session_key": session_sort_key(change.at, change.session_id)})
+            session_entries.append(
+                open_session(channel_id, change.session_id, change.at, change.host_user_id, change.stream_id)
+            )
         if change.leaves_live:
-            remove_clauses += ["#session", "liveSince"]
+            remove_clauses += ["#session", "liveSince", "#session_key"]
             add_clauses.append("totalStreamingMinutes :minutes")
             values[":minutes"] = Decimal(str(change.minutes_streamed))
+            if change.closing_session_key is not None:
+                session_entries.append(close_session(channel_id, change.closing_session_key, change.at,
+                                                     change.minutes_streamed, change.end_reason))
+        if change.enters_live or change.leaves_live:
+            names["#session_key"] = CURRENT_SESSION_KEY
+            # The live-state check's notes belong to one broadcast.
+            remove_clauses += [STREAM_LAST_SEEN, STREAM_MISSED_ONCE]
         expression = "SET " + ", ".join(set_clauses)
         if add_clauses:
             expression += " ADD " + ", ".join(add_clauses)
@@ -460,10 +482,12 @@ class ChannelRepository:
         ]
         if event is not None:
             operations.append(self._marker_put(event, change.at))
+        # The session opened or closed by this change is written with it: each broadcast once.
+        operations += session_entries
         try:
             self.table.transact(operations)
         except TransactionCancelled as cancelled:
-            if 2 in cancelled.failed:
+            if event is not None and 2 in cancelled.failed:
                 raise EventAlreadyApplied from None
             raise StaleChannel from None
 
@@ -517,8 +541,12 @@ class ChannelRepository:
             raise EventAlreadyApplied from None
 
     def add_completed_broadcast(self, channel_id: str, started: datetime, minutes: float,
-                                event: StreamEventMarker, now: datetime) -> None:
-        """Count a broadcast whose end arrived before its start: the stats, without a state change."""
+                                event: StreamEventMarker, now: datetime, *, ended: datetime | None = None,
+                                host_user_id: str | None = None) -> None:
+        """Count a broadcast whose end arrived before its start: the stats and its whole session,
+        without a state change."""
+        session = completed_session(channel_id, event.stream_id, started, max(ended or now, started), minutes,
+                                    host_user_id, SessionEndReason.STREAM_ENDED)
         try:
             self.table.transact(
                 [
@@ -531,6 +559,7 @@ class ChannelRepository:
                                 ":minutes": Decimal(str(minutes)), ":null": "NULL"},
                     ),
                     self._marker_put(event, now),
+                    session,
                 ]
             )
         except TransactionCancelled as cancelled:
@@ -546,6 +575,7 @@ class ChannelRepository:
                         values={":one": 1, ":minutes": Decimal(str(minutes))},
                     ),
                     self._marker_put(event, now),
+                    session,
                 ]
             )
 

@@ -52,3 +52,29 @@ def require_may_set_state(
         raise Forbidden(f"You are not assigned to channel '{channel_id}'.")
     if target not in HOST_SETTABLE_STATES:
         raise Forbidden(f"Hosts may set IDLE or LIVE only; {target.value} is for admins.")
+
+
+# Live streams (CONTRACT.md sections 4 and 7)
+
+
+def may_see_stream(caller: Caller, own_assignment: Assignment | None, channel_id: str) -> bool:
+    """`Channel.stream`: whoever may see the stream key (else null)."""
+    return may_see_stream_key(caller, own_assignment, channel_id)
+
+
+def may_see_sessions(caller: Caller, own_assignment: Assignment | None, channel_id: str) -> bool:
+    """`Channel.sessions`: admins and the channel's hosts (else an empty page)."""
+    return caller.is_admin or is_assigned(own_assignment, channel_id)
+
+
+def require_may_rotate_stream_key(caller: Caller, own_assignment: Assignment | None, channel_id: str) -> None:
+    """Admins rotate any channel's key; a host only their own channel's (FORBIDDEN otherwise, whether
+    or not the channel exists)."""
+    if caller.is_admin:
+        return
+    if not is_assigned(own_assignment, channel_id):
+        raise Forbidden(f"You are not assigned to channel '{channel_id}'.")
+
+
+def require_may_stop_broadcast(caller: Caller) -> None:
+    require_admin(caller, "stopBroadcast")

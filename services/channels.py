@@ -35,6 +35,7 @@ from data.repository import (
     IdempotencyRecord,
     StaleChannel,
 )
+from data.sessions import session_sort_key
 from services.backend import ChannelsBackend
 
 log = logging.getLogger(__name__)
@@ -288,7 +289,7 @@ def set_channel_state(
         channel = repository.get_channel(channel_id)
         if channel is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.")
-        change = plan_state_change(channel, target, session_id, backend.clock())
+        change = plan_state_change(channel, target, session_id, backend.clock(), host_user_id=caller.user_id)
         if change is None:
             return channel
         try:
@@ -307,6 +308,7 @@ def applied(channel: Channel, change: StateChange) -> Channel:
             channel,
             state=change.new_state,
             current_session_id=change.session_id,
+            current_session_key=session_sort_key(change.at, change.session_id or ""),
             live_since=change.at,
             updated_at=change.at,
             stats=dataclasses.replace(stats, total_broadcasts=stats.total_broadcasts + 1, last_broadcast_at=change.at),
@@ -316,6 +318,7 @@ def applied(channel: Channel, change: StateChange) -> Channel:
         state=change.new_state,
         current_session_id=None if change.leaves_live else channel.current_session_id,
         live_since=None if change.leaves_live else channel.live_since,
+        current_session_key=None if change.leaves_live else channel.current_session_key,
         updated_at=change.at,
         stats=dataclasses.replace(
             stats, total_streaming_minutes=round(stats.total_streaming_minutes + change.minutes_streamed, 3)
