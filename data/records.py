@@ -42,6 +42,7 @@ LAST_RECORDING = "lastRecording"
 CURRENT_SESSION_KEY = "currentSessionKey"
 STREAM_LAST_SEEN = "streamLastSeenAt"
 STREAM_MISSED_ONCE = "streamMissedOnce"
+KEY_CHANGE = "streamKeyChange"  # the key-change lease (data.stream_key_records)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -95,6 +96,7 @@ def channel_from_item(item: Mapping[str, Any]) -> Channel:
         current_session_key=_text(item.get(CURRENT_SESSION_KEY)),
         stream_last_seen_at=parse_timestamp(item.get(STREAM_LAST_SEEN)),
         stream_missed_once=item.get(STREAM_MISSED_ONCE) is True,
+        key_change_started_at=parse_timestamp((item.get(KEY_CHANGE) or {}).get("startedAt")),
     )
 
 

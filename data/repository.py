@@ -51,6 +51,7 @@ from data.records import (
     STREAM_MISSED_ONCE,
     recording_attribute,
 )
+from data.stream_key_records import KeyWrite
 from data.sessions import close_session, completed_session, open_session, session_sort_key
 from domain.sessions import SessionEndReason
 from domain.model import Recording
@@ -414,13 +415,16 @@ class ChannelRepository:
     # State
 
     def apply_state_change(
-        self, channel_id: str, change: StateChange, event: StreamEventMarker | None = None
+        self, channel_id: str, change: StateChange, event: StreamEventMarker | None = None,
+        key_write: KeyWrite | None = None,
     ) -> None:
         """Write one planned transition and move the per-state counters, conditional on the state
         (and session) it was planned from: a concurrent change makes this raise StaleChannel.
 
         With `event`, the IVS event's marker is written in the same transaction, so that a
-        redelivered event raises EventAlreadyApplied instead of counting twice."""
+        redelivered event raises EventAlreadyApplied instead of counting twice. With `key_write`,
+        the stream key IVS just made (or none) goes onto the channel and its assignments in the same
+        transaction, conditional on the key-change lease (data.stream_key_records)."""
         now = format_timestamp(change.at)
         names = {"#state": "state", "#state_key": STATE_KEY_ATTRIBUTE, "#session": "currentSessionId"}
         values: dict[str, Any] = {":new": change.new_state.value, ":now": now, ":expected": change.expected_state.value}
@@ -449,6 +453,9 @@ class ChannelRepository:
             names["#session_key"] = CURRENT_SESSION_KEY
             # The live-state check's notes belong to one broadcast.
             remove_clauses += [STREAM_LAST_SEEN, STREAM_MISSED_ONCE]
+        key_condition = ""
+        if key_write is not None:
+            key_condition = " AND " + key_write.add_to(set_clauses, remove_clauses, names, values)
         expression = "SET " + ", ".join(set_clauses)
         if add_clauses:
             expression += " ADD " + ", ".join(add_clauses)
@@ -469,7 +476,7 @@ class ChannelRepository:
             update(
                 channel_key(channel_id),
                 expression,
-                condition=f"attribute_exists(pk) AND {state_condition} AND {session_condition}",
+                condition=f"attribute_exists(pk) AND {state_condition} AND {session_condition}{key_condition}",
                 names=names,
                 values=values,
             ),
@@ -484,6 +491,8 @@ class ChannelRepository:
             operations.append(self._marker_put(event, change.at))
         # The session opened or closed by this change is written with it: each broadcast once.
         operations += session_entries
+        if key_write is not None:
+            operations += key_write.assignment_updates(channel_id)
         try:
             self.table.transact(operations)
         except TransactionCancelled as cancelled:

@@ -83,6 +83,8 @@ class Channel:
     # channel, and whether the last check missed the stream.
     stream_last_seen_at: datetime | None = None
     stream_missed_once: bool = False
+    # When a stream-key change (rotate, OFFLINE) took the channel's lease; None when none holds it.
+    key_change_started_at: datetime | None = None
 
     @property
     def recording_enabled(self) -> bool:

@@ -278,7 +278,10 @@ def unassign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, 
 def set_channel_state(
     backend: ChannelsBackend, caller: Caller, channel_id: str, target: ChannelState, session_id: str | None
 ) -> Channel:
-    """Move a channel through the state machine, counting each broadcast once (CONTRACT.md section 2)."""
+    """Move a channel through the state machine, counting each broadcast once (CONTRACT.md section 2).
+
+    Entering OFFLINE stops the broadcast and deletes the IVS stream key; leaving it issues a new key
+    (CONTRACT.md section 7; the steps are in services.stream_control)."""
     validate_identifier("channelId", channel_id)
     if session_id is not None:
         validate_identifier("sessionId", session_id)
@@ -292,6 +295,13 @@ def set_channel_state(
         change = plan_state_change(channel, target, session_id, backend.clock(), host_user_id=caller.user_id)
         if change is None:
             return channel
+        if ChannelState.OFFLINE in (change.expected_state, change.new_state):
+            # OFFLINE takes the channel off the air: its IVS stream and key change with the state.
+            from services import stream_control
+
+            if change.new_state is ChannelState.OFFLINE:
+                return stream_control.take_off_air(backend, channel)
+            return stream_control.put_back_on_air(backend, channel)
         try:
             repository.apply_state_change(channel_id, change)
         except StaleChannel:

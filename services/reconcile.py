@@ -5,6 +5,9 @@ What it finds and what it does with `--apply`:
   (an orphan of a crashed or failed create; it burns quota);
 - a PENDING create older than the stale age: delete its tagged IVS channel if any, release its slot;
 - a channel record whose IVS channel is gone: set it OFFLINE (never delete data silently);
+- a channel whose records hold no stream key, or one IVS does not have (an interrupted rotate or
+  OFFLINE change whose lease expired): issue a new key; an OFFLINE channel IVS still has a key
+  for: delete it;
 - capacity counters that drifted from the records (e.g. the older functions wrote records): reset them.
 IVS channels without this service's tag and without a record are reported, never touched.
 """
@@ -18,6 +21,8 @@ from domain.capacity import CapacityCounts
 from domain.model import ChannelState
 from domain.state_machine import plan_state_change
 from data.repository import PendingCreate, StaleChannel
+from domain.model import Channel
+from services import stream_control
 from services.backend import ChannelsBackend
 from services.channels import CHANNEL_ID_TAG, SERVICE_TAG
 
@@ -117,6 +122,12 @@ def reconcile(
             except StaleChannel:
                 finding.action += " (changed meanwhile: run again)"
 
+    # Stream keys: never a record with a key IVS does not have; never an OFFLINE channel with a key
+    for channel in records:
+        if channel.arn not in ivs_channels or stream_control.key_change_in_progress(backend, channel):
+            continue
+        _check_stream_key(backend, channel, report, apply)
+
     # Counters, recounted after the repairs above
     if apply:
         records = repository.list_channel_records(entity_index)
@@ -140,6 +151,28 @@ def reconcile(
             if not finding.applied:
                 finding.action += " (changed meanwhile: run again)"
     return report
+
+
+def _check_stream_key(backend: ChannelsBackend, channel: Channel, report: ReconcileReport, apply: bool) -> None:
+    has_record_key = channel.stream_key is not None or channel.sealed_stream_key is not None
+    if channel.state is ChannelState.OFFLINE:
+        if backend.ivs.list_stream_keys(channel.arn):
+            finding = Finding("offline-channel-with-stream-key", channel.id,
+                              f"'{channel.name}' is OFFLINE but IVS still has a stream key", "delete its IVS keys")
+            report.findings.append(finding)
+            if apply:
+                stream_control.delete_ivs_keys(backend, channel)
+                finding.applied = True
+        return
+    if has_record_key and stream_control.record_key_is_ivs_key(backend, channel):
+        return
+    detail = "holds a stream key IVS does not have" if has_record_key else "has no stream key (a change was interrupted)"
+    finding = Finding("stream-key-mismatch", channel.id, f"'{channel.name}' {detail}", "issue a new stream key")
+    report.findings.append(finding)
+    if apply:
+        finding.applied = stream_control.issue_new_key(backend, channel)
+        if not finding.applied:
+            finding.action += " (changed meanwhile: run again)"
 
 
 def _stale(create: PendingCreate, now: datetime, stale_after: timedelta) -> bool:
