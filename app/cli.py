@@ -1,4 +1,5 @@
-"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6), encrypt-keys, doctor, smoke."""
+"""`shelcaster-channels`: serve, token, provision, export-schema (CONTRACT.md section 6), encrypt-keys, doctor, smoke,
+check-live and simulate-broadcast (section 7)."""
 
 from __future__ import annotations
 
@@ -22,15 +23,24 @@ def _settings_or_exit() -> Settings:
 
 
 def serve(host: str, port: int) -> None:
+    import os
+
     import uvicorn
 
     from app.bootstrap import bootstrap
+    from app.embedded_registry import RunningEmbedded, clear_running, record_running
     from app.http import create_app
 
     settings = _settings_or_exit()
     configure_logging()
     service = bootstrap(settings)
     try:
+        if service.embedded is not None:
+            # The folder's other commands (check-live, simulate-broadcast) act on this emulator.
+            record_running(settings.dev_dir, RunningEmbedded(
+                pid=os.getpid(), endpoint_url=service.embedded.endpoint_url, service_url=f"http://{host}:{port}",
+                kms_key_id=service.backend.stream_keys.kms_key_id if service.backend.stream_keys else None,
+            ))
         app = create_app(service)
         if service.dev_key is not None:
             admin = service.dev_key.mint(DEV_ADMIN_USER, admin=True, admin_group=settings.auth_admin_group)
@@ -48,6 +58,8 @@ def serve(host: str, port: int) -> None:
         # Our request log (JSON, one line per request) replaces uvicorn's access log.
         uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on", access_log=False)
     finally:
+        if service.embedded is not None:
+            clear_running(settings.dev_dir, os.getpid())
         service.close()
 
 
@@ -142,6 +154,44 @@ def reconcile_command(apply: bool, stale_minutes: float) -> None:
         raise SystemExit(1)
 
 
+def check_live_command() -> None:
+    from app.simulate_broadcast import NoRunningServe, attached_service
+    from services.live_check import check_live
+
+    settings = _settings_or_exit()
+    try:
+        service = attached_service(settings)
+    except NoRunningServe as missing:
+        print(f"shelcaster-channels: {missing}", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        for line in check_live(service.backend).lines():
+            print(line)
+    finally:
+        service.close()
+
+
+def simulate_broadcast_command(channel_id: str, seconds: float, viewers: int) -> None:
+    from app.simulate_broadcast import NoRunningServe, attached_service, simulate_broadcast
+
+    settings = _settings_or_exit()
+    if settings.backend != "embedded":
+        print("shelcaster-channels: simulate-broadcast is for the embedded backend; "
+              "with CHANNELS_BACKEND=aws, broadcast with an encoder (README, 'Going live').", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        service = attached_service(settings)
+    except NoRunningServe as missing:
+        print(f"shelcaster-channels: {missing}", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        status = simulate_broadcast(service, channel_id, seconds, viewers, report=lambda line: print(line, flush=True))
+    finally:
+        service.close()
+    if status:
+        raise SystemExit(status)
+
+
 def export_schema() -> None:
     from schema.schema import export_sdl
 
@@ -170,6 +220,15 @@ def parser() -> argparse.ArgumentParser:
         "encrypt-keys", help="encrypt plain-text stream keys of older records with the KMS key (dry run by default)"
     )
     encrypt_command.add_argument("--apply", action="store_true", help="write the changes (default: report only)")
+    commands.add_parser(
+        "check-live", help="compare IVS's live streams with the LIVE channels and repair lost events (once)"
+    )
+    simulate = commands.add_parser(
+        "simulate-broadcast", help="embedded: broadcast on a channel of the running serve, as an encoder would"
+    )
+    simulate.add_argument("channel_id", metavar="CHANNEL_ID")
+    simulate.add_argument("--seconds", type=float, default=60.0, help="how long to broadcast (default 60)")
+    simulate.add_argument("--viewers", type=int, default=0, help="the viewer count IVS reports (default 0)")
     commands.add_parser("doctor", help="check the configured backend: credentials, table, indexes, IVS, KMS, JWKS")
     smoke_command = commands.add_parser(
         "smoke", help="run the seed's eleven tests through GraphQL against a running deployment, then clean up"
@@ -198,6 +257,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         reconcile_command(arguments.apply, arguments.stale_after)
     elif arguments.command == "encrypt-keys":
         encrypt_keys(arguments.apply)
+    elif arguments.command == "check-live":
+        check_live_command()
+    elif arguments.command == "simulate-broadcast":
+        simulate_broadcast_command(arguments.channel_id, arguments.seconds, arguments.viewers)
     elif arguments.command == "doctor":
         from app.doctor import run_doctor
 

@@ -15,6 +15,7 @@ from app.bootstrap import Service
 from app.embedded import EmbeddedAws
 from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
 from domain.access import Caller
+from domain.errors import InvalidStateTransition
 from domain.model import ChannelState
 from services.ivs_events import apply_ivs_event
 from services.reconcile import reconcile
@@ -110,7 +111,10 @@ async def test_stop_broadcast_racing_stream_end_counts_the_broadcast_once(
 
         def stop() -> None:
             barrier.wait()
-            stop_broadcast(service.backend, ADMIN, channel["id"])
+            try:
+                stop_broadcast(service.backend, ADMIN, channel["id"])
+            except InvalidStateTransition:
+                pass  # the other ended it first: stopBroadcast finds nothing to stop
 
         def stream_end() -> None:
             barrier.wait()
