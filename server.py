@@ -1,12 +1,13 @@
 """Entry points: `python server.py [--host 127.0.0.1] [--port 8000]` serves the service over HTTP;
 `server.handler` is the AWS Lambda handler of the same app (API Gateway HTTP API or REST API);
-`server.events_handler` applies IVS's EventBridge events to channel state."""
+`server.events_handler` applies IVS's EventBridge events to channel state; `server.live_check_handler`
+is the scheduled live-state check."""
 
 from __future__ import annotations
 
-from app.lambda_handler import events_handler, handler
+from app.lambda_handler import events_handler, handler, live_check_handler
 
-__all__ = ["events_handler", "handler"]
+__all__ = ["events_handler", "handler", "live_check_handler"]
 
 if __name__ == "__main__":
     import argparse

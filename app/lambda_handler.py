@@ -12,6 +12,7 @@ from typing import Any
 
 _api: Any = None
 _events_backend: Any = None
+_live_check_backend: Any = None
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -51,6 +52,25 @@ def events_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     return {"outcome": outcome}
 
 
+def live_check_handler(event: dict[str, Any], context: Any) -> dict[str, list[str]]:
+    """The scheduled live-state check (once a minute): IVS's streams against the LIVE channels."""
+    global _live_check_backend
+    if _live_check_backend is None:
+        from app.bootstrap import bootstrap
+        from app.settings import load_settings
+
+        _live_check_backend = bootstrap(load_settings()).backend
+    import json
+    import logging
+    from dataclasses import asdict
+
+    from services.live_check import check_live
+
+    report = check_live(_live_check_backend)
+    logging.getLogger("shelcaster.channels.live_check").info(json.dumps(asdict(report)))
+    return asdict(report)
+
+
 def _log_event(event: dict[str, Any], outcome: str) -> None:
     import json
     import logging
@@ -73,7 +93,7 @@ def _log_event(event: dict[str, Any], outcome: str) -> None:
 def reset() -> None:
     """Forget what was built (tests start each case from a cold container), closing the event loop
     Mangum set up for it."""
-    global _api, _events_backend
+    global _api, _events_backend, _live_check_backend
     if _api is not None:
         import asyncio
         import warnings
@@ -85,3 +105,4 @@ def reset() -> None:
         asyncio.set_event_loop(None)
     _api = None
     _events_backend = None
+    _live_check_backend = None
