@@ -22,6 +22,7 @@ from domain.model import ChannelState
 from domain.state_machine import plan_state_change
 from data.repository import PendingCreate, StaleChannel
 from domain.model import Channel
+from domain.sessions import SessionEndReason
 from services import stream_control
 from services.backend import ChannelsBackend
 from services.channels import CHANNEL_ID_TAG, SERVICE_TAG
@@ -114,7 +115,8 @@ def reconcile(
         finding = Finding("record-without-ivs-channel", channel.id, f"'{channel.name}' is {channel.state.value}; {channel.arn} is gone", "set OFFLINE")
         report.findings.append(finding)
         if apply:
-            change = plan_state_change(channel, ChannelState.OFFLINE, None, now)
+            # A broadcast on a channel IVS no longer has is lost, not ended by anyone.
+            change = plan_state_change(channel, ChannelState.OFFLINE, None, now, end_reason=SessionEndReason.LOST)
             try:
                 if change is not None:
                     repository.apply_state_change(channel.id, change)
