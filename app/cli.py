@@ -7,7 +7,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from typing import TYPE_CHECKING
+
 from app.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from app.bootstrap import Service
 
 DEV_ADMIN_USER = "dev-admin"
 DEV_HOST_USER = "dev-host"
@@ -154,16 +159,21 @@ def reconcile_command(apply: bool, stale_minutes: float) -> None:
         raise SystemExit(1)
 
 
-def check_live_command() -> None:
+def _attached_or_exit(settings: Settings) -> Service:
+    """The service over the running serve's data (embedded) or the account's (aws); exit 2 without one."""
     from app.simulate_broadcast import NoRunningServe, attached_service
-    from services.live_check import check_live
 
-    settings = _settings_or_exit()
     try:
-        service = attached_service(settings)
+        return attached_service(settings)
     except NoRunningServe as missing:
         print(f"shelcaster-channels: {missing}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def check_live_command() -> None:
+    from services.live_check import check_live
+
+    service = _attached_or_exit(_settings_or_exit())
     try:
         for line in check_live(service.backend).lines():
             print(line)
@@ -172,18 +182,14 @@ def check_live_command() -> None:
 
 
 def simulate_broadcast_command(channel_id: str, seconds: float, viewers: int) -> None:
-    from app.simulate_broadcast import NoRunningServe, attached_service, simulate_broadcast
+    from app.simulate_broadcast import simulate_broadcast
 
     settings = _settings_or_exit()
     if settings.backend != "embedded":
         print("shelcaster-channels: simulate-broadcast is for the embedded backend; "
-              "with CHANNELS_BACKEND=aws, broadcast with an encoder (README, 'Going live').", file=sys.stderr)
+              "with CHANNELS_BACKEND=aws, broadcast with an encoder (README, 'Live streams').", file=sys.stderr)
         raise SystemExit(2)
-    try:
-        service = attached_service(settings)
-    except NoRunningServe as missing:
-        print(f"shelcaster-channels: {missing}", file=sys.stderr)
-        raise SystemExit(2) from None
+    service = _attached_or_exit(settings)
     try:
         status = simulate_broadcast(service, channel_id, seconds, viewers, report=lambda line: print(line, flush=True))
     finally:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from services.ivs_events import apply_ivs_event
 from services.live_check import check_live
 from services.stream_control import stop_broadcast
 from tests.api import queries
+from tests.concurrency import race
 from tests.api.test_errors import create
 from tests.api.test_live_streams import SESSIONS, ivs_event, set_state
 from tests.support import GraphQLClient
@@ -107,24 +107,9 @@ async def test_stop_broadcast_racing_the_check_counts_the_broadcast_once(
         channel = await create(gql, admin, name=f"Race {n}")
         await set_state(gql, admin, channel["id"], "LIVE")
         check_live(service.backend)  # missed once: the next check ends it as LOST
-        barrier = threading.Barrier(2)
-
-        def stop() -> None:
-            barrier.wait()
-            try:
-                stop_broadcast(service.backend, ADMIN, channel["id"])
-            except InvalidStateTransition:
-                pass  # the other ended it first: stopBroadcast finds nothing to stop
-
-        def check() -> None:
-            barrier.wait()
-            check_live(service.backend)
-
-        threads = [threading.Thread(target=stop), threading.Thread(target=check)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        # stopBroadcast finds nothing to stop when the other ended the broadcast first.
+        race(lambda: stop_broadcast(service.backend, ADMIN, channel["id"]), lambda: check_live(service.backend),
+             tolerated=(InvalidStateTransition,))
 
         after = service.backend.repository.get_channel(channel["id"])
         assert after is not None and after.state is ChannelState.IDLE and after.stats.total_broadcasts == 1

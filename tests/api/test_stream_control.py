@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from services.reconcile import reconcile
 from services.stream_control import stop_broadcast
 from data.stream_key_records import StreamKeyRecords
 from tests.api import queries
+from tests.concurrency import race
 from tests.api.test_errors import create
 from tests.api.test_live_streams import SESSIONS, ivs_event, set_state
 from tests.faults import Fault
@@ -107,24 +107,9 @@ async def test_stop_broadcast_racing_stream_end_counts_the_broadcast_once(
         channel = await create(gql, admin, name=f"Race {_}")
         stream_id = await go_live_on_ivs(service, stand_in, channel)
         end = ivs_event("ivs_stream_end", channel["arn"], stream_id, "2099-01-01T00:00:00Z")
-        barrier = threading.Barrier(2)
-
-        def stop() -> None:
-            barrier.wait()
-            try:
-                stop_broadcast(service.backend, ADMIN, channel["id"])
-            except InvalidStateTransition:
-                pass  # the other ended it first: stopBroadcast finds nothing to stop
-
-        def stream_end() -> None:
-            barrier.wait()
-            apply_ivs_event(service.backend, end)
-
-        threads = [threading.Thread(target=stop), threading.Thread(target=stream_end)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        # stopBroadcast finds nothing to stop when the other ended the broadcast first.
+        race(lambda: stop_broadcast(service.backend, ADMIN, channel["id"]), lambda: apply_ivs_event(service.backend, end),
+             tolerated=(InvalidStateTransition,))
 
         after = service.backend.repository.get_channel(channel["id"])
         assert after is not None and after.state is ChannelState.IDLE and after.stats.total_broadcasts == 1
