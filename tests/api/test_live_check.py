@@ -100,6 +100,7 @@ async def test_a_stream_seen_again_forgets_a_single_miss(
     assert (await state_of(gql, admin, channel["id"]))["state"] == "LIVE"
 
 
+@pytest.mark.race
 async def test_stop_broadcast_racing_the_check_counts_the_broadcast_once(
     gql: GraphQLClient, admin: str, service: Service, stand_in: LocalIvsStreamsStandIn
 ) -> None:

@@ -100,6 +100,7 @@ async def test_stop_broadcast_is_for_admins_and_only_on_a_live_channel(
     assert error_codes(anonymous) == ["UNAUTHENTICATED"]
 
 
+@pytest.mark.race
 async def test_stop_broadcast_racing_stream_end_counts_the_broadcast_once(
     gql: GraphQLClient, admin: str, service: Service, stand_in: LocalIvsStreamsStandIn
 ) -> None:
@@ -160,6 +161,7 @@ async def test_rotate_is_refused_while_live_and_for_other_hosts(
     assert await channel_key(gql, admin, channel["id"]) == channel["streamKey"]
 
 
+@pytest.mark.race
 async def test_rotate_racing_rotate_leaves_one_key_that_the_records_hold(
     gql: GraphQLClient, admin: str, tokens: TokenFactory, service: Service
 ) -> None:
