@@ -46,6 +46,7 @@ from data.table import (
 )
 from data.records import (
     CURRENT_SESSION_KEY,
+    KEY_CHANGE,
     LAST_RECORDING,
     STREAM_LAST_SEEN,
     STREAM_MISSED_ONCE,
@@ -73,7 +74,7 @@ class HostAlreadyAssigned(Exception):
 
 
 class ChannelUnavailable(Exception):
-    """The channel record is gone, or (HOST_OWNED) it already has a host."""
+    """The channel record is gone, (HOST_OWNED) it already has a host, or its stream key changed."""
 
 
 class ChannelIsLive(Exception):
@@ -369,6 +370,20 @@ class ChannelRepository:
         channel_condition = "attribute_exists(pk)"
         if channel.assignment_model is AssignmentModel.HOST_OWNED:
             channel_condition += " AND attribute_not_exists(assignedHostIds)"
+        # The stream key copied onto the assignment must still be the channel's, with no key change
+        # running (data.stream_key_records): else the assignment could hold a key IVS no longer has.
+        values: dict[str, Any] = {":host": {assignment.host_user_id}}
+        if channel.sealed_stream_key is not None:
+            key_condition = "encryptedStreamKey = :copied"
+            values[":copied"] = channel.sealed_stream_key
+        elif channel.stream_key is not None:
+            key_condition = "streamKey = :copied"
+            values[":copied"] = channel.stream_key
+        else:
+            key_condition = ("attribute_not_exists(encryptedStreamKey) AND "
+                             "(attribute_not_exists(streamKey) OR attribute_type(streamKey, :null_type))")
+            values[":null_type"] = "NULL"
+        channel_condition += f" AND attribute_not_exists({KEY_CHANGE}) AND {key_condition}"
         try:
             self.table.transact(
                 [
@@ -377,7 +392,7 @@ class ChannelRepository:
                         channel_key(channel.id),
                         "ADD assignedHostIds :host",
                         condition=channel_condition,
-                        values={":host": {assignment.host_user_id}},
+                        values=values,
                     ),
                 ]
             )

@@ -232,7 +232,9 @@ def assign_channel(
         current = repository.get_channel(channel_id)
         if current is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.") from None
-        raise _host_owned_conflict(current) from None
+        if current.assignment_model is AssignmentModel.HOST_OWNED and current.assigned_host_ids:
+            raise _host_owned_conflict(current) from None
+        raise Conflict(f"The stream key of channel '{channel_id}' changed while assigning; retry.") from None
     return assignment, _with_host(channel, host_user_id)
 
 

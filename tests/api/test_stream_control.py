@@ -290,3 +290,22 @@ async def test_leaving_offline_failing_at_each_step_then_a_retry_converges(
                                                                                         "state": "OFFLINE"}
     idle = await set_state(gql, admin, channel["id"], "IDLE")
     assert ivs_keys(service, channel["arn"]) == [idle["streamKey"]]
+
+
+@pytest.mark.race
+async def test_assign_racing_rotate_never_leaves_an_assignment_with_a_dead_key(
+    gql: GraphQLClient, admin: str, service: Service
+) -> None:
+    for n in range(4):
+        channel = await create(gql, admin, name=f"Assign race {n}", assignmentModel="SHARED")
+        results = await asyncio.gather(
+            gql(ROTATE, {"id": channel["id"]}, token=admin),
+            gql(queries.ASSIGN, {"channelId": channel["id"], "hostUserId": f"host-{n}"}, token=admin),
+        )
+        assert all(error_codes(result) in ([], ["CONFLICT"]) for result in results)
+        [ivs_key] = ivs_keys(service, channel["arn"])
+        assignment = service.backend.repository.get_assignment(f"host-{n}")
+        assert assignment is None or assignment.stream_key in (ivs_key, None)
+        if assignment is not None and assignment.stream_key is None:
+            # Assigned while the key was cleared: the rotation's write gave it the key, or reconcile does.
+            assert await channel_key(gql, admin, channel["id"]) in (ivs_key, None)
