@@ -1,7 +1,7 @@
 """Entry points: `.venv/bin/python server.py [--host 127.0.0.1] [--port 8000]` serves the service over
 HTTP (the project's virtualenv: `make run` or `make test` creates it); `server.handler` is the AWS
 Lambda handler of the same app (API Gateway HTTP API or REST API); `server.events_handler` applies
-IVS's EventBridge events to channel state."""
+IVS's EventBridge events to channel state; `server.live_check_handler` is the scheduled live-state check."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ if __name__ == "__main__":
         sys.exit(f"server.py: {', '.join(missing)} not installed for {sys.executable}; run `make run`, or "
                  "`.venv/bin/python server.py` once `make .venv/.installed` has made the virtualenv")
 
-from app.lambda_handler import events_handler, handler  # noqa: E402
+from app.lambda_handler import events_handler, handler, live_check_handler  # noqa: E402
 
-__all__ = ["events_handler", "handler"]
+__all__ = ["events_handler", "handler", "live_check_handler"]
 
 if __name__ == "__main__":
     import argparse

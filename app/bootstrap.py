@@ -15,6 +15,7 @@ from data.dynamo import DynamoTable
 from data.ivs import IvsGateway
 from data.provisioning import provision
 from data.repository import ChannelRepository
+from data.sessions import SessionStore
 from data.stream_keys import StreamKeyCipher
 from services.backend import ChannelsBackend
 
@@ -97,6 +98,7 @@ def bootstrap(
         )
     backend = ChannelsBackend(
         repository=ChannelRepository(table),
+        sessions=SessionStore(table),
         ivs=IvsGateway(clients.ivs),
         channel_limit=settings.limit,
         recording_configuration_arn=recording_configuration_arn,

@@ -1,5 +1,6 @@
 """`shelcaster-channels`: the service's command line (serve, token, provision, export-schema, export-documents,
-reconcile, encrypt-keys, redrive-events, doctor, smoke), each described in README.md, "Command line"."""
+reconcile, encrypt-keys, check-live, simulate-broadcast, redrive-events, doctor, smoke), each described in
+README.md, "Command line"."""
 
 from __future__ import annotations
 
@@ -284,6 +285,34 @@ def redrive_events(queue_url: str, apply: bool) -> None:
         raise SystemExit(1)
 
 
+def check_live_command() -> None:
+    from services.live_check import check_live
+
+    service = _attached_or_exit(_settings_or_exit(), "check-live")
+    try:
+        for line in check_live(service.backend).lines():
+            print(line)
+    finally:
+        service.close()
+
+
+def simulate_broadcast_command(channel_id: str, seconds: float, viewers: int) -> None:
+    from app.simulate_broadcast import simulate_broadcast
+
+    settings = _settings_or_exit()
+    if settings.backend != "embedded":
+        print("shelcaster-channels: simulate-broadcast is for the embedded backend; "
+              "with CHANNELS_BACKEND=aws, broadcast with an encoder (README, 'Live streams').", file=sys.stderr)
+        raise SystemExit(2)
+    service = _attached_or_exit(settings, "simulate-broadcast")
+    try:
+        status = simulate_broadcast(service, channel_id, seconds, viewers, report=lambda line: print(line, flush=True))
+    finally:
+        service.close()
+    if status:
+        raise SystemExit(status)
+
+
 def export_schema() -> None:
     from schema.schema import export_sdl
 
@@ -345,6 +374,15 @@ def parser() -> argparse.ArgumentParser:
         "encrypt-keys", help="encrypt plain-text stream keys of older records with the KMS key (dry run by default)"
     )
     encrypt_command.add_argument("--apply", action="store_true", help="write the changes (default: report only)")
+    commands.add_parser(
+        "check-live", help="compare IVS's live streams with the LIVE channels and repair lost events (once)"
+    )
+    simulate = commands.add_parser(
+        "simulate-broadcast", help="embedded: broadcast on a channel of the running serve, as an encoder would"
+    )
+    simulate.add_argument("channel_id", metavar="CHANNEL_ID")
+    simulate.add_argument("--seconds", type=float, default=60.0, help="how long to broadcast (default 60)")
+    simulate.add_argument("--viewers", type=int, default=0, help="the viewer count IVS reports (default 0)")
     redrive_parser = commands.add_parser(
         "redrive-events", help="apply the IVS events waiting in the dead-letter queue, then remove them (dry run by default)"
     )
@@ -398,6 +436,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         export_documents(arguments.format)
     elif arguments.command == "reconcile":
         reconcile_command(arguments.apply, arguments.stale_after)
+    elif arguments.command == "check-live":
+        check_live_command()
+    elif arguments.command == "simulate-broadcast":
+        simulate_broadcast_command(arguments.channel_id, arguments.seconds, arguments.viewers)
     elif arguments.command == "encrypt-keys":
         encrypt_keys(arguments.apply)
     elif arguments.command == "redrive-events":

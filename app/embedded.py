@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
 from data.clients import AwsConnection
 
 EMBEDDED_REGION = "us-east-1"
@@ -47,6 +48,7 @@ class EmbeddedAws:
         self._port = port
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self.ivs_stand_in: LocalIvsStreamsStandIn | None = None
 
     def start(self) -> AwsConnection:
         # Imported here: moto is only needed (and only installed, with the `embedded` extra) in this mode.
@@ -54,7 +56,9 @@ class EmbeddedAws:
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        app = SerializedWsgi(DomainDispatcherApplication(create_backend_app))
+        # What moto's IVS lacks (stream keys, streams, sessions) answered on IVS's own wire API.
+        self.ivs_stand_in = LocalIvsStreamsStandIn(DomainDispatcherApplication(create_backend_app))
+        app = SerializedWsgi(self.ivs_stand_in)
         self._server = make_server("127.0.0.1", self._port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
         self._thread.start()

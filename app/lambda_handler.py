@@ -13,6 +13,7 @@ from typing import Any
 
 _api: Any = None
 _events_backend: Any = None
+_live_check_backend: Any = None
 
 # The loggers the service logs to: its packages' own (`logging.getLogger(__name__)`) and the
 # `shelcaster.*` ones (the request line, the events outcome line, masked errors).
@@ -83,6 +84,26 @@ def events_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     return {"outcome": outcome}
 
 
+def live_check_handler(event: dict[str, Any], context: Any) -> dict[str, list[str]]:
+    """The scheduled live-state check (once a minute): IVS's streams against the LIVE channels."""
+    global _live_check_backend
+    if _live_check_backend is None:
+        from app.bootstrap import bootstrap
+        from app.settings import load_settings
+
+        settings = load_settings()
+        configure_lambda_logging(settings.lambda_log_level)
+        _live_check_backend = bootstrap(settings).backend
+    import json
+    from dataclasses import asdict
+
+    from services.live_check import check_live
+
+    report = check_live(_live_check_backend)
+    logging.getLogger("shelcaster.channels.live_check").info(json.dumps(asdict(report)))
+    return asdict(report)
+
+
 def _log_event(event: dict[str, Any], outcome: str) -> None:
     import json
 
@@ -104,7 +125,7 @@ def _log_event(event: dict[str, Any], outcome: str) -> None:
 def reset() -> None:
     """Forget what was built (tests start each case from a cold container), closing the event loop
     Mangum set up for it."""
-    global _api, _events_backend
+    global _api, _events_backend, _live_check_backend
     if _api is not None:
         import asyncio
         import warnings
@@ -118,3 +139,4 @@ def reset() -> None:
     _events_backend = None
     for name in SERVICE_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET)
+    _live_check_backend = None

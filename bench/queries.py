@@ -22,6 +22,12 @@ PAGE = (
     " pageInfo { hasNextPage endCursor } } }"
 )
 
+# Channel.stream (CONTRACT.md section 7): what IVS streams on each channel of the page.
+PAGE_WITH_STREAM = (
+    "query ChannelsWithStream($first: Int!) { channels(first: $first) {"
+    " edges { node { " + CHANNEL_FIELDS + " stream { streamId startedAt health viewerCount } } } } }"
+)
+
 CAPACITY = "query Capacity { capacity { limit used available utilizationPercent byState { idle live offline } } }"
 CAPACITY_USED = "{ capacity { used } }"
 

@@ -118,6 +118,10 @@ async def _measure(local: LocalService, channels: list[Channel]) -> list[RoundTr
         await run("channels(first: 100) with stats, assignments", queries.PAGE, {"first": 100}, token=admin,
                   caller="admin", target=2, note="one Query, one BatchGetItem (100 assignments)",
                   check=lambda d: _page_shape(d, 100, 100))
+        local.service.backend.live_streams.forget()  # what a page costs when no other page just asked IVS
+        await run("channels(first: 20) with stats, stream", queries.PAGE_WITH_STREAM, {"first": 20}, token=admin,
+                  caller="admin", target=2, note="one Query, one IVS ListStreams for the whole page",
+                  check=lambda d: len(d["channels"]["edges"]) == 20)
         await run("channels(state: LIVE, first: 20)", queries.PAGE, {"first": 20, "state": "LIVE"}, token=admin,
                   caller="admin", target=2, check=lambda d: _page_shape(d, 3, 4))
         await run("hostChannel with its channel", queries.HOST_CHANNEL, {"hostUserId": host}, token=admin,

@@ -12,6 +12,8 @@ from anyio import to_thread
 from strawberry.dataloader import DataLoader
 
 from domain.model import Assignment, Channel
+from data.ivs import IvsStream
+from data.live_streams import LiveStreams
 from data.repository import ChannelRepository
 
 ChannelId = str
@@ -37,3 +39,18 @@ def build_loaders(repository: ChannelRepository) -> Loaders:
         channel_by_id=DataLoader(load_fn=load_channels),
         assignment_by_host=DataLoader(load_fn=load_assignments),
     )
+
+
+ChannelArn = str
+
+
+def build_live_stream_loader(live_streams: LiveStreams) -> DataLoader[ChannelArn, IvsStream | None]:
+    """`Channel.stream` of every channel of one tick: one IVS call for all of them."""
+
+    async def load_streams(arns: list[ChannelArn]) -> list[IvsStream | None]:
+        if len(arns) == 1:
+            return [await to_thread.run_sync(live_streams.of_channel, arns[0])]
+        found = await to_thread.run_sync(live_streams.of_channels, arns)
+        return [found.get(arn) for arn in arns]
+
+    return DataLoader(load_fn=load_streams)

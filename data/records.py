@@ -38,6 +38,12 @@ SEALED_STREAM_KEY = "encryptedStreamKey"
 # The latest recording IVS reported (a map).
 LAST_RECORDING = "lastRecording"
 
+# The service's additions for live streams (CONTRACT.md section 7).
+CURRENT_SESSION_KEY = "currentSessionKey"
+STREAM_LAST_SEEN = "streamLastSeenAt"
+STREAM_MISSED_ONCE = "streamMissedOnce"
+KEY_CHANGE = "streamKeyChange"  # the key-change lease (data.stream_key_records)
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -87,6 +93,10 @@ def channel_from_item(item: Mapping[str, Any]) -> Channel:
         assigned_host_ids=frozenset(str(host) for host in hosts),
         sealed_stream_key=_text(item.get(SEALED_STREAM_KEY)),
         last_recording=recording_from_attribute(item.get(LAST_RECORDING)),
+        current_session_key=_text(item.get(CURRENT_SESSION_KEY)),
+        stream_last_seen_at=parse_timestamp(item.get(STREAM_LAST_SEEN)),
+        stream_missed_once=item.get(STREAM_MISSED_ONCE) is True,
+        key_change_started_at=parse_timestamp((item.get(KEY_CHANGE) or {}).get("startedAt")),
     )
 
 

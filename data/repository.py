@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from domain.capacity import CapacityCounts
@@ -28,27 +27,27 @@ from data.records import (
     channel_from_item,
     new_channel_item,
 )
+from data.state_changes import (  # re-exported: the use cases know them as the repository's
+    STATE_COUNTERS as _STATE_COUNTERS,
+    EventAlreadyApplied,
+    StaleChannel,
+    StateChangeStorage,
+    StreamEventMarker,
+)
 from data.table import (
     CHANNEL_ENTITY,
-    CHANNELS_BY_ARN_INDEX,
     PENDING_CREATE_ENTITY,
     pending_create_key,
-    CHANNEL_SK,
     COUNTER_ENTITY,
     COUNTER_KEY,
     EXPIRY_ATTRIBUTE,
     IDEMPOTENCY_ENTITY,
-    STATE_KEY_ATTRIBUTE,
     assignment_key,
     channel_key,
     idempotency_key,
-    stream_event_key,
 )
-from data.records import LAST_RECORDING, recording_attribute
-from domain.model import Recording
 
 IDEMPOTENCY_KEY_LIFETIME_SECONDS = 24 * 60 * 60
-_STATE_COUNTERS = {ChannelState.IDLE: "idle", ChannelState.LIVE: "live", ChannelState.OFFLINE: "offline"}
 
 
 class CapacityFull(Exception):
@@ -64,7 +63,7 @@ class HostAlreadyAssigned(Exception):
 
 
 class ChannelUnavailable(Exception):
-    """The channel record is gone, or (HOST_OWNED) it already has a host."""
+    """The channel record is gone, (HOST_OWNED) it already has a host, or its stream key changed."""
 
 
 class ChannelIsLive(Exception):
@@ -87,26 +86,6 @@ class PendingCreate:
     created_at: datetime | None
 
 
-class StaleChannel(Exception):
-    """The channel changed between the read a state change was planned from and its write."""
-
-
-class EventAlreadyApplied(Exception):
-    """An IVS event with this stream id and name was applied before (IVS delivers at least once)."""
-
-
-@dataclass(frozen=True)
-class StreamEventMarker:
-    """That an IVS stream event was applied, and when it happened (for events that arrive out of order)."""
-
-    stream_id: str
-    event_name: str
-    at: str
-
-
-IVS_EVENT_MARKER_LIFETIME_SECONDS = 14 * 24 * 60 * 60
-
-
 @dataclass(frozen=True)
 class IdempotencyRecord:
     key: str
@@ -122,7 +101,10 @@ class ChannelPage:
     items_read: int
 
 
-class ChannelRepository:
+class ChannelRepository(StateChangeStorage):
+    """Channels, assignments, capacity and creates; state changes and IVS events come from
+    data.state_changes.StateChangeStorage."""
+
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
@@ -390,70 +372,6 @@ class ChannelRepository:
                 raise AssignmentGone from None
             raise ChannelIsLive from None
 
-    # State
-
-    def apply_state_change(
-        self, channel_id: str, change: StateChange, event: StreamEventMarker | None = None
-    ) -> None:
-        """Write one planned transition and move the per-state counters, conditional on the state
-        (and session) it was planned from: a concurrent change makes this raise StaleChannel.
-
-        With `event`, the IVS event's marker is written in the same transaction, so that a
-        redelivered event raises EventAlreadyApplied instead of counting twice."""
-        now = format_timestamp(change.at)
-        names = {"#state": "state", "#state_key": STATE_KEY_ATTRIBUTE, "#session": "currentSessionId"}
-        values: dict[str, Any] = {":new": change.new_state.value, ":now": now, ":expected": change.expected_state.value}
-        set_clauses = ["#state = :new", "#state_key = :new", "updatedAt = :now"]
-        add_clauses: list[str] = []
-        remove_clauses: list[str] = []
-        if change.enters_live:
-            set_clauses += ["#session = :session", "liveSince = :now", "lastBroadcastAt = :now"]
-            add_clauses.append("totalBroadcasts :one")
-            values.update({":session": change.session_id, ":one": 1})
-        if change.leaves_live:
-            remove_clauses += ["#session", "liveSince"]
-            add_clauses.append("totalStreamingMinutes :minutes")
-            values[":minutes"] = Decimal(str(change.minutes_streamed))
-        expression = "SET " + ", ".join(set_clauses)
-        if add_clauses:
-            expression += " ADD " + ", ".join(add_clauses)
-        if remove_clauses:
-            expression += " REMOVE " + ", ".join(remove_clauses)
-
-        state_condition = "#state = :expected"
-        if change.expected_state is ChannelState.IDLE:
-            state_condition = "(#state = :expected OR attribute_not_exists(#state))"  # older records default to IDLE
-        if change.expected_session_id is None:
-            # Older records may hold a NULL or empty session id where there is none.
-            session_condition = "(attribute_not_exists(#session) OR attribute_type(#session, :null) OR #session = :empty)"
-            values.update({":null": "NULL", ":empty": ""})
-        else:
-            session_condition = "#session = :expected_session"
-            values[":expected_session"] = change.expected_session_id
-        operations = [
-            update(
-                channel_key(channel_id),
-                expression,
-                condition=f"attribute_exists(pk) AND {state_condition} AND {session_condition}",
-                names=names,
-                values=values,
-            ),
-            update(
-                COUNTER_KEY,
-                "ADD #from :minus_one, #to :one",
-                names={"#from": _STATE_COUNTERS[change.expected_state], "#to": _STATE_COUNTERS[change.new_state]},
-                values={":minus_one": -1, ":one": 1},
-            ),
-        ]
-        if event is not None:
-            operations.append(self._marker_put(event, change.at))
-        try:
-            self.table.transact(operations)
-        except TransactionCancelled as cancelled:
-            if 2 in cancelled.failed:
-                raise EventAlreadyApplied from None
-            raise StaleChannel from None
-
     def delete_channel_record(self, channel_id: str) -> None:
         """Delete an OFFLINE channel without hosts and give its capacity slot back, both or neither."""
         try:
@@ -475,93 +393,3 @@ class ChannelRepository:
             )
         except TransactionCancelled:
             raise StaleChannel from None
-
-    # IVS events
-
-    def find_channel_id_by_arn(self, channel_arn: str) -> str | None:
-        items, _ = self.table.query(
-            IndexName=CHANNELS_BY_ARN_INDEX,
-            KeyConditionExpression="channelArn = :arn",
-            ExpressionAttributeValues={":arn": {"S": channel_arn}},
-        )
-        # Assignment records carry the ARN too: only the channel record's key counts.
-        for item in items:
-            if item["sk"] == CHANNEL_SK and str(item["pk"]).startswith("channel#"):
-                return str(item["pk"]).removeprefix("channel#")
-        return None
-
-    def get_stream_event(self, stream_id: str, event_name: str) -> StreamEventMarker | None:
-        item = self.table.get(stream_event_key(stream_id, event_name))
-        if item is None:
-            return None
-        return StreamEventMarker(stream_id, event_name, str(item["at"]))
-
-    def mark_stream_event(self, event: StreamEventMarker, now: datetime) -> None:
-        """Record an event that changed nothing on the channel; EventAlreadyApplied when redelivered."""
-        try:
-            self.table.transact([self._marker_put(event, now)])
-        except TransactionCancelled:
-            raise EventAlreadyApplied from None
-
-    def add_completed_broadcast(self, channel_id: str, started: datetime, minutes: float,
-                                event: StreamEventMarker, now: datetime) -> None:
-        """Count a broadcast whose end arrived before its start: the stats, without a state change."""
-        try:
-            self.table.transact(
-                [
-                    update(
-                        channel_key(channel_id),
-                        "SET lastBroadcastAt = :started ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
-                        condition="attribute_exists(pk) AND (attribute_not_exists(lastBroadcastAt) "
-                        "OR attribute_type(lastBroadcastAt, :null) OR lastBroadcastAt < :started)",
-                        values={":started": format_timestamp(started), ":one": 1,
-                                ":minutes": Decimal(str(minutes)), ":null": "NULL"},
-                    ),
-                    self._marker_put(event, now),
-                ]
-            )
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
-                raise EventAlreadyApplied from None
-            # A later broadcast is already recorded: count this one without moving lastBroadcastAt.
-            self.table.transact(
-                [
-                    update(
-                        channel_key(channel_id),
-                        "ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
-                        condition="attribute_exists(pk)",
-                        values={":one": 1, ":minutes": Decimal(str(minutes))},
-                    ),
-                    self._marker_put(event, now),
-                ]
-            )
-
-    def record_recording(self, channel_id: str, recording: Recording) -> bool:
-        """Keep the newest recording IVS reported; False when a newer one is already kept."""
-        try:
-            self.table.transact(
-                [
-                    update(
-                        channel_key(channel_id),
-                        "SET #recording = :recording",
-                        condition="attribute_exists(pk) AND (attribute_not_exists(#recording) OR #recording.#at <= :at)",
-                        names={"#recording": LAST_RECORDING, "#at": "at"},
-                        values={":recording": recording_attribute(recording), ":at": format_timestamp(recording.at)},
-                    )
-                ]
-            )
-        except TransactionCancelled:
-            return False
-        return True
-
-    @staticmethod
-    def _marker_put(event: StreamEventMarker, now: datetime) -> dict[str, Any]:
-        return put(
-            {
-                **stream_event_key(event.stream_id, event.event_name),
-                "entityType": "ivsStreamEvent",
-                "at": event.at,
-                EXPIRY_ATTRIBUTE: int(now.timestamp()) + IVS_EVENT_MARKER_LIFETIME_SECONDS,
-            },
-            condition="attribute_not_exists(pk)",
-        )

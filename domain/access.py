@@ -13,6 +13,7 @@ from enum import Enum
 
 from domain.errors import Forbidden, Unauthenticated
 from domain.model import Assignment, Channel, ChannelState
+from domain.sessions import only_host
 
 
 class CallerKind(Enum):
@@ -137,6 +138,11 @@ PERMISSIONS: Mapping[str, Mapping[CallerKind, Grant]] = {
     "approveChannelRequest": ADMINS_ONLY,
     "rejectChannelRequest": ADMINS_ONLY,
     "ChannelRequest.channel": _row(admin=ANYWHERE, host=OWN),
+    # Live streams (CONTRACT.md section 7). The sessions scope grants nothing more than section 4 lists.
+    "Channel.stream": _row(admin=ANYWHERE, host=OWN),
+    "Channel.sessions": _row(admin=ANYWHERE, host=OWN),
+    "rotateStreamKey": _row(admin=ANYWHERE, host=OWN),
+    "stopBroadcast": ADMINS_ONLY,
 }
 
 
@@ -230,11 +236,6 @@ BROADCAST_HOSTS: Mapping[CallerKind, BroadcastHost] = {
 }
 
 
-def only_host(channel: Channel) -> str | None:
-    """The channel's host when it has exactly one (what a start reported by IVS names too)."""
-    return next(iter(channel.assigned_host_ids)) if len(channel.assigned_host_ids) == 1 else None
-
-
 def broadcasting_host(caller: Caller, channel: Channel) -> str | None:
     """The host a broadcast that `caller` starts on `channel` is attributed to (a session's hostUserId)."""
     if BROADCAST_HOSTS[caller.kind] is BroadcastHost.CALLER:
@@ -268,3 +269,18 @@ def may_see_requested_channel(caller: Caller, own_assignment: Assignment | None,
     """The channel an approval made: for admins, and for the requester while assigned to it (as channel(id))."""
     grant = grant_for(caller, "ChannelRequest.channel")
     return channel_id is not None and grant is not None and reaches_channel(grant, own_assignment, channel_id)
+
+
+# Live streams (CONTRACT.md sections 4 and 7)
+
+
+def require_may_rotate_stream_key(caller: Caller, own_assignment: Assignment | None, channel_id: str) -> None:
+    """Admins rotate any channel's key; a host only their own channel's (FORBIDDEN otherwise, whether
+    or not the channel exists)."""
+    grant = require_grant(caller, "rotateStreamKey")
+    if not reaches_channel(grant, own_assignment, channel_id):
+        raise Forbidden(f"You are not assigned to channel '{channel_id}'.")
+
+
+def require_may_stop_broadcast(caller: Caller) -> None:
+    require_grant(caller, "stopBroadcast")

@@ -77,6 +77,14 @@ class Channel:
     # None until an allowed caller asks for it.
     sealed_stream_key: str | None = field(default=None, repr=False)
     last_recording: Recording | None = None
+    # The sort key of the open StreamSession record while LIVE (None for a broadcast older than sessions).
+    current_session_key: str | None = None
+    # The live-state check's notes (CONTRACT.md section 7): when IVS was last seen streaming on the
+    # channel, and whether the last check missed the stream.
+    stream_last_seen_at: datetime | None = None
+    stream_missed_once: bool = False
+    # When a stream-key change (rotate, OFFLINE) took the channel's lease; None when none holds it.
+    key_change_started_at: datetime | None = None
 
     @property
     def recording_enabled(self) -> bool:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from domain.errors import Conflict, InvalidStateTransition
 from domain.model import Channel, ChannelState
+from domain.sessions import SessionEndReason
 
 ALLOWED_TRANSITIONS: frozenset[tuple[ChannelState, ChannelState]] = frozenset(
     {
@@ -32,10 +33,14 @@ class StateChange:
     expected_session_id: str | None
     new_state: ChannelState
     at: datetime
-    # Entering LIVE
+    # Entering LIVE: the session opened, who broadcasts, and IVS's stream id when IVS reported it
     session_id: str | None = None
-    # Leaving LIVE
+    host_user_id: str | None = None
+    stream_id: str | None = None
+    # Leaving LIVE: the session closed (None for a broadcast older than session records) and why
     minutes_streamed: float = 0.0
+    closing_session_key: str | None = None
+    end_reason: SessionEndReason = SessionEndReason.ENDED_BY_CALLER
 
     @property
     def enters_live(self) -> bool:
@@ -47,9 +52,19 @@ class StateChange:
 
 
 def plan_state_change(
-    channel: Channel, target: ChannelState, session_id: str | None, now: datetime
+    channel: Channel,
+    target: ChannelState,
+    session_id: str | None,
+    now: datetime,
+    *,
+    host_user_id: str | None = None,
+    stream_id: str | None = None,
+    end_reason: SessionEndReason = SessionEndReason.ENDED_BY_CALLER,
 ) -> StateChange | None:
     """What setting `target` on `channel` means; None when it is a no-op.
+
+    Entering LIVE opens a session broadcast by `host_user_id`; leaving LIVE closes the channel's
+    current session with `end_reason`.
 
     Raises InvalidStateTransition for a transition the state machine forbids, and Conflict for
     LIVE→LIVE with a session id other than the current one. Leaving LIVE with a session id names the
@@ -85,6 +100,8 @@ def plan_state_change(
             new_state=target,
             at=now,
             session_id=session_id or str(uuid.uuid4()),
+            host_user_id=host_user_id,
+            stream_id=stream_id,
         )
     return StateChange(
         expected_state=channel.state,
@@ -92,6 +109,8 @@ def plan_state_change(
         new_state=target,
         at=now,
         minutes_streamed=minutes_since(channel.live_since, now) if channel.state is ChannelState.LIVE else 0.0,
+        closing_session_key=channel.current_session_key if channel.state is ChannelState.LIVE else None,
+        end_reason=end_reason,
     )
 
 

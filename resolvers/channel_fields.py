@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 from domain.access import grant_for
 from domain.errors import NotFound, UpstreamError
 from domain.model import Assignment, Channel
+from domain.validation import validate_page_size
 
 if TYPE_CHECKING:
+    from data.ivs import IvsStream
+    from data.sessions import SessionPage
     from schema.context import Context
 
 
@@ -45,3 +48,27 @@ async def channel_of(assignment: Assignment, context: Context) -> Channel:
     if channel is None:
         raise NotFound(f"Channel '{assignment.channel_id}' of host '{assignment.host_user_id}' no longer exists.")
     return channel
+
+
+async def live_stream_of(channel: Channel, context: Context) -> IvsStream | None:
+    """What IVS streams on the channel now, for callers who may see its stream key (else null);
+    batched with the page's other channels into one IVS call."""
+    grant = grant_for(context.require_caller(), "Channel.stream")
+    if grant is None or not await context.reaches_channel(grant, channel.id):
+        return None
+    if not channel.arn:
+        return None
+    return await context.live_stream_loader().load(channel.arn)
+
+
+async def sessions_of(channel: Channel, context: Context, first: int, after: str | None) -> SessionPage | None:
+    """A page of the channel's sessions, newest first (one Query); None (an empty page) for callers
+    who may not see them. BAD_USER_INPUT for `first` outside 1..100 or a cursor not the service's."""
+    validate_page_size(first)
+    grant = grant_for(context.require_caller(), "Channel.sessions")
+    if grant is None or not await context.reaches_channel(grant, channel.id):
+        return None
+    sessions = context.backend.sessions
+    if sessions is None:
+        return None
+    return await context.run_blocking(sessions.list_sessions, channel.id, first, after)

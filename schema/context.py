@@ -9,11 +9,13 @@ from typing import TypeVar
 
 import strawberry
 from anyio import to_thread
+from strawberry.dataloader import DataLoader
 
 from domain.access import Caller, Grant, reaches_channel, require_caller
 from domain.errors import ChannelsError
 from domain.model import Assignment
-from data.loaders import Loaders
+from data.ivs import IvsStream
+from data.loaders import Loaders, build_live_stream_loader
 from services.backend import ChannelsBackend
 
 T = TypeVar("T")
@@ -27,6 +29,14 @@ class Context:
     caller: Caller | None
     # Why the sent token was refused; raised only by operations that need a caller.
     auth_rejection: ChannelsError | None = None
+    # Built on first use (most requests never ask for `Channel.stream`).
+    _live_stream_loader: DataLoader[str, IvsStream | None] | None = None
+
+    def live_stream_loader(self) -> DataLoader[str, IvsStream | None]:
+        """This request's loader of what IVS is streaming, by channel ARN."""
+        if self._live_stream_loader is None:
+            self._live_stream_loader = build_live_stream_loader(self.backend.live_streams)
+        return self._live_stream_loader
 
     def require_caller(self) -> Caller:
         if self.auth_rejection is not None:

@@ -12,7 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from resolvers import channel_requests as request_resolvers
-from resolvers import mutations, queries
+from resolvers import mutations, queries, stream_mutations
 from schema.channel_requests import ChannelRequest, ChannelRequestConnection
 from schema.errors import ErrorCodes
 from schema.prepared_documents import BoundedDocuments, DocumentBounds, DocumentPreparer
@@ -59,6 +59,14 @@ class Mutation:
             "Added by this service: deletes an OFFLINE channel without hosts, with its IVS channel, "
             "and frees its capacity slot. Returns the deleted channel."
         ),
+    )
+    rotate_stream_key: Channel = strawberry.mutation(
+        resolver=stream_mutations.rotate_stream_key,
+        description="Replaces the channel's stream key: the old key stops working at once. CONFLICT while LIVE.",
+    )
+    stop_broadcast: Channel = strawberry.mutation(
+        resolver=stream_mutations.stop_broadcast,
+        description="Ends the broadcast on IVS now (the encoder is disconnected); the channel goes IDLE.",
     )
     request_channel: ChannelRequest = strawberry.mutation(
         resolver=request_resolvers.request_channel,

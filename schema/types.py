@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -10,6 +11,9 @@ from domain import model
 from domain.capacity import Capacity as CapacityValue
 from resolvers import channel_fields, channel_request_fields
 from schema.context import Info
+
+if TYPE_CHECKING:
+    from schema.streams import LiveStream, StreamSessionConnection
 
 # The domain's enums, exposed as they are (strawberry.enum registers them; the classes stay the same).
 strawberry.enum(model.ChannelState, name="ChannelState")
@@ -83,6 +87,33 @@ class Channel:
     @strawberry.field(description="Hosts assigned to this channel (0 or 1 for HOST_OWNED).")
     async def assignments(self, info: Info) -> list[Assignment]:
         return [Assignment.of(found) for found in await channel_fields.assignments_of(self.value, info.context)]
+
+    @strawberry.field(
+        description=(
+            "The broadcast IVS is receiving on this channel now; null when none. "
+            "Null for callers who may not see the stream key."
+        )
+    )
+    async def stream(self, info: Info) -> Annotated[LiveStream, strawberry.lazy("schema.streams")] | None:
+        from schema.streams import LiveStream
+
+        found = await channel_fields.live_stream_of(self.value, info.context)
+        return LiveStream.of(found) if found is not None else None
+
+    @strawberry.field(description="Past and current broadcasts, newest first. first: 1 to 100.")
+    async def sessions(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Annotated[StreamSessionConnection, strawberry.lazy("schema.streams")]:
+        from schema.streams import StreamSession, StreamSessionConnection, StreamSessionEdge
+
+        page = await channel_fields.sessions_of(self.value, info.context, first, after)
+        if page is None:
+            return StreamSessionConnection.empty()
+        edges = [StreamSessionEdge(cursor=cursor, node=StreamSession.of(found)) for found, cursor in page.sessions]
+        return StreamSessionConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
+        )
 
     @classmethod
     def of(cls, channel: model.Channel) -> Channel:

@@ -10,6 +10,8 @@ from domain.clock import utc_now
 from data.channel_requests import ChannelRequestStore
 from data.ivs import IvsGateway
 from data.repository import ChannelRepository
+from data.live_streams import LiveStreams
+from data.sessions import SessionStore
 from data.stream_keys import StreamKeyCipher
 
 
@@ -22,6 +24,14 @@ class ChannelsBackend:
     # None: stream keys are stored in plain text (no KMS key configured).
     stream_keys: StreamKeyCipher | None = None
     clock: Callable[[], datetime] = field(default=utc_now)
+    # None only in tests that build a backend without them.
+    sessions: SessionStore | None = None
+    # What IVS streams now, cached briefly (Channel.stream); made from `ivs` when not given.
+    live_streams: LiveStreams = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.live_streams is None:
+            object.__setattr__(self, "live_streams", LiveStreams(self.ivs))
 
     @property
     def requests(self) -> ChannelRequestStore:

@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 
-from domain.access import Caller, needs_own_assignment, require_grant, require_may_set_state
+from domain.access import Caller, broadcasting_host, needs_own_assignment, require_grant, require_may_set_state
 from domain.capacity import Capacity, compute_capacity
 from domain.errors import CapacityExceeded, ChannelsError, Conflict, NotFound, UpstreamError
 from domain.model import (
@@ -35,6 +35,7 @@ from data.repository import (
     IdempotencyRecord,
     StaleChannel,
 )
+from data.sessions import session_sort_key
 from services.backend import ChannelsBackend
 
 log = logging.getLogger(__name__)
@@ -220,7 +221,9 @@ def assign_channel(
         current = repository.get_channel(channel_id)
         if current is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.") from None
-        raise _host_owned_conflict(current) from None
+        if current.assignment_model is AssignmentModel.HOST_OWNED and current.assigned_host_ids:
+            raise _host_owned_conflict(current) from None
+        raise Conflict(f"The stream key of channel '{channel_id}' changed while assigning; retry.") from None
     return assignment, with_host(channel, host_user_id)
 
 
@@ -282,7 +285,10 @@ def unassign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, 
 def set_channel_state(
     backend: ChannelsBackend, caller: Caller, channel_id: str, target: ChannelState, session_id: str | None
 ) -> Channel:
-    """Move a channel through the state machine, counting each broadcast once (CONTRACT.md section 2)."""
+    """Move a channel through the state machine, counting each broadcast once (CONTRACT.md section 2).
+
+    Entering OFFLINE stops the broadcast and deletes the IVS stream key; leaving it issues a new key
+    (CONTRACT.md section 7; the steps are in services.stream_control)."""
     validate_identifier("channelId", channel_id)
     if session_id is not None:
         validate_identifier("sessionId", session_id)
@@ -295,9 +301,18 @@ def set_channel_state(
         channel = repository.get_channel(channel_id)
         if channel is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.")
-        change = plan_state_change(channel, target, session_id, backend.clock())
+        change = plan_state_change(
+            channel, target, session_id, backend.clock(), host_user_id=broadcasting_host(caller, channel)
+        )
         if change is None:
             return channel
+        if ChannelState.OFFLINE in (change.expected_state, change.new_state):
+            # OFFLINE takes the channel off the air: its IVS stream and key change with the state.
+            from services import stream_control
+
+            if change.new_state is ChannelState.OFFLINE:
+                return stream_control.take_off_air(backend, channel)
+            return stream_control.put_back_on_air(backend, channel)
         try:
             repository.apply_state_change(channel_id, change)
         except StaleChannel:
@@ -314,6 +329,7 @@ def applied(channel: Channel, change: StateChange) -> Channel:
             channel,
             state=change.new_state,
             current_session_id=change.session_id,
+            current_session_key=session_sort_key(change.at, change.session_id or ""),
             live_since=change.at,
             updated_at=change.at,
             stats=dataclasses.replace(stats, total_broadcasts=stats.total_broadcasts + 1, last_broadcast_at=change.at),
@@ -323,6 +339,7 @@ def applied(channel: Channel, change: StateChange) -> Channel:
         state=change.new_state,
         current_session_id=None if change.leaves_live else channel.current_session_id,
         live_since=None if change.leaves_live else channel.live_since,
+        current_session_key=None if change.leaves_live else channel.current_session_key,
         updated_at=change.at,
         stats=dataclasses.replace(
             stats, total_streaming_minutes=round(stats.total_streaming_minutes + change.minutes_streamed, 3)

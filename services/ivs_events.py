@@ -17,6 +17,7 @@ from typing import Any
 
 from domain.clock import format_timestamp, parse_timestamp
 from domain.model import Channel, ChannelState, Recording
+from domain.sessions import SessionEndReason, only_host
 from domain.state_machine import StateChange, minutes_since, plan_state_change
 from data.repository import EventAlreadyApplied, StaleChannel, StreamEventMarker
 from services.backend import ChannelsBackend
@@ -85,7 +86,11 @@ def apply_ivs_event(backend: ChannelsBackend, event: dict[str, Any]) -> str:
         return f"ignored: no channel record for {parsed.channel_arn}"
     if isinstance(parsed, RecordingStateEvent):
         kept = backend.repository.record_recording(channel_id, parsed.recording)
-        return "recording noted" if kept else "ignored: a newer recording is already noted"
+        # The recording of a broadcast belongs to its session too (when the broadcast has one).
+        attached = backend.sessions.attach_recording(channel_id, parsed.recording) if backend.sessions else False
+        if not kept:
+            return "ignored: a newer recording is already noted"
+        return "recording noted" + (" on its session" if attached else "")
     try:
         if parsed.event_name in STARTS:
             return _stream_started(backend, channel_id, parsed)
@@ -113,7 +118,8 @@ def _stream_started(backend: ChannelsBackend, channel_id: str, event: StreamStat
     if ended is not None:
         # The end arrived first: count the whole broadcast, leave the state as it is.
         minutes = minutes_since(event.at, ended)
-        repository.add_completed_broadcast(channel_id, event.at, minutes, _marker(event), backend.clock())
+        repository.add_completed_broadcast(channel_id, event.at, minutes, _marker(event), backend.clock(),
+                                           ended=ended, host_user_id=only_host(_read(backend, channel_id)))
         return f"counted a finished broadcast of {minutes} minutes (its end arrived first)"
     for _ in range(ATTEMPTS):
         channel = _read(backend, channel_id)
@@ -127,11 +133,13 @@ def _stream_started(backend: ChannelsBackend, channel_id: str, event: StreamStat
         try:
             if channel.state is ChannelState.LIVE:
                 # A newer stream started: the older one's end was lost. Close it at this start.
-                close = plan_state_change(channel, ChannelState.IDLE, None, event.at)
+                close = plan_state_change(channel, ChannelState.IDLE, None, event.at,
+                                          end_reason=SessionEndReason.STREAM_ENDED)
                 assert close is not None
                 repository.apply_state_change(channel_id, close)
                 continue
-            change = plan_state_change(channel, ChannelState.LIVE, event.stream_id, event.at)
+            change = plan_state_change(channel, ChannelState.LIVE, event.stream_id, event.at,
+                                       host_user_id=only_host(channel), stream_id=event.stream_id)
             assert change is not None
             repository.apply_state_change(channel_id, change, _marker(event))
             return "went LIVE"
@@ -148,7 +156,8 @@ def _stream_ended(backend: ChannelsBackend, channel_id: str, event: StreamStateE
             # Not this stream's broadcast (any more): remember the end, for a start that arrives late.
             repository.mark_stream_event(_marker(event), backend.clock())
             return "noted: the channel is not LIVE with this stream"
-        change: StateChange | None = plan_state_change(channel, ChannelState.IDLE, None, event.at)
+        change: StateChange | None = plan_state_change(channel, ChannelState.IDLE, None, event.at,
+                                                       end_reason=SessionEndReason.STREAM_ENDED)
         assert change is not None
         try:
             repository.apply_state_change(channel_id, change, _marker(event))

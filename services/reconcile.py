@@ -8,6 +8,9 @@ What it finds and what it does with `--apply`:
   requester; the request is not APPROVED with it, it has no host): withdraw it (record, slot, key,
   IVS channel), so that the request is PENDING with nothing behind it and can be approved again;
 - a channel record whose IVS channel is gone: set it OFFLINE (never delete data silently);
+- a channel whose records hold no stream key, or one IVS does not have (an interrupted rotate or
+  OFFLINE change whose lease expired): issue a new key; an OFFLINE channel IVS still has a key
+  for: delete it;
 - capacity counters that drifted from the records (e.g. the older functions wrote records): reset them;
   a missing counter (creates are all refused without it) is reported as missing and created.
 IVS channels without this service's tag and without a record are reported, never touched.
@@ -19,9 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.capacity import CapacityCounts
-from domain.model import ChannelState
+from domain.model import Channel, ChannelState
+from domain.sessions import SessionEndReason
 from domain.state_machine import plan_state_change
 from data.repository import PendingCreate, StaleChannel
+from services import stream_control
 from services.approvals import interrupted_approvals, withdraw_interrupted
 from services.backend import ChannelsBackend
 from services.channels import CHANNEL_ID_TAG, SERVICE_TAG
@@ -128,13 +133,20 @@ def reconcile(
         finding = Finding("record-without-ivs-channel", channel.id, f"'{channel.name}' is {channel.state.value}; {channel.arn} is gone", "set OFFLINE")
         report.findings.append(finding)
         if apply:
-            change = plan_state_change(channel, ChannelState.OFFLINE, None, now)
+            # A broadcast on a channel IVS no longer has is lost, not ended by anyone.
+            change = plan_state_change(channel, ChannelState.OFFLINE, None, now, end_reason=SessionEndReason.LOST)
             try:
                 if change is not None:
                     repository.apply_state_change(channel.id, change)
                 finding.applied = True
             except StaleChannel:
                 finding.action += " (changed meanwhile: run again)"
+
+    # Stream keys: never a record with a key IVS does not have; never an OFFLINE channel with a key
+    for channel in records:
+        if channel.arn not in ivs_channels or stream_control.key_change_in_progress(backend, channel):
+            continue
+        _check_stream_key(backend, channel, report, apply)
 
     # Counters, recounted after the repairs above
     if apply:
@@ -169,6 +181,28 @@ def reconcile(
         if not finding.applied:
             finding.action += " (changed meanwhile: run again)"
     return report
+
+
+def _check_stream_key(backend: ChannelsBackend, channel: Channel, report: ReconcileReport, apply: bool) -> None:
+    has_record_key = channel.stream_key is not None or channel.sealed_stream_key is not None
+    if channel.state is ChannelState.OFFLINE:
+        if backend.ivs.list_stream_keys(channel.arn):
+            finding = Finding("offline-channel-with-stream-key", channel.id,
+                              f"'{channel.name}' is OFFLINE but IVS still has a stream key", "delete its IVS keys")
+            report.findings.append(finding)
+            if apply:
+                stream_control.delete_ivs_keys(backend, channel)
+                finding.applied = True
+        return
+    if has_record_key and stream_control.record_key_is_ivs_key(backend, channel):
+        return
+    detail = "holds a stream key IVS does not have" if has_record_key else "has no stream key (a change was interrupted)"
+    finding = Finding("stream-key-mismatch", channel.id, f"'{channel.name}' {detail}", "issue a new stream key")
+    report.findings.append(finding)
+    if apply:
+        finding.applied = stream_control.issue_new_key(backend, channel)
+        if not finding.applied:
+            finding.action += " (changed meanwhile: run again)"
 
 
 def _stale(create: PendingCreate, now: datetime, stale_after: timedelta) -> bool:

@@ -30,6 +30,8 @@ CASES = [
                  id="page-of-20-with-assignments-is-one-query-and-one-batch-read"),
     pytest.param("channels(first: 100) with stats, assignments", "admin", ["Query", "BatchGetItem"],
                  id="page-of-100-with-100-assignments-is-one-query-and-one-batch-read"),
+    pytest.param("channels(first: 20) with stats, stream", "admin", ["Query", "ListStreams"],
+                 id="page-of-20-with-stream-is-its-query-and-one-ivs-call"),
     pytest.param("channels(state: LIVE, first: 20)", "admin", ["Query", "BatchGetItem"],
                  id="live-page-is-one-query-and-one-batch-read"),
     pytest.param("hostChannel with its channel", "admin", ["BatchGetItem", "BatchGetItem"],

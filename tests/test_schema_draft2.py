@@ -38,6 +38,18 @@ CHANNEL_REQUESTS_PART = {
     "ChannelRequestConnection": None,
     "ChannelRequestEdge": None,
 }
+# The live streams' part (CONTRACT.md section 7).
+LIVE_STREAMS_PART = {
+    "Channel": {"stream", "sessions"},
+    "Mutation": {"rotateStreamKey", "stopBroadcast"},
+    "LiveStream": None,
+    "StreamHealth": None,
+    "StreamSession": None,
+    "SessionEndReason": None,
+    "StreamSessionConnection": None,
+    "StreamSessionEdge": None,
+}
+LANDED_PARTS = {"channel requests": CHANNEL_REQUESTS_PART, "live streams": LIVE_STREAMS_PART}
 
 
 def _default(argument: GraphQLArgument | GraphQLInputField) -> str:
@@ -113,10 +125,11 @@ def test_inputs_and_enums_the_service_has_are_whole(draft: GraphQLSchema, servic
     assert partial == []
 
 
-def test_the_channel_requests_part_has_landed_whole(draft: GraphQLSchema, service: GraphQLSchema) -> None:
+@pytest.mark.parametrize("part", LANDED_PARTS.values(), ids=LANDED_PARTS.keys())
+def test_each_landed_part_is_whole(draft: GraphQLSchema, service: GraphQLSchema, part: dict[str, set[str] | None]) -> None:
     types = own_types(service)
     missing = []
-    for name, members in CHANNEL_REQUESTS_PART.items():
+    for name, members in part.items():
         if name not in types:
             missing.append(name)
             continue

@@ -263,7 +263,7 @@ def assert_table_and_index_statements_apart(statements: list[dict[str, Any]]) ->
             assert as_list(statement["Resource"]) == [{"Fn::Sub": TABLE_ARN}], statement
 
 
-@pytest.mark.parametrize("handler", ["server.handler", "server.events_handler"])
+@pytest.mark.parametrize("handler", ["server.handler", "server.events_handler", "server.live_check_handler"])
 def test_function_roles_have_no_wildcard_action_and_no_bare_wildcard_resource(
     template: dict[str, Any], handler: str
 ) -> None:
@@ -278,14 +278,14 @@ def test_function_roles_have_no_wildcard_action_and_no_bare_wildcard_resource(
                 assert "Resources" not in service_map[service]["Actions"][name.lower()], statement
 
 
-@pytest.mark.parametrize("handler", ["server.handler", "server.events_handler"])
+@pytest.mark.parametrize("handler", ["server.handler", "server.events_handler", "server.live_check_handler"])
 def test_function_roles_have_inline_policies_only(template: dict[str, Any], handler: str) -> None:
     role_name = function(template, handler)["Properties"]["Role"]["Fn::GetAtt"][0]
     assert "ManagedPolicyArns" not in template["Resources"][role_name]["Properties"]
     assert "Policies" not in function(template, handler)["Properties"]  # SAM would ignore them beside a Role
 
 
-@pytest.mark.parametrize("handler", ["server.handler", "server.events_handler"])
+@pytest.mark.parametrize("handler", ["server.handler", "server.events_handler", "server.live_check_handler"])
 def test_function_role_actions_exist_in_iam(template: dict[str, Any], handler: str) -> None:
     # cfn-lint skips its IAM action check (W3037) on SAM templates: check against its IAM data here.
     service_map = load_resource(AdditionalSpecs, "Policies.json")
@@ -305,7 +305,12 @@ def test_api_function_dynamodb_actions_are_exactly_those_used_on_the_table_and_i
 
 def test_api_function_ivs_actions_are_scoped_to_channels_and_stream_keys(template: dict[str, Any]) -> None:
     statements = [s for s in function_statements(template, "server.handler") if actions([s], "ivs")]
-    assert actions(statements, "ivs") == {"ivs:CreateChannel", "ivs:DeleteChannel", "ivs:TagResource"}
+    assert actions(statements, "ivs") == {
+        "ivs:CreateChannel", "ivs:DeleteChannel", "ivs:TagResource",
+        # Live streams (CONTRACT.md section 7)
+        "ivs:GetStream", "ivs:ListStreams", "ivs:StopStream",
+        "ivs:CreateStreamKey", "ivs:DeleteStreamKey", "ivs:GetStreamKey", "ivs:ListStreamKeys",
+    }
     prefix = "arn:${AWS::Partition}:ivs:${AWS::Region}:${AWS::AccountId}:"
     for statement in statements:
         assert as_list(statement["Resource"]) == [
@@ -423,7 +428,7 @@ def test_graphql_is_behind_the_authorizer_and_only_health_and_preflight_are_open
 # --- Functions and their settings -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("handler", ["server.handler", "server.events_handler"])
+@pytest.mark.parametrize("handler", ["server.handler", "server.events_handler", "server.live_check_handler"])
 def test_function_runs_the_repository_on_python_312_arm64(template: dict[str, Any], handler: str) -> None:
     properties = {**template["Globals"]["Function"], **function(template, handler)["Properties"]}
     assert (properties["Runtime"], properties["Architectures"], properties["CodeUri"]) == (
@@ -439,6 +444,7 @@ def test_function_runs_the_repository_on_python_312_arm64(template: dict[str, An
     [
         "server.handler",
         "server.events_handler",
+        "server.live_check_handler",
     ],
 )
 def test_function_handler_exists(handler: str) -> None:
@@ -446,7 +452,7 @@ def test_function_handler_exists(handler: str) -> None:
     assert callable(getattr(importlib.import_module(module), name, None))
 
 
-@pytest.mark.parametrize("handler", ["server.handler", "server.events_handler"])
+@pytest.mark.parametrize("handler", ["server.handler", "server.events_handler", "server.live_check_handler"])
 def test_function_environment_names_only_settings_the_service_reads(template: dict[str, Any], handler: str) -> None:
     # Settings ignore unknown CHANNELS_* variables, so a misspelt one would be silently dropped.
     read = {f"CHANNELS_{name.upper()}" for name, field in Settings.model_fields.items()
@@ -503,3 +509,27 @@ def test_outputs_name_the_endpoint_table_key_and_recording_configuration(templat
     assert outputs["TableName"]["Value"] == environment(template, "server.handler")["CHANNELS_TABLE"]
     assert outputs["KmsKeyId"]["Value"] == {"Ref": "StreamKeyEncryptionKey"}
     assert outputs["RecordingConfigurationArn"]["Value"] == {"Fn::GetAtt": ["RecordingConfiguration", "Arn"]}
+
+
+# --- The live-state check -------------------------------------------------------------------------------
+
+
+def test_live_check_runs_every_minute_without_retries(template: dict[str, Any]) -> None:
+    properties = function(template, "server.live_check_handler")["Properties"]
+    (event,) = properties["Events"].values()
+    assert event == {"Type": "Schedule", "Properties": {"Schedule": "rate(1 minute)",
+                                                        "Description": "shelcaster-channels check-live"}}
+    assert properties["Timeout"] < 60
+    assert properties["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}
+
+
+def test_live_check_may_list_streams_and_write_channel_state_only(template: dict[str, Any]) -> None:
+    statements = function_statements(template, "server.live_check_handler")
+    assert actions(statements, "ivs") == {"ivs:ListStreams"}
+    assert actions(statements, "kms") == set()
+    assert actions(statements, "dynamodb") == {
+        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"
+    }
+    for statement in statements:
+        if actions([statement], "dynamodb"):
+            assert as_list(statement["Resource"]) == [{"Fn::Sub": TABLE_ARN}, {"Fn::Sub": INDEX_ARN}]

@@ -121,3 +121,21 @@ def test_events_handler_applies_ivs_events(lambda_env: Settings, tokens: TokenFa
         CONTEXT,
     )
     assert json.loads(state["body"])["data"]["channel"] == {"state": "LIVE", "stats": {"totalBroadcasts": 1}}
+
+
+def test_live_check_handler_takes_a_channel_ivs_streams_on_live(
+    lambda_env: Settings, tokens: TokenFactory, aws: Any
+) -> None:
+    admin = tokens.admin()
+    created = server.handler(
+        api_event("apigw_http_v2.json", 'mutation { createChannel(input: {name: "Check"}) { id streamKey } }', admin),
+        CONTEXT,
+    )
+    channel = json.loads(created["body"])["data"]["createChannel"]
+    aws.ivs_stand_in.connect_encoder(channel["streamKey"])
+    scheduled = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+
+    first = server.live_check_handler(scheduled, CONTEXT)
+    second = server.live_check_handler(scheduled, CONTEXT)
+
+    assert first["went_live"] == [channel["id"]] and second["seen"] == [channel["id"]]

@@ -23,6 +23,8 @@ def test_entering_live_counts_a_broadcast_and_records_its_start() -> None:
         channel,
         state=ChannelState.LIVE,
         current_session_id="s-1",
+        # The open StreamSession record's key (CONTRACT.md section 7).
+        current_session_key="session#2026-10-01T18:00:00.000Z#s-1",
         live_since=NOW,
         updated_at=NOW,
         stats=ChannelStats(total_broadcasts=4, total_streaming_minutes=45.5, last_broadcast_at=NOW),

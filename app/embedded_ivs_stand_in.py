@@ -1,0 +1,306 @@
+"""Embedded mode only: what moto's IVS lacks (stream keys, streams, StopStream, stream sessions),
+served on IVS's own REST-JSON wire API so that the service's IVS gateway is the same code in both modes.
+
+`LocalIvsStreamsStandIn` is a WSGI layer in front of moto's server (app.embedded). It answers the
+IVS operations listed in `OPERATIONS` itself, watches moto's CreateChannel and DeleteChannel go by
+(the key moto's CreateChannel returns becomes the channel's one stream key here, so that IVS's rule
+of one key per channel holds), and passes every other request to moto unchanged. It is never built
+in `aws` mode: app.embedded is only imported for the embedded backend and the tests.
+
+An encoder is played through `connect_encoder` (or POST /_stand-in/ivs/connect from another process,
+as `shelcaster-channels simulate-broadcast` does): it connects with a stream key, as a real encoder
+does, so a deleted or rotated key is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.clock import format_timestamp
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+OPERATIONS = frozenset(
+    {"CreateStreamKey", "GetStreamKey", "DeleteStreamKey", "ListStreamKeys", "GetStream", "ListStreams",
+     "StopStream", "ListStreamSessions"}
+)
+CONTROL_PREFIX = "/_stand-in/ivs/"
+_ALPHABET = string.ascii_letters + string.digits
+
+
+class IvsError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class _Stream:
+    stream_id: str
+    started_at: datetime
+    viewer_count: int
+    health: str = "HEALTHY"
+
+
+@dataclass
+class _Session:
+    stream_id: str
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+@dataclass
+class _Channel:
+    arn: str
+    playback_url: str
+    keys: dict[str, str] = field(default_factory=dict)  # stream-key ARN -> value
+    stream: _Stream | None = None
+    sessions: list[_Session] = field(default_factory=list)
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LocalIvsStreamsStandIn:
+    """IVS stream keys, streams and sessions for moto's channels (embedded mode; see the module doc)."""
+
+    def __init__(self, app: WsgiApp, clock: Callable[[], datetime] = _now) -> None:
+        self._app = app
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._channels: dict[str, _Channel] = {}
+
+    # The encoder side (simulate-broadcast, tests)
+
+    def connect_encoder(self, stream_key: str, viewers: int = 0) -> str:
+        """An encoder connects with `stream_key`: IVS starts a stream on its channel. Returns the
+        channel ARN; PermissionError for a key IVS does not have (deleted, rotated, never issued)."""
+        with self._lock:
+            channel = next((c for c in self._channels.values() if stream_key in c.keys.values()), None)
+            if channel is None:
+                raise PermissionError("IVS refused the encoder: unknown stream key")
+            if channel.stream is None:
+                stream = _Stream(stream_id="st-" + _random(23), started_at=self._clock(), viewer_count=viewers)
+                channel.stream = stream
+                channel.sessions.append(_Session(stream.stream_id, stream.started_at))
+            else:
+                channel.stream.viewer_count = viewers
+            return channel.arn
+
+    def disconnect_encoder(self, channel_arn: str) -> str | None:
+        """The encoder stops: the stream ends. Returns the ended stream's id (None when none was live)."""
+        with self._lock:
+            channel = self._channels.get(channel_arn)
+            return self._end_stream(channel) if channel is not None else None
+
+    def stream_of(self, channel_arn: str) -> dict[str, Any] | None:
+        with self._lock:
+            channel = self._channels.get(channel_arn)
+            return self._stream_body(channel, full=True) if channel is not None and channel.stream else None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._channels.clear()
+
+    # WSGI
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        if path == "/moto-api/reset":
+            self.reset()
+        if path.startswith(CONTROL_PREFIX):
+            return self._control(path.removeprefix(CONTROL_PREFIX), _body(environ), start_response)
+        if not _is_ivs(environ):
+            return self._app(environ, start_response)
+        operation = path.strip("/")
+        if operation in OPERATIONS:
+            try:
+                status, answer = self._operation(operation, _body(environ))
+            except IvsError as error:
+                return _respond(start_response, error.status, {"message": error.message}, error_type=error.code)
+            return _respond(start_response, status, answer)
+        if operation in ("CreateChannel", "DeleteChannel"):
+            return self._watch(operation, environ, start_response)
+        return self._app(environ, start_response)
+
+    def _watch(self, operation: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Pass a channel create or delete to moto, and keep the stand-in's channels in step."""
+        request = _body(environ)
+        environ["wsgi.input"] = _Replay(json.dumps(request).encode())
+        environ["CONTENT_LENGTH"] = str(len(json.dumps(request).encode()))
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"] = int(status.split()[0])
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        body = b"".join(self._app(environ, capture))
+        if captured.get("status", 500) < 300:
+            with self._lock:
+                if operation == "CreateChannel":
+                    created = json.loads(body)
+                    arn = created["channel"]["arn"]
+                    key = created.get("streamKey") or {}
+                    channel = _Channel(arn=arn, playback_url=created["channel"].get("playbackUrl", ""))
+                    if key.get("arn") and key.get("value"):
+                        channel.keys[key["arn"]] = key["value"]
+                    self._channels[arn] = channel
+                else:
+                    self._channels.pop(str(request.get("arn", "")), None)
+        return [body]
+
+    # IVS's operations
+
+    def _operation(self, operation: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            if operation == "ListStreams":
+                live = [c for c in self._channels.values() if c.stream is not None]
+                health = (request.get("filterBy") or {}).get("health")
+                live = [c for c in live if health is None or (c.stream and c.stream.health == health)]
+                page, token = _page(live, request, 100)
+                return 200, _with_token({"streams": [self._stream_body(c, full=False) for c in page]}, token)
+            if operation in ("GetStreamKey", "DeleteStreamKey"):
+                arn = str(request.get("arn", ""))
+                channel = next((c for c in self._channels.values() if arn in c.keys), None)
+                if channel is None:
+                    raise IvsError(404, "ResourceNotFoundException", f"stream key {arn} not found")
+                if operation == "DeleteStreamKey":
+                    del channel.keys[arn]
+                    return 204, {}
+                return 200, {"streamKey": {"arn": arn, "channelArn": channel.arn, "value": channel.keys[arn], "tags": {}}}
+            channel = self._channel(str(request.get("channelArn", "")))
+            if operation == "CreateStreamKey":
+                if channel.keys:
+                    raise IvsError(402, "ServiceQuotaExceededException",
+                                   "Stream keys per channel: limit of 1 reached")
+                arn = channel.arn.replace(":channel/", ":stream-key/").rsplit("/", 1)[0] + "/" + _random(12)
+                value = f"sk_{channel.arn.split(':')[3]}_{_random(36)}"
+                channel.keys[arn] = value
+                return 200, {"streamKey": {"arn": arn, "channelArn": channel.arn, "value": value, "tags": {}}}
+            if operation == "ListStreamKeys":
+                summaries = [{"arn": arn, "channelArn": channel.arn, "tags": {}} for arn in channel.keys]
+                page, token = _page(summaries, request, 50)
+                return 200, _with_token({"streamKeys": page}, token)
+            if operation == "GetStream":
+                if channel.stream is None:
+                    raise IvsError(404, "ChannelNotBroadcasting", f"channel {channel.arn} is not broadcasting")
+                return 200, {"stream": self._stream_body(channel, full=True)}
+            if operation == "StopStream":
+                if channel.stream is None:
+                    raise IvsError(404, "ChannelNotBroadcasting", f"channel {channel.arn} is not broadcasting")
+                self._end_stream(channel)
+                return 200, {}
+            # ListStreamSessions: newest first, as IVS lists them
+            sessions = [
+                {"streamId": s.stream_id, "startTime": format_timestamp(s.started_at), "hasErrorEvent": False,
+                 **({"endTime": format_timestamp(s.ended_at)} if s.ended_at else {})}
+                for s in reversed(channel.sessions)
+            ]
+            page, token = _page(sessions, request, 100)
+            return 200, _with_token({"streamSessions": page}, token)
+
+    def _channel(self, arn: str) -> _Channel:
+        channel = self._channels.get(arn)
+        if channel is None:
+            raise IvsError(404, "ResourceNotFoundException", f"channel {arn} not found")
+        return channel
+
+    def _end_stream(self, channel: _Channel) -> str | None:
+        stream = channel.stream
+        if stream is None:
+            return None
+        channel.stream = None
+        for session in channel.sessions:
+            if session.stream_id == stream.stream_id:
+                session.ended_at = self._clock()
+        return stream.stream_id
+
+    @staticmethod
+    def _stream_body(channel: _Channel, *, full: bool) -> dict[str, Any]:
+        stream = channel.stream
+        assert stream is not None
+        body: dict[str, Any] = {
+            "channelArn": channel.arn, "streamId": stream.stream_id, "state": "LIVE", "health": stream.health,
+            "viewerCount": stream.viewer_count, "startTime": format_timestamp(stream.started_at),
+        }
+        if full:
+            body["playbackUrl"] = channel.playback_url
+        return body
+
+    # Control API for another process (simulate-broadcast)
+
+    def _control(self, action: str, request: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if action == "connect":
+            try:
+                arn = self.connect_encoder(str(request.get("streamKey", "")), int(request.get("viewers") or 0))
+            except PermissionError as refused:
+                return _respond(start_response, 403, {"message": str(refused)})
+            return _respond(start_response, 200, {"stream": self.stream_of(arn)})
+        if action == "disconnect":
+            ended = self.disconnect_encoder(str(request.get("channelArn", "")))
+            return _respond(start_response, 200, {"endedStreamId": ended})
+        return _respond(start_response, 404, {"message": f"no stand-in action '{action}'"})
+
+
+class _Replay:
+    """A request body read once by the stand-in, readable again by moto."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data, self._position = data, 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._data) if size < 0 else self._position + size
+        chunk, self._position = self._data[self._position:end], min(end, len(self._data))
+        return chunk
+
+
+def _is_ivs(environ: dict[str, Any]) -> bool:
+    # SigV4's credential scope names the service: `Credential=AKID/20261202/us-east-1/ivs/aws4_request`.
+    return "/ivs/aws4_request" in str(environ.get("HTTP_AUTHORIZATION", ""))
+
+
+def _body(environ: dict[str, Any]) -> dict[str, Any]:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _page(items: list[Any], request: dict[str, Any], largest: int) -> tuple[list[Any], str | None]:
+    size = max(1, min(int(request.get("maxResults") or largest), largest))
+    start = int(request.get("nextToken") or 0)
+    page = items[start:start + size]
+    return page, str(start + size) if start + size < len(items) else None
+
+
+def _with_token(body: dict[str, Any], token: str | None) -> dict[str, Any]:
+    return {**body, "nextToken": token} if token else body
+
+
+def _respond(start_response: Callable[..., Any], status: int, body: dict[str, Any],
+             error_type: str | None = None) -> list[bytes]:
+    data = b"" if status == 204 else json.dumps(body).encode()
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    if error_type:
+        headers.append(("x-amzn-ErrorType", error_type))
+    reasons = {200: "OK", 204: "No Content", 402: "Payment Required", 403: "Forbidden", 404: "Not Found"}
+    start_response(f"{status} {reasons.get(status, 'Error')}", headers)
+    return [data]

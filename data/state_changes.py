@@ -1,0 +1,251 @@
+"""Channel state changes and IVS's events on the channel record: the conditional transition that
+counts each broadcast once, with its session, its IVS event marker and (for key changes) its stream
+key, in one transaction (CONTRACT.md sections 2 and 7).
+
+Mixed into data.repository.ChannelRepository (the one door to the table), kept here so that the
+repository stays one module per record kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.clock import format_timestamp
+from domain.model import ChannelState, Recording
+from domain.sessions import SessionEndReason
+from domain.state_machine import StateChange
+from data.dynamo import DynamoTable, TransactionCancelled, put, update
+from data.records import (
+    CURRENT_SESSION_KEY,
+    LAST_RECORDING,
+    STREAM_LAST_SEEN,
+    STREAM_MISSED_ONCE,
+    recording_attribute,
+)
+from data.sessions import close_session, completed_session, open_session, session_sort_key
+from data.stream_key_records import KeyWrite
+from data.table import (
+    CHANNEL_SK,
+    CHANNELS_BY_ARN_INDEX,
+    COUNTER_KEY,
+    EXPIRY_ATTRIBUTE,
+    STATE_KEY_ATTRIBUTE,
+    channel_key,
+    stream_event_key,
+)
+
+STATE_COUNTERS = {ChannelState.IDLE: "idle", ChannelState.LIVE: "live", ChannelState.OFFLINE: "offline"}
+
+
+
+class StaleChannel(Exception):
+    """The channel changed between the read a state change was planned from and its write."""
+
+
+class EventAlreadyApplied(Exception):
+    """An IVS event with this stream id and name was applied before (IVS delivers at least once)."""
+
+
+@dataclass(frozen=True)
+class StreamEventMarker:
+    """That an IVS stream event was applied, and when it happened (for events that arrive out of order)."""
+
+    stream_id: str
+    event_name: str
+    at: str
+
+
+IVS_EVENT_MARKER_LIFETIME_SECONDS = 14 * 24 * 60 * 60
+
+
+class StateChangeStorage:
+    """The state-change writes of the channel table (see the module docstring)."""
+
+    table: DynamoTable
+
+    # State
+
+    def apply_state_change(
+        self, channel_id: str, change: StateChange, event: StreamEventMarker | None = None,
+        key_write: KeyWrite | None = None,
+    ) -> None:
+        """Write one planned transition and move the per-state counters, conditional on the state
+        (and session) it was planned from: a concurrent change makes this raise StaleChannel.
+
+        With `event`, the IVS event's marker is written in the same transaction, so that a
+        redelivered event raises EventAlreadyApplied instead of counting twice. With `key_write`,
+        the stream key IVS just made (or none) goes onto the channel and its assignments in the same
+        transaction, conditional on the key-change lease (data.stream_key_records)."""
+        now = format_timestamp(change.at)
+        names = {"#state": "state", "#state_key": STATE_KEY_ATTRIBUTE, "#session": "currentSessionId"}
+        values: dict[str, Any] = {":new": change.new_state.value, ":now": now, ":expected": change.expected_state.value}
+        set_clauses = ["#state = :new", "#state_key = :new", "updatedAt = :now"]
+        add_clauses: list[str] = []
+        remove_clauses: list[str] = []
+        session_entries: list[dict[str, Any]] = []
+        if change.enters_live:
+            assert change.session_id is not None
+            set_clauses += ["#session = :session", "liveSince = :now", "lastBroadcastAt = :now",
+                            "#session_key = :session_key"]
+            add_clauses.append("totalBroadcasts :one")
+            values.update({":session": change.session_id, ":one": 1,
+                           ":session_key": session_sort_key(change.at, change.session_id)})
+            session_entries.append(
+                open_session(channel_id, change.session_id, change.at, change.host_user_id, change.stream_id)
+            )
+        if change.leaves_live:
+            remove_clauses += ["#session", "liveSince", "#session_key"]
+            add_clauses.append("totalStreamingMinutes :minutes")
+            values[":minutes"] = Decimal(str(change.minutes_streamed))
+            if change.closing_session_key is not None:
+                session_entries.append(close_session(channel_id, change.closing_session_key, change.at,
+                                                     change.minutes_streamed, change.end_reason))
+        if change.enters_live or change.leaves_live:
+            names["#session_key"] = CURRENT_SESSION_KEY
+            # The live-state check's notes belong to one broadcast.
+            remove_clauses += [STREAM_LAST_SEEN, STREAM_MISSED_ONCE]
+        key_condition = ""
+        if key_write is not None:
+            key_condition = " AND " + key_write.add_to(set_clauses, remove_clauses, names, values)
+        expression = "SET " + ", ".join(set_clauses)
+        if add_clauses:
+            expression += " ADD " + ", ".join(add_clauses)
+        if remove_clauses:
+            expression += " REMOVE " + ", ".join(remove_clauses)
+
+        state_condition = "#state = :expected"
+        if change.expected_state is ChannelState.IDLE:
+            state_condition = "(#state = :expected OR attribute_not_exists(#state))"  # older records default to IDLE
+        if change.expected_session_id is None:
+            # Older records may hold a NULL or empty session id where there is none.
+            session_condition = "(attribute_not_exists(#session) OR attribute_type(#session, :null) OR #session = :empty)"
+            values.update({":null": "NULL", ":empty": ""})
+        else:
+            session_condition = "#session = :expected_session"
+            values[":expected_session"] = change.expected_session_id
+        operations = [
+            update(
+                channel_key(channel_id),
+                expression,
+                condition=f"attribute_exists(pk) AND {state_condition} AND {session_condition}{key_condition}",
+                names=names,
+                values=values,
+            ),
+            update(
+                COUNTER_KEY,
+                "ADD #from :minus_one, #to :one",
+                names={"#from": STATE_COUNTERS[change.expected_state], "#to": STATE_COUNTERS[change.new_state]},
+                values={":minus_one": -1, ":one": 1},
+            ),
+        ]
+        if event is not None:
+            operations.append(self._marker_put(event, change.at))
+        # The session opened or closed by this change is written with it: each broadcast once.
+        operations += session_entries
+        if key_write is not None:
+            operations += key_write.assignment_updates(channel_id)
+        try:
+            self.table.transact(operations)
+        except TransactionCancelled as cancelled:
+            if event is not None and 2 in cancelled.failed:
+                raise EventAlreadyApplied from None
+            raise StaleChannel from None
+
+    # IVS events
+
+    def find_channel_id_by_arn(self, channel_arn: str) -> str | None:
+        items, _ = self.table.query(
+            IndexName=CHANNELS_BY_ARN_INDEX,
+            KeyConditionExpression="channelArn = :arn",
+            ExpressionAttributeValues={":arn": {"S": channel_arn}},
+        )
+        # Assignment records carry the ARN too: only the channel record's key counts.
+        for item in items:
+            if item["sk"] == CHANNEL_SK and str(item["pk"]).startswith("channel#"):
+                return str(item["pk"]).removeprefix("channel#")
+        return None
+
+    def get_stream_event(self, stream_id: str, event_name: str) -> StreamEventMarker | None:
+        item = self.table.get(stream_event_key(stream_id, event_name))
+        if item is None:
+            return None
+        return StreamEventMarker(stream_id, event_name, str(item["at"]))
+
+    def mark_stream_event(self, event: StreamEventMarker, now: datetime) -> None:
+        """Record an event that changed nothing on the channel; EventAlreadyApplied when redelivered."""
+        try:
+            self.table.transact([self._marker_put(event, now)])
+        except TransactionCancelled:
+            raise EventAlreadyApplied from None
+
+    def add_completed_broadcast(self, channel_id: str, started: datetime, minutes: float,
+                                event: StreamEventMarker, now: datetime, *, ended: datetime | None = None,
+                                host_user_id: str | None = None) -> None:
+        """Count a broadcast whose end arrived before its start: the stats and its whole session,
+        without a state change."""
+        session = completed_session(channel_id, event.stream_id, started, max(ended or now, started), minutes,
+                                    host_user_id, SessionEndReason.STREAM_ENDED)
+        try:
+            self.table.transact(
+                [
+                    update(
+                        channel_key(channel_id),
+                        "SET lastBroadcastAt = :started ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
+                        condition="attribute_exists(pk) AND (attribute_not_exists(lastBroadcastAt) "
+                        "OR attribute_type(lastBroadcastAt, :null) OR lastBroadcastAt < :started)",
+                        values={":started": format_timestamp(started), ":one": 1,
+                                ":minutes": Decimal(str(minutes)), ":null": "NULL"},
+                    ),
+                    self._marker_put(event, now),
+                    session,
+                ]
+            )
+        except TransactionCancelled as cancelled:
+            if 1 in cancelled.failed:
+                raise EventAlreadyApplied from None
+            # A later broadcast is already recorded: count this one without moving lastBroadcastAt.
+            self.table.transact(
+                [
+                    update(
+                        channel_key(channel_id),
+                        "ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
+                        condition="attribute_exists(pk)",
+                        values={":one": 1, ":minutes": Decimal(str(minutes))},
+                    ),
+                    self._marker_put(event, now),
+                    session,
+                ]
+            )
+
+    def record_recording(self, channel_id: str, recording: Recording) -> bool:
+        """Keep the newest recording IVS reported; False when a newer one is already kept."""
+        try:
+            self.table.transact(
+                [
+                    update(
+                        channel_key(channel_id),
+                        "SET #recording = :recording",
+                        condition="attribute_exists(pk) AND (attribute_not_exists(#recording) OR #recording.#at <= :at)",
+                        names={"#recording": LAST_RECORDING, "#at": "at"},
+                        values={":recording": recording_attribute(recording), ":at": format_timestamp(recording.at)},
+                    )
+                ]
+            )
+        except TransactionCancelled:
+            return False
+        return True
+
+    @staticmethod
+    def _marker_put(event: StreamEventMarker, now: datetime) -> dict[str, Any]:
+        return put(
+            {
+                **stream_event_key(event.stream_id, event.event_name),
+                "entityType": "ivsStreamEvent",
+                "at": event.at,
+                EXPIRY_ATTRIBUTE: int(now.timestamp()) + IVS_EVENT_MARKER_LIFETIME_SECONDS,
+            },
+            condition="attribute_not_exists(pk)",
+        )

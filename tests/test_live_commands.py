@@ -1,0 +1,79 @@
+"""`simulate-broadcast` and `check-live` as processes, against a running embedded `serve`
+(CONTRACT.md section 7): a frontend sees LIVE, a stream with viewers, and a session, without an encoder."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.embedded_registry import find_running
+from tests.test_cli import ROOT, Served, graphql, service_environment, serving
+
+CREATE = 'mutation { createChannel(input: {name: "Sim"}) { id streamKey } }'
+WATCH = ("query($id: ID!) { channel(id: $id) { state stream { viewerCount health } stats { totalBroadcasts }"
+         " sessions { edges { node { endReason streamId } } } } }")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving([sys.executable, "-m", "app.cli", "serve"], tmp_path_factory.mktemp("live")) as running:
+        yield running
+
+
+def command(served: Served, *arguments: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "app.cli", *arguments], cwd=ROOT,
+                            env=service_environment(served.dev_dir), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_serve_records_where_its_emulator_is(served: Served) -> None:
+    running = find_running(served.dev_dir)
+
+    assert running is not None and running.pid == served.pid
+    assert running.service_url == served.base_url and running.endpoint_url.startswith("http://127.0.0.1:")
+
+
+def test_simulate_broadcast_makes_the_channel_live_with_viewers_then_ends_it(served: Served) -> None:
+    channel_id = graphql(served, CREATE, served.admin_authorization)["data"]["createChannel"]["id"]
+    with command(served, "simulate-broadcast", channel_id, "--seconds", "60", "--viewers", "7") as process:
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
+        try:
+            first = lines.get(timeout=60)
+            assert "streaming on 'Sim'" in first and first.rstrip().endswith("went LIVE"), first
+            live = graphql(served, WATCH, served.admin_authorization, {"id": channel_id})["data"]["channel"]
+            assert live["state"] == "LIVE" and live["stream"] == {"viewerCount": 7, "health": "HEALTHY"}
+        finally:
+            process.send_signal(signal.SIGINT)  # the encoder stops: Stream End
+            process.wait(timeout=60)
+        stderr = process.stderr.read() if process.stderr else ""
+    assert process.returncode == 0, stderr
+    ended = graphql(served, WATCH, served.admin_authorization, {"id": channel_id})["data"]["channel"]
+    assert ended["state"] == "IDLE" and ended["stream"] is None and ended["stats"]["totalBroadcasts"] == 1
+    assert [edge["node"]["endReason"] for edge in ended["sessions"]["edges"]] == ["STREAM_ENDED"]
+
+
+def test_check_live_runs_against_the_serve(served: Served) -> None:
+    with command(served, "check-live") as process:
+        stdout, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 0, stderr
+    assert stdout.splitlines()[0].startswith("streaming on IVS and LIVE: ")
+
+
+def test_simulate_broadcast_without_a_running_serve_says_so(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "app.cli", "simulate-broadcast", "c-1"], cwd=ROOT,
+                            env=service_environment(tmp_path / "dev"), capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"shelcaster-channels: no running embedded serve for {tmp_path / 'dev'}; start `shelcaster-channels serve` "
+        "first (embedded data lives inside it)"
+    )
