@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.cold_start import ColdStart
+from bench.fast_backend import FastBackendResult
 from bench.latency import LatencyResult
 from bench.round_trips import RoundTrips
 from bench.scaling import ItemsRead
@@ -21,6 +22,7 @@ class Results:
     round_trips: list[RoundTrips] = field(default_factory=list)
     items_read: list[ItemsRead] = field(default_factory=list)
     latency: LatencyResult | None = None
+    fast_backend: FastBackendResult | None = None
     throughput: ThroughputResult | None = None
     cold_start: ColdStart | None = None
     targets: list[Target] = field(default_factory=list)
@@ -81,6 +83,18 @@ def render(results: Results) -> str:
             [[g.operation, _ms(g.latency.p50_ms), _ms(g.latency.p99_ms), _ms(g.phases_p50_ms["parse"]),
               _ms(g.phases_p50_ms["validate"]), _ms(g.phases_p50_ms["execute"])] for g in results.latency.graphql],
         )]
+    if results.fast_backend is not None:
+        f = results.fast_backend
+        parts += ["", "## 3b. What the service adds over the same DynamoDB calls made directly (p50 ms): a replayed "
+                  "backend (bench.replay_backend) and moto", table(
+            ["request", "calls", "replayed: HTTP", "direct", "added", "ratio", "p99 added",
+             "moto: HTTP", "direct", "added", "ratio"],
+            [[r.operation, " + ".join(r.fast.direct_calls), _ms(r.fast.http.p50_ms), _ms(r.fast.direct.p50_ms),
+              _ms(r.fast.http.p50_ms - r.fast.direct.p50_ms), f"{r.fast.ratio_p50:.2f}x",
+              _ms(r.fast.http.p99_ms - r.fast.direct.p99_ms), _ms(r.moto.http.p50_ms), _ms(r.moto.direct.p50_ms),
+              _ms(r.moto.http.p50_ms - r.moto.direct.p50_ms), f"{r.moto.ratio_p50:.2f}x"] for r in f.rows],
+        ), f"Replayed backend: {f.replay['recorded']} calls recorded from moto, {f.replay['replayed']} replayed, "
+           f"{f.replay['missed']} missed; direct writes refused by a condition in moto: {f.moto_condition_failures}"]
     if results.throughput is not None:
         t = results.throughput
         parts += ["", "## 4. Throughput, one uvicorn worker (httpx.AsyncClient on loopback)", table(
@@ -134,6 +148,8 @@ def to_json(results: Results) -> dict[str, Any]:
     document["items_read"] = [{**dataclasses.asdict(r), "met": r.met} for r in results.items_read]
     if results.latency is not None:
         document["latency"] = dataclasses.asdict(results.latency)
+    if results.fast_backend is not None:
+        document["fast_backend"] = dataclasses.asdict(results.fast_backend)
     if results.throughput is not None:
         document["throughput"] = dataclasses.asdict(results.throughput)
     if results.cold_start is not None:
