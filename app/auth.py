@@ -61,6 +61,13 @@ class RemoteJwks:
                 self._generation = next(self._counter)
             return self._generation
 
+    def forget(self) -> None:
+        """Drop the key set held (fetched again for the next token): after a Lambda snapshot restore,
+        whose copies cannot trust how long ago it was fetched."""
+        cache = self._client.jwk_set_cache
+        if cache is not None:
+            cache.put(None)
+
     def cached_key_for(self, kid: str) -> PyJWK | None:
         cache = self._client.jwk_set_cache
         keys = cache.get() if cache is not None else None  # None once expired
