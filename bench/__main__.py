@@ -74,6 +74,8 @@ def run(plan: Plan) -> Results:
         results.throughput = _step("4. throughput under concurrency", lambda: throughput.measure(
             prepared, levels=plan.concurrency, seconds=plan.load_seconds))
     results.cold_start = _step("5. cold start", lambda: cold_start.measure(plan.cold_start_runs))
+    results.aws_mode_start = _step("5b. cold start in aws mode, with and without SnapStart",
+                                   lambda: cold_start.measure_aws_mode(plan.cold_start_runs))
     results.targets = [
         *round_trips.targets(results.round_trips),
         *scaling.targets(results.items_read),

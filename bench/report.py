@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.cold_start import ColdStart
+from bench.cold_start import AwsModeStart, ColdStart
 from bench.fast_backend import FastBackendResult
 from bench.latency import LatencyResult
 from bench.round_trips import RoundTrips
@@ -25,6 +25,7 @@ class Results:
     fast_backend: FastBackendResult | None = None
     throughput: ThroughputResult | None = None
     cold_start: ColdStart | None = None
+    aws_mode_start: AwsModeStart | None = None
     targets: list[Target] = field(default_factory=list)
 
 
@@ -133,6 +134,22 @@ def render(results: Results) -> str:
             ],
         ), "Costliest packages imported by a first-answer process (self time, ms): "
             + ", ".join(f"{i.package} {_ms(i.self_ms)}" for i in c.first_answer_imports)]
+    if results.aws_mode_start is not None:
+        a = results.aws_mode_start
+        parts += ["", f"## 5b. Cold start in aws mode, {{ __typename }} (median of {a.runs} fresh processes; ms)", table(
+            ["measure", "ms", "note"],
+            [
+                ["without SnapStart: first answer", _ms(a.without_snapstart_ms), "import server + app imports + first call"],
+                ["  import server", _ms(a.import_server_ms), ""],
+                ["  the app's imports", _ms(a.app_imports_ms), ""],
+                ["  first call (settings, bootstrap, schema, answer)", _ms(a.first_call_ms),
+                 f"IVS and KMS clients not built; built eagerly they add {_ms(a.ivs_kms_clients_ms)}"],
+                ["with SnapStart: before_snapshot", _ms(a.before_snapshot_ms), "once per published version"],
+                ["  left after a restore", _ms(a.left_after_restore_ms),
+                 f"after_restore {_ms(a.after_restore_ms)} + first answer {_ms(a.first_call_after_restore_ms)}"],
+                ["second (warm) call", _ms(a.second_call_ms), ""],
+            ],
+        )]
     if results.targets:
         parts += ["", "## Targets", table(
             ["target", "wanted", "measured", ""],
@@ -162,5 +179,9 @@ def to_json(results: Results) -> dict[str, Any]:
             "import_ratio": c.import_ratio,
             "first_answer_ratio": c.first_answer_ratio,
         }
+    if results.aws_mode_start is not None:
+        document["aws_mode_start"] = {**dataclasses.asdict(results.aws_mode_start),
+                                      "without_snapstart_ms": results.aws_mode_start.without_snapstart_ms,
+                                      "left_after_restore_ms": results.aws_mode_start.left_after_restore_ms}
     document["targets"] = [dataclasses.asdict(t) for t in results.targets]
     return document

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import fast_backend, round_trips, scaling
+from bench import cold_start, fast_backend, round_trips, scaling
 from bench.plan import Plan
 from bench.round_trips import RoundTrips
 from bench.scaling import ItemsRead
@@ -99,3 +99,10 @@ def test_replayed_backend_answers_every_call_from_its_recording(fast: fast_backe
     assert fast.replay["recorded"] > 0
     # warm-up and timed samples, service and direct, all answered by the replay
     assert fast.replay["replayed"] >= 2 * (2 + 5) * len(fast.rows)
+
+
+def test_aws_mode_cold_start_leaves_ivs_and_kms_unbuilt_and_measures_both_ways() -> None:
+    measured = cold_start.measure_aws_mode(1)  # raises when { __typename } built the IVS or KMS client
+    assert measured.runs == 1
+    assert measured.without_snapstart_ms > measured.app_imports_ms > 0
+    assert measured.before_snapshot_ms > 0 and measured.left_after_restore_ms > 0
