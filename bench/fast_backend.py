@@ -186,6 +186,18 @@ def _replay_backend(upstream: str) -> Iterator[str]:
         if process.stdout is not None:
             process.stdout.close()
 
+def main() -> None:
+    """`python -m bench.fast_backend [--iterations N]`: part 3b alone, its table printed."""
+    import argparse
+
+    from bench.report import Results, render
+
+    arguments = argparse.ArgumentParser(prog="python -m bench.fast_backend", description=__doc__)
+    arguments.add_argument("--iterations", type=int, default=100)
+    result = standalone("bench-fast", arguments.parse_args().iterations)
+    print(render(Results(meta={}, fast_backend=result)).split("\n", 2)[2])
+
+
 def standalone(table: str, iterations: int) -> FastBackendResult:
     """The section on its own (a served service seeded for it), as tests/test_bench.py runs it."""
     from bench.workload import prepare
@@ -194,3 +206,7 @@ def standalone(table: str, iterations: int) -> FastBackendResult:
         return measure(prepare(served, 1000), iterations=iterations)
 
 __all__ = ["Comparison", "FastBackendResult", "AwsConnection", "measure", "standalone"]
+
+
+if __name__ == "__main__":
+    main()

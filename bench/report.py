@@ -55,7 +55,7 @@ def render(results: Results) -> str:
         f"shelcaster-channels benchmark ({meta['plan']} run, {meta['started_at']}, {meta['seconds']:.0f} s)",
         f"Python {meta['python']} on {meta['platform']}, {meta['cpus']} CPUs, load average "
         f"{meta['load_average_before']} before / {meta['load_average_after']} after; commit {meta['commit']}",
-    ]
+    ] if meta else ["shelcaster-channels benchmark (one part)", ""]
     if results.round_trips:
         parts += ["", "## 1. AWS round trips per operation (from the second row on, the stream-key data key is cached)", table(
             ["operation", "caller", "DynamoDB", "IVS", "KMS", "total", "calls", "target", ""],

@@ -106,3 +106,12 @@ def test_aws_mode_cold_start_leaves_ivs_and_kms_unbuilt_and_measures_both_ways()
     assert measured.runs == 1
     assert measured.without_snapstart_ms > measured.app_imports_ms > 0
     assert measured.before_snapshot_ms > 0 and measured.left_after_restore_ms > 0
+
+
+def test_overhead_section_renders_both_columns(fast: fast_backend.FastBackendResult) -> None:
+    from bench.report import Results, render, to_json
+
+    rendered = render(Results(meta={}, fast_backend=fast))
+    assert "## 3b." in rendered and "| assignChannel + unassignChannel" in rendered
+    assert [row["operation"] for row in to_json(Results(meta={}, fast_backend=fast))["fast_backend"]["rows"]] == [
+        row.operation for row in fast.rows]
