@@ -16,7 +16,6 @@ import http.client
 import json
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,11 +25,10 @@ from botocore.exceptions import ClientError
 
 from bench import queries
 from bench.calls import AwsCall, AwsCallLog
-from bench.latency import WARMUP, Overhead
+from bench.latency import WARMUP, Overhead, _timed
 from bench.local_service import BENCH_ADMIN
 from bench.round_trips import seeded_channels
 from bench.service_process import PROJECT_ROOT, ServedService, served_service
-from bench.stats import Latency
 from bench.workload import Prepared, Workload, execute, replay
 from data.clients import build_clients
 from services.backend import ChannelsBackend
@@ -150,20 +148,8 @@ def _compare(served: ServedService, direct: Callable[[], None], scenario: Scenar
         for _ in range(iterations):
             http_times.append(_timed(over_http))
             direct_times.append(_timed(direct))
-    http_latency, direct_latency = Latency.of(http_times), Latency.of(direct_times)
-    return Overhead(
-        operation=scenario.name,
-        http=http_latency,
-        direct=direct_latency,
-        direct_calls=[call.operation for call in calls],
-        ratio_p50=http_latency.p50_ms / direct_latency.p50_ms,
-        ratio_p99=http_latency.p99_ms / direct_latency.p99_ms,
-    )
+    return Overhead.of(scenario.name, http_times, direct_times, calls)
 
-def _timed(action: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
 
 def _control(url: str, method: str, path: str) -> dict[str, Any]:
     request = urllib.request.Request(f"{url}{path}", method=method, data=b"" if method == "POST" else None)
