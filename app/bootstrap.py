@@ -73,8 +73,7 @@ def bootstrap(
             keys=StaticJwks(dev_key.jwks()),
             scope_prefix=settings.auth_scope_prefix,
         )
-    clients = build_clients(connection or AwsConnection(region=settings.region))
-    count_aws_calls(clients.dynamodb, clients.ivs, clients.kms)
+    clients = build_clients(connection or AwsConnection(region=settings.region), prepare=count_aws_calls)
     table = DynamoTable(clients.dynamodb, settings.table)
     recording_configuration_arn = settings.recording_configuration_arn
     kms_key_id = settings.kms_key_id

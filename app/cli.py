@@ -33,7 +33,7 @@ def _settings_or_exit() -> Settings:
         raise SystemExit(2) from None
 
 
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, workers: int = 1) -> None:
     """Bind the port, build the service, then print the banner and serve on the bound socket.
 
     Binding first means a busy port is one line and exit 1, before any banner, token or emulator;
@@ -56,6 +56,14 @@ def serve(host: str, port: int) -> None:
             print(f"shelcaster-channels: an embedded serve already runs from {settings.dev_dir} (pid {other.pid}, "
                   f"{other.service_url}): stop it, or set CHANNELS_DEV_DIR to another folder", file=sys.stderr)
             raise SystemExit(1)
+    if workers > 1 and settings.backend == "aws":  # each worker builds its own service (app.workers)
+        configure_logging()
+        uvicorn.run("app.workers:worker_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="info", lifespan="on", access_log=False)
+        return
+    if workers > 1:
+        print(f"shelcaster-channels: the embedded backend runs in one process (its emulator holds the data); "
+              f"--workers {workers} ignored", file=sys.stderr, flush=True)
     listening = bind_port(host, port)
     port = int(listening.getsockname()[1])  # the port chosen when given 0
     configure_logging()
@@ -416,12 +424,23 @@ def _positive(text: str) -> int:
 def add_serve_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     command.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    command.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
+                         help="worker processes, aws backend only (default 1; auto: one per CPU available)")
+
+
+def _workers(value: str) -> int:
+    from app.workers import worker_count
+
+    try:
+        return worker_count(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number or 'auto', got {value!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = parser().parse_args(argv)
     if arguments.command == "serve":
-        serve(arguments.host, arguments.port)
+        serve(arguments.host, arguments.port, arguments.workers)
     elif arguments.command == "token":
         if arguments.service is not None and arguments.admin:
             parser().error("--admin is for --user tokens; a service is an admin through --scope admin")

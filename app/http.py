@@ -103,8 +103,10 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         try:
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
-                # Verification may fetch the JWKS (blocking I/O): off the event loop.
-                caller = await to_thread.run_sync(service.verifier.verify, token)
+                # Verification may fetch the JWKS (blocking I/O): off the event loop, unless no I/O is needed.
+                caller = service.verifier.verify_without_io(token)
+                if caller is None:
+                    caller = await to_thread.run_sync(service.verifier.verify, token)
         except ChannelsError as exc:
             rejection = exc
         record = current_request()

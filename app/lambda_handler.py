@@ -4,6 +4,15 @@ Mangum (maintained; 0.22 in 2026) adapts the same Starlette app. Everything is b
 invocation and kept for the life of the container: no client is built at import (that would slow
 every cold start and break tests that patch AWS), and none per invocation. The ASGI lifespan is off:
 Mangum would run it on every invocation.
+
+With Lambda SnapStart (deploy/template.yaml) the building happens before the snapshot instead:
+`before_snapshot` builds the app (imports, settings, the three clients, the schema) and answers one
+`{ __typename }` through it (parser, validation and execution warmed, no AWS call, no token). What
+one snapshot must not hand to every copy restored from it is refreshed by `after_restore`: the random
+module's state, the verified tokens and the JWKS (their lifetimes are measured on clocks a restore
+does not keep honest), the cached stream-key data keys, and any pooled connection. The hooks come
+from `snapshot_restore_py`, which Lambda's Python runtime provides; elsewhere they are not registered
+(and can be called directly, as the tests do).
 """
 
 from __future__ import annotations
@@ -12,8 +21,35 @@ import logging
 from typing import Any
 
 _api: Any = None
+_api_service: Any = None  # the app.bootstrap.Service behind _api
 _events_backend: Any = None
 _live_check_backend: Any = None
+
+# An HTTP API (v2) event for `{ __typename }`: the warm-up request before a snapshot.
+_WARM_UP_EVENT: dict[str, Any] = {
+    "version": "2.0",
+    "routeKey": "POST /graphql",
+    "rawPath": "/graphql",
+    "rawQueryString": "",
+    "headers": {"content-type": "application/json", "content-length": "26", "host": "snapshot.invalid"},
+    "requestContext": {
+        "accountId": "000000000000", "apiId": "snapshot", "domainName": "snapshot.invalid",
+        "domainPrefix": "snapshot", "requestId": "snapshot-warm-up", "routeKey": "POST /graphql",
+        "stage": "$default", "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": 0,
+        "http": {"method": "POST", "path": "/graphql", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                 "userAgent": "snapshot-warm-up"},
+    },
+    "body": '{"query":"{ __typename }"}',
+    "isBase64Encoded": False,
+}
+
+
+class _WarmUpContext:
+    function_name = "snapshot-warm-up"
+    aws_request_id = "snapshot-warm-up"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
 
 # The loggers the service logs to: its packages' own (`logging.getLogger(__name__)`) and the
 # `shelcaster.*` ones (the request line, the events outcome line, masked errors).
@@ -43,6 +79,39 @@ def configure_lambda_logging(application_log_level: str | None) -> None:
         logging.getLogger(name).setLevel(level)
 
 
+def before_snapshot() -> None:
+    """Everything a first invocation would build, built now (SnapStart takes the snapshot after)."""
+    global _api
+    if _api is None:
+        _api = _build_api()
+    service = _api_service
+    assert service is not None
+    service.clients.build_all()
+    answer = _api(_WARM_UP_EVENT, _WarmUpContext())
+    if answer.get("statusCode") != 200 or '"errors"' in str(answer.get("body")):
+        raise RuntimeError(f"the warm-up request before the snapshot failed: {answer.get('statusCode')} {answer.get('body')}")
+
+
+def after_restore() -> None:
+    """Make this restored copy its own: nothing unique, timed or connected is shared with the others."""
+    import random
+
+    random.seed()  # seeded from os.urandom: each copy draws its own numbers
+    service = _api_service
+    if service is None:
+        return
+    service.verifier.verified.clear()
+    keys = service.verifier.keys
+    forget = getattr(keys, "forget", None)
+    if forget is not None:
+        forget()
+    if service.backend.stream_keys is not None:
+        service.backend.stream_keys.forget_cached_keys()
+    for client in (service.clients.dynamodb, service.clients.ivs, service.clients.kms):
+        if getattr(client, "built", True):
+            client.close()  # idle pooled connections; botocore opens new ones on the next call
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The API function: an API Gateway event in, its HTTP response out."""
     global _api
@@ -58,9 +127,11 @@ def _build_api() -> Any:
     from app.http import create_app
     from app.settings import load_settings
 
+    global _api_service
     settings = load_settings()
     configure_lambda_logging(settings.lambda_log_level)
-    return Mangum(create_app(bootstrap(settings)), lifespan="off")
+    _api_service = bootstrap(settings)
+    return Mangum(create_app(_api_service), lifespan="off")
 
 
 def events_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
@@ -125,7 +196,7 @@ def _log_event(event: dict[str, Any], outcome: str) -> None:
 def reset() -> None:
     """Forget what was built (tests start each case from a cold container), closing the event loop
     Mangum set up for it."""
-    global _api, _events_backend, _live_check_backend
+    global _api, _api_service, _events_backend, _live_check_backend
     if _api is not None:
         import asyncio
         import warnings
@@ -136,7 +207,17 @@ def reset() -> None:
         loop.close()
         asyncio.set_event_loop(None)
     _api = None
+    _api_service = None
     _events_backend = None
     for name in SERVICE_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET)
     _live_check_backend = None
+
+
+try:  # Lambda's Python runtime provides it; elsewhere there is no snapshot to take
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
+except ImportError:
+    pass
+else:
+    register_before_snapshot(before_snapshot)
+    register_after_restore(after_restore)

@@ -68,8 +68,7 @@ class RequestLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        sent = dict(scope.get("headers", [])).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = sent if sent.isascii() and sent.replace("-", "").isalnum() and len(sent) <= 64 else uuid.uuid4().hex
+        request_id = _sent_request_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         # The path is the client's: cut short like every client string in a log line (CONTRACT.md section 10).
         record = RequestRecord(request_id=request_id, method=scope["method"][:16], path=cut_short(scope["path"])[:120])
@@ -86,19 +85,34 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             _current.reset(token)
-            log.info(
-                json.dumps(
-                    {
-                        "requestId": record.request_id,
-                        "method": record.method,
-                        "path": record.path,
-                        "operation": record.operation,
-                        "callerId": record.caller_id,
-                        "status": record.status,
-                        "outcome": record.outcome or ("OK" if record.status and record.status < 400 else record.status),
-                        "durationMs": round((time.perf_counter() - started) * 1000, 2),
-                        "awsCalls": record.aws_calls,
-                    },
-                    separators=(",", ":"),
-                )
-            )
+            if log.isEnabledFor(logging.INFO):  # the line is built only when someone will read it
+                log.info(_line(record, time.perf_counter() - started))
+
+
+_REQUEST_ID_HEADER = REQUEST_ID_HEADER.encode()
+
+
+def _sent_request_id(scope: Scope) -> str | None:
+    """The caller's X-Request-Id when it is sane (ASCII letters, digits and dashes, at most 64)."""
+    for name, value in scope.get("headers", ()):
+        if name == _REQUEST_ID_HEADER:
+            sent = value.decode("latin-1")
+            return sent if sent.isascii() and sent.replace("-", "").isalnum() and len(sent) <= 64 else None
+    return None
+
+
+def _line(record: RequestRecord, seconds: float) -> str:
+    return json.dumps(
+        {
+            "requestId": record.request_id,
+            "method": record.method,
+            "path": record.path,
+            "operation": record.operation,
+            "callerId": record.caller_id,
+            "status": record.status,
+            "outcome": record.outcome or ("OK" if record.status and record.status < 400 else record.status),
+            "durationMs": round(seconds * 1000, 2),
+            "awsCalls": record.aws_calls,
+        },
+        separators=(",", ":"),
+    )

@@ -17,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TypeVar
 
-from bench import attack, cold_start, latency, round_trips, scaling, throughput
+from bench import attack, cold_start, fast_backend, latency, round_trips, scaling, throughput
 from bench.plan import Plan
 from bench.report import Results, render, to_json
 from bench.service_process import PROJECT_ROOT, served_service
@@ -80,9 +80,13 @@ def run(plan: Plan, section: str = "all") -> Results:
         prepared = _step("seeding the served service", lambda: prepare(served, SERVED_LIMIT))
         results.latency = _step("3. overhead over the backend", lambda: latency.measure(
             prepared, iterations=plan.latency_iterations, graphql_iterations=plan.graphql_iterations))
+        results.fast_backend = _step("3b. overhead over a replayed backend and over moto", lambda: fast_backend.measure(
+            prepared, iterations=plan.latency_iterations))
         results.throughput = _step("4. throughput under concurrency", lambda: throughput.measure(
             prepared, levels=plan.concurrency, seconds=plan.load_seconds))
     results.cold_start = _step("5. cold start", lambda: cold_start.measure(plan.cold_start_runs))
+    results.aws_mode_start = _step("5b. cold start in aws mode, with and without SnapStart",
+                                   lambda: cold_start.measure_aws_mode(plan.cold_start_runs))
     _attack(plan, results)
     results.targets = [
         *round_trips.targets(results.round_trips),

@@ -63,7 +63,7 @@ class ColdStart:
 
     @property
     def time_to_first_answer_ms(self) -> float:
-        return self.import_server_ms + self.first_call_ms
+        return self.import_server_ms + self.app_imports_ms + self.first_call_ms
 
     @property
     def embedded_setup_ms(self) -> float:
@@ -239,3 +239,64 @@ def _by_package(trace: str) -> list[ImportCost]:
 
 def targets(result: ColdStart) -> list[Any]:
     return []  # no figure in the issue: the ratios are reported, not judged
+
+
+@dataclass(frozen=True)
+class AwsModeStart:
+    """aws mode (as Lambda runs it), medians of fresh processes, ms (bench.aws_cold_start)."""
+
+    runs: int
+    import_server_ms: float
+    first_call_ms: float  # without SnapStart: build the app (IVS and KMS clients left for first use) + answer
+    app_imports_ms: float  # the app's imports (before the first call, timed on their own)
+    ivs_kms_clients_ms: float  # what the IVS and KMS clients would have added, built eagerly
+    before_snapshot_ms: float  # with SnapStart: paid once per published version, before the snapshot
+    after_restore_ms: float  # with SnapStart: the restore hook
+    first_call_after_restore_ms: float  # with SnapStart: the first answer of a restored copy
+    second_call_ms: float
+
+    @property
+    def without_snapstart_ms(self) -> float:
+        return self.import_server_ms + self.app_imports_ms + self.first_call_ms
+
+    @property
+    def left_after_restore_ms(self) -> float:
+        return self.after_restore_ms + self.first_call_after_restore_ms
+
+
+def measure_aws_mode(runs: int) -> AwsModeStart:
+    """`{ __typename }` answered by server.handler in aws mode, in fresh processes of each kind."""
+    with tempfile.TemporaryDirectory(prefix="bench-cold-aws-") as folder:
+        env = _child_environment(Path(folder) / "pycache", Path(folder) / "dev")
+        nowhere = "http://127.0.0.1:9"  # discard port: nothing answers, and nothing may be called
+        env.update({
+            "CHANNELS_BACKEND": "aws", "CHANNELS_ENV": "production", "CHANNELS_TABLE": "bench-cold",
+            "CHANNELS_AUTH_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench",
+            "CHANNELS_AUTH_AUDIENCE": "benchclient", "CHANNELS_AUTH_JWKS_URL": f"{nowhere}/jwks.json",
+            "CHANNELS_KMS_KEY_ID": "alias/bench", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": nowhere,
+            "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+        })
+        for mode in ("cold", "snapstart"):  # fill the bytecode cache, unmeasured
+            _run(["-m", "bench.aws_cold_start", mode], env)
+        samples: dict[str, list[float]] = {}
+        for _ in range(runs):
+            for mode in ("cold", "snapstart"):
+                for name, value in json.loads(_run(["-m", "bench.aws_cold_start", mode], env)[0]).items():
+                    samples.setdefault(f"{mode}:{name}", []).append(value)
+
+    def median(mode: str, name: str) -> float:
+        return statistics.median(samples[f"{mode}:{name}"])
+
+    if median("cold", "ivs_kms_clients_built"):
+        raise RuntimeError("cold start: a { __typename } answer built the IVS or KMS client")
+    return AwsModeStart(
+        runs=runs,
+        import_server_ms=median("cold", "import_server_ms"),
+        first_call_ms=median("cold", "first_call_ms"),
+        app_imports_ms=median("cold", "app_imports_ms"),
+        ivs_kms_clients_ms=median("cold", "ivs_kms_clients_ms"),
+        before_snapshot_ms=median("snapstart", "before_snapshot_ms"),
+        after_restore_ms=median("snapstart", "after_restore_ms"),
+        first_call_after_restore_ms=median("snapstart", "first_call_after_restore_ms"),
+        second_call_ms=median("snapstart", "second_call_ms"),
+    )

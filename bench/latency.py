@@ -39,6 +39,18 @@ class Overhead:
     ratio_p50: float
     ratio_p99: float
 
+    @classmethod
+    def of(cls, operation: str, http_times: list[float], direct_times: list[float], calls: list[AwsCall]) -> Overhead:
+        http_latency, direct_latency = Latency.of(http_times), Latency.of(direct_times)
+        return cls(
+            operation=operation,
+            http=http_latency,
+            direct=direct_latency,
+            direct_calls=[call.operation for call in calls],
+            ratio_p50=http_latency.p50_ms / direct_latency.p50_ms,
+            ratio_p99=http_latency.p99_ms / direct_latency.p99_ms,
+        )
+
 
 @dataclass(frozen=True)
 class GraphQLExecution:
@@ -91,15 +103,7 @@ def _compare(served: ServedService, clients: AwsClients, workload: Workload, cal
             direct_times.append(_timed(direct))
     finally:
         connection.close()
-    http_latency, direct_latency = Latency.of(http_times), Latency.of(direct_times)
-    return Overhead(
-        operation=workload.name,
-        http=http_latency,
-        direct=direct_latency,
-        direct_calls=[call.operation for call in calls],
-        ratio_p50=http_latency.p50_ms / direct_latency.p50_ms,
-        ratio_p99=http_latency.p99_ms / direct_latency.p99_ms,
-    )
+    return Overhead.of(workload.name, http_times, direct_times, calls)
 
 
 def _timed(action: Callable[[], None]) -> float:

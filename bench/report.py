@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.attack import AttackResult
-from bench.cold_start import ColdStart
+from bench.cold_start import AwsModeStart, ColdStart
+from bench.fast_backend import FastBackendResult
 from bench.latency import LatencyResult
 from bench.round_trips import RoundTrips
 from bench.scaling import ItemsRead
@@ -22,8 +23,10 @@ class Results:
     round_trips: list[RoundTrips] = field(default_factory=list)
     items_read: list[ItemsRead] = field(default_factory=list)
     latency: LatencyResult | None = None
+    fast_backend: FastBackendResult | None = None
     throughput: ThroughputResult | None = None
     cold_start: ColdStart | None = None
+    aws_mode_start: AwsModeStart | None = None
     attack: AttackResult | None = None
     targets: list[Target] = field(default_factory=list)
 
@@ -54,7 +57,7 @@ def render(results: Results) -> str:
         f"shelcaster-channels benchmark ({meta['plan']} run, {meta['started_at']}, {meta['seconds']:.0f} s)",
         f"Python {meta['python']} on {meta['platform']}, {meta['cpus']} CPUs, load average "
         f"{meta['load_average_before']} before / {meta['load_average_after']} after; commit {meta['commit']}",
-    ]
+    ] if meta else ["shelcaster-channels benchmark (one part)", ""]
     if results.round_trips:
         parts += ["", "## 1. AWS round trips per operation (from the second row on, the stream-key data key is cached)", table(
             ["operation", "caller", "DynamoDB", "IVS", "KMS", "total", "calls", "target", ""],
@@ -83,6 +86,18 @@ def render(results: Results) -> str:
             [[g.operation, _ms(g.latency.p50_ms), _ms(g.latency.p99_ms), _ms(g.phases_p50_ms["parse"]),
               _ms(g.phases_p50_ms["validate"]), _ms(g.phases_p50_ms["execute"])] for g in results.latency.graphql],
         )]
+    if results.fast_backend is not None:
+        f = results.fast_backend
+        parts += ["", "## 3b. What the service adds over the same DynamoDB calls made directly (p50 ms): a replayed "
+                  "backend (bench.replay_backend) and moto", table(
+            ["request", "calls", "replayed: HTTP", "direct", "added", "ratio", "p99 added",
+             "moto: HTTP", "direct", "added", "ratio"],
+            [[r.operation, " + ".join(r.fast.direct_calls), _ms(r.fast.http.p50_ms), _ms(r.fast.direct.p50_ms),
+              _ms(r.fast.http.p50_ms - r.fast.direct.p50_ms), f"{r.fast.ratio_p50:.2f}x",
+              _ms(r.fast.http.p99_ms - r.fast.direct.p99_ms), _ms(r.moto.http.p50_ms), _ms(r.moto.direct.p50_ms),
+              _ms(r.moto.http.p50_ms - r.moto.direct.p50_ms), f"{r.moto.ratio_p50:.2f}x"] for r in f.rows],
+        ), f"Replayed backend: {f.replay['recorded']} calls recorded from moto, {f.replay['replayed']} replayed, "
+           f"{f.replay['missed']} missed; direct writes refused by a condition in moto: {f.moto_condition_failures}"]
     if results.throughput is not None:
         t = results.throughput
         parts += ["", "## 4. Throughput, one uvicorn worker (httpx.AsyncClient on loopback)", table(
@@ -121,6 +136,22 @@ def render(results: Results) -> str:
             ],
         ), "Costliest packages imported by a first-answer process (self time, ms): "
             + ", ".join(f"{i.package} {_ms(i.self_ms)}" for i in c.first_answer_imports)]
+    if results.aws_mode_start is not None:
+        a = results.aws_mode_start
+        parts += ["", f"## 5b. Cold start in aws mode, {{ __typename }} (median of {a.runs} fresh processes; ms)", table(
+            ["measure", "ms", "note"],
+            [
+                ["without SnapStart: first answer", _ms(a.without_snapstart_ms), "import server + app imports + first call"],
+                ["  import server", _ms(a.import_server_ms), ""],
+                ["  the app's imports", _ms(a.app_imports_ms), ""],
+                ["  first call (settings, bootstrap, schema, answer)", _ms(a.first_call_ms),
+                 f"IVS and KMS clients not built; built eagerly they add {_ms(a.ivs_kms_clients_ms)}"],
+                ["with SnapStart: before_snapshot", _ms(a.before_snapshot_ms), "once per published version"],
+                ["  left after a restore", _ms(a.left_after_restore_ms),
+                 f"after_restore {_ms(a.after_restore_ms)} + first answer {_ms(a.first_call_after_restore_ms)}"],
+                ["second (warm) call", _ms(a.second_call_ms), ""],
+            ],
+        )]
     if results.attack is not None:
         parts += ["", "## 6. Bounded work: parse + validation of attack documents (production bounds; median ms)",
                   table(["document", "n", "KB", "outcome", "ms", "ms per KB"],
@@ -153,6 +184,8 @@ def to_json(results: Results) -> dict[str, Any]:
     document["items_read"] = [{**dataclasses.asdict(r), "met": r.met} for r in results.items_read]
     if results.latency is not None:
         document["latency"] = dataclasses.asdict(results.latency)
+    if results.fast_backend is not None:
+        document["fast_backend"] = dataclasses.asdict(results.fast_backend)
     if results.throughput is not None:
         document["throughput"] = dataclasses.asdict(results.throughput)
     if results.cold_start is not None:
@@ -165,6 +198,10 @@ def to_json(results: Results) -> dict[str, Any]:
             "import_ratio": c.import_ratio,
             "first_answer_ratio": c.first_answer_ratio,
         }
+    if results.aws_mode_start is not None:
+        document["aws_mode_start"] = {**dataclasses.asdict(results.aws_mode_start),
+                                      "without_snapstart_ms": results.aws_mode_start.without_snapstart_ms,
+                                      "left_after_restore_ms": results.aws_mode_start.left_after_restore_ms}
     if results.attack is not None:
         document["attack"] = dataclasses.asdict(results.attack)
     document["targets"] = [dataclasses.asdict(t) for t in results.targets]

@@ -46,8 +46,12 @@ class ServedService:
 
 
 @contextlib.contextmanager
-def served_service(table: str, limit: int) -> Iterator[ServedService]:
-    """Start the child, wait until it answers /healthz, and stop it (SIGTERM) on the way out."""
+def served_service(table: str, limit: int, *, backend: AwsConnection | None = None,
+                   kms_key_id: str | None = None) -> Iterator[ServedService]:
+    """Start the child, wait until it answers /healthz, and stop it (SIGTERM) on the way out.
+
+    By default the child starts its own emulator and provisions `table`; with `backend` it uses that
+    endpoint instead (a table already provisioned there, stream keys sealed with `kms_key_id`)."""
     with tempfile.TemporaryDirectory(prefix="bench-served-") as folder:
         dev_dir = Path(folder) / "dev"
         dev_key = DevSigningKey.load_or_create(dev_dir)  # the child loads the same key
@@ -55,7 +59,9 @@ def served_service(table: str, limit: int) -> Iterator[ServedService]:
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "bench.service_process", "--table", table, "--limit", str(limit),
-                 "--dev-dir", str(dev_dir)],
+                 "--dev-dir", str(dev_dir),
+                 *(["--backend", json.dumps(dataclasses.asdict(backend))] if backend is not None else []),
+                 *(["--kms-key-id", kms_key_id] if kms_key_id else [])],
                 cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=log,
             )
         try:
@@ -121,11 +127,18 @@ def main() -> None:
     arguments.add_argument("--table", required=True)
     arguments.add_argument("--limit", type=int, required=True)
     arguments.add_argument("--dev-dir", type=Path, required=True)
+    arguments.add_argument("--backend", type=json.loads, default=None, help="an AwsConnection as JSON")
+    arguments.add_argument("--kms-key-id", default=None)
     parsed = arguments.parse_args()
 
-    service = bootstrap(embedded_settings(parsed.table, parsed.limit, parsed.dev_dir))
+    settings = embedded_settings(parsed.table, parsed.limit, parsed.dev_dir)
+    if parsed.kms_key_id:
+        settings = settings.model_copy(update={"kms_key_id": parsed.kms_key_id})
+    backend = AwsConnection(**parsed.backend) if parsed.backend else None
+    service = bootstrap(settings, connection=backend)
     try:
-        assert service.embedded is not None
+        connection = backend or (service.embedded.connection if service.embedded is not None else None)
+        assert connection is not None
         # proto=IPPROTO_TCP, as uvicorn's own listener has it: asyncio turns Nagle off (TCP_NODELAY) only
         # on sockets whose proto says TCP, and with Nagle on every keep-alive response waits ~40 ms for
         # the client's delayed ACK between its header and body segments.
@@ -137,7 +150,7 @@ def main() -> None:
         hello = {
             "url": f"http://127.0.0.1:{port}",
             "port": port,
-            "aws": dataclasses.asdict(service.embedded.connection),
+            "aws": dataclasses.asdict(connection),
             "kms_key_id": cipher.kms_key_id if cipher is not None else None,
             "admin_group": service.settings.auth_admin_group,
             "pid": os.getpid(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +24,41 @@ class AwsConnection:
     secret_access_key: str | None = None
 
 
+class LazyClient:
+    """A boto3 client built on its first use: a request that needs no IVS (or no KMS) never pays for
+    that client's creation (tens of milliseconds of a cold start). Attributes go to the client."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+        self._lock = threading.Lock()  # botocore's session is not safe to build clients from concurrently
+
+    @property
+    def built(self) -> bool:
+        return self._client is not None
+
+    def resolve(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resolve(), name)
+
+
 @dataclass(frozen=True)
 class AwsClients:
     dynamodb: Any
-    ivs: Any
-    kms: Any
+    ivs: Any  # a LazyClient from build_clients
+    kms: Any  # a LazyClient from build_clients
+
+    def build_all(self) -> None:
+        """Build the clients not built yet (before a Lambda snapshot: everything in memory)."""
+        for client in (self.ivs, self.kms):
+            if isinstance(client, LazyClient):
+                client.resolve()
 
 
 def client_config() -> Config:
@@ -38,7 +70,8 @@ def client_config() -> Config:
     )
 
 
-def build_clients(connection: AwsConnection) -> AwsClients:
+def build_clients(connection: AwsConnection, prepare: Callable[[Any], None] = lambda client: None) -> AwsClients:
+    """The DynamoDB client now, IVS and KMS on first use; `prepare` is applied to each as it is built."""
     session = boto3.session.Session(
         region_name=connection.region,
         aws_access_key_id=connection.access_key_id,
@@ -47,9 +80,12 @@ def build_clients(connection: AwsConnection) -> AwsClients:
     config = client_config()
 
     def client(service: str) -> Any:
-        return session.client(service, endpoint_url=connection.endpoint_url, config=config)
+        built = session.client(service, endpoint_url=connection.endpoint_url, config=config)
+        prepare(built)
+        return built
 
-    return AwsClients(dynamodb=client("dynamodb"), ivs=client("ivs"), kms=client("kms"))
+    return AwsClients(dynamodb=client("dynamodb"), ivs=LazyClient(lambda: client("ivs")),
+                      kms=LazyClient(lambda: client("kms")))
 
 
 def build_sqs_client(connection: AwsConnection) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import round_trips, scaling
+from bench import cold_start, fast_backend, round_trips, scaling
 from bench.plan import Plan
 from bench.round_trips import RoundTrips
 from bench.scaling import ItemsRead
@@ -72,3 +72,48 @@ def test_live_page_reads_its_size_not_the_table(pages: list[ItemsRead]) -> None:
 def test_live_page_reads_the_same_at_1000_channels_as_at_100(pages: list[ItemsRead]) -> None:
     assert pages[0].items_read == pages[1].items_read
     assert pages[0].next_page_items_read == pages[1].next_page_items_read
+
+
+@pytest.fixture(scope="module")
+def fast() -> fast_backend.FastBackendResult:
+    return fast_backend.standalone("bench-fast-test", iterations=2)
+
+
+def test_overhead_section_times_five_requests_on_both_backends(fast: fast_backend.FastBackendResult) -> None:
+    assert [row.operation for row in fast.rows] == [
+        "channel(id)", "channels(first: 20), every field", "channels(first: 20) { id name state }", "capacity",
+        "assignChannel + unassignChannel",
+    ]
+    for row in fast.rows:
+        assert row.fast.http.samples == row.moto.http.samples == row.fast.direct.samples == 2
+        assert row.fast.direct_calls == row.moto.direct_calls
+
+
+def test_overhead_section_direct_calls_are_the_services_calls(fast: fast_backend.FastBackendResult) -> None:
+    calls = {row.operation: row.fast.direct_calls for row in fast.rows}
+    assert calls["channel(id)"] == ["BatchGetItem"]
+    assert calls["capacity"] == ["GetItem"]
+    assert calls["assignChannel + unassignChannel"] == ["GetItem", "GetItem", "TransactWriteItems"] * 2
+
+
+def test_replayed_backend_answers_every_call_from_its_recording(fast: fast_backend.FastBackendResult) -> None:
+    assert fast.replay["missed"] == 0
+    assert fast.replay["recorded"] > 0
+    # warm-up and timed samples, service and direct, all answered by the replay
+    assert fast.replay["replayed"] >= 2 * (2 + 5) * len(fast.rows)
+
+
+def test_aws_mode_cold_start_leaves_ivs_and_kms_unbuilt_and_measures_both_ways() -> None:
+    measured = cold_start.measure_aws_mode(1)  # raises when { __typename } built the IVS or KMS client
+    assert measured.runs == 1
+    assert measured.without_snapstart_ms > measured.app_imports_ms > 0
+    assert measured.before_snapshot_ms > 0 and measured.left_after_restore_ms > 0
+
+
+def test_overhead_section_renders_both_columns(fast: fast_backend.FastBackendResult) -> None:
+    from bench.report import Results, render, to_json
+
+    rendered = render(Results(meta={}, fast_backend=fast))
+    assert "## 3b." in rendered and "| assignChannel + unassignChannel" in rendered
+    assert [row["operation"] for row in to_json(Results(meta={}, fast_backend=fast))["fast_backend"]["rows"]] == [
+        row.operation for row in fast.rows]

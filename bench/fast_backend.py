@@ -1,0 +1,198 @@
+"""Part 3b: what the service adds, against a backend that costs next to nothing, and against moto.
+
+moto spends milliseconds on each call, which hides the service's own cost. Here the same requests run
+against a second service process whose AWS endpoint is bench.replay_backend: it first forwards to
+the moto the benchmark seeded and records each response, then replays them (a dictionary lookup, well
+under a millisecond a call). The direct boto3 calls are the very calls the service makes (recorded in
+this process), sent to the same backend; service and direct calls alternate in one loop. The moto
+column is the same comparison against the moto-backed service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import http.client
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bench import queries
+from bench.calls import AwsCall, AwsCallLog
+from bench.latency import WARMUP, Overhead, _timed
+from bench.local_service import BENCH_ADMIN
+from bench.round_trips import seeded_channels
+from bench.service_process import PROJECT_ROOT, ServedService, served_service
+from bench.workload import Prepared, Workload, execute, replay
+from data.clients import build_clients
+from services.backend import ChannelsBackend
+
+MUTATION_HOST = "bench-mutation-host"
+RECORDINGS = 2  # each scenario recorded twice: the first also warms the service's caches
+# A write that fails its condition in moto (the direct replay of an assignment already made) still
+# costs moto its round trip; counted, not fatal.
+CONDITION_FAILURES = frozenset({"TransactionCanceledException", "ConditionalCheckFailedException"})
+
+@dataclass(frozen=True)
+class Scenario:
+    """One figure: the requests one sample sends (the mutation sends assign, then unassign)."""
+
+    name: str
+    steps: tuple[Workload, ...]
+
+@dataclass(frozen=True)
+class Comparison:
+    operation: str
+    fast: Overhead
+    moto: Overhead
+
+@dataclass(frozen=True)
+class FastBackendResult:
+    rows: list[Comparison]
+    replay: dict[str, int]  # recorded, replayed, missed (always 0, or the section fails)
+    moto_condition_failures: int
+
+def scenarios(prepared: Prepared) -> list[Scenario]:
+    channels = seeded_channels(None)
+    known = channels[-2]
+    free = channels[20]  # IDLE, no host (bench.round_trips.hosts_of)
+    pair = {"channelId": free.id, "hostUserId": MUTATION_HOST}
+    return [
+        Scenario("channel(id)", (Workload("channel(id)", queries.CHANNEL, {"id": known.id}),)),
+        Scenario("channels(first: 20), every field", (prepared.workloads[0],)),
+        Scenario("channels(first: 20) { id name state }",
+                 (Workload("list view", queries.SLIM_PAGE, {"first": 20}),)),
+        Scenario("capacity", (Workload("capacity", queries.CAPACITY, {}),)),
+        Scenario("assignChannel + unassignChannel", (Workload("assign", queries.ASSIGN, pair),
+                                                     Workload("unassign", queries.UNASSIGN, pair))),
+    ]
+
+def record_direct_calls(backend: ChannelsBackend, prepared: Prepared, scenario: Scenario) -> list[AwsCall]:
+    """The DynamoDB calls of one sample, made in this process (once to warm, once recorded)."""
+    for step in scenario.steps:
+        execute(backend, step)
+    with AwsCallLog({"dynamodb": prepared.clients.dynamodb}) as log:
+        for step in scenario.steps:
+            execute(backend, step)
+    return list(log.calls)
+
+def measure(prepared: Prepared, *, iterations: int) -> FastBackendResult:
+    plans = [(scenario, record_direct_calls(prepared.backend, prepared, scenario)) for scenario in scenarios(prepared)]
+    failures = [0]
+    moto_rows = [_compare(prepared.served, _tolerant(replay(prepared.clients.dynamodb, calls), failures), scenario,
+                          calls, iterations) for scenario, calls in plans]
+    moto = prepared.served.connection
+    with _replay_backend(moto.endpoint_url or "") as replay_url:
+        fast_connection = dataclasses.replace(moto, endpoint_url=replay_url)
+        with served_service(prepared.served.table, 1000, backend=fast_connection,
+                            kms_key_id=prepared.served.kms_key_id) as fast:
+            for scenario, _ in plans:
+                with _sender(fast, scenario) as send:
+                    for _ in range(RECORDINGS):
+                        send()
+            _control(replay_url, "POST", "/__replay__/replay")
+            fast_clients = build_clients(fast_connection)
+            try:
+                fast_rows = [_compare(fast, replay(fast_clients.dynamodb, calls), scenario, calls, iterations)
+                             for scenario, calls in plans]
+            finally:
+                fast_clients.dynamodb.close()  # the only one used (IVS and KMS are built on first use)
+        stats = _control(replay_url, "GET", "/__replay__/stats")
+    if stats["missed"]:
+        raise RuntimeError(f"the replayed backend missed {stats['missed']} calls: a request not recorded")
+    rows = [Comparison(f.operation, f, m) for f, m in zip(fast_rows, moto_rows, strict=True)]
+    return FastBackendResult(rows, {key: int(stats[key]) for key in ("recorded", "replayed", "missed")}, failures[0])
+
+def _tolerant(direct: Callable[[], None], failures: list[int]) -> Callable[[], None]:
+    def send() -> None:
+        try:
+            direct()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in CONDITION_FAILURES:
+                raise
+            failures[0] += 1
+
+    return send
+
+@contextlib.contextmanager
+def _sender(served: ServedService, scenario: Scenario) -> Iterator[Callable[[], None]]:
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {served.token(BENCH_ADMIN, admin=True)}"}
+
+    def send() -> None:
+        for step in scenario.steps:
+            connection.request("POST", "/graphql", step.body, headers)
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 200 or b'"errors"' in body:
+                raise RuntimeError(f"{scenario.name} ({step.name}) over HTTP: {response.status} {body[:500]!r}")
+
+    try:
+        yield send
+    finally:
+        connection.close()
+
+def _compare(served: ServedService, direct: Callable[[], None], scenario: Scenario, calls: list[AwsCall],
+             iterations: int) -> Overhead:
+    http_times, direct_times = [], []
+    with _sender(served, scenario) as over_http:
+        for _ in range(WARMUP):
+            over_http()
+            direct()
+        for _ in range(iterations):
+            http_times.append(_timed(over_http))
+            direct_times.append(_timed(direct))
+    return Overhead.of(scenario.name, http_times, direct_times, calls)
+
+
+def _control(url: str, method: str, path: str) -> dict[str, Any]:
+    request = urllib.request.Request(f"{url}{path}", method=method, data=b"" if method == "POST" else None)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+@contextlib.contextmanager
+def _replay_backend(upstream: str) -> Iterator[str]:
+    process = subprocess.Popen([sys.executable, "-m", "bench.replay_backend", "--upstream", upstream],
+                               cwd=PROJECT_ROOT, stdout=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the replayed backend exited ({process.wait(timeout=10)})")
+        yield str(json.loads(line)["url"])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+def main() -> None:
+    """`python -m bench.fast_backend [--iterations N]`: part 3b alone, its table printed."""
+    import argparse
+
+    from bench.report import Results, render
+
+    arguments = argparse.ArgumentParser(prog="python -m bench.fast_backend", description=__doc__)
+    arguments.add_argument("--iterations", type=int, default=100)
+    result = standalone("bench-fast", arguments.parse_args().iterations)
+    print(render(Results(meta={}, fast_backend=result)).split("\n", 2)[2])
+
+
+def standalone(table: str, iterations: int) -> FastBackendResult:
+    """The section on its own (a served service seeded for it), as tests/test_bench.py runs it."""
+    from bench.workload import prepare
+
+    with served_service(table, 1000) as served:
+        return measure(prepare(served, 1000), iterations=iterations)
+
+__all__ = ["Comparison", "FastBackendResult", "AwsConnection", "measure", "standalone"]
+
+
+if __name__ == "__main__":
+    main()

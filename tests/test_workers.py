@@ -1,0 +1,83 @@
+"""`serve --workers N|auto` (app.workers): several processes in aws mode only, sized from the CPUs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from app import cli
+from app.cli import parser
+from app.workers import available_cpus, worker_app
+from tests.support import CLIENT_ID, ISSUER
+
+CPUS = len(os.sched_getaffinity(0))
+
+
+@pytest.fixture
+def aws_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "CHANNELS_BACKEND": "aws", "CHANNELS_ENV": "production", "CHANNELS_TABLE": "channels-workers",
+        "CHANNELS_AUTH_ISSUER": ISSUER, "CHANNELS_AUTH_AUDIENCE": CLIENT_ID, "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize(("cpu_max", "expected"), [
+    ("200000 100000\n", min(CPUS, 2)),
+    ("150000 100000\n", min(CPUS, 2)),  # 1.5 CPUs of quota: two workers share it
+    ("50000 100000\n", 1),
+    ("max 100000\n", CPUS),
+])
+def test_auto_is_the_containers_cpu_quota_within_its_cpu_set(tmp_path: Path, cpu_max: str, expected: int) -> None:
+    path = tmp_path / "cpu.max"
+    path.write_text(cpu_max)
+    assert available_cpus(path) == expected
+
+
+def test_auto_without_a_cgroup_is_the_cpu_set(tmp_path: Path) -> None:
+    assert available_cpus(tmp_path / "absent") == CPUS
+
+
+def test_workers_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parser().parse_args(["serve"]).workers == 1
+    assert parser().parse_args(["serve", "--workers", "3"]).workers == 3
+    assert parser().parse_args(["serve", "--workers", "auto"]).workers == available_cpus()
+    with pytest.raises(SystemExit):
+        parser().parse_args(["serve", "--workers", "0"])
+    assert "--workers: must be a positive number or 'auto', got '0'" in capsys.readouterr().err
+
+
+def test_aws_mode_serves_several_workers_each_building_its_service(
+    aws_mode: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.append((app, options)))
+    cli.main(["serve", "--port", "0", "--workers", "2"])
+    ((app, options),) = ran
+    assert app == "app.workers:worker_app"
+    assert (options["factory"], options["workers"]) == (True, 2)
+    assert isinstance(worker_app(), Starlette)  # what each worker process builds for itself
+
+
+def test_embedded_mode_stays_one_process_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import app.bootstrap
+
+    monkeypatch.setenv("CHANNELS_BACKEND", "embedded")
+    monkeypatch.setenv("CHANNELS_DEV_DIR", str(tmp_path))
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("uvicorn started with workers"))
+
+    def stop_here(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bootstrap reached: one process")
+
+    monkeypatch.setattr(app.bootstrap, "bootstrap", stop_here)
+    with pytest.raises(RuntimeError, match="bootstrap reached: one process"):
+        cli.serve("127.0.0.1", 0, workers=2)
+    assert ("the embedded backend runs in one process (its emulator holds the data); --workers 2 ignored"
+            in capsys.readouterr().err)
