@@ -21,9 +21,9 @@ from typing import Any
 from domain.clock import format_timestamp, parse_timestamp
 from domain.errors import BadUserInput
 from domain.sessions import SessionEndReason, StreamSession
-from data.dynamo import DynamoTable, TransactionCancelled, put, update
+from data.dynamo import DynamoTable, TransactionCancelled, put, to_dynamo, update
 from data.records import recording_attribute, recording_from_attribute
-from data.table import channel_key
+from data.table import channel_key, session_key
 from domain.model import Recording
 
 SESSION_ENTITY = "streamSession"
@@ -40,8 +40,7 @@ def open_session(
 ) -> dict[str, Any]:
     """The Put of a new, open session (absent before: a broadcast is opened once)."""
     item: dict[str, Any] = {
-        "pk": channel_key(channel_id)["pk"],
-        "sk": session_sort_key(started_at, session_id),
+        **session_key(channel_id, session_sort_key(started_at, session_id)),
         "entityType": SESSION_ENTITY,
         "channelId": channel_id,
         "sessionId": session_id,
@@ -59,7 +58,7 @@ def close_session(
 ) -> dict[str, Any]:
     """The Update that closes an open session (once: a closed one is not closed again)."""
     return update(
-        {"pk": channel_key(channel_id)["pk"], "sk": sort_key},
+        session_key(channel_id, sort_key),
         "SET endedAt = :ended, durationMinutes = :minutes, endReason = :reason",
         condition="attribute_exists(pk) AND attribute_not_exists(endedAt)",
         values={":ended": format_timestamp(ended_at), ":minutes": Decimal(str(minutes)), ":reason": reason.value},
@@ -136,7 +135,7 @@ class SessionStore:
             "Limit": first + 1,
         }
         if after is not None:
-            query["ExclusiveStartKey"] = {"pk": {"S": pk}, "sk": {"S": _sort_key_from_cursor(after)}}
+            query["ExclusiveStartKey"] = to_dynamo(session_key(channel_id, _sort_key_from_cursor(after)))
         items, _ = self.table.query(**query)
         return SessionPage(
             sessions=[(session_from_item(item), _cursor_of(str(item["sk"]))) for item in items[:first]],
@@ -163,7 +162,7 @@ class SessionStore:
             self.table.transact(
                 [
                     update(
-                        {"pk": pk, "sk": str(items[0]["sk"])},
+                        session_key(channel_id, str(items[0]["sk"])),
                         "SET #recording = :recording",
                         condition="attribute_exists(pk) AND (attribute_not_exists(#recording) OR #recording.#at <= :at)",
                         names={"#recording": "recording", "#at": "at"},

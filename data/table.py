@@ -61,6 +61,11 @@ def channel_key(channel_id: str) -> dict[str, str]:
     return {"pk": f"{CHANNEL_PK_PREFIX}{channel_id}", "sk": CHANNEL_SK}
 
 
+def session_key(channel_id: str, sort_key: str) -> dict[str, str]:
+    """One broadcast's session record, in its channel's partition (data.sessions: `session#...` sort keys)."""
+    return {"pk": f"{CHANNEL_PK_PREFIX}{channel_id}", "sk": sort_key}
+
+
 def assignment_key(host_user_id: str) -> dict[str, str]:
     return {"pk": f"{HOST_PK_PREFIX}{host_user_id}", "sk": ASSIGNMENT_SK}
 

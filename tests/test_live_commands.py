@@ -46,6 +46,8 @@ def test_simulate_broadcast_makes_the_channel_live_with_viewers_then_ends_it(ser
         lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
         try:
+            attached = lines.get(timeout=60)  # the embedded commands first say which serve they act on
+            assert attached.startswith(f"embedded backend: acting on the running serve at {served.base_url} "), attached
             first = lines.get(timeout=60)
             assert "streaming on 'Sim'" in first and first.rstrip().endswith("went LIVE"), first
             live = graphql(served, WATCH, served.admin_authorization, {"id": channel_id})["data"]["channel"]
@@ -65,7 +67,9 @@ def test_check_live_runs_against_the_serve(served: Served) -> None:
         stdout, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 0, stderr
-    assert stdout.splitlines()[0].startswith("streaming on IVS and LIVE: ")
+    attached, first = stdout.splitlines()[:2]
+    assert attached.startswith(f"embedded backend: acting on the running serve at {served.base_url} "), stdout
+    assert first.startswith("streaming on IVS and LIVE: "), stdout
 
 
 def test_simulate_broadcast_without_a_running_serve_says_so(tmp_path: Path) -> None:
@@ -74,6 +78,7 @@ def test_simulate_broadcast_without_a_running_serve_says_so(tmp_path: Path) -> N
 
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"shelcaster-channels: no running embedded serve for {tmp_path / 'dev'}; start `shelcaster-channels serve` "
-        "first (embedded data lives inside it)"
+        "shelcaster-channels: simulate-broadcast: nothing to inspect: the embedded backend keeps its data in the "
+        "memory of a running `shelcaster-channels serve` (make run), and none is running from "
+        f"{tmp_path / 'dev'}; start it, or set CHANNELS_BACKEND=aws"
     )

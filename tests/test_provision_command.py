@@ -28,8 +28,8 @@ def cli_clients(monkeypatch: pytest.MonkeyPatch, aws_connection: AwsConnection) 
     """The clients the command builds, each with DynamoDB's capacity-mode rules installed."""
     built: list[AwsClients] = []
 
-    def with_rules(connection: AwsConnection) -> AwsClients:
-        clients = build_clients(connection)
+    def with_rules(connection: AwsConnection, **options: Any) -> AwsClients:
+        clients = build_clients(connection, **options)
         CapacityModeRules(clients.dynamodb, connection).install()
         built.append(clients)
         return clients
@@ -64,8 +64,8 @@ def failing_call(monkeypatch: pytest.MonkeyPatch, cli_clients: list[AwsClients])
     def fail(operation: str, code: str) -> None:
         with_rules = app.bootstrap.build_clients
 
-        def failing(connection: AwsConnection) -> AwsClients:
-            clients = with_rules(connection)
+        def failing(connection: AwsConnection, **options: Any) -> AwsClients:
+            clients = with_rules(connection, **options)
             Fault(clients.dynamodb, operation, code, status=400).__enter__()  # for the client's life
             return clients
 
