@@ -134,6 +134,16 @@ def _build_api() -> Any:
     return Mangum(create_app(_api_service), lifespan="off")
 
 
+def _build_backend() -> Any:
+    """The use cases' backend for a function without HTTP (events, live check): built once per container."""
+    from app.bootstrap import bootstrap
+    from app.settings import load_settings
+
+    settings = load_settings()
+    configure_lambda_logging(settings.lambda_log_level)
+    return bootstrap(settings).backend
+
+
 def events_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     """The events function: one EventBridge event from IVS (stream or recording state change).
 
@@ -142,12 +152,7 @@ def events_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     """
     global _events_backend
     if _events_backend is None:
-        from app.bootstrap import bootstrap
-        from app.settings import load_settings
-
-        settings = load_settings()
-        configure_lambda_logging(settings.lambda_log_level)
-        _events_backend = bootstrap(settings).backend
+        _events_backend = _build_backend()
     from services.ivs_events import apply_ivs_event
 
     outcome = apply_ivs_event(_events_backend, event)
@@ -159,12 +164,7 @@ def live_check_handler(event: dict[str, Any], context: Any) -> dict[str, list[st
     """The scheduled live-state check (once a minute): IVS's streams against the LIVE channels."""
     global _live_check_backend
     if _live_check_backend is None:
-        from app.bootstrap import bootstrap
-        from app.settings import load_settings
-
-        settings = load_settings()
-        configure_lambda_logging(settings.lambda_log_level)
-        _live_check_backend = bootstrap(settings).backend
+        _live_check_backend = _build_backend()
     import json
     from dataclasses import asdict
 
@@ -209,9 +209,9 @@ def reset() -> None:
     _api = None
     _api_service = None
     _events_backend = None
+    _live_check_backend = None
     for name in SERVICE_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET)
-    _live_check_backend = None
 
 
 try:  # Lambda's Python runtime provides it; elsewhere there is no snapshot to take
