@@ -50,6 +50,13 @@ WRITTEN_PARTITION_KEYS: tuple[str, ...] = (
     REQUESTER_PK_PREFIX + "*",
     CHANNEL_REQUEST_COUNTER_PK,
 )
+# What the functions without HTTP (IVS's events, the live-state check) write: state changes only
+# (the channel, its sessions, the applied-event markers, the capacity counter's state counts).
+STATE_CHANGE_PARTITION_KEYS: tuple[str, ...] = (
+    CHANNEL_PK_PREFIX + "*",
+    STREAM_EVENT_PK_PREFIX + "*",
+    COUNTER_PK,
+)
 
 # One item holds the capacity counters, so that `capacity` is one read and the limit is one condition.
 COUNTER_KEY = {"pk": COUNTER_PK, "sk": "capacity"}
