@@ -239,8 +239,8 @@ def create_app(service: Service) -> Starlette:
         return RedirectResponse("/graphql")
 
     routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),  # first: the router tries routes in order
         Route("/", home),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]

@@ -128,7 +128,7 @@ def fixed() -> fixed_cost.FixedCostResult:
 def test_fixed_cost_section_times_the_whole_app_through_every_layer(fixed: fixed_cost.FixedCostResult) -> None:
     assert fixed.iterations == 5
     assert [layer.name for layer in fixed.layers] == [
-        "ServerErrorMiddleware", "RequestLogMiddleware", "CodedErrorsMiddleware", "CORSMiddleware",
+        "ServerErrorMiddleware", "RequestLogMiddleware", "CodedErrorsMiddleware", "CorsMiddleware",
         "BodySizeLimitMiddleware", "ExceptionMiddleware", "Router", "Route /graphql",
         "ChannelsGraphQL: strawberry's run and the response", "ChannelsGraphQL.parse_http_body",
         "ChannelsGraphQL.get_context", "ChannelsGraphQL.execute_single", "ChannelsGraphQL.process_result",
