@@ -22,11 +22,9 @@ import os
 import pstats
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +40,7 @@ from app.bootstrap import bootstrap
 from app.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
 from app.http import create_app
 from app.settings import Settings
+from bench.jwks_server import served_jwks
 from bench.targets import Target
 from data.clients import AwsConnection
 
@@ -110,32 +109,6 @@ def bare_app() -> GraphQL[Any, Any]:
     """Strawberry alone: its ASGI view over a trivial schema, with its own parser and validation caches."""
     schema = strawberry.Schema(query=_BareQuery, extensions=[ParserCache, ValidationCache])
     return GraphQL(schema, graphql_ide=None)
-
-
-@contextlib.contextmanager
-def served_jwks(document: dict[str, Any]) -> Iterator[str]:
-    """A JWKS URL on loopback (fetched once: RemoteJwks then holds the keys for 600 s)."""
-    body = json.dumps(document).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextlib.contextmanager
