@@ -10,6 +10,7 @@ GraphQL-level error, as before the spec existed.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -41,9 +42,14 @@ def _quality(parameters: list[str]) -> float:
 def prefers_graphql_response(accept: str | None) -> bool:
     """True when the Accept header ranks `application/graphql-response+json` at least as high as
     `application/json` (which `*/*` and `application/*` also match). Only an explicit mention counts:
-    `*/*` alone means application/json, as the spec asks during its transition period."""
+    `*/*` alone means application/json, as the spec asks during its transition period. A client's few
+    Accept headers are each worked out once (bounded; a long header is not kept)."""
     if not accept:
         return False
+    return _negotiated(accept) if len(accept) <= 256 else _ranks_graphql_response(accept)
+
+
+def _ranks_graphql_response(accept: str) -> bool:
     graphql_q = 0.0
     json_q = 0.0
     for media_range in accept.split(","):
@@ -55,6 +61,9 @@ def prefers_graphql_response(accept: str | None) -> bool:
         elif kind in (APPLICATION_JSON, "application/*", "*/*"):
             json_q = max(json_q, q)
     return graphql_q > 0 and graphql_q >= json_q
+
+
+_negotiated = functools.lru_cache(maxsize=256)(_ranks_graphql_response)
 
 
 def media_type(request: Request) -> str:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
-import re
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,19 +41,15 @@ from app.persisted_documents import (
     load_manifest,
     names_a_persisted_document,
 )
-from app.request_log import RequestLogMiddleware, current_request
+from app.request_log import RequestLogMiddleware, current_request, new_request_id
 from app.transport_errors import CodedErrorsMiddleware, TransportError, decode_request_json, response_for
 from data.loaders import build_loaders
 from domain.access import Caller
 from domain.errors import ChannelsError
-from schema.client_strings import MAX_CLIENT_STRING, client_safe, cut_short
+from schema.client_strings import client_safe, cut_short
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, mask_uncoded
 from schema.schema import SchemaLimits, build_schema
-
-# For the log line when the client names no operation: "mutation createChannel".
-_NAMED_OPERATION = re.compile(r"^\s*(query|mutation|subscription)\s+(\w+)")
-_FIRST_FIELD = re.compile(r"^\s*(query|mutation|subscription)?[^{]*\{\s*(?:\w+\s*:\s*)?(\w+)")
 
 # Blocking boto3 calls run in this many threads (botocore's pool is sized to match, data.clients).
 THREAD_POOL_SIZE = 64
@@ -113,7 +108,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         if record is not None and caller is not None:
             record.caller_id = caller.user_id
         return Context(
-            request_id=request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex,
+            request_id=request.scope.get("state", {}).get("request_id") or new_request_id(),
             backend=service.backend,
             loaders=build_loaders(service.backend.repository),
             caller=caller,
@@ -121,7 +116,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         )
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
-        if request.method == "POST" and "application/json" not in parse_content_type(request.content_type or "")[0]:
+        if request.method == "POST" and "application/json" not in _media_type_of(request.content_type or ""):
             raise TransportError(415, "The request body must be application/json.")
         data = await super().parse_http_body(request)
         if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, str | None):
@@ -130,7 +125,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             data = self.persisted.resolve(data, await document_id_of(request))
         record = current_request()
         if record is not None and isinstance(data, GraphQLRequestData):
-            record.operation = cut_short(data.operation_name or _describe(data.query) or "")[:MAX_CLIENT_STRING] or None
+            record.operation_name, record.document = data.operation_name, data.query  # described if logged
         return data
 
     async def execute_single(  # noqa: PLR0917 (strawberry's signature)
@@ -193,17 +188,22 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         return super().should_render_graphql_ide(request) and not names_a_persisted_document(request.query_params)
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed_media_type(content_type: str) -> str:
+    return parse_content_type(content_type)[0]
+
+
+def _media_type_of(content_type: str) -> str:
+    """The media type of a Content-Type header. strawberry's parser is the email package's (several µs a
+    call): a client's few headers are parsed once each; bounded, and a long header is not kept."""
+    return _parsed_media_type(content_type) if len(content_type) <= 128 else parse_content_type(content_type)[0]
+
+
 def persisted_documents(settings: Settings) -> PersistedDocuments:
     trusted = load_manifest(settings.trusted_documents) if settings.trusted_documents else {}
     return PersistedDocuments(
         trusted, trusted_only=settings.only_trusted_documents, apq=AutomaticPersistedQueries(settings.apq_cache_size)
     )
-
-
-def _describe(query: str | None) -> str | None:
-    """`query Capacity` for a named operation, `mutation createChannel` (its first field) otherwise."""
-    match = _NAMED_OPERATION.match(query or "") or _FIRST_FIELD.match(query or "")
-    return f"{match.group(1) or 'query'} {match.group(2)}" if match else None
 
 
 _heap_frozen = False
@@ -239,8 +239,8 @@ def create_app(service: Service) -> Starlette:
         return RedirectResponse("/graphql")
 
     routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),  # first: the router tries routes in order
         Route("/", home),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]

@@ -11,6 +11,13 @@ class _BodyTooLarge(Exception):
     pass
 
 
+def _content_length(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return value
+    return None
+
+
 class BodySizeLimitMiddleware:
     """Answers 413 to a request whose body exceeds `max_bytes`, declared (Content-Length) or streamed."""
 
@@ -22,7 +29,7 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        declared = _content_length(scope)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, receive, send)
             return

@@ -1,7 +1,9 @@
 """One structured log line per request: request id, operation, caller, duration, AWS calls, outcome.
 
-The request id comes from the caller's `X-Request-Id` (when sane) or is made here, and is returned in
-that header. AWS calls are counted through botocore's event hooks into a context variable that the
+The request id comes from the caller's `X-Request-Id` (when sane) or is made here (32 hex digits from
+the kernel's random source: unique across processes and Lambda SnapStart restores, which a counter or a
+seeded generator would not be), and is returned in that header. The line's fields are kept as the
+layers found them and shaped (cut short, the operation described) only when the line is written. AWS calls are counted through botocore's event hooks into a context variable that the
 worker threads inherit (anyio copies the context), so concurrent requests each count their own.
 Nothing secret is logged: no token, no Authorization header, no stream key, no query variables.
 """
@@ -11,18 +13,23 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
+import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from schema.client_strings import cut_short
+from schema.client_strings import MAX_CLIENT_STRING, cut_short
 
 log = logging.getLogger("shelcaster.channels.requests")
 
 REQUEST_ID_HEADER = "x-request-id"
+
+# For the log line when the client names no operation: "mutation createChannel".
+_NAMED_OPERATION = re.compile(r"^\s*(query|mutation|subscription)\s+(\w+)")
+_FIRST_FIELD = re.compile(r"^\s*(query|mutation|subscription)?[^{]*\{\s*(?:\w+\s*:\s*)?(\w+)")
 
 
 @dataclass
@@ -31,8 +38,9 @@ class RequestRecord:
 
     request_id: str
     method: str
-    path: str
-    operation: str | None = None
+    path: str  # as sent: cut short when the line is written
+    operation_name: str | None = None  # the request's operationName
+    document: str | None = None  # the GraphQL document's text, described when the line is written
     caller_id: str | None = None
     outcome: str | None = None
     status: int | None = None
@@ -68,17 +76,17 @@ class RequestLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _sent_request_id(scope) or uuid.uuid4().hex
+        request_id = _sent_request_id(scope) or new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
-        # The path is the client's: cut short like every client string in a log line (CONTRACT.md section 10).
-        record = RequestRecord(request_id=request_id, method=scope["method"][:16], path=cut_short(scope["path"])[:120])
+        record = RequestRecord(request_id=request_id, method=scope["method"], path=scope["path"])
         token = _current.set(record)
         started = time.perf_counter()
+        id_header = (_REQUEST_ID_HEADER, request_id.encode())
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 record.status = message["status"]
-                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), request_id.encode())]
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         try:
@@ -92,6 +100,10 @@ class RequestLogMiddleware:
 _REQUEST_ID_HEADER = REQUEST_ID_HEADER.encode()
 
 
+def new_request_id() -> str:
+    return os.urandom(16).hex()
+
+
 def _sent_request_id(scope: Scope) -> str | None:
     """The caller's X-Request-Id when it is sane (ASCII letters, digits and dashes, at most 64)."""
     for name, value in scope.get("headers", ()):
@@ -101,13 +113,22 @@ def _sent_request_id(scope: Scope) -> str | None:
     return None
 
 
+def describe_operation(operation_name: str | None, document: str | None) -> str | None:
+    """What the line calls the operation: its name, else `query Capacity` for a named operation, else
+    `mutation createChannel` (its first field); cut short, as every client string in a log line."""
+    match = None if operation_name else _NAMED_OPERATION.match(document or "") or _FIRST_FIELD.match(document or "")
+    described = operation_name or (f"{match.group(1) or 'query'} {match.group(2)}" if match else "")
+    return cut_short(described)[:MAX_CLIENT_STRING] or None
+
+
 def _line(record: RequestRecord, seconds: float) -> str:
     return json.dumps(
         {
             "requestId": record.request_id,
-            "method": record.method,
-            "path": record.path,
-            "operation": record.operation,
+            "method": record.method[:16],
+            # The path is the client's: cut short like every client string in a log line (CONTRACT.md section 10).
+            "path": cut_short(record.path)[:120],
+            "operation": describe_operation(record.operation_name, record.document),
             "callerId": record.caller_id,
             "status": record.status,
             "outcome": record.outcome or ("OK" if record.status and record.status < 400 else record.status),

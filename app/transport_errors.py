@@ -124,8 +124,7 @@ class CodedErrorsMiddleware:
             nonlocal held, text, started
             if message["type"] == "http.response.start":
                 started = True
-                headers = dict(message.get("headers", []))
-                if message["status"] >= 400 and b"json" not in headers.get(b"content-type", b""):
+                if message["status"] >= 400 and b"json" not in dict(message.get("headers", [])).get(b"content-type", b""):
                     held = message
                     return
             elif message["type"] == "http.response.body" and held is not None:

@@ -1,6 +1,6 @@
-"""`python -m bench [--quick] [--section all|attack] [--json PATH]`: run the benchmark on the embedded
+"""`python -m bench [--quick] [--section all|attack|fixed] [--json PATH]`: run the benchmark on the embedded
 backend, print its tables, and write them as JSON (default bench-results.json). `--section attack` runs
-part 6 alone (bounded work under attack)."""
+part 6 alone (bounded work under attack), `--section fixed` part 3c (the fixed cost per request)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TypeVar
 
-from bench import attack, cold_start, fast_backend, latency, round_trips, scaling, throughput
+from bench import attack, cold_start, fast_backend, fixed_cost, latency, round_trips, scaling, throughput
 from bench.plan import Plan
 from bench.report import Results, render, to_json
+from bench.targets import Target
 from bench.service_process import PROJECT_ROOT, served_service
 from bench.workload import prepare
 
@@ -52,7 +53,7 @@ def _load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-SECTIONS = ("all", "attack")
+SECTIONS = ("all", "attack", "fixed")
 ATTACK_TABLE = "bench-attack"
 
 
@@ -74,6 +75,13 @@ def run(plan: Plan, section: str = "all") -> Results:
         results.meta["load_average_after"] = _load_average()
         results.meta["seconds"] = time.perf_counter() - started
         return results
+    if section == "fixed":
+        results.meta["plan"] = f"{plan.name}, part 3c only"
+        _fixed_cost(plan, results)
+        results.targets = _fixed_cost_targets(results)
+        results.meta["load_average_after"] = _load_average()
+        results.meta["seconds"] = time.perf_counter() - started
+        return results
     results.round_trips = _step("1. round trips per operation", round_trips.measure)
     results.items_read = _step("2. items read as the table grows", lambda: scaling.measure(plan.table_sizes))
     with served_service(SERVED_TABLE, SERVED_LIMIT) as served:
@@ -84,6 +92,7 @@ def run(plan: Plan, section: str = "all") -> Results:
             prepared, iterations=plan.latency_iterations))
         results.throughput = _step("4. throughput under concurrency", lambda: throughput.measure(
             prepared, levels=plan.concurrency, seconds=plan.load_seconds))
+    _fixed_cost(plan, results)
     results.cold_start = _step("5. cold start", lambda: cold_start.measure(plan.cold_start_runs))
     results.aws_mode_start = _step("5b. cold start in aws mode, with and without SnapStart",
                                    lambda: cold_start.measure_aws_mode(plan.cold_start_runs))
@@ -92,11 +101,21 @@ def run(plan: Plan, section: str = "all") -> Results:
         *round_trips.targets(results.round_trips),
         *scaling.targets(results.items_read),
         *latency.targets(results.latency),
+        *_fixed_cost_targets(results),
         *results.targets,
     ]
     results.meta["load_average_after"] = _load_average()
     results.meta["seconds"] = time.perf_counter() - started
     return results
+
+
+def _fixed_cost(plan: Plan, results: Results) -> None:
+    results.fixed_cost = _step("3c. fixed cost per request in process", lambda: fixed_cost.measure(
+        plan.fixed_cost_iterations, breakdown_requests=plan.fixed_cost_iterations))
+
+
+def _fixed_cost_targets(results: Results) -> list[Target]:
+    return [] if results.fixed_cost is None else [fixed_cost.target(results.fixed_cost)]
 
 
 def _attack(plan: Plan, results: Results) -> None:
@@ -113,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments.add_argument("--json", type=Path, default=Path("bench-results.json"), metavar="PATH",
                            help="where to write the results as JSON (default: bench-results.json)")
     arguments.add_argument("--section", choices=SECTIONS, default="all",
-                           help="all parts (default) or one: attack (part 6, bounded work under attack)")
+                           help="all parts (default) or one: attack (part 6, bounded work under attack), "
+                                "fixed (part 3c, the fixed cost per request)")
     parsed = arguments.parse_args(argv)
     results = run(Plan.quick() if parsed.quick else Plan.full(), parsed.section)
     sys.stdout.write(render(results))

@@ -16,6 +16,7 @@ class Plan:
     cold_start_runs: int  # part 5: fresh processes of each kind
     attack_repeats: int = 9  # part 6: parse + validation runs of each document (median)
     attack_seconds: float = 8.0  # part 6: the 8 clients' attack on the served service
+    fixed_cost_iterations: int = 3000  # part 3c: requests to each app, alternated
 
     @classmethod
     def full(cls) -> Plan:
@@ -23,4 +24,5 @@ class Plan:
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls("quick", (100, 1_000), 20, 50, (1, 16, 64), 1.0, 1, attack_repeats=3, attack_seconds=1.0)
+        return cls("quick", (100, 1_000), 20, 50, (1, 16, 64), 1.0, 1, attack_repeats=3, attack_seconds=1.0,
+                   fixed_cost_iterations=300)

@@ -10,6 +10,7 @@ from typing import Any
 from bench.attack import AttackResult
 from bench.cold_start import AwsModeStart, ColdStart
 from bench.fast_backend import FastBackendResult
+from bench.fixed_cost import FixedCostResult, render_lines
 from bench.latency import LatencyResult
 from bench.round_trips import RoundTrips
 from bench.scaling import ItemsRead
@@ -24,6 +25,7 @@ class Results:
     items_read: list[ItemsRead] = field(default_factory=list)
     latency: LatencyResult | None = None
     fast_backend: FastBackendResult | None = None
+    fixed_cost: FixedCostResult | None = None
     throughput: ThroughputResult | None = None
     cold_start: ColdStart | None = None
     aws_mode_start: AwsModeStart | None = None
@@ -98,6 +100,9 @@ def render(results: Results) -> str:
               _ms(r.moto.http.p50_ms - r.moto.direct.p50_ms), f"{r.moto.ratio_p50:.2f}x"] for r in f.rows],
         ), f"Replayed backend: {f.replay['recorded']} calls recorded from moto, {f.replay['replayed']} replayed, "
            f"{f.replay['missed']} missed; direct writes refused by a condition in moto: {f.moto_condition_failures}"]
+    if results.fixed_cost is not None:
+        parts += ["", "## 3c. Fixed cost of an authenticated `{ __typename }` in process, against bare Strawberry "
+                  "with its parser and validation caches (µs)", *render_lines(results.fixed_cost)]
     if results.throughput is not None:
         t = results.throughput
         parts += ["", "## 4. Throughput, one uvicorn worker (httpx.AsyncClient on loopback)", table(
@@ -186,6 +191,9 @@ def to_json(results: Results) -> dict[str, Any]:
         document["latency"] = dataclasses.asdict(results.latency)
     if results.fast_backend is not None:
         document["fast_backend"] = dataclasses.asdict(results.fast_backend)
+    if results.fixed_cost is not None:
+        document["fixed_cost"] = {**dataclasses.asdict(results.fixed_cost), "ratio": results.fixed_cost.ratio,
+                                  "met": results.fixed_cost.met}
     if results.throughput is not None:
         document["throughput"] = dataclasses.asdict(results.throughput)
     if results.cold_start is not None:

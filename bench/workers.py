@@ -12,22 +12,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 from app.dev_keys import DEV_AUDIENCE, DEV_ISSUER
 from bench import throughput
 from bench.fast_backend import _control, _replay_backend, _sender, scenarios
+from bench.jwks_server import served_jwks
 from bench.local_service import BENCH_ADMIN
 from bench.service_process import PROJECT_ROOT, ServedService, served_service
 from bench.workload import Prepared, prepare
@@ -44,31 +41,6 @@ class WorkersThroughput:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
-
-
-@contextlib.contextmanager
-def _jwks(document: dict[str, Any]) -> Iterator[str]:
-    body = json.dumps(document).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _free_port() -> int:
@@ -116,7 +88,7 @@ def measure(prepared: Prepared, *, seconds: float, concurrency: int) -> list[Wor
     served = prepared.served
     plans = scenarios(prepared)[:2]  # channel(id) and the full page
     results = []
-    with _replay_backend(served.connection.endpoint_url or "") as replay_url, _jwks(served.dev_key.jwks()) as jwks:
+    with _replay_backend(served.connection.endpoint_url or "") as replay_url, served_jwks(served.dev_key.jwks()) as jwks:
         for workers in (1, 2):
             with _serve(workers, served, replay_url, jwks) as service:
                 if workers == 1:  # record what the service asks, then replay it for every run

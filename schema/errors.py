@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import PreExecutionError
 
 from domain.errors import ChannelsError
 
@@ -19,19 +20,19 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 
 
 class ErrorCodes(SchemaExtension):
-    """Tags parse and validation errors, keeps the codes of deliberate errors, masks everything else."""
+    """Tags parse and validation errors, keeps the codes of deliberate errors, masks everything else.
 
-    def on_parse(self) -> Iterator[None]:
-        yield
-        self._tag(PARSE_FAILED)
-
-    def on_validate(self) -> Iterator[None]:
-        yield
-        self._tag(VALIDATION_FAILED)
+    One hook, after the operation: strawberry builds a context manager for every hook of every extension
+    on every request, so the parse and validation errors are tagged here too (no document: it did not
+    parse) rather than in hooks of their own."""
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
+        if isinstance(result, PreExecutionError):
+            # Nothing ran: graphql-core's own parse errors (no document) or validation errors.
+            parsed = self.execution_context.graphql_document is not None
+            self._tag(result.errors, VALIDATION_FAILED if parsed else PARSE_FAILED)
         if result is None or not result.errors:
             return
         coded = [self._coded(error) for error in result.errors]
@@ -43,9 +44,11 @@ class ErrorCodes(SchemaExtension):
             coded = [_unauthenticated(context, coded[0])]
         result.errors = coded
 
-    def _tag(self, code: str) -> None:
-        for error in self.execution_context.pre_execution_errors or []:
-            if not (error.extensions or {}).get("code"):
+    @staticmethod
+    def _tag(errors: list[GraphQLError] | None, code: str) -> None:
+        for error in errors or []:
+            # An exception wrapped by strawberry (original_error not graphql-core's) is left to be masked.
+            if not (error.extensions or {}).get("code") and isinstance(error.original_error, GraphQLError | None):
                 error.extensions = {**(error.extensions or {}), "code": code}
 
     def _coded(self, error: GraphQLError) -> GraphQLError:

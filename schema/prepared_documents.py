@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
-from graphql.validation import ASTValidationRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -43,7 +43,7 @@ class DocumentBounds:
     max_aliases: int
     max_fields: int
     max_tokens: int
-    hide_suggestions: bool  # production: also counts introspection fields (refused there anyway)
+    hide_suggestions: bool  # production: no suggestions, no introspection; introspection fields counted
     cache_size: int
     cache_bytes: int
     budget_seconds: float
@@ -167,8 +167,10 @@ class DocumentPreparer:
             count_introspection=bounds.hide_suggestions,
         )
         if not errors:
-            errors = _validate(schema, document, (*rules, MaybeNullValidationRule, OneOfInputValidationRule),
-                               hide_suggestions=bounds.hide_suggestions)
+            extra: tuple[type[ASTValidationRule], ...] = (MaybeNullValidationRule, OneOfInputValidationRule)
+            if bounds.hide_suggestions and NoSchemaIntrospectionCustomRule not in rules:
+                extra += (NoSchemaIntrospectionCustomRule,)  # production hides the schema
+            errors = _validate(schema, document, (*rules, *extra), hide_suggestions=bounds.hide_suggestions)
         return Prepared(document, tuple(_with_code(error, VALIDATION_FAILED) for error in errors))
 
 
@@ -200,12 +202,12 @@ def _validate(
 
 
 class BoundedDocuments(SchemaExtension):
-    """Sets the parsed document (on_parse) and its validation errors (on_validate) from the preparer,
-    so strawberry's own parse and validation steps find their work done."""
+    """Sets the parsed document and its validation errors from the preparer (on_parse), so strawberry's
+    own parse and validation steps find their work done: with the errors set, strawberry does not
+    validate. One hook: strawberry builds a context manager for each hook of each extension per request."""
 
     def __init__(self, preparer: DocumentPreparer) -> None:
         self.preparer = preparer
-        self.prepared: Prepared | None = None
 
     async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
@@ -217,20 +219,14 @@ class BoundedDocuments(SchemaExtension):
                 first = prepared.errors[0]
                 raise GraphQLError(first.message, source=first.source, positions=first.positions,
                                    extensions=first.extensions)
-            self.prepared = prepared
             context.graphql_document = prepared.document
-        yield
-
-    async def on_validate(self) -> AsyncIterator[None]:
-        context = self.execution_context
-        if self.prepared is not None and context.pre_execution_errors is None:
-            errors = list(self.prepared.errors)
-            # strawberry's `operation_name` falls back to the first operation's name (and runs it): the
-            # name the request gave is what counts.
-            provided = getattr(context, "_provided_operation_name", None)
-            if not errors and provided is None and context.graphql_document is not None:
-                errors = _unnamed_choice(context.graphql_document)
-            context.pre_execution_errors = errors
+            if context.pre_execution_errors is None:
+                errors = list(prepared.errors)
+                # strawberry's `operation_name` falls back to the first operation's name (and runs it): the
+                # name the request gave is what counts.
+                if not errors and getattr(context, "_provided_operation_name", None) is None:
+                    errors = _unnamed_choice(prepared.document)
+                context.pre_execution_errors = errors
         yield
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import cold_start, fast_backend, round_trips, scaling
+from bench import cold_start, fast_backend, fixed_cost, round_trips, scaling
 from bench.plan import Plan
 from bench.round_trips import RoundTrips
 from bench.scaling import ItemsRead
@@ -117,3 +117,29 @@ def test_overhead_section_renders_both_columns(fast: fast_backend.FastBackendRes
     assert "## 3b." in rendered and "| assignChannel + unassignChannel" in rendered
     assert [row["operation"] for row in to_json(Results(meta={}, fast_backend=fast))["fast_backend"]["rows"]] == [
         row.operation for row in fast.rows]
+
+
+@pytest.fixture(scope="module")
+def fixed() -> fixed_cost.FixedCostResult:
+    # Raises when either app answers anything but {"data": {"__typename": "Query"}}, or the service no x-request-id.
+    return fixed_cost.measure(5, warm_up=1, breakdown_requests=3)
+
+
+def test_fixed_cost_section_times_the_whole_app_through_every_layer(fixed: fixed_cost.FixedCostResult) -> None:
+    assert fixed.iterations == 5
+    assert [layer.name for layer in fixed.layers] == [
+        "ServerErrorMiddleware", "RequestLogMiddleware", "CodedErrorsMiddleware", "CorsMiddleware",
+        "BodySizeLimitMiddleware", "ExceptionMiddleware", "Router", "Route /graphql",
+        "ChannelsGraphQL: strawberry's run and the response", "ChannelsGraphQL.parse_http_body",
+        "ChannelsGraphQL.get_context", "ChannelsGraphQL.execute_single", "ChannelsGraphQL.process_result",
+    ]
+    assert [layer.bare_us is None for layer in fixed.layers] == [True] * 8 + [False] * 5
+
+
+def test_fixed_cost_section_renders_with_its_target(fixed: fixed_cost.FixedCostResult) -> None:
+    from bench.report import Results, render, to_json
+
+    rendered = render(Results(meta={}, fixed_cost=fixed, targets=[fixed_cost.target(fixed)]))
+    assert "## 3c." in rendered and "| ChannelsGraphQL.get_context" in rendered
+    assert "in-process fixed cost, { __typename } with token" in rendered
+    assert to_json(Results(meta={}, fixed_cost=fixed))["fixed_cost"]["iterations"] == 5

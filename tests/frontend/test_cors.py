@@ -65,3 +65,32 @@ def test_production_refuses_a_wildcard_origin(monkeypatch: pytest.MonkeyPatch) -
     assert refused.value.problems == [
         "CHANNELS_CORS_ORIGINS: '*' is refused in production; list the frontends' origins (https://...)."
     ]
+
+
+async def test_a_request_without_origin_gets_vary_origin_and_no_cors_headers(http: httpx.AsyncClient) -> None:
+    response = await http.post("/graphql", json={"query": "{ __typename }"})
+    assert response.status_code == 200
+    assert response.headers.get_list("vary") == ["Origin"]
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_a_request_without_origin_merges_vary_with_the_answers_own() -> None:
+    from starlette.types import Message, Receive, Scope, Send
+
+    from app.cors import ALLOWED_HEADERS, CorsMiddleware
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"vary", b"Accept")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    middleware = CorsMiddleware(answer, allow_origins=["https://app.example"], allow_headers=ALLOWED_HEADERS)
+    await middleware({"type": "http", "method": "GET", "path": "/", "headers": []}, receive, send)
+    assert sent[0]["headers"] == [(b"vary", b"Accept, Origin")]
