@@ -117,3 +117,13 @@ def test_overhead_section_renders_both_columns(fast: fast_backend.FastBackendRes
     assert "## 3b." in rendered and "| assignChannel + unassignChannel" in rendered
     assert [row["operation"] for row in to_json(Results(meta={}, fast_backend=fast))["fast_backend"]["rows"]] == [
         row.operation for row in fast.rows]
+
+
+def test_page_execution_section_compares_the_same_answer_on_both_executors() -> None:
+    from bench import page_execution
+
+    _, measured = page_execution.standalone(iterations=2)  # raises when graphql-core alone answers otherwise
+    assert measured.fields == 581  # 20 channels with every field, stats and 24 assignments; page info
+    assert measured.service.samples == measured.graphql_core.samples == 2
+    assert measured.ratio_p50 == measured.service.p50_ms / measured.graphql_core.p50_ms
+    assert "| channels(first: 20), every field | 581 " in page_execution.render(measured)
