@@ -12,6 +12,7 @@ from bench.cold_start import AwsModeStart, ColdStart
 from bench.fast_backend import FastBackendResult
 from bench.fixed_cost import FixedCostResult, render_lines
 from bench.latency import LatencyResult
+from bench.page_execution import render as render_page_execution
 from bench.round_trips import RoundTrips
 from bench.scaling import ItemsRead
 from bench.targets import Target
@@ -87,7 +88,8 @@ def render(results: Results) -> str:
             ["request", "p50", "p99", "parse p50", "validate p50", "execute p50"],
             [[g.operation, _ms(g.latency.p50_ms), _ms(g.latency.p99_ms), _ms(g.phases_p50_ms["parse"]),
               _ms(g.phases_p50_ms["validate"]), _ms(g.phases_p50_ms["execute"])] for g in results.latency.graphql],
-        )]
+        ), "", "The full page executed by the service's schema and by graphql-core alone (plain dicts, default "
+            "resolvers), alternated (bench.page_execution; ms)", render_page_execution(results.latency.page)]
     if results.fast_backend is not None:
         f = results.fast_backend
         parts += ["", "## 3b. What the service adds over the same DynamoDB calls made directly (p50 ms): a replayed "

@@ -6,7 +6,10 @@ server and serve stale channels).
 
 from __future__ import annotations
 
+from asyncio import Future
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from anyio import to_thread
 from strawberry.dataloader import DataLoader
@@ -18,6 +21,8 @@ from data.repository import ChannelRepository
 
 ChannelId = str
 HostUserId = str
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,19 @@ def build_loaders(repository: ChannelRepository) -> Loaders:
         channel_by_id=DataLoader(load_fn=load_channels),
         assignment_by_host=DataLoader(load_fn=load_assignments),
     )
+
+
+def already_loaded(loader: DataLoader[K, V], keys: Iterable[K]) -> list[V] | None:
+    """What `loader` holds for every key, in key order, when this request has loaded them all already
+    (a resolver can then answer without awaiting); None when any is not loaded yet, or failed (the
+    awaited load then raises its error as before)."""
+    found = []
+    for key in keys:
+        future: Future[V] | None = loader.cache_map.get(key)
+        if future is None or not future.done() or future.cancelled() or future.exception() is not None:
+            return None
+        found.append(future.result())
+    return found
 
 
 ChannelArn = str

@@ -13,8 +13,10 @@ def utc_now() -> datetime:
 
 
 def format_timestamp(moment: datetime) -> str:
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # isoformat truncates to milliseconds (never rounds up) and ends a UTC time with "+00:00": a third
+    # of strftime's cost, and a page formats ~60 of these.
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return utc.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_timestamp(value: object) -> datetime | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import strawberry
 
 from domain.access import require_grant, require_reaches_host
 from domain.model import ChannelState
 from domain.validation import validate_identifier, validate_page_size
-from schema.context import Info
+from domain.model import Channel as ChannelValue
+from resolvers.selections import selects
+from schema.context import Context, Info
 from schema.types import Assignment, Capacity, Channel, ChannelConnection, ChannelEdge, PageInfo
 from services.channels import read_capacity
 
@@ -32,6 +36,8 @@ async def channels(
     validate_page_size(first)
     require_grant(caller, "channels")
     page = await context.run_blocking(context.backend.repository.list_channels, state, first, after)
+    if selects(info.selected_fields, PAGE_ASSIGNMENTS):
+        await _load_assignments(context, [found for found, _ in page.channels])
     edges = []
     for found, cursor in page.channels:
         context.loaders.channel_by_id.prime(found.id, found)
@@ -40,6 +46,20 @@ async def channels(
         edges=edges,
         page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
     )
+
+
+# Where a page's channels' hosts are selected: `channels { edges { node { assignments } } }`.
+PAGE_ASSIGNMENTS = ("channels", "edges", "node", "assignments")
+
+
+async def _load_assignments(context: Context, channels: list[ChannelValue]) -> None:
+    """The page's assignments in one batch read, before its channels resolve: each channel's
+    `assignments` then answers without awaiting. A failed read is not raised here: each `assignments`
+    field raises it at its own path, as when it loads for itself."""
+    hosts = sorted({host for channel in channels for host in channel.assigned_host_ids})
+    if hosts:
+        with contextlib.suppress(Exception):
+            await context.loaders.assignment_by_host.load_many(hosts)
 
 
 async def capacity(info: Info) -> Capacity:

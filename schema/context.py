@@ -15,7 +15,7 @@ from domain.access import Caller, Grant, reaches_channel, require_caller
 from domain.errors import ChannelsError
 from domain.model import Assignment
 from data.ivs import IvsStream
-from data.loaders import Loaders, build_live_stream_loader
+from data.loaders import Loaders, already_loaded, build_live_stream_loader
 from services.backend import ChannelsBackend
 
 T = TypeVar("T")
@@ -52,6 +52,14 @@ class Context:
         """Whether the grant covers the channel; the caller's assignment is loaded only when it must be."""
         own = await self.own_assignment() if grant.own_only else None
         return reaches_channel(grant, own, channel_id)
+
+    def reaches_channel_now(self, grant: Grant, channel_id: str) -> bool | None:
+        """`reaches_channel` when it can be decided without I/O (the grant reaches every channel, or the
+        caller's own assignment is loaded already); None when the assignment must be loaded first."""
+        if not grant.own_only:
+            return reaches_channel(grant, None, channel_id)
+        own = already_loaded(self.loaders.assignment_by_host, [self.require_caller().user_id])
+        return None if own is None else reaches_channel(grant, own[0], channel_id)
 
     async def run_blocking(self, function: Callable[..., T], *args: object) -> T:
         """Run a blocking (boto3) use case in the thread pool, off the event loop."""

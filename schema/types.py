@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar, cast
 
 import strawberry
 
 from domain import model
 from domain.capacity import Capacity as CapacityValue
 from resolvers import channel_fields, channel_request_fields
+from resolvers.channel_fields import MaybeAwaitable
 from schema.context import Info
 
 if TYPE_CHECKING:
     from schema.streams import LiveStream, StreamSessionConnection
+
+T = TypeVar("T")
 
 # The domain's enums, exposed as they are (strawberry.enum registers them; the classes stay the same).
 strawberry.enum(model.ChannelState, name="ChannelState")
@@ -56,6 +60,28 @@ class Recording:
         )
 
 
+def answered_as(resolver: Callable[..., MaybeAwaitable[T]]) -> Callable[..., T]:
+    """`resolver`, typed for `strawberry.field` by what it answers: it returns the value, or an awaitable of
+    it when I/O is needed (graphql-core awaits what is awaitable). The field's annotation is its GraphQL
+    type (Strawberry prefers it over the resolver's), and Strawberry runs the resolver as a sync one."""
+    return cast(Callable[..., T], resolver)
+
+
+def _stream_key(root: Channel, info: Info) -> MaybeAwaitable[str | None]:
+    return channel_fields.visible_stream_key(root.value, info.context)
+
+
+def _assignments(root: Channel, info: Info) -> MaybeAwaitable[list[Assignment]]:
+    found = channel_fields.assignments_of(root.value, info.context)
+    if isinstance(found, list):
+        return [Assignment.of(assignment) for assignment in found]
+    return _assignments_once_loaded(found)
+
+
+async def _assignments_once_loaded(loading: Awaitable[list[model.Assignment]]) -> list[Assignment]:
+    return [Assignment.of(assignment) for assignment in await loading]
+
+
 @strawberry.type
 class Channel:
     id: strawberry.ID = strawberry.field(description="The channel's UUID (channelId in the table).")
@@ -80,13 +106,14 @@ class Channel:
     )
     value: strawberry.Private[model.Channel]
 
-    @strawberry.field(description="Null unless the caller is an admin or a host assigned to this channel.")
-    async def stream_key(self, info: Info) -> str | None:
-        return await channel_fields.visible_stream_key(self.value, info.context)
-
-    @strawberry.field(description="Hosts assigned to this channel (0 or 1 for HOST_OWNED).")
-    async def assignments(self, info: Info) -> list[Assignment]:
-        return [Assignment.of(found) for found in await channel_fields.assignments_of(self.value, info.context)]
+    # Resolved without awaiting when no I/O is needed (resolvers.channel_fields): the GraphQL type is
+    # the annotation here; the resolver may return the value or an awaitable of it.
+    stream_key: str | None = strawberry.field(
+        resolver=answered_as(_stream_key), description="Null unless the caller is an admin or a host assigned to this channel."
+    )
+    assignments: list[Assignment] = strawberry.field(
+        resolver=answered_as(_assignments), description="Hosts assigned to this channel (0 or 1 for HOST_OWNED)."
+    )
 
     @strawberry.field(
         description=(

@@ -143,3 +143,13 @@ def test_fixed_cost_section_renders_with_its_target(fixed: fixed_cost.FixedCostR
     assert "## 3c." in rendered and "| ChannelsGraphQL.get_context" in rendered
     assert "in-process fixed cost, { __typename } with token" in rendered
     assert to_json(Results(meta={}, fixed_cost=fixed))["fixed_cost"]["iterations"] == 5
+
+
+def test_page_execution_section_compares_the_same_answer_on_both_executors() -> None:
+    from bench import page_execution
+
+    _, measured = page_execution.standalone(iterations=2)  # raises when graphql-core alone answers otherwise
+    assert measured.fields == 581  # 20 channels with every field, stats and 24 assignments; page info
+    assert measured.service.samples == measured.graphql_core.samples == 2
+    assert measured.ratio_p50 == measured.service.p50_ms / measured.graphql_core.p50_ms
+    assert "| channels(first: 20), every field | 581 " in page_execution.render(measured)

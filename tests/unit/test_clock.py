@@ -26,6 +26,16 @@ def test_format_converts_an_offset_to_utc() -> None:
     assert format_timestamp(datetime(2026, 10, 1, 20, 0, 0, tzinfo=paris_summer)) == "2026-10-01T18:00:00.000Z"
 
 
+@pytest.mark.parametrize("microsecond", [0, 1, 999, 1000, 123456, 999999])
+@pytest.mark.parametrize("offset_hours", [0, 2, -7, 14])
+def test_format_is_strftimes_format(microsecond: int, offset_hours: int) -> None:
+    moment = datetime(2026, 12, 31, 23, 59, 59, microsecond, tzinfo=timezone(timedelta(hours=offset_hours)))
+    utc = moment.astimezone(UTC)
+    expected = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"  # the former formula
+
+    assert format_timestamp(moment) == expected
+
+
 def test_utc_now_is_utc_with_millisecond_precision() -> None:
     now = utc_now()
 
