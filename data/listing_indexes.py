@@ -40,9 +40,14 @@ def _is_whole_record(item: dict[str, Any]) -> bool:
     return item.get("entityType") == CHANNEL_ENTITY and "channelId" in item
 
 
+# DynamoDB refuses a Query on an absent, CREATING or DELETING index with a ValidationException;
+# emulators (moto) answer an absent one ResourceNotFoundException.
+_REFUSED_INDEX_CODES = frozenset({"ValidationException", "ResourceNotFoundException"})
+
+
 def _refused_index(exc: UpstreamError) -> bool:
     cause = exc.__cause__
-    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == "ValidationException"
+    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in _REFUSED_INDEX_CODES
 
 
 class ListingIndexes:
