@@ -97,6 +97,7 @@ def _finish_replacement(client: Any, table_name: str, name: str, replacement: st
             wait_until_built(client, table_name, replacement)  # only an ACTIVE index can be deleted
         _delete(client, table_name, replacement, summary, report, why=f"{name} is rebuilt")
     else:
+        summary.leftover_replacements.append(replacement)
         report(f"index {replacement} is no longer needed ({name} serves again): `{REPLACE}` removes it")
 
 

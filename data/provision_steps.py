@@ -42,8 +42,15 @@ class ProvisionSummary:
     # misshapen listing indexes left for `--replace-misshapen-indexes` (listings read their replacement).
     removed_indexes: list[str] = field(default_factory=list)
     misshapen_indexes: list[str] = field(default_factory=list)
+    # Replacements no longer read (their listing index serves again), left for that option to remove.
+    leftover_replacements: list[str] = field(default_factory=list)
     # The TTL step failed (reported, not raised: the service is usable without it).
     ttl_failure: ProvisionFailed | None = None
+
+    @property
+    def left_anything(self) -> bool:
+        """Something only `--replace-misshapen-indexes` finishes."""
+        return bool(self.misshapen_indexes or self.leftover_replacements)
 
     @property
     def changed_anything(self) -> bool:

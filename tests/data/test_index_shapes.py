@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app.health import check_readiness
 from data.dynamo import DynamoTable
 from data.index_layout import required_indexes
 from data.provisioning import ProvisionFailed, provision
@@ -248,3 +249,26 @@ def test_provision_stops_on_a_narrow_request_index_which_has_no_replacement(
     assert failed.value.step == f"check index {name}"
     assert failed.value.detail == f"{name} on {table.name} projects KEYS_ONLY; the service reads whole records from it (ALL)"
     assert failed.value.fix.startswith("DynamoDB cannot change a projection in place: delete that index")
+
+
+def test_readiness_holds_while_the_replacement_serves_a_listing_whose_index_is_rebuilt(
+    table: DynamoTable, channels: list[Channel], build_rules: IndexBuildRules
+) -> None:
+    make_misshapen(table, KEYS_ONLY, build_rules)
+    provision(table, ENTITY_INDEX)
+    _index_update(table, {"Delete": {"IndexName": CREATED}})  # the first step of --replace-misshapen-indexes
+    build_rules.deleting.clear()
+
+    readiness = check_readiness(table.client, table.name, ENTITY_INDEX)
+
+    assert readiness.ready
+    assert readiness.checks[f"index {CREATED}"] == f"ACTIVE (replacement {REPLACEMENT} serves)"
+
+
+def test_readiness_fails_while_a_listing_has_no_index_to_read(table: DynamoTable, channels: list[Channel]) -> None:
+    _index_update(table, {"Delete": {"IndexName": CREATED}})
+
+    readiness = check_readiness(table.client, table.name, ENTITY_INDEX)
+
+    assert not readiness.ready
+    assert readiness.checks[f"index {CREATED}"] == "missing (run shelcaster-channels provision)"
