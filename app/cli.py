@@ -181,7 +181,9 @@ def token(user: str | None, admin: bool, service: str | None = None, scopes: Seq
         print(key.mint(user, admin=admin, admin_group=settings.auth_admin_group))
 
 
-def provision_table(index_read_units: int | None = None, index_write_units: int | None = None) -> None:
+def provision_table(
+    index_read_units: int | None = None, index_write_units: int | None = None, replace_misshapen_indexes: bool = False
+) -> None:
     """Run provision; each AWS failure is one line on stderr (the step and the fix) and exit 1."""
     from app.bootstrap import bootstrap
     from data.capacity_mode import IndexThroughput
@@ -197,6 +199,7 @@ def provision_table(index_read_units: int | None = None, index_write_units: int 
         summary = provision(
             service.table, settings.entity_index, report=print,
             index_throughput=IndexThroughput(index_read_units, index_write_units),
+            replace_misshapen=replace_misshapen_indexes,
         )
     except ProvisionFailed as failed:
         print(f"shelcaster-channels: {failed.line()}", file=sys.stderr)
@@ -206,7 +209,7 @@ def provision_table(index_read_units: int | None = None, index_write_units: int 
     if summary.ttl_failure is not None:
         print(f"shelcaster-channels: {summary.ttl_failure.line()}", file=sys.stderr)
         raise SystemExit(1)  # every other step is done: the service is usable
-    if not summary.changed_anything:
+    if not summary.changed_anything and not summary.left_anything:
         print(f"{settings.table}: nothing to do, table, indexes, backfill, capacity counter and TTL are in place")
 
 
@@ -362,6 +365,11 @@ def parser() -> argparse.ArgumentParser:
             f"--index-{kind}-units", type=_positive, default=None, metavar="N",
             help=f"{kind} capacity units of each new index on a PROVISIONED table (default: the table's own)",
         )
+    provision_command.add_argument(
+        "--replace-misshapen-indexes", action="store_true",
+        help="rebuild each listing index of a narrow projection, then remove its replacement (run it once every "
+             "process runs this version: older ones read only the index being rebuilt)",
+    )
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     documents_command = commands.add_parser(
         "export-documents", help="print the manifest of operations/ (sha256 hex -> document), for CHANNELS_TRUSTED_DOCUMENTS"
@@ -448,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             parser().error("--scope is for --service tokens; people are admins through --admin")
         token(arguments.user, arguments.admin, arguments.service, arguments.scope)
     elif arguments.command == "provision":
-        provision_table(arguments.index_read_units, arguments.index_write_units)
+        provision_table(arguments.index_read_units, arguments.index_write_units, arguments.replace_misshapen_indexes)
     elif arguments.command == "export-schema":
         export_schema()
     elif arguments.command == "export-documents":

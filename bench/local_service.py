@@ -67,11 +67,18 @@ class GraphQL:
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
 
-    async def __call__(self, query: str, variables: dict[str, Any] | None = None, *, token: str) -> dict[str, Any]:
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None, *, token: str,
+                       refused_with: str | None = None) -> dict[str, Any]:
+        """The answer's data; with `refused_with`, the answer must be exactly that error code (its data returned)."""
         response = await self._client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": f"Bearer {token}"}
         )
         body: dict[str, Any] = response.json()
+        if refused_with is not None:
+            codes = [error.get("extensions", {}).get("code") for error in body.get("errors") or []]
+            if codes != [refused_with]:
+                raise RuntimeError(f"GraphQL request not refused with {refused_with} ({response.status_code}): {body}")
+            return {"data": body.get("data")}
         if response.status_code != 200 or body.get("errors"):
             raise RuntimeError(f"GraphQL request failed ({response.status_code}): {body}")
         data: dict[str, Any] = body["data"]

@@ -59,3 +59,13 @@ SET_STATE = (
     " state currentSessionId liveSince stats { totalBroadcasts totalStreamingMinutes } } }"
 )
 SLIM_PAGE = "query Slim($first: Int!) { channels(first: $first) { edges { node { id name state } } } }"
+# The list view of one state (the admin UI's LIVE tab), and a page of every field the channel record
+# holds (no assignments, stream or sessions: those read other records or IVS).
+LIST_VIEW = (
+    "query ListView($state: ChannelState, $first: Int!) {"
+    " channels(state: $state, first: $first) { edges { node { id name state } } } }"
+)
+RECORD_FIELDS_PAGE = (
+    "query RecordFields($first: Int!) { channels(first: $first) { edges { cursor node { " + CHANNEL_FIELDS
+    + " lastRecording { status s3BucketName s3KeyPrefix durationMs at } } } pageInfo { hasNextPage endCursor } } }"
+)

@@ -83,11 +83,11 @@ async def _measure(local: LocalService, channels: list[Channel]) -> list[RoundTr
     async with GraphQL(local) as gql:
 
         async def run(operation: str, document: str, variables: dict[str, Any], *, token: str, caller: str,
-                      target: int | None, note: str = "", check: Callable[[dict[str, Any]], bool] | None = None
-                      ) -> dict[str, Any]:
+                      target: int | None, note: str = "", check: Callable[[dict[str, Any]], bool] | None = None,
+                      refused_with: str | None = None) -> dict[str, Any]:
             log.clear()
             with log:
-                data = await gql(document, variables, token=token)
+                data = await gql(document, variables, token=token, refused_with=refused_with)
             _expect(check is None or check(data), f"{operation} answered {data}")
             results.append(RoundTrips(operation, caller, log.by_service(), log.operations, target, note))
             return data
@@ -124,6 +124,18 @@ async def _measure(local: LocalService, channels: list[Channel]) -> list[RoundTr
                   check=lambda d: len(d["channels"]["edges"]) == 20)
         await run("channels(state: LIVE, first: 20)", queries.PAGE, {"first": 20, "state": "LIVE"}, token=admin,
                   caller="admin", target=2, check=lambda d: _page_shape(d, 3, 4))
+        await run("channels(first: 20) { id name state }", queries.LIST_VIEW, {"first": 20}, token=admin,
+                  caller="admin", target=1, note="one Query: the listing index projects the whole record",
+                  check=lambda d: len(d["channels"]["edges"]) == 20)
+        await run("channels(state: LIVE, first: 20) { id name state }", queries.LIST_VIEW,
+                  {"first": 20, "state": "LIVE"}, token=admin, caller="admin", target=1,
+                  check=lambda d: len(d["channels"]["edges"]) == 3)
+        await run("channels(first: 20), every field of the record", queries.RECORD_FIELDS_PAGE, {"first": 20},
+                  token=admin, caller="admin", target=1, note="stream keys too: the data key is cached",
+                  check=lambda d: all(edge["node"]["streamKey"] for edge in d["channels"]["edges"]))
+        await run("channels(first: 20) { id name state }", queries.LIST_VIEW, {"first": 20}, token=host_token,
+                  caller="host", target=0, note="FORBIDDEN before any read: listing is for admins",
+                  refused_with="FORBIDDEN")
         await run("hostChannel with its channel", queries.HOST_CHANNEL, {"hostUserId": host}, token=admin,
                   caller="admin", target=2, note="the assignment, then its channel",
                   check=lambda d: d["hostChannel"]["channel"]["id"] == known.id)

@@ -20,138 +20,37 @@ Every AWS failure is raised as ProvisionFailed: the step, what AWS said, and the
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from domain.errors import UpstreamError
 from domain.model import ChannelState
 from data.capacity_mode import PAY_PER_REQUEST, IndexThroughput, TableCapacity
 from data.dynamo import DynamoTable
+from data.index_layout import attribute_definitions, required_indexes
+from data.index_migration import ensure_index
+from data.provision_steps import (
+    RERUN,
+    ProvisionFailed,
+    ProvisionSummary,
+    Report,
+    step,
+    wait_until_built,
+)
 from data.table import (
     ASSIGNMENT_ENTITY,
     CATALOG_ATTRIBUTE,
     CHANNEL_ENTITY,
-    CHANNELS_BY_ARN_INDEX,
-    CHANNELS_BY_CREATED_INDEX,
-    CHANNELS_BY_STATE_INDEX,
-    CHANNEL_REQUESTS_BY_CREATED_INDEX,
-    CHANNEL_REQUESTS_BY_REQUESTER_INDEX,
-    CHANNEL_REQUESTS_BY_STATUS_INDEX,
     COUNTER_ENTITY,
     COUNTER_KEY,
     EXPIRY_ATTRIBUTE,
-    REQUEST_CATALOG_ATTRIBUTE,
-    REQUEST_STATUS_ATTRIBUTE,
-    REQUESTER_ATTRIBUTE,
     STATE_KEY_ATTRIBUTE,
     channel_key,
 )
 
-Report = Callable[[str], None]
+__all__ = ["ProvisionFailed", "ProvisionSummary", "provision", "required_indexes"]
+
 BACKFILL_ATTEMPTS = 5
-INDEX_TIMEOUT_SECONDS = 1800.0
-POLL_SECONDS = 5.0
-RERUN = "then run `shelcaster-channels provision` again (it resumes where it stopped)"
-
-
-class ProvisionFailed(Exception):
-    """A step of provision failed: which step, what went wrong, and what fixes it."""
-
-    def __init__(self, step: str, detail: str, fix: str) -> None:
-        super().__init__(f"{step}: {detail}")
-        self.step, self.detail, self.fix = step, detail, fix
-
-    def line(self) -> str:
-        return f"provision failed at '{self.step}': {self.detail}; fix: {self.fix}"
-
-
-@dataclass
-class ProvisionSummary:
-    created_table: bool = False
-    created_indexes: list[str] = field(default_factory=list)
-    backfilled_channels: int = 0
-    backfilled_assignments: int = 0
-    counter_created: bool = False
-    enabled_ttl: bool = False
-    # The TTL step failed (reported, not raised: the service is usable without it).
-    ttl_failure: ProvisionFailed | None = None
-
-    @property
-    def changed_anything(self) -> bool:
-        return bool(self.created_table or self.created_indexes or self.backfilled_channels
-                    or self.backfilled_assignments or self.counter_created or self.enabled_ttl)
-
-
-def _index(name: str, partition: str, sort: str | None, projection: str = "ALL") -> dict[str, Any]:
-    keys = [{"AttributeName": partition, "KeyType": "HASH"}]
-    if sort:
-        keys.append({"AttributeName": sort, "KeyType": "RANGE"})
-    return {"IndexName": name, "KeySchema": keys, "Projection": {"ProjectionType": projection}}
-
-
-def required_indexes(entity_index: str) -> list[dict[str, Any]]:
-    """Every GSI the service reads: the platform's entityType index, the two sparse listing indexes,
-    channels by IVS ARN (for IVS's events), and the channel requests' three: by status (the admin
-    queue), all by creation, and by requester."""
-    return [
-        _index(entity_index, "entityType", None),
-        _index(CHANNELS_BY_CREATED_INDEX, CATALOG_ATTRIBUTE, "createdAt"),
-        _index(CHANNELS_BY_STATE_INDEX, STATE_KEY_ATTRIBUTE, "createdAt"),
-        _index(CHANNELS_BY_ARN_INDEX, "channelArn", None, projection="KEYS_ONLY"),
-        _index(CHANNEL_REQUESTS_BY_STATUS_INDEX, REQUEST_STATUS_ATTRIBUTE, "createdAt"),
-        _index(CHANNEL_REQUESTS_BY_CREATED_INDEX, REQUEST_CATALOG_ATTRIBUTE, "createdAt"),
-        _index(CHANNEL_REQUESTS_BY_REQUESTER_INDEX, REQUESTER_ATTRIBUTE, "createdAt"),
-    ]
-
-
-def _attribute_definitions(indexes: list[dict[str, Any]]) -> list[dict[str, str]]:
-    names = ["pk", "sk"] + [key["AttributeName"] for index in indexes for key in index["KeySchema"]]
-    return [{"AttributeName": name, "AttributeType": "S"} for name in dict.fromkeys(names)]
-
-
-def _aws_error(exc: Exception) -> tuple[str, str]:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Error"))
-        message = str(error.get("Message", ""))
-        return code, f"{code}: {message}" if message and message != code else code
-    return type(exc).__name__, str(exc) or type(exc).__name__
-
-
-_FIXES = {
-    "AccessDeniedException": "allow {action} on the table for these credentials, " + RERUN,
-    "LimitExceededException": "wait until the table's other index builds finish, " + RERUN,
-    "ResourceInUseException": "wait until the table is ACTIVE again, " + RERUN,
-}
-
-
-@contextmanager
-def _step(name: str, action: str) -> Iterator[None]:
-    """Turn an AWS failure inside the step into ProvisionFailed with the step's name and a fix."""
-    try:
-        yield
-    except UpstreamError as wrapped:
-        # DynamoTable's reads (Query, GetItem) wrap the AWS error: report the one AWS gave.
-        cause = wrapped.__cause__
-        if not isinstance(cause, (ClientError, BotoCoreError)):
-            raise ProvisionFailed(name, str(wrapped), RERUN.removeprefix("then ")) from wrapped
-        _raise_step_failure(name, action, cause)
-    except (ClientError, BotoCoreError) as exc:
-        _raise_step_failure(name, action, exc)
-
-
-def _raise_step_failure(name: str, action: str, exc: ClientError | BotoCoreError) -> NoReturn:
-    code, detail = _aws_error(exc)
-    if isinstance(exc, BotoCoreError):
-        fix = "check AWS_REGION, the network and the credentials, " + RERUN
-    else:
-        fix = _FIXES.get(code, "correct what AWS names above, " + RERUN).format(action=action)
-    raise ProvisionFailed(name, detail, fix) from exc
 
 
 def provision(
@@ -160,13 +59,14 @@ def provision(
     report: Report = lambda line: None,
     *,
     index_throughput: IndexThroughput = IndexThroughput(),
+    replace_misshapen: bool = False,
 ) -> ProvisionSummary:
     """Run the steps of the module docstring; raises ProvisionFailed at the first failing step
     (except TTL's, the last, which is left in `summary.ttl_failure` for the caller to report)."""
     summary = ProvisionSummary()
     client = table.client
     indexes = required_indexes(entity_index)
-    with _step(f"describe table {table.name}", "dynamodb:DescribeTable"):
+    with step(f"describe table {table.name}", "dynamodb:DescribeTable"):
         description = _describe(client, table.name)
     capacity = TableCapacity.of(description) if description is not None else TableCapacity(PAY_PER_REQUEST)
     if index_throughput != IndexThroughput() and capacity.billing_mode == PAY_PER_REQUEST:
@@ -177,25 +77,26 @@ def provision(
             "run provision without --index-read-units/--index-write-units",
         )
     if description is None:
-        with _step(f"create table {table.name}", "dynamodb:CreateTable"):
+        with step(f"create table {table.name}", "dynamodb:CreateTable"):
             client.create_table(
                 TableName=table.name,
                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=_attribute_definitions(indexes),
+                AttributeDefinitions=attribute_definitions(indexes),
                 GlobalSecondaryIndexes=indexes,
                 BillingMode=PAY_PER_REQUEST,
             )
             summary.created_table = True
             summary.created_indexes = [index["IndexName"] for index in indexes]
             for index in indexes:
-                _wait_until_built(client, table.name, index["IndexName"])
+                wait_until_built(client, table.name, index["IndexName"])
         report(f"created table {table.name} (PAY_PER_REQUEST) with indexes {', '.join(summary.created_indexes)}")
     else:
         for index in indexes:
-            _add_index(client, table.name, index, capacity, index_throughput, summary, report)
+            ensure_index(client, table.name, index, capacity, index_throughput, summary, report,
+                         replace_misshapen=replace_misshapen)
     _backfill(table, entity_index, summary, report)
     try:
-        with _step(f"enable TTL on {EXPIRY_ATTRIBUTE}", "dynamodb:UpdateTimeToLive and dynamodb:DescribeTimeToLive"):
+        with step(f"enable TTL on {EXPIRY_ATTRIBUTE}", "dynamodb:UpdateTimeToLive and dynamodb:DescribeTimeToLive"):
             summary.enabled_ttl = _enable_expiry(client, table.name, report)
     except ProvisionFailed as failed:
         # Not raised: every other step is done and the service is usable; the caller reports it.
@@ -208,34 +109,6 @@ def provision(
     return summary
 
 
-def _add_index(
-    client: Any, table_name: str, index: dict[str, Any], capacity: TableCapacity, override: IndexThroughput,
-    summary: ProvisionSummary, report: Report,
-) -> None:
-    name = index["IndexName"]
-    step = f"add index {name}"
-    with _step(step, "dynamodb:UpdateTable and dynamodb:DescribeTable"):
-        description = client.describe_table(TableName=table_name)["Table"]
-        existing = {i["IndexName"]: i for i in description.get("GlobalSecondaryIndexes", [])}
-        if name in existing:
-            _wait_until_built(client, table_name, name)  # an earlier, interrupted run may have started it
-            return
-        # DynamoDB builds one new GSI at a time, and refuses an update while the table is UPDATING.
-        _wait_until_quiet(client, table_name, step)
-        action = {**index, **capacity.index_settings(override)}
-        client.update_table(
-            TableName=table_name,
-            AttributeDefinitions=_attribute_definitions([index]),
-            GlobalSecondaryIndexUpdates=[{"Create": action}],
-        )
-        _wait_until_built(client, table_name, name)
-    summary.created_indexes.append(name)
-    throughput = action.get("ProvisionedThroughput")
-    units = (f" ({throughput['ReadCapacityUnits']} read, {throughput['WriteCapacityUnits']} write units)"
-             if throughput else f" ({capacity.billing_mode})")
-    report(f"added index {name} to {table_name}{units}")
-
-
 def _describe(client: Any, name: str) -> dict[str, Any] | None:
     try:
         return client.describe_table(TableName=name)["Table"]
@@ -243,34 +116,6 @@ def _describe(client: Any, name: str) -> dict[str, Any] | None:
         if exc.response["Error"]["Code"] == "ResourceNotFoundException":
             return None
         raise
-
-
-def _wait(client: Any, table_name: str, done: Callable[[dict[str, Any]], bool], step: str, what: str) -> None:
-    deadline = time.monotonic() + INDEX_TIMEOUT_SECONDS
-    while True:
-        if done(client.describe_table(TableName=table_name)["Table"]):
-            return
-        if time.monotonic() > deadline:
-            raise ProvisionFailed(step, f"{what} after {INDEX_TIMEOUT_SECONDS:.0f} s",
-                                  "DynamoDB keeps building: wait, " + RERUN + " (it waits for the build)")
-        time.sleep(POLL_SECONDS)
-
-
-def _wait_until_built(client: Any, table_name: str, index_name: str) -> None:
-    def active(description: dict[str, Any]) -> bool:
-        statuses = {i["IndexName"]: i.get("IndexStatus") for i in description.get("GlobalSecondaryIndexes", [])}
-        return description.get("TableStatus") == "ACTIVE" and statuses.get(index_name) == "ACTIVE"
-
-    _wait(client, table_name, active, f"add index {index_name}", f"index {index_name} is not ACTIVE")
-
-
-def _wait_until_quiet(client: Any, table_name: str, step: str) -> None:
-    def quiet(description: dict[str, Any]) -> bool:
-        return description.get("TableStatus") == "ACTIVE" and all(
-            i.get("IndexStatus") == "ACTIVE" for i in description.get("GlobalSecondaryIndexes", [])
-        )
-
-    _wait(client, table_name, quiet, step, f"{table_name} or one of its indexes is still being updated")
 
 
 def _enable_expiry(client: Any, table_name: str, report: Report) -> bool:
@@ -295,7 +140,7 @@ def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, 
     """Give older records what the service keeps beside them; count channels for the capacity counter."""
     counts = {state: 0 for state in ChannelState}
     unknown_states = 0
-    with _step("backfill channel records", "dynamodb:Query and dynamodb:UpdateItem"):
+    with step("backfill channel records", "dynamodb:Query and dynamodb:UpdateItem"):
         for item in table.records_of(entity_index, CHANNEL_ENTITY):
             state = _backfill_channel(table, item, summary)
             if isinstance(state, ChannelState):
@@ -305,7 +150,7 @@ def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, 
             # else _GONE: deleted meanwhile, not counted
     if unknown_states:
         report(f"{unknown_states} channel records have a state the service does not know: counted as used, not listed by state")
-    with _step("backfill assignment records", "dynamodb:Query and dynamodb:UpdateItem"):
+    with step("backfill assignment records", "dynamodb:Query and dynamodb:UpdateItem"):
         for item in table.records_of(entity_index, ASSIGNMENT_ENTITY):
             _backfill_assignment(table, item, summary)
     if summary.backfilled_channels or summary.backfilled_assignments:
@@ -313,7 +158,7 @@ def _backfill(table: DynamoTable, entity_index: str, summary: ProvisionSummary, 
             f"backfilled {summary.backfilled_channels} channel and {summary.backfilled_assignments} assignment records"
         )
     used = sum(counts.values()) + unknown_states
-    with _step("create the capacity counter", "dynamodb:PutItem"):
+    with step("create the capacity counter", "dynamodb:PutItem"):
         try:
             table.client.put_item(
                 TableName=table.name,
@@ -396,4 +241,4 @@ def _backfill_channel(table: DynamoTable, item: dict[str, Any], summary: Provisi
         summary.backfilled_channels += 1
         return state
     raise ProvisionFailed("backfill channel records", f"channel record {item['pk']} kept changing meanwhile",
-                          "run `shelcaster-channels provision` again (it resumes where it stopped)")
+                          RERUN.removeprefix("then "))

@@ -21,6 +21,7 @@ from domain.model import Assignment, Channel, ChannelState
 from domain.state_machine import StateChange
 from data.assignments import ASSIGNMENT_PUT, assignment_operations
 from data.dynamo import DynamoTable, TransactionCancelled, delete, put, update
+from data.listing_indexes import ListingIndexes
 from data.pagination import ChannelListing
 from data.records import (
     assignment_from_item,
@@ -107,6 +108,7 @@ class ChannelRepository(StateChangeStorage):
 
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
+        self.listing_indexes = ListingIndexes(table)
 
     # Reads
 
@@ -131,7 +133,6 @@ class ChannelRepository(StateChangeStorage):
         listing = ChannelListing.of(state)
         start = listing.position_from_cursor(after) if after is not None else None
         query: dict[str, Any] = {
-            "IndexName": listing.index,
             "KeyConditionExpression": "#partition = :partition",
             "ExpressionAttributeNames": {"#partition": listing.partition_attribute},
             "ExpressionAttributeValues": {":partition": {"S": listing.partition_value}},
@@ -140,7 +141,7 @@ class ChannelRepository(StateChangeStorage):
         }
         if start is not None:
             query["ExclusiveStartKey"] = {name: {"S": value} for name, value in start.items()}
-        items, items_read = self.table.query(**query)
+        items, items_read = self.listing_indexes.read_page(listing.index, query, first)
         page = items[:first]
         return ChannelPage(
             channels=[(channel_from_item(item), listing.cursor_of(item)) for item in page],

@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -159,6 +160,45 @@ def test_doctor_warns_when_ttl_is_off_with_the_fix(
     assert code == 0, lines  # a warning: the service ignores expired idempotency records itself
     ttl_line = lines.index("WARN  ttl: DISABLED: expired idempotency records stay in the table (the service ignores them)")
     assert lines[ttl_line + 1] == "      fix: run `shelcaster-channels provision` to turn TTL on for 'expiresAt'"
+
+
+def _make_listing_index_keys_only(dynamodb: Any, table: str) -> None:
+    """channels-by-created-index as another tool made it: the right keys, keys only projected."""
+    wanted = next(index for index in required_indexes("entityType-index") if index["IndexName"] == "channels-by-created-index")
+    dynamodb.update_table(TableName=table, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": wanted["IndexName"]}}])
+    dynamodb.update_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": key["AttributeName"], "AttributeType": "S"} for key in wanted["KeySchema"]],
+        GlobalSecondaryIndexUpdates=[{"Create": {**wanted, "Projection": {"ProjectionType": "KEYS_ONLY"}}}],
+    )
+
+
+def test_doctor_fails_a_listing_index_of_a_narrow_projection_until_provision_replaces_it(
+    aws_table: str, aws_connection: AwsConnection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dynamodb = build_clients(aws_connection).dynamodb
+    table = DynamoTable(dynamodb, aws_table)
+    provision(table, "entityType-index")
+    _make_listing_index_keys_only(dynamodb, aws_table)
+    name = "index channels-by-created-index"
+    replace = "shelcaster-channels provision --replace-misshapen-indexes"
+
+    code, lines, _ = run_cli(capsys, "doctor")
+    assert code == 1
+    line = lines.index(f"FAIL  {name}: projects KEYS_ONLY; the service reads whole records from it (ALL): each "
+                       "listing page reads its channels by key (2 round trips)")
+    assert lines[line + 1] == "      fix: run `shelcaster-channels provision`: it builds a replacement, listings switch to it"
+
+    provision(table, "entityType-index")  # expand: the replacement is built
+    code, lines, _ = run_cli(capsys, "doctor")
+    assert (code, checks(lines)[name]) == (0, (
+        "WARN", "ACTIVE, projects KEYS_ONLY; the service reads whole records from it (ALL); listings read "
+                f"channels-by-created-index-replacement meanwhile (finish: `{replace}`)"))
+
+    provision(table, "entityType-index", replace_misshapen=True)  # contract
+    code, lines, _ = run_cli(capsys, "doctor")
+    assert (code, checks(lines)[name]) == (0, (
+        "OK", "ACTIVE, keys channelCatalog (HASH), createdAt (RANGE), projects ALL"))
 
 
 def test_doctor_without_reachable_aws_fails_on_credentials_and_checks_nothing_after(

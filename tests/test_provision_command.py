@@ -155,3 +155,42 @@ def test_provision_in_embedded_mode_says_there_is_nothing_to_do(
     assert (code, err) == (0, "")
     assert lines == ["embedded backend: the table lives in the service's in-memory emulator and is provisioned at "
                      "start; nothing to do (set CHANNELS_BACKEND=aws to provision a real table)"]
+
+
+def test_provision_replaces_a_misshapen_listing_index_when_asked_one_line_per_step(
+    aws_table: str, aws_connection: AwsConnection, cli_clients: list[AwsClients],  # noqa: F811
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("data.provision_steps.time.sleep", lambda seconds: None)
+    dynamodb = build_clients(aws_connection).dynamodb
+    create_platform_table(DynamoTable(dynamodb, aws_table), "ALL", "PAY_PER_REQUEST")
+    wanted = next(index for index in required_indexes(ENTITY_INDEX) if index["IndexName"] == "channels-by-created-index")
+    dynamodb.update_table(  # made by another tool: the right keys, keys only
+        TableName=aws_table,
+        AttributeDefinitions=[{"AttributeName": key["AttributeName"], "AttributeType": "S"} for key in wanted["KeySchema"]],
+        GlobalSecondaryIndexUpdates=[{"Create": {**wanted, "Projection": {"ProjectionType": "KEYS_ONLY"}}}],
+    )
+    replacement = "channels-by-created-index-replacement"
+
+    code, lines, err = provision_cli(capsys)
+    assert (code, err) == (0, "")
+    assert f"added index {replacement} to {aws_table} (PAY_PER_REQUEST)" in lines
+    assert (f"index channels-by-created-index projects KEYS_ONLY; the service reads whole records from it (ALL): "
+            f"listings read {replacement} meanwhile; once every process runs this version, run "
+            "`shelcaster-channels provision --replace-misshapen-indexes`") in lines
+
+    code, lines, err = provision_cli(capsys)
+    assert (code, err) == (0, "")
+    assert not any("nothing to do" in line for line in lines)  # the replacement is still to finish
+
+    code, lines, err = provision_cli(capsys, "--replace-misshapen-indexes")
+    assert (code, err) == (0, "")
+    assert lines == [
+        f"removed index channels-by-created-index from {aws_table} (misshapen: rebuilt next)",
+        f"added index channels-by-created-index to {aws_table} (PAY_PER_REQUEST)",
+        f"removed index {replacement} from {aws_table} (channels-by-created-index is rebuilt)",
+    ]
+
+    code, lines, err = provision_cli(capsys, "--replace-misshapen-indexes")
+    assert (code, lines, err) == (0, [f"{aws_table}: nothing to do, table, indexes, backfill, capacity counter and TTL "
+                                      "are in place"], "")

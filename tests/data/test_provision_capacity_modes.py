@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-import data.provisioning
+import data.provision_steps
 from data.capacity_mode import IndexThroughput, TableCapacity
 from data.dynamo import DynamoTable
 from data.provisioning import ProvisionFailed, provision, required_indexes
@@ -169,7 +169,7 @@ def test_provision_waits_for_each_new_index_to_be_active_before_the_next(
 ) -> None:
     create_platform_table(table, "ALL", "PROVISIONED")
     sleeps: list[float] = []
-    monkeypatch.setattr(data.provisioning.time, "sleep", sleeps.append)
+    monkeypatch.setattr(data.provision_steps.time, "sleep", sleeps.append)
     building: dict[str, int] = {}  # index -> DescribeTable answers still to report it CREATING
 
     def started(params: dict[str, Any], **_: Any) -> None:
@@ -222,7 +222,7 @@ def test_provision_rerun_waits_for_an_index_an_earlier_run_left_building(
         GlobalSecondaryIndexUpdates=[{"Create": {**first, "ProvisionedThroughput": {"ReadCapacityUnits": 7,
                                                                                        "WriteCapacityUnits": 3}}}],
     )
-    monkeypatch.setattr(data.provisioning.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(data.provision_steps.time, "sleep", lambda seconds: None)
     still_building = {"left": 3}  # DescribeTable answers that report it CREATING
     sent_while_building: list[str] = []
 
