@@ -202,7 +202,7 @@ class EnvironmentSettings:
         return tuple(getattr(self, name) for name in self.model_fields)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined]
+        return isinstance(other, EnvironmentSettings) and type(other) is type(self) and self._values() == other._values()
 
     def __hash__(self) -> int:
         return hash(self._values())
