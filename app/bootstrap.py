@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from app.embedded import EmbeddedAws
     from app.embedded_registry import RunningEmbedded
 
-# Imported on the embedded paths only (tests/handlers check that aws mode imports none of them).
-EMBEDDED_ONLY_MODULES = ("app.dev_keys", "app.embedded", "app.embedded_registry", "data.provisioning")
+# Imported on the embedded paths only (tests/handlers/test_cold_start_imports.py: aws mode imports none).
+# data.provisioning too, but the readiness probe needs it in aws mode (lambda_handler.IMPORTED_ON_FIRST_USE).
+EMBEDDED_ONLY_MODULES = ("app.dev_keys", "app.embedded", "app.embedded_ivs_stand_in", "app.embedded_registry")
 
 # moto has no IVS recording configurations: embedded mode attaches this stand-in ARN (IVS's format,
 # moto's account) so that `recordingEnabled` behaves as with a configured recording configuration.

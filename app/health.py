@@ -13,7 +13,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from data.provisioning import required_indexes
 from data.table import COUNTER_KEY
 
 READINESS_CACHE_SECONDS = 5.0
@@ -29,6 +28,8 @@ class Readiness:
 def check_readiness(dynamodb: Any, table_name: str, entity_index: str) -> Readiness:
     """One DescribeTable: the table ACTIVE, and each index the service needs present and ACTIVE; one
     GetItem: the capacity counter (`provision` makes it last, after the backfill) is there."""
+    from data.provisioning import required_indexes  # here: a cold start that answers no probe never imports it
+
     checks: dict[str, str] = {}
     try:
         description = dynamodb.describe_table(TableName=table_name)["Table"]

@@ -17,6 +17,7 @@ from `snapshot_restore_py`, which Lambda's Python runtime provides; elsewhere th
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
@@ -50,6 +51,11 @@ class _WarmUpContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+# What aws mode imports on first use only (the readiness probe's index list), so that a cold start
+# without SnapStart does not pay for it: imported before a snapshot, so that no restored copy does.
+# (The embedded backend's modules, app.bootstrap.EMBEDDED_ONLY_MODULES, are never used by a function.)
+IMPORTED_ON_FIRST_USE = ("data.provisioning",)
 
 # The loggers the service logs to: its packages' own (`logging.getLogger(__name__)`) and the
 # `shelcaster.*` ones (the request line, the events outcome line, masked errors).
@@ -86,6 +92,8 @@ def before_snapshot() -> None:
         _api = _build_api()
     service = _api_service
     assert service is not None
+    for module in IMPORTED_ON_FIRST_USE:
+        importlib.import_module(module)
     service.clients.build_all()
     answer = _api(_WARM_UP_EVENT, _WarmUpContext())
     if answer.get("statusCode") != 200 or '"errors"' in str(answer.get("body")):
