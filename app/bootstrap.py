@@ -1,23 +1,34 @@
-"""The one place that builds the service's dependencies from the settings; tests override its defaults."""
+"""The one place that builds the service's dependencies from the settings; tests override its defaults.
+
+What only the embedded backend needs (the emulator, the dev signing key, provisioning, the registry of
+running serves) is imported where it is used: an aws-mode cold start does not pay for it, and a Lambda
+function (always aws mode) never imports it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.auth import RemoteJwks, StaticJwks, TokenVerifier
-from app.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
-from app.embedded import EMBEDDED_CREDENTIALS, EMBEDDED_REGION, EmbeddedAws, create_embedded_kms_key
-from app.embedded_registry import RunningEmbedded, find_running
 from app.request_log import count_aws_calls
 from app.settings import Settings
 from data.clients import AwsClients, AwsConnection, build_clients
 from data.dynamo import DynamoTable
 from data.ivs import IvsGateway
-from data.provisioning import provision
 from data.repository import ChannelRepository
 from data.sessions import SessionStore
 from data.stream_keys import StreamKeyCipher
 from services.backend import ChannelsBackend
+
+if TYPE_CHECKING:
+    from app.dev_keys import DevSigningKey
+    from app.embedded import EmbeddedAws
+    from app.embedded_registry import RunningEmbedded
+
+# Imported on the embedded paths only (tests/handlers/test_cold_start_imports.py: aws mode imports none;
+# the readiness probe's index list is data.index_layout's).
+EMBEDDED_ONLY_MODULES = ("app.dev_keys", "app.embedded", "app.embedded_ivs_stand_in", "app.embedded_registry",
+                         "data.provisioning")
 
 # moto has no IVS recording configurations: embedded mode attaches this stand-in ARN (IVS's format,
 # moto's account) so that `recordingEnabled` behaves as with a configured recording configuration.
@@ -56,6 +67,10 @@ def bootstrap(
     `attached_to` names a running `serve` whose emulator (table, KMS key) is used instead."""
     embedded = None
     dev_key = None
+    if settings.backend == "embedded":
+        from app.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
+        from app.embedded import EMBEDDED_CREDENTIALS, EMBEDDED_REGION, EmbeddedAws, create_embedded_kms_key
+        from data.provisioning import provision
     if attached_to is not None:
         assert settings.backend == "embedded", "attached_to is a running embedded serve"
         access_key, secret_key = EMBEDDED_CREDENTIALS
@@ -126,6 +141,8 @@ def bootstrap_attached(settings: Settings, *, verifier: TokenVerifier | None = N
     """
     if settings.backend != "embedded":
         return bootstrap(settings, verifier=verifier)
+    from app.embedded_registry import find_running
+
     running = find_running(settings.dev_dir)
     if running is None:
         return None

@@ -9,25 +9,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from data.dynamo_types import deserialize, serialize
 from domain.errors import UpstreamError
 
 BATCH_GET_MAX_KEYS = 100  # DynamoDB's limit per BatchGetItem request
 BATCH_GET_MAX_ATTEMPTS = 6
 TRANSACTION_MAX_ATTEMPTS = 4
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 def to_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
+    return {name: serialize(value) for name, value in item.items()}
 
 
 def from_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+    return {name: deserialize(value) for name, value in item.items()}
 
 
 @dataclass(frozen=True)

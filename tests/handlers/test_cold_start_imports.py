@@ -1,0 +1,50 @@
+"""What an aws-mode cold start imports (issue #12): nothing the first answer does not need before it,
+and everything a restored copy could need before a SnapStart snapshot. Fresh interpreters, aws mode,
+`{ __typename }` (no AWS call, no token: the endpoint and JWKS URL point where nothing listens)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from app.bootstrap import EMBEDDED_ONLY_MODULES
+
+ROOT = Path(__file__).resolve().parents[2]
+# Libraries the service does not use in aws mode (boto3: its clients come from botocore directly;
+# pydantic: the settings validate themselves), and the operator's commands.
+NOT_NEEDED = ("boto3", "s3transfer", "pydantic", "pydantic_settings", "moto", "app.cli", "app.doctor",
+              "app.smoke", "app.simulate_broadcast")
+NOWHERE = "http://127.0.0.1:9"
+
+
+def imported_after(action: str) -> set[str]:
+    environment = {name: value for name, value in os.environ.items() if not name.startswith(("CHANNELS_", "AWS_"))}
+    environment.update({
+        "CHANNELS_BACKEND": "aws", "CHANNELS_ENV": "production", "CHANNELS_TABLE": "cold-imports",
+        "CHANNELS_AUTH_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_cold",
+        "CHANNELS_AUTH_AUDIENCE": "client", "CHANNELS_AUTH_JWKS_URL": f"{NOWHERE}/jwks.json",
+        "CHANNELS_KMS_KEY_ID": "alias/cold", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": NOWHERE,
+        "AWS_ACCESS_KEY_ID": "cold", "AWS_SECRET_ACCESS_KEY": "cold",
+    })
+    code = ("import json, sys, server; from app import lambda_handler as l; "
+            f"{action}; print(json.dumps(sorted(sys.modules)))")
+    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True,
+                               text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return set(json.loads(completed.stdout.splitlines()[-1]))
+
+
+def test_the_first_answer_imports_nothing_it_does_not_need() -> None:
+    modules = imported_after("answer = l.handler(l._WARM_UP_EVENT, l._WarmUpContext()); "
+                             "assert answer['statusCode'] == 200, answer")
+    assert {"botocore.client", "strawberry", "starlette.applications", "jwt", "app.settings"} <= modules
+    assert sorted(modules & {*NOT_NEEDED, *EMBEDDED_ONLY_MODULES}) == []
+
+
+def test_before_snapshot_imports_nothing_a_function_does_not_use() -> None:
+    modules = imported_after("l.before_snapshot()")
+    assert {"botocore.client", "strawberry", "data.index_layout"} <= modules
+    assert sorted(modules & {*NOT_NEEDED, *EMBEDDED_ONLY_MODULES}) == []
