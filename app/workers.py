@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -36,6 +37,22 @@ def worker_count(value: str) -> int:
     if count < 1:
         raise ValueError("--workers must be at least 1")
     return count
+
+
+def serve_workers(listening: socket.socket, workers: int) -> None:
+    """Run `workers` uvicorn processes on the bound socket, restarted by uvicorn's supervisor if one dies.
+
+    The socket is ours (app.cli.bind_port), not uvicorn's: a busy port is then one line and exit 1, and
+    its accepted connections get TCP_NODELAY (see bind_port)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("app.workers:worker_app", factory=True, workers=workers, log_level="info",
+                            lifespan="on", access_log=False)
+    try:
+        Multiprocess(config, sockets=[listening]).run()
+    finally:
+        listening.close()
 
 
 def worker_app() -> Starlette:
