@@ -29,20 +29,42 @@ def aws_mode(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
+@pytest.fixture
+def four_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CPU set of 4, whatever this machine has (the sizing must not depend on it)."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the host's CPUs: never what a container may use
+
+
 @pytest.mark.parametrize(("cpu_max", "expected"), [
-    ("200000 100000\n", min(CPUS, 2)),
-    ("150000 100000\n", min(CPUS, 2)),  # 1.5 CPUs of quota: two workers share it
+    ("200000 100000\n", 2),
+    ("150000 100000\n", 2),  # 1.5 CPUs of quota: two workers share it
     ("50000 100000\n", 1),
-    ("max 100000\n", CPUS),
+    ("800000 100000\n", 4),  # more quota than CPUs: the CPU set
+    ("max 100000\n", 4),
+    ("garbage\n", 4),
 ])
-def test_auto_is_the_containers_cpu_quota_within_its_cpu_set(tmp_path: Path, cpu_max: str, expected: int) -> None:
+def test_auto_is_the_containers_cpu_quota_within_its_cpu_set(
+    four_cpus: None, tmp_path: Path, cpu_max: str, expected: int
+) -> None:
     path = tmp_path / "cpu.max"
     path.write_text(cpu_max)
-    assert available_cpus(path) == expected
+    assert available_cpus(path, tmp_path / "no-v1") == expected
 
 
-def test_auto_without_a_cgroup_is_the_cpu_set(tmp_path: Path) -> None:
-    assert available_cpus(tmp_path / "absent") == CPUS
+@pytest.mark.parametrize(("quota", "expected"), [("250000", 3), ("100000", 1), ("-1", 4)])
+def test_auto_reads_a_cgroup_v1_quota(four_cpus: None, tmp_path: Path, quota: str, expected: int) -> None:
+    (tmp_path / "cpu.cfs_quota_us").write_text(f"{quota}\n")
+    (tmp_path / "cpu.cfs_period_us").write_text("100000\n")
+    assert available_cpus(tmp_path / "no-cpu.max", tmp_path) == expected
+
+
+def test_auto_without_a_cgroup_is_the_cpu_set(four_cpus: None, tmp_path: Path) -> None:
+    assert available_cpus(tmp_path / "absent", tmp_path / "absent") == 4
+
+
+def test_auto_on_this_machine_is_its_cpu_set_at_most() -> None:
+    assert 1 <= available_cpus() <= CPUS
 
 
 def test_workers_argument(capsys: pytest.CaptureFixture[str]) -> None:
