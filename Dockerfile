@@ -61,5 +61,6 @@ EXPOSE 8000
 # The slim image has no curl: ask /healthz with Python's standard library (non-2xx raises, exit 1).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
-# One worker process per CPU the container may use (its cgroup CPU quota, else its CPU set).
+# One worker process per CPU the container may use: its cgroup CPU quota rounded up, within its CPU set
+# (app/workers.py; not os.cpu_count(), which counts the host's CPUs).
 CMD ["shelcaster-channels", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "auto"]

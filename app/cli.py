@@ -57,9 +57,11 @@ def serve(host: str, port: int, workers: int = 1) -> None:
                   f"{other.service_url}): stop it, or set CHANNELS_DEV_DIR to another folder", file=sys.stderr)
             raise SystemExit(1)
     if workers > 1 and settings.backend == "aws":  # each worker builds its own service (app.workers)
+        from app.workers import serve_workers
+
+        listening = bind_port(host, port)
         configure_logging()
-        uvicorn.run("app.workers:worker_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="info", lifespan="on", access_log=False)
+        serve_workers(listening, workers)
         return
     if workers > 1:
         print(f"shelcaster-channels: the embedded backend runs in one process (its emulator holds the data); "
@@ -123,7 +125,10 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 def bind_port(host: str, port: int) -> socket.socket:
     """A socket bound to host:port (as uvicorn would bind it), or one line on stderr and exit 1."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listening = socket.socket(family=family)
+    # IPPROTO_TCP spelled out (uvicorn's own bind leaves it 0): asyncio turns Nagle off (TCP_NODELAY) only
+    # on accepted sockets whose proto says TCP, and with Nagle on a keep-alive response's body (written
+    # after its head) waits for the client's delayed ACK, ~40 ms on Linux, on every request.
+    listening = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not past a live listener (Linux, macOS)
     try:
         listening.bind((host, port))

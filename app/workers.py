@@ -2,30 +2,49 @@
 
 Only in aws mode: the embedded backend's emulator holds the data in its process, so several workers
 would each see a different, empty world. `--workers auto` is the CPUs this process may use: the
-container's CPU quota (cgroup v2 `cpu.max`) when it has one, else the CPUs it may run on.
+container's CPU quota (cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us`) when it has one, within the CPUs
+it may run on (its affinity mask, which a container's `--cpuset-cpus` narrows).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import socket
 from pathlib import Path
 
 from starlette.applications import Starlette
 
-CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota|max> <period>"
+CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")  # cgroup v1 (e.g. ECS on Amazon Linux 2): cpu.cfs_quota_us, -1 = none
 
 
-def available_cpus(cpu_max: Path = CGROUP_CPU_MAX) -> int:
-    """The CPUs this process may use, at least 1."""
+def available_cpus(cpu_max: Path = CGROUP_CPU_MAX, cpu_v1: Path = CGROUP_V1_CPU) -> int:
+    """The CPUs this process may use, at least 1: its CPU set (not os.cpu_count(), which counts the
+    host's), cut to the container's CPU quota rounded up (1.5 CPUs of quota: 2 workers share it)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quota = _cpu_quota(cpu_max, cpu_v1)
+    if quota is None:
+        return max(1, cpus)
+    return max(1, min(cpus, math.ceil(quota)))
+
+
+def _cpu_quota(cpu_max: Path, cpu_v1: Path) -> float | None:
+    """The cgroup's CPU quota in CPUs, None when it has none (or none can be read)."""
     try:
         quota, period = cpu_max.read_text().split()
     except (OSError, ValueError):
-        return max(1, cpus)
-    if quota == "max":
-        return max(1, cpus)
-    return max(1, min(cpus, math.ceil(int(quota) / int(period))))
+        try:
+            quota = (cpu_v1 / "cpu.cfs_quota_us").read_text().strip()
+            period = (cpu_v1 / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        if quota == "max" or int(quota) <= 0 or int(period) <= 0:
+            return None
+        return int(quota) / int(period)
+    except ValueError:
+        return None
 
 
 def worker_count(value: str) -> int:
@@ -36,6 +55,22 @@ def worker_count(value: str) -> int:
     if count < 1:
         raise ValueError("--workers must be at least 1")
     return count
+
+
+def serve_workers(listening: socket.socket, workers: int) -> None:
+    """Run `workers` uvicorn processes on the bound socket, restarted by uvicorn's supervisor if one dies.
+
+    The socket is ours (app.cli.bind_port), not uvicorn's: a busy port is then one line and exit 1, and
+    its accepted connections get TCP_NODELAY (see bind_port)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("app.workers:worker_app", factory=True, workers=workers, log_level="info",
+                            lifespan="on", access_log=False)
+    try:
+        Multiprocess(config, sockets=[listening]).run()
+    finally:
+        listening.close()
 
 
 def worker_app() -> Starlette:

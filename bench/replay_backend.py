@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import http.client
 import json
 import urllib.parse
@@ -32,6 +33,13 @@ class Recorded:
     headers: tuple[tuple[str, str], ...]
     body: bytes
 
+    @functools.cached_property
+    def wire(self) -> bytes:
+        """The whole HTTP/1.1 response, built once: a replayed answer is then a single write."""
+        lines = [f"HTTP/1.1 {self.status} {http.client.responses.get(self.status, '')}",
+                 *(f"{name}: {value}" for name, value in self.headers), f"Content-Length: {len(self.body)}", "", ""]
+        return "\r\n".join(lines).encode("latin-1") + self.body
+
 
 def _blank(value: Any) -> Any:
     if isinstance(value, dict):
@@ -41,6 +49,7 @@ def _blank(value: Any) -> Any:
     return type(value).__name__
 
 
+@functools.lru_cache(maxsize=4096)  # botocore sends a repeated call as the same bytes: parse those once
 def keys_of(path: str, target: str, body: bytes) -> tuple[str, str | None]:
     """The exact key of a request, and for a write its shape key too."""
     try:
@@ -117,10 +126,7 @@ async def _serve_connection(recording: Recording, reader: asyncio.StreamReader, 
             if answer is None:
                 answer = (recording.replay(path, headers, body) if recording.replaying
                           else await asyncio.to_thread(recording.record, method, path, headers, body))
-            lines_out = [f"HTTP/1.1 {answer.status} {http.client.responses.get(answer.status, '')}",
-                         *(f"{name}: {value}" for name, value in answer.headers),
-                         f"Content-Length: {len(answer.body)}", "", ""]
-            writer.write("\r\n".join(lines_out).encode("latin-1") + answer.body)
+            writer.write(answer.wire)
             await writer.drain()
     finally:
         writer.close()

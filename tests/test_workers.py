@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from app import cli
-from app.cli import parser
+from app.cli import bind_port, parser
 from app.workers import available_cpus, worker_app
 from tests.support import CLIENT_ID, ISSUER
 
@@ -27,20 +29,42 @@ def aws_mode(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
+@pytest.fixture
+def four_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CPU set of 4, whatever this machine has (the sizing must not depend on it)."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the host's CPUs: never what a container may use
+
+
 @pytest.mark.parametrize(("cpu_max", "expected"), [
-    ("200000 100000\n", min(CPUS, 2)),
-    ("150000 100000\n", min(CPUS, 2)),  # 1.5 CPUs of quota: two workers share it
+    ("200000 100000\n", 2),
+    ("150000 100000\n", 2),  # 1.5 CPUs of quota: two workers share it
     ("50000 100000\n", 1),
-    ("max 100000\n", CPUS),
+    ("800000 100000\n", 4),  # more quota than CPUs: the CPU set
+    ("max 100000\n", 4),
+    ("garbage\n", 4),
 ])
-def test_auto_is_the_containers_cpu_quota_within_its_cpu_set(tmp_path: Path, cpu_max: str, expected: int) -> None:
+def test_auto_is_the_containers_cpu_quota_within_its_cpu_set(
+    four_cpus: None, tmp_path: Path, cpu_max: str, expected: int
+) -> None:
     path = tmp_path / "cpu.max"
     path.write_text(cpu_max)
-    assert available_cpus(path) == expected
+    assert available_cpus(path, tmp_path / "no-v1") == expected
 
 
-def test_auto_without_a_cgroup_is_the_cpu_set(tmp_path: Path) -> None:
-    assert available_cpus(tmp_path / "absent") == CPUS
+@pytest.mark.parametrize(("quota", "expected"), [("250000", 3), ("100000", 1), ("-1", 4)])
+def test_auto_reads_a_cgroup_v1_quota(four_cpus: None, tmp_path: Path, quota: str, expected: int) -> None:
+    (tmp_path / "cpu.cfs_quota_us").write_text(f"{quota}\n")
+    (tmp_path / "cpu.cfs_period_us").write_text("100000\n")
+    assert available_cpus(tmp_path / "no-cpu.max", tmp_path) == expected
+
+
+def test_auto_without_a_cgroup_is_the_cpu_set(four_cpus: None, tmp_path: Path) -> None:
+    assert available_cpus(tmp_path / "absent", tmp_path / "absent") == 4
+
+
+def test_auto_on_this_machine_is_its_cpu_set_at_most() -> None:
+    assert 1 <= available_cpus() <= CPUS
 
 
 def test_workers_argument(capsys: pytest.CaptureFixture[str]) -> None:
@@ -55,13 +79,44 @@ def test_workers_argument(capsys: pytest.CaptureFixture[str]) -> None:
 def test_aws_mode_serves_several_workers_each_building_its_service(
     aws_mode: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ran: list[tuple[Any, dict[str, Any]]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.append((app, options)))
+    import uvicorn.supervisors
+
+    ran: list[tuple[uvicorn.Config, list[socket.socket]]] = []
+
+    class Supervisor:
+        def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+            ran.append((config, sockets))
+
+        def run(self) -> None:
+            (listening,) = ran[0][1]
+            assert listening.getsockname()[0] == "127.0.0.1"  # bound before the workers start
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Supervisor)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("uvicorn bound its own socket"))
     cli.main(["serve", "--port", "0", "--workers", "2"])
-    ((app, options),) = ran
-    assert app == "app.workers:worker_app"
-    assert (options["factory"], options["workers"]) == (True, 2)
+    ((config, (listening,)),) = ran
+    assert (config.app, config.factory, config.workers) == ("app.workers:worker_app", True, 2)
+    assert listening.proto == socket.IPPROTO_TCP
+    assert listening.fileno() == -1  # closed when the supervisor returns
     assert isinstance(worker_app(), Starlette)  # what each worker process builds for itself
+
+
+async def test_connections_accepted_on_the_bound_port_have_nagle_off() -> None:
+    # Without TCP_NODELAY a keep-alive response's body waits ~40 ms for the client's delayed ACK.
+    listening = bind_port("127.0.0.1", 0)
+    accepted: list[int] = []
+
+    def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(on_connection, sock=listening)
+    async with server:
+        _, writer = await asyncio.open_connection(*listening.getsockname())
+        while not accepted:
+            await asyncio.sleep(0.01)
+        writer.close()
+    assert accepted == [1]
 
 
 def test_embedded_mode_stays_one_process_and_says_so(

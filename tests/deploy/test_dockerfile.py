@@ -162,6 +162,14 @@ def test_command_is_a_console_script_of_the_project(stages: list[list[Instructio
     assert (parsed.command, parsed.host) == ("serve", "0.0.0.0")
 
 
+def test_image_sizes_its_workers_from_the_cpus_the_container_may_use(stages: list[list[Instruction]]) -> None:
+    from app.workers import available_cpus
+
+    _, *arguments = served_arguments(stages)
+    assert arguments[arguments.index("--workers") + 1] == "auto"  # app.workers.available_cpus, at start
+    assert parser().parse_args(arguments).workers == available_cpus()
+
+
 def test_image_exposes_the_port_it_serves(stages: list[list[Instruction]]) -> None:
     port = parser().parse_args(served_arguments(stages)[1:]).port
     assert [expose.arguments for expose in final(stages, "EXPOSE")] == [str(port)]
