@@ -36,6 +36,16 @@ def four_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the host's CPUs: never what a container may use
 
 
+@pytest.fixture(autouse=True)
+def configured(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """serve's logging setup, recorded instead of run: run in this process it would attach a handler to
+    one test's captured stderr for every later test (and stop the request logger propagating)."""
+    calls: list[str] = []
+    monkeypatch.setattr(cli, "configure_logging", lambda: calls.append("logging"))
+    return calls
+
+
+
 @pytest.mark.parametrize(("cpu_max", "expected"), [
     ("200000 100000\n", 2),
     ("150000 100000\n", 2),  # 1.5 CPUs of quota: two workers share it
@@ -77,7 +87,7 @@ def test_workers_argument(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_aws_mode_serves_several_workers_each_building_its_service(
-    aws_mode: None, monkeypatch: pytest.MonkeyPatch
+    aws_mode: None, monkeypatch: pytest.MonkeyPatch, configured: list[str]
 ) -> None:
     import uvicorn.supervisors
 
@@ -98,7 +108,9 @@ def test_aws_mode_serves_several_workers_each_building_its_service(
     assert (config.app, config.factory, config.workers) == ("app.workers:worker_app", True, 2)
     assert listening.proto == socket.IPPROTO_TCP
     assert listening.fileno() == -1  # closed when the supervisor returns
+    configured.clear()
     assert isinstance(worker_app(), Starlette)  # what each worker process builds for itself
+    assert configured == ["logging"]  # and each worker logs as `serve` does
 
 
 async def test_connections_accepted_on_the_bound_port_have_nagle_off() -> None:
