@@ -17,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TypeVar
 
-from bench import attack, cold_start, fast_backend, fixed_cost, latency, round_trips, scaling, throughput
+from bench import attack, cold_start, fast_backend, fixed_cost, latency, round_trips, scaling, throughput, workers
 from bench.plan import Plan
 from bench.report import Results, render, to_json
 from bench.targets import Target
@@ -27,6 +27,7 @@ from bench.workload import prepare
 T = TypeVar("T")
 SERVED_TABLE = "bench-served"
 SERVED_LIMIT = 1000
+WORKERS_CONCURRENCY = 16  # part 4b: keep-alive connections loading the workers
 VERSIONS = ("strawberry-graphql", "graphql-core", "starlette", "uvicorn", "boto3", "botocore", "moto", "httpx")
 
 
@@ -92,6 +93,8 @@ def run(plan: Plan, section: str = "all") -> Results:
             prepared, iterations=plan.latency_iterations))
         results.throughput = _step("4. throughput under concurrency", lambda: throughput.measure(
             prepared, levels=plan.concurrency, seconds=plan.load_seconds))
+        results.workers = _step("4b. throughput of serve --workers 1 and 2", lambda: workers.measure(
+            prepared, seconds=plan.workers_seconds, concurrency=WORKERS_CONCURRENCY, rounds=plan.workers_rounds))
     _fixed_cost(plan, results)
     results.cold_start = _step("5. cold start", lambda: cold_start.measure(plan.cold_start_runs))
     results.aws_mode_start = _step("5b. cold start in aws mode, with and without SnapStart",
@@ -101,6 +104,9 @@ def run(plan: Plan, section: str = "all") -> Results:
         *round_trips.targets(results.round_trips),
         *scaling.targets(results.items_read),
         *latency.targets(results.latency),
+        *fast_backend.targets(results.fast_backend),
+        *workers.targets(results.workers),
+        *cold_start.aws_mode_targets(results.aws_mode_start),
         *_fixed_cost_targets(results),
         *results.targets,
     ]

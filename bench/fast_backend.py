@@ -28,6 +28,7 @@ from bench.calls import AwsCall, AwsCallLog
 from bench.latency import WARMUP, Overhead, _timed
 from bench.local_service import BENCH_ADMIN
 from bench.round_trips import seeded_channels
+from bench.targets import Target
 from bench.service_process import PROJECT_ROOT, ServedService, served_service
 from bench.workload import Prepared, Workload, execute, replay
 from data.clients import build_clients
@@ -38,6 +39,8 @@ RECORDINGS = 2  # each scenario recorded twice: the first also warms the service
 # A write that fails its condition in moto (the direct replay of an assignment already made) still
 # costs moto its round trip; counted, not fatal.
 CONDITION_FAILURES = frozenset({"TransactionCanceledException", "ConditionalCheckFailedException"})
+# Issue #12's targets: what the service adds over the same calls made directly, replayed backend (p50 ms).
+ADDED_TARGETS_MS = {"channel(id)": 1.5, "channels(first: 20), every field": 5.0}
 
 @dataclass(frozen=True)
 class Scenario:
@@ -108,6 +111,19 @@ def measure(prepared: Prepared, *, iterations: int) -> FastBackendResult:
         raise RuntimeError(f"the replayed backend missed {stats['missed']} calls: a request not recorded")
     rows = [Comparison(f.operation, f, m) for f, m in zip(fast_rows, moto_rows, strict=True)]
     return FastBackendResult(rows, {key: int(stats[key]) for key in ("recorded", "replayed", "missed")}, failures[0])
+
+def targets(result: FastBackendResult | None) -> list[Target]:
+    if result is None:
+        return []
+    return [
+        Target(name=f"{row.operation} over HTTP, added over direct boto3, replayed backend (p50)",
+               target=f"<= +{ADDED_TARGETS_MS[row.operation]} ms",
+               measured=f"+{added:.2f} ms ({row.fast.http.p50_ms:.2f} / {row.fast.direct.p50_ms:.2f} ms)",
+               met=added <= ADDED_TARGETS_MS[row.operation])
+        for row in result.rows if row.operation in ADDED_TARGETS_MS
+        for added in [row.fast.http.p50_ms - row.fast.direct.p50_ms]
+    ]
+
 
 def _tolerant(direct: Callable[[], None], failures: list[int]) -> Callable[[], None]:
     def send() -> None:

@@ -17,6 +17,8 @@ class Plan:
     attack_repeats: int = 9  # part 6: parse + validation runs of each document (median)
     attack_seconds: float = 8.0  # part 6: the 8 clients' attack on the served service
     fixed_cost_iterations: int = 3000  # part 3c: requests to each app, alternated
+    workers_seconds: float = 5.0  # part 4b: each load window of `serve --workers 1` and `2`
+    workers_rounds: int = 3  # part 4b: windows of each, in turn
 
     @classmethod
     def full(cls) -> Plan:
@@ -25,4 +27,4 @@ class Plan:
     @classmethod
     def quick(cls) -> Plan:
         return cls("quick", (100, 1_000), 20, 50, (1, 16, 64), 1.0, 1, attack_repeats=3, attack_seconds=1.0,
-                   fixed_cost_iterations=300)
+                   fixed_cost_iterations=300, workers_seconds=1.0, workers_rounds=1)

@@ -17,6 +17,8 @@ from bench.round_trips import RoundTrips
 from bench.scaling import ItemsRead
 from bench.targets import Target
 from bench.throughput import ThroughputResult
+from bench.workers import WorkersThroughput
+from bench.workers import render as render_workers
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Results:
     fast_backend: FastBackendResult | None = None
     fixed_cost: FixedCostResult | None = None
     throughput: ThroughputResult | None = None
+    workers: list[WorkersThroughput] | None = None
     cold_start: ColdStart | None = None
     aws_mode_start: AwsModeStart | None = None
     attack: AttackResult | None = None
@@ -116,6 +119,9 @@ def render(results: Results) -> str:
                 _ms(c.latency.p50_ms), _ms(c.latency.p99_ms), c.requests, "—"] for c in t.ceilings],
         ), "Saturated (within 10% of its best) at: "
             + ", ".join(f"{operation}: {level} client(s)" for operation, level in t.saturated_at.items())]
+    if results.workers:
+        parts += ["", "## 4b. Throughput of `serve --workers 1` and `--workers 2`, aws mode, replayed backend "
+                  "(bench.workers: both served at once, loaded in turn; CPU read from /proc)", render_workers(results.workers)]
     if results.cold_start is not None:
         c = results.cold_start
         parts += ["", f"## 5. Cold start (median of {c.runs} fresh processes; ms)", table(
@@ -198,6 +204,8 @@ def to_json(results: Results) -> dict[str, Any]:
                                   "met": results.fixed_cost.met}
     if results.throughput is not None:
         document["throughput"] = dataclasses.asdict(results.throughput)
+    if results.workers:
+        document["workers"] = [dataclasses.asdict(r) for r in results.workers]
     if results.cold_start is not None:
         c = results.cold_start
         document["cold_start"] = {

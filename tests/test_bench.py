@@ -117,6 +117,45 @@ def test_aws_mode_cold_start_leaves_ivs_and_kms_unbuilt_and_measures_both_ways()
     assert measured.before_snapshot_ms > 0 and measured.left_after_restore_ms > 0
 
 
+def test_overhead_section_judges_the_added_milliseconds_of_channel_and_page(
+    fast: fast_backend.FastBackendResult,
+) -> None:
+    found = {target.name.split(" over HTTP")[0]: target for target in fast_backend.targets(fast)}
+    assert sorted(found) == ["channel(id)", "channels(first: 20), every field"]
+    row = next(r for r in fast.rows if r.operation == "channel(id)")
+    added = row.fast.http.p50_ms - row.fast.direct.p50_ms
+    assert found["channel(id)"].target == "<= +1.5 ms" and found["channel(id)"].met == (added <= 1.5)
+    assert found["channel(id)"].measured.startswith(f"+{added:.2f} ms")
+
+
+def test_aws_mode_cold_start_target_is_the_first_answer_without_snapstart() -> None:
+    start = cold_start.AwsModeStart(runs=1, import_server_ms=10, first_call_ms=90, app_imports_ms=401,
+                                    ivs_kms_clients_ms=20, before_snapshot_ms=500, after_restore_ms=0.2,
+                                    first_call_after_restore_ms=1.0, second_call_ms=0.7)
+    (target,) = cold_start.aws_mode_targets(start)
+    assert (target.target, target.measured, target.met) == ("<= 500 ms", "501 ms (after a SnapStart restore: 1.2 ms)",
+                                                            False)
+
+
+def test_workers_section_ratio_is_the_median_of_rounds_and_renders() -> None:
+    from bench.report import Results, render, to_json
+    from bench.workers import WorkerShare, WorkersThroughput, ratios, targets
+
+    def window(workers: int, requests: int) -> WorkersThroughput:
+        return WorkersThroughput(workers=workers, operation="channel(id)", concurrency=16, seconds=1.0,
+                                 requests=requests, p50_ms=1.0, p99_ms=2.0,
+                                 shares=(WorkerShare(pid=1, connections=16, requests=requests, cpu_seconds=0.9),),
+                                 supervisor_cpu=0.0, load_cpu=0.1, backend_cpu=0.1, machine_busy=1.2, cores=2)
+
+    rounds = [window(1, 100), window(2, 150), window(1, 100), window(2, 190), window(1, 100), window(2, 180)]
+    assert ratios(rounds) == {"channel(id)": 1.8}
+    (target,) = targets(rounds)
+    assert (target.target, target.measured, target.met) == (">= 1.7x", "1.80x", True)
+    assert targets([]) == []
+    assert "## 4b." in render(Results(meta={}, workers=rounds))
+    assert len(to_json(Results(meta={}, workers=rounds))["workers"]) == 6
+
+
 def test_overhead_section_renders_both_columns(fast: fast_backend.FastBackendResult) -> None:
     from bench.report import Results, render, to_json
 
