@@ -278,18 +278,26 @@ def aws_mode_targets(result: AwsModeStart | None) -> list[Target]:
                    met=result.without_snapstart_ms <= AWS_MODE_FIRST_ANSWER_TARGET_MS)]
 
 
+NOWHERE = "http://127.0.0.1:9"  # discard port: nothing answers, and nothing may be called
+
+
+def aws_mode_environment(name: str) -> dict[str, str]:
+    """The CHANNELS_* and AWS_* settings of an aws-mode process that answers `{ __typename }` (no AWS
+    call, no token): every endpoint points where nothing listens. Also tests/handlers' cold imports."""
+    return {
+        "CHANNELS_BACKEND": "aws", "CHANNELS_ENV": "production", "CHANNELS_TABLE": f"{name}-cold",
+        "CHANNELS_AUTH_ISSUER": f"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_{name}",
+        "CHANNELS_AUTH_AUDIENCE": f"{name}client", "CHANNELS_AUTH_JWKS_URL": f"{NOWHERE}/jwks.json",
+        "CHANNELS_KMS_KEY_ID": f"alias/{name}", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": NOWHERE,
+        "AWS_ACCESS_KEY_ID": name, "AWS_SECRET_ACCESS_KEY": name,
+    }
+
+
 def measure_aws_mode(runs: int) -> AwsModeStart:
     """`{ __typename }` answered by server.handler in aws mode, in fresh processes of each kind."""
     with tempfile.TemporaryDirectory(prefix="bench-cold-aws-") as folder:
         env = _child_environment(Path(folder) / "pycache", Path(folder) / "dev")
-        nowhere = "http://127.0.0.1:9"  # discard port: nothing answers, and nothing may be called
-        env.update({
-            "CHANNELS_BACKEND": "aws", "CHANNELS_ENV": "production", "CHANNELS_TABLE": "bench-cold",
-            "CHANNELS_AUTH_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench",
-            "CHANNELS_AUTH_AUDIENCE": "benchclient", "CHANNELS_AUTH_JWKS_URL": f"{nowhere}/jwks.json",
-            "CHANNELS_KMS_KEY_ID": "alias/bench", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": nowhere,
-            "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-        })
+        env.update(aws_mode_environment("bench"))
         for mode in ("cold", "snapstart"):  # fill the bytecode cache, unmeasured
             _run(["-m", "bench.aws_cold_start", mode], env)
         samples: dict[str, list[float]] = {}

@@ -11,24 +11,18 @@ import sys
 from pathlib import Path
 
 from app.bootstrap import EMBEDDED_ONLY_MODULES
+from bench.cold_start import aws_mode_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 # Libraries the service does not use in aws mode (boto3: its clients come from botocore directly;
 # pydantic: the settings validate themselves), and the operator's commands.
 NOT_NEEDED = ("boto3", "s3transfer", "pydantic", "pydantic_settings", "moto", "app.cli", "app.doctor",
               "app.smoke", "app.simulate_broadcast")
-NOWHERE = "http://127.0.0.1:9"
 
 
 def imported_after(action: str) -> set[str]:
     environment = {name: value for name, value in os.environ.items() if not name.startswith(("CHANNELS_", "AWS_"))}
-    environment.update({
-        "CHANNELS_BACKEND": "aws", "CHANNELS_ENV": "production", "CHANNELS_TABLE": "cold-imports",
-        "CHANNELS_AUTH_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_cold",
-        "CHANNELS_AUTH_AUDIENCE": "client", "CHANNELS_AUTH_JWKS_URL": f"{NOWHERE}/jwks.json",
-        "CHANNELS_KMS_KEY_ID": "alias/cold", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": NOWHERE,
-        "AWS_ACCESS_KEY_ID": "cold", "AWS_SECRET_ACCESS_KEY": "cold",
-    })
+    environment.update(aws_mode_environment("imports"))
     code = ("import json, sys, server; from app import lambda_handler as l; "
             f"{action}; print(json.dumps(sorted(sys.modules)))")
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True,
