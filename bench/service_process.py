@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -120,6 +119,7 @@ def main() -> None:
     import uvicorn
 
     from app.bootstrap import bootstrap
+    from app.cli import bind_port
     from app.http import create_app
     from bench.local_service import embedded_settings
 
@@ -139,12 +139,7 @@ def main() -> None:
     try:
         connection = backend or (service.embedded.connection if service.embedded is not None else None)
         assert connection is not None
-        # proto=IPPROTO_TCP, as uvicorn's own listener has it: asyncio turns Nagle off (TCP_NODELAY) only
-        # on sockets whose proto says TCP, and with Nagle on every keep-alive response waits ~40 ms for
-        # the client's delayed ACK between its header and body segments.
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
+        listener = bind_port("127.0.0.1", 0)  # as `serve` binds: its connections get TCP_NODELAY
         port = listener.getsockname()[1]
         cipher = service.backend.stream_keys
         hello = {
