@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,7 +19,6 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -116,7 +114,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         )
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
-        if request.method == "POST" and "application/json" not in _media_type_of(request.content_type or ""):
+        if request.method == "POST" and "application/json" not in graphql_over_http.media_type_of(request.content_type or ""):
             raise TransportError(415, "The request body must be application/json.")
         data = await super().parse_http_body(request)
         if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, str | None):
@@ -186,17 +184,6 @@ class ChannelsGraphQL(GraphQL[Context, None]):
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         return super().should_render_graphql_ide(request) and not names_a_persisted_document(request.query_params)
-
-
-@functools.lru_cache(maxsize=64)
-def _parsed_media_type(content_type: str) -> str:
-    return parse_content_type(content_type)[0]
-
-
-def _media_type_of(content_type: str) -> str:
-    """The media type of a Content-Type header. strawberry's parser is the email package's (several µs a
-    call): a client's few headers are parsed once each; bounded, and a long header is not kept."""
-    return _parsed_media_type(content_type) if len(content_type) <= 128 else parse_content_type(content_type)[0]
 
 
 def persisted_documents(settings: Settings) -> PersistedDocuments:
