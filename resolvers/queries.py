@@ -7,9 +7,9 @@ import contextlib
 import strawberry
 
 from domain.access import require_grant, require_reaches_host
+from domain.model import Channel as ChannelValue
 from domain.model import ChannelState
 from domain.validation import validate_identifier, validate_page_size
-from domain.model import Channel as ChannelValue
 from resolvers.selections import selects
 from schema.context import Context, Info
 from schema.types import Assignment, Capacity, Channel, ChannelConnection, ChannelEdge, PageInfo
