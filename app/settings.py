@@ -97,7 +97,9 @@ def load_settings() -> Settings:
     try:
         settings = Settings()
     except SettingsInvalid as exc:
-        raise SettingsError([f"{problem.variable}: {problem.message} (got {problem.input!r})." for problem in exc.problems]) from None
+        raise SettingsError(
+            [f"{problem.variable}: {problem.message} (got {problem.input!r})." for problem in exc.problems]
+        ) from None
     problems = check_backend_settings(settings) + check_cors(settings) + check_persisted_documents(settings)
     if problems:
         raise SettingsError(problems)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -59,7 +60,6 @@ class SettingField:
     pattern: str | None = None
     ge: int | None = None
     le: int | None = None
-    _compiled: list[re.Pattern[str]] = field(default_factory=list, compare=False, repr=False)
 
     def parse(self, value: object) -> Any:
         """The value as the setting holds it; _Invalid with pydantic's message otherwise."""
@@ -74,16 +74,16 @@ class SettingField:
             raise _Invalid(f"String should have at least {self.min_length} {_characters(self.min_length)}")
         if self.max_length is not None and len(value) > self.max_length:
             raise _Invalid(f"String should have at most {self.max_length} {_characters(self.max_length)}")
-        if self.pattern is not None and not self._regex().search(value):
+        if self.pattern is not None and not self._regex.search(value):
             raise _Invalid(f"String should match pattern '{self.pattern}'")
         return value
 
+    @cached_property
     def _regex(self) -> re.Pattern[str]:
-        if not self._compiled:
-            assert self.pattern is not None
-            anchored = self.pattern[:-1] + r"\Z" if self.pattern.endswith("$") and not self.pattern.endswith(r"\$") else self.pattern
-            self._compiled.append(re.compile(anchored))
-        return self._compiled[0]
+        """The pattern compiled on first use (not at import: a cold start reads few patterned values)."""
+        assert self.pattern is not None
+        ends_the_value = self.pattern.endswith("$") and not self.pattern.endswith(r"\$")
+        return re.compile(self.pattern[:-1] + r"\Z" if ends_the_value else self.pattern)
 
     def _integer(self, value: object) -> int:
         if isinstance(value, str):
