@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bench import attack, cold_start, fast_backend, fixed_cost, latency, round_trips, scaling, throughput, workers
+from bench.cpu_usage import load_average
 from bench.plan import Plan
 from bench.report import Results, render, to_json
 from bench.targets import Target
@@ -50,10 +51,6 @@ def _commit() -> str:
     return f"{head}{' with uncommitted changes' if dirty else ''}"
 
 
-def _load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 SECTIONS = ("all", "attack", "fixed")
 ATTACK_TABLE = "bench-attack"
 
@@ -67,20 +64,20 @@ def run(plan: Plan, section: str = "all") -> Results:
         "platform": platform.platform(terse=True),
         "cpus": os.cpu_count(),
         "commit": _commit(),
-        "load_average_before": _load_average(),
+        "load_average_before": load_average(),
         "versions": {name: version(name) for name in VERSIONS},
     })
     if section == "attack":
         results.meta["plan"] = f"{plan.name}, part 6 only"
         _attack(plan, results)
-        results.meta["load_average_after"] = _load_average()
+        results.meta["load_average_after"] = load_average()
         results.meta["seconds"] = time.perf_counter() - started
         return results
     if section == "fixed":
         results.meta["plan"] = f"{plan.name}, part 3c only"
         _fixed_cost(plan, results)
         results.targets = _fixed_cost_targets(results)
-        results.meta["load_average_after"] = _load_average()
+        results.meta["load_average_after"] = load_average()
         results.meta["seconds"] = time.perf_counter() - started
         return results
     results.round_trips = _step("1. round trips per operation", round_trips.measure)
@@ -110,7 +107,7 @@ def run(plan: Plan, section: str = "all") -> Results:
         *_fixed_cost_targets(results),
         *results.targets,
     ]
-    results.meta["load_average_after"] = _load_average()
+    results.meta["load_average_after"] = load_average()
     results.meta["seconds"] = time.perf_counter() - started
     return results
 

@@ -16,6 +16,11 @@ ESTABLISHED, LISTEN = "01", "0A"  # connection states in /proc/net/tcp
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages, as every part of the benchmark reports them."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of `pid` (every thread), from /proc/<pid>/stat."""
     stat = (PROC / str(pid) / "stat").read_text()

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import cProfile
 import json
-import os
 import pstats
 import statistics
 import tempfile
@@ -40,6 +39,7 @@ from app.bootstrap import bootstrap
 from app.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
 from app.http import create_app
 from app.settings import Settings
+from bench.cpu_usage import load_average
 from bench.jwks_server import served_jwks
 from bench.targets import Target
 from data.clients import AwsConnection
@@ -296,15 +296,11 @@ async def _breakdown(service: Starlette, token: str, bare: GraphQL[Any, Any], re
     ]
 
 
-def _load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 async def _measure(iterations: int, warm_up: int, breakdown_requests: int) -> FixedCostResult:
     bare = bare_app()
     with service_app() as (service, token):
         async with service.router.lifespan_context(service):
-            load = _load_average()
+            load = load_average()
             samples = await _alternate({"service": (service, headers_for(token)), "bare": (bare, headers_for(None))},
                                        iterations, warm_up)
             layers = await _breakdown(service, token, bare, breakdown_requests) if breakdown_requests else []
@@ -316,7 +312,7 @@ async def _measure(iterations: int, warm_up: int, breakdown_requests: int) -> Fi
         bare_p50_us=statistics.median(bare_us),
         service_p90_us=statistics.quantiles(service_us, n=10)[-1],
         bare_p90_us=statistics.quantiles(bare_us, n=10)[-1],
-        load_average=f"{load} before / {_load_average()} after",
+        load_average=f"{load} before / {load_average()} after",
         layers=layers,
     )
 

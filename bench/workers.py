@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from app.dev_keys import DEV_AUDIENCE, DEV_ISSUER
 from bench.cpu_usage import (
-    MachineCpu, accepted_connections, children, command_line, listens_on, process_cpu_seconds,
+    MachineCpu, accepted_connections, children, command_line, listens_on, load_average, process_cpu_seconds,
     socket_inodes,
 )
 from bench.fast_backend import _control, _replay_backend, _sender, scenarios
@@ -251,10 +251,6 @@ def measure(prepared: Prepared, *, seconds: float, concurrency: int, rounds: int
     return results
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 WORKERS_TARGET = 1.7  # issue #12: throughput of 2 workers against 1, fast backend, 2 cores
 
 
@@ -264,7 +260,7 @@ def ratios(results: list[WorkersThroughput]) -> dict[str, float]:
     for operation in dict.fromkeys(r.operation for r in results):
         one = [r for r in results if r.operation == operation and r.workers == 1]
         two = [r for r in results if r.operation == operation and r.workers == 2]
-        found[operation] = _median([b.requests_per_second / a.requests_per_second
+        found[operation] = statistics.median([b.requests_per_second / a.requests_per_second
                                     for a, b in zip(one, two, strict=True)])
     return found
 
@@ -300,13 +296,13 @@ def render(results: list[WorkersThroughput]) -> str:
         of_one = [a.requests_per_second / a.ceiling_left for a in one]
         of_two = [b.requests_per_second / b.ceiling_left for b in two]
         lines.append(
-            f"| {operation} | {_median([a.requests_per_second for a in one]):.1f} "
-            f"| {_median([b.requests_per_second for b in two]):.1f} "
+            f"| {operation} | {statistics.median([a.requests_per_second for a in one]):.1f} "
+            f"| {statistics.median([b.requests_per_second for b in two]):.1f} "
             f"| {ratios(results)[operation]:.2f}x "
-            f"| {_median([r.others_cores for r in one + two]):.2f} "
-            f"| {_median(of_one):.0%} | {_median(of_two):.0%} "
-            f"| {_median([b / a for a, b in zip(of_one, of_two, strict=True)]):.2f}x "
-            f"| {_median([b.ceiling / a.ceiling for a, b in pairs]):.2f}x |")
+            f"| {statistics.median([r.others_cores for r in one + two]):.2f} "
+            f"| {statistics.median(of_one):.0%} | {statistics.median(of_two):.0%} "
+            f"| {statistics.median([b / a for a, b in zip(of_one, of_two, strict=True)]):.2f}x "
+            f"| {statistics.median([b.ceiling / a.ceiling for a, b in pairs]):.2f}x |")
     return "\n".join(lines)
 
 
@@ -316,11 +312,11 @@ def main() -> None:
     arguments.add_argument("--concurrency", type=int, default=16)
     arguments.add_argument("--rounds", type=int, default=3)
     parsed = arguments.parse_args()
-    before = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    before = load_average()
     with served_service(TABLE, LIMIT) as served:
         results = measure(prepare(served, LIMIT), seconds=parsed.seconds, concurrency=parsed.concurrency,
                           rounds=parsed.rounds)
-    after = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    after = load_average()
     print(f"load average before {before}, after {after}; {len(os.sched_getaffinity(0))} CPUs")
     print(render(results))
 
