@@ -84,3 +84,36 @@ def test_a_schema_extension_resolving_fields_still_sees_every_field() -> None:
     fast = run(strawberry.Schema(Query, extensions=[Upper], execution_context_class=PlainLeavesExecutionContext))
     assert fast == run(strawberry.Schema(Query, extensions=[Upper]))
     assert fast[0]["items"][0]["alias"] == "A"
+
+
+@strawberry.type
+class Odd:
+    """Values the pass-through shortcuts must not take: each goes through its type's own coercion."""
+
+    flag: bool
+    label: str
+    ident: strawberry.ID
+    colour: Colour
+
+
+@strawberry.type
+class OddQuery:
+    @strawberry.field
+    def odd(self) -> list[Odd | None]:
+        return [
+            Odd(flag=True, label="x", ident=strawberry.ID("1"), colour=Colour.RED),
+            Odd(flag=1, label=7, ident=42, colour="red"),  # type: ignore[arg-type] # coerced, or refused, by type
+            Odd(flag="yes", label=True, ident=1.5, colour="RED"),  # type: ignore[arg-type]
+        ]
+
+
+def test_pass_through_and_enum_shortcuts_answer_exactly_as_each_types_coercion() -> None:
+    document = "{ odd { flag label ident colour } }"
+    fast = strawberry.Schema(OddQuery, execution_context_class=PlainLeavesExecutionContext).execute_sync(document)
+    usual = strawberry.Schema(OddQuery).execute_sync(document)
+    assert fast.data == usual.data
+    assert [(e.message, e.path) for e in fast.errors or []] == [(e.message, e.path) for e in usual.errors or []]
+    assert fast.data is not None and fast.data["odd"][0] == {"flag": True, "label": "x", "ident": "1", "colour": "RED"}
+    # 1 is a Boolean, 7 a String and 42 an ID by coercion; "red" is Colour.RED's value: RED.
+    assert fast.data["odd"][1] == {"flag": True, "label": "7", "ident": "42", "colour": "RED"}
+    assert fast.data["odd"][2] is None and [e.path for e in fast.errors or []] == [["odd", 2, "flag"]]
