@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import strawberry
 
 from domain.access import require_grant, require_reaches_host
-from domain.model import Channel as ChannelValue
 from domain.model import ChannelState
 from domain.validation import validate_identifier, validate_page_size
 from resolvers.selections import selects
 from schema.context import Context, Info
 from schema.types import Assignment, Capacity, Channel, ChannelConnection, ChannelEdge, PageInfo
+from services.channel_pages import read_page_with_assignments
 from services.channels import read_capacity
 
 
@@ -30,18 +28,21 @@ async def channel(info: Info, id: strawberry.ID) -> Channel | None:
 async def channels(
     info: Info, state: ChannelState | None = None, first: int = 20, after: str | None = None
 ) -> ChannelConnection:
-    """Newest first, one index Query per page."""
+    """Newest first, one index Query per page (and, when the page's hosts are selected, one batch read
+    of their assignments, in the same trip to the thread pool)."""
     context = info.context
     caller = context.require_caller()
     validate_page_size(first)
     require_grant(caller, "channels")
-    page = await context.run_blocking(context.backend.repository.list_channels, state, first, after)
     if selects(info.selected_fields, PAGE_ASSIGNMENTS):
-        await _load_assignments(context, [found for found, _ in page.channels])
-    edges = []
-    for found, cursor in page.channels:
-        context.loaders.channel_by_id.prime(found.id, found)
-        edges.append(ChannelEdge(cursor=cursor, node=Channel.of(found)))
+        read = await context.run_blocking(read_page_with_assignments, context.backend, state, first, after)
+        page = read.page
+        if read.assignments is not None:
+            context.loaders.assignment_by_host.prime_many(read.assignments)
+    else:
+        page = await context.run_blocking(context.backend.repository.list_channels, state, first, after)
+    context.loaders.channel_by_id.prime_many({found.id: found for found, _ in page.channels})
+    edges = [ChannelEdge(cursor=cursor, node=Channel.of(found)) for found, cursor in page.channels]
     return ChannelConnection(
         edges=edges,
         page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
@@ -50,16 +51,6 @@ async def channels(
 
 # Where a page's channels' hosts are selected: `channels { edges { node { assignments } } }`.
 PAGE_ASSIGNMENTS = ("channels", "edges", "node", "assignments")
-
-
-async def _load_assignments(context: Context, channels: list[ChannelValue]) -> None:
-    """The page's assignments in one batch read, before its channels resolve: each channel's
-    `assignments` then answers without awaiting. A failed read is not raised here: each `assignments`
-    field raises it at its own path, as when it loads for itself."""
-    hosts = sorted({host for channel in channels for host in channel.assigned_host_ids})
-    if hosts:
-        with contextlib.suppress(Exception):
-            await context.loaders.assignment_by_host.load_many(hosts)
 
 
 async def capacity(info: Info) -> Capacity:

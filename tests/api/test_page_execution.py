@@ -7,6 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from anyio import to_thread
+
+import data.loaders
+import schema.context
 
 from app.bootstrap import Service
 from data.table import channel_key
@@ -75,6 +79,30 @@ async def test_an_assignment_record_pointing_at_another_channel_is_not_this_chan
     assert spy.operations == ["Query", "BatchGetItem"]
     assert hosts_by_channel(result)[empty] == []
     assert hosts_by_channel(result)[owned] == [("host-owned", owned)]
+
+
+class CountingThreadHops:
+    """anyio's to_thread, counting the trips resolvers and DataLoaders make to the thread pool."""
+
+    def __init__(self) -> None:
+        self.trips = 0
+
+    async def run_sync(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        self.trips += 1
+        return await to_thread.run_sync(function, *args, **kwargs)
+
+
+async def test_a_page_selecting_assignments_reads_both_in_one_trip_to_the_thread_pool(
+    gql: GraphQLClient, admin: str, service: Service, three_channels: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hops = CountingThreadHops()
+    monkeypatch.setattr(schema.context, "to_thread", hops)
+    monkeypatch.setattr(data.loaders, "to_thread", hops)
+    with Spy(service.clients.dynamodb) as spy:
+        result = await gql(queries.CHANNELS, {"first": 20}, token=admin)
+    assert "errors" not in result and len(result["data"]["channels"]["edges"]) == 3
+    assert spy.operations == ["Query", "BatchGetItem"]
+    assert hops.trips == 1  # the listing and its hosts' assignments together, then no per-channel wait
 
 
 async def test_a_page_not_selecting_assignments_reads_only_its_query(
