@@ -2,7 +2,9 @@
 
 They are botocore's clients, made from a botocore session directly: boto3's session would make the
 same clients (boto3 adds nothing to the DynamoDB, IVS, KMS or SQS clients but its user agent), and
-importing the boto3 package costs a cold start ~60 ms, s3transfer included (issue #12)."""
+importing the boto3 package costs a cold start ~60 ms, s3transfer included (issue #12). Their JSON
+responses (DynamoDB's, KMS's) are read by data.json_responses, botocore's parser with each output
+shape compiled once."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 from botocore.loaders import Loader, instance_cache
+
+from data.json_responses import CompiledResponseParsers
 
 # The only services the service's sessions make clients for.
 SERVICES = ("dynamodb", "ivs", "kms", "sqs")
@@ -123,11 +127,12 @@ class OwnServicesLoader(Loader):
 
 def _session(connection: AwsConnection) -> botocore.session.Session:
     """What boto3.session.Session(region_name=..., aws_access_key_id=..., ...) sets up for a client,
-    with a loader that looks for the service's own models only."""
+    with a loader that looks for the service's own models only and the compiled JSON parser."""
     session = botocore.session.get_session()
     data_path = session.get_config_variable("data_path")  # AWS_DATA_PATH, as botocore's create_loader reads it
     extra = [os.path.expanduser(os.path.expandvars(path)) for path in data_path.split(os.pathsep)] if data_path else None
     session.register_component("data_loader", OwnServicesLoader(SERVICES, extra_search_paths=extra))
+    session.register_component("response_parser_factory", CompiledResponseParsers())
     if connection.access_key_id or connection.secret_access_key:
         session.set_credentials(connection.access_key_id, connection.secret_access_key)
     if connection.region:
