@@ -30,8 +30,7 @@ from bench.local_service import BENCH_ADMIN
 from bench.round_trips import seeded_channels
 from bench.targets import Target
 from bench.service_process import PROJECT_ROOT, ServedService, served_service
-from bench.workload import Prepared, Workload, execute, replay
-from data.clients import build_clients
+from bench.workload import Prepared, Workload, execute, replay, stock_dynamodb_client
 from services.backend import ChannelsBackend
 
 MUTATION_HOST = "bench-mutation-host"
@@ -88,7 +87,7 @@ def record_direct_calls(backend: ChannelsBackend, prepared: Prepared, scenario: 
 def measure(prepared: Prepared, *, iterations: int) -> FastBackendResult:
     plans = [(scenario, record_direct_calls(prepared.backend, prepared, scenario)) for scenario in scenarios(prepared)]
     failures = [0]
-    moto_rows = [_compare(prepared.served, _tolerant(replay(prepared.clients.dynamodb, calls), failures), scenario,
+    moto_rows = [_compare(prepared.served, _tolerant(replay(prepared.direct, calls), failures), scenario,
                           calls, iterations) for scenario, calls in plans]
     moto = prepared.served.connection
     with _replay_backend(moto.endpoint_url or "") as replay_url:
@@ -100,12 +99,12 @@ def measure(prepared: Prepared, *, iterations: int) -> FastBackendResult:
                     for _ in range(RECORDINGS):
                         send()
             _control(replay_url, "POST", "/__replay__/replay")
-            fast_clients = build_clients(fast_connection)
+            direct = stock_dynamodb_client(fast_connection)
             try:
-                fast_rows = [_compare(fast, replay(fast_clients.dynamodb, calls), scenario, calls, iterations)
+                fast_rows = [_compare(fast, replay(direct, calls), scenario, calls, iterations)
                              for scenario, calls in plans]
             finally:
-                fast_clients.dynamodb.close()  # the only one used (IVS and KMS are built on first use)
+                direct.close()
         stats = _control(replay_url, "GET", "/__replay__/stats")
     if stats["missed"]:
         raise RuntimeError(f"the replayed backend missed {stats['missed']} calls: a request not recorded")

@@ -12,6 +12,7 @@ import http.client
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bench import page_execution, queries
 from bench.calls import AwsCall
@@ -22,7 +23,6 @@ from bench.service_process import ServedService
 from bench.stats import Latency, percentile
 from bench.targets import Target
 from bench.workload import ADMIN, Prepared, Workload, replay
-from data.clients import AwsClients
 from schema.schema import build_schema
 from services.backend import ChannelsBackend
 
@@ -74,7 +74,7 @@ SLIM_PAGE = Workload("channels(first: 20) { id name state }", queries.SLIM_PAGE,
 
 def measure(prepared: Prepared, *, iterations: int, graphql_iterations: int) -> LatencyResult:
     overhead = [
-        _compare(prepared.served, prepared.clients, workload, prepared.calls[workload.name], iterations)
+        _compare(prepared.served, prepared.direct, workload, prepared.calls[workload.name], iterations)
         for workload in prepared.workloads
     ]
     memory = in_memory(prepared.backend, prepared.recorded)
@@ -82,9 +82,9 @@ def measure(prepared: Prepared, *, iterations: int, graphql_iterations: int) -> 
     return LatencyResult(overhead, graphql, page_execution.measure(memory, graphql_iterations))
 
 
-def _compare(served: ServedService, clients: AwsClients, workload: Workload, calls: list[AwsCall],
+def _compare(served: ServedService, direct_client: Any, workload: Workload, calls: list[AwsCall],
              iterations: int) -> Overhead:
-    direct = replay(clients.dynamodb, calls)
+    direct = replay(direct_client, calls)
     connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {served.token(BENCH_ADMIN, admin=True)}"}
 

@@ -13,6 +13,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -20,7 +21,6 @@ from bench.calls import AwsCall
 from bench.local_service import BENCH_ADMIN
 from bench.stats import Latency
 from bench.workload import Prepared, Workload, replay
-from data.clients import AwsClients
 
 CEILING_THREADS = 16
 PROBE_INTERVAL_SECONDS = 0.05
@@ -64,7 +64,7 @@ def measure(prepared: Prepared, *, levels: tuple[int, ...], seconds: float) -> T
         for workload in prepared.workloads
         for concurrency in levels
     ]
-    ceilings = [_ceiling(prepared.clients, workload.name, prepared.calls[workload.name], seconds)
+    ceilings = [_ceiling(prepared.direct, workload.name, prepared.calls[workload.name], seconds)
                 for workload in prepared.workloads]
     saturated_at = {}
     for workload in prepared.workloads:
@@ -126,8 +126,8 @@ async def _probe(client: httpx.AsyncClient, deadline: float) -> list[float]:
     return latencies
 
 
-def _ceiling(clients: AwsClients, operation: str, calls: list[AwsCall], seconds: float) -> BackendCeiling:
-    send = replay(clients.dynamodb, calls)
+def _ceiling(direct_client: Any, operation: str, calls: list[AwsCall], seconds: float) -> BackendCeiling:
+    send = replay(direct_client, calls)
     send()
     latencies: list[float] = []
     lock = threading.Lock()

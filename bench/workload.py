@@ -19,7 +19,7 @@ from bench.local_service import BENCH_ADMIN
 from bench.round_trips import seeded_channels
 from bench.seed import sealer, set_capacity_counter, write_channels
 from bench.service_process import ServedService
-from data.clients import AwsClients, build_clients
+from data.clients import AwsClients, AwsConnection, build_clients, client_config
 from data.dynamo import DynamoTable
 from domain.access import Caller
 from schema.schema import build_schema
@@ -45,7 +45,8 @@ class Prepared:
     """The served service with its table seeded, the requests to time, and what each costs in DynamoDB."""
 
     served: ServedService
-    clients: AwsClients  # this process's clients of the same emulator
+    clients: AwsClients  # this process's clients of the same emulator, as the service builds them
+    direct: Any  # a stock boto3 DynamoDB client of the same emulator: what "direct boto3" calls go through
     workloads: list[Workload]
     recorded: RecordingTable  # what the in-process runs read, for MemoryTable
     backend: ChannelsBackend  # the service's backend, built in this process over `recorded`
@@ -68,7 +69,7 @@ def prepare(served: ServedService, limit: int) -> Prepared:
     recorded = RecordingTable(clients.dynamodb, served.table)
     backend = backend_over(recorded, clients, served.kms_key_id, limit)
     calls = {workload.name: record_calls(backend, clients, workload) for workload in workloads}
-    return Prepared(served, clients, workloads, recorded, backend, calls)
+    return Prepared(served, clients, stock_dynamodb_client(served.connection), workloads, recorded, backend, calls)
 
 
 def execute(backend: ChannelsBackend, workload: Workload) -> Any:
@@ -88,8 +89,19 @@ def record_calls(backend: ChannelsBackend, clients: AwsClients, workload: Worklo
     return list(log.calls)
 
 
+def stock_dynamodb_client(connection: AwsConnection) -> Any:
+    """`boto3.client("dynamodb")` with the service's client settings: botocore's own parser, not the
+    service's compiled one (data.json_responses), so that the service's calls are timed against what
+    calling DynamoDB with boto3 costs anyone."""
+    import boto3
+
+    session = boto3.session.Session(region_name=connection.region, aws_access_key_id=connection.access_key_id,
+                                    aws_secret_access_key=connection.secret_access_key)
+    return session.client("dynamodb", endpoint_url=connection.endpoint_url, config=client_config())
+
+
 def replay(client: Any, calls: list[AwsCall]) -> Callable[[], None]:
-    """The same calls, sent straight to the backend with boto3."""
+    """The same calls, sent straight to the backend through `client` (stock_dynamodb_client)."""
     sends = [functools.partial(getattr(client, xform_name(call.operation)), **call.params) for call in calls]
 
     def send_all() -> None:
