@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +36,11 @@ def trimmed(endpoints: Mapping[str, Any], prefixes: Iterable[str]) -> dict[str, 
     }
 
 
-@cache
 def shipped(services: tuple[str, ...]) -> dict[str, Any] | None:
-    """The shipped endpoints of `services`, when cut from the installed botocore for those services."""
+    """The shipped endpoints of `services`, when cut from the installed botocore for those services.
+
+    Read afresh for each call (each session's loader asks once): botocore's resolver merges defaults
+    into the endpoint entries it resolves, in place, so one session's copy is not shared with another."""
     try:
         found = json.loads(TRIMMED_FILE.read_text())
     except (OSError, ValueError):
