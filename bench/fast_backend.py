@@ -14,8 +14,6 @@ import contextlib
 import dataclasses
 import http.client
 import json
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,12 +23,14 @@ from botocore.exceptions import ClientError
 
 from bench import queries
 from bench.calls import AwsCall, AwsCallLog
+from bench.floor import FloorPlan, floor_service
 from bench.latency import WARMUP, Overhead, _timed
 from bench.local_service import BENCH_ADMIN
 from bench.round_trips import seeded_channels
 from bench.targets import Target
-from bench.service_process import PROJECT_ROOT, ServedService, served_service
+from bench.service_process import ServedService, announced_child, served_service
 from bench.workload import Prepared, Workload, execute, replay, stock_dynamodb_client
+from data.clients import AwsConnection
 from services.backend import ChannelsBackend
 
 MUTATION_HOST = "bench-mutation-host"
@@ -53,6 +53,7 @@ class Comparison:
     operation: str
     fast: Overhead
     moto: Overhead
+    floor: Overhead | None = None  # bench.floor's bare app, replayed backend (the rows with a target)
 
 @dataclass(frozen=True)
 class FastBackendResult:
@@ -87,28 +88,31 @@ def record_direct_calls(backend: ChannelsBackend, prepared: Prepared, scenario: 
 def measure(prepared: Prepared, *, iterations: int) -> FastBackendResult:
     plans = [(scenario, record_direct_calls(prepared.backend, prepared, scenario)) for scenario in scenarios(prepared)]
     failures = [0]
-    moto_rows = [_compare(prepared.served, _tolerant(replay(prepared.direct, calls), failures), scenario,
-                          calls, iterations) for scenario, calls in plans]
+    moto_rows = [_compare(prepared.served.port, _admin_token(prepared.served),
+                          _tolerant(replay(prepared.direct, calls), failures), scenario, calls, iterations)
+                 for scenario, calls in plans]
     moto = prepared.served.connection
     with _replay_backend(moto.endpoint_url or "") as replay_url:
         fast_connection = dataclasses.replace(moto, endpoint_url=replay_url)
         with served_service(prepared.served.table, 1000, backend=fast_connection,
                             kms_key_id=prepared.served.kms_key_id) as fast:
             for scenario, _ in plans:
-                with _sender(fast, scenario) as send:
+                with _sender(fast.port, _admin_token(fast), scenario) as send:
                     for _ in range(RECORDINGS):
                         send()
             _control(replay_url, "POST", "/__replay__/replay")
             direct = stock_dynamodb_client(fast_connection)
             try:
-                fast_rows = [_compare(fast, replay(direct, calls), scenario, calls, iterations)
+                fast_rows = [_compare(fast.port, _admin_token(fast), replay(direct, calls), scenario, calls, iterations)
                              for scenario, calls in plans]
+                floors = {scenario.name: _floor(fast, fast_connection, replay(direct, calls), scenario, calls, iterations)
+                          for scenario, calls in plans if scenario.name in ADDED_TARGETS_MS}
             finally:
                 direct.close()
         stats = _control(replay_url, "GET", "/__replay__/stats")
     if stats["missed"]:
         raise RuntimeError(f"the replayed backend missed {stats['missed']} calls: a request not recorded")
-    rows = [Comparison(f.operation, f, m) for f, m in zip(fast_rows, moto_rows, strict=True)]
+    rows = [Comparison(f.operation, f, m, floors.get(f.operation)) for f, m in zip(fast_rows, moto_rows, strict=True)]
     return FastBackendResult(rows, {key: int(stats[key]) for key in ("recorded", "replayed", "missed")}, failures[0])
 
 def targets(result: FastBackendResult | None) -> list[Target]:
@@ -116,13 +120,19 @@ def targets(result: FastBackendResult | None) -> list[Target]:
     for row in result.rows if result is not None else []:
         if row.operation in ADDED_TARGETS_MS:
             added, wanted = row.fast.http.p50_ms - row.fast.direct.p50_ms, ADDED_TARGETS_MS[row.operation]
+            floor = f"; the stack's floor (bench.floor) +{floor_added(row):.2f} ms" if row.floor is not None else ""
             found.append(Target(
                 name=f"{row.operation} over HTTP, added over direct boto3, replayed backend (p50)",
                 target=f"<= +{wanted} ms",
-                measured=f"+{added:.2f} ms ({row.fast.http.p50_ms:.2f} / {row.fast.direct.p50_ms:.2f} ms)",
+                measured=f"+{added:.2f} ms ({row.fast.http.p50_ms:.2f} / {row.fast.direct.p50_ms:.2f} ms{floor})",
                 met=added <= wanted,
             ))
     return found
+
+
+def floor_added(row: Comparison) -> float:
+    """What bench.floor's bare app adds over the same direct calls (p50 ms); nan without a floor run."""
+    return row.floor.http.p50_ms - row.floor.direct.p50_ms if row.floor is not None else float("nan")
 
 
 def _tolerant(direct: Callable[[], None], failures: list[int]) -> Callable[[], None]:
@@ -136,10 +146,15 @@ def _tolerant(direct: Callable[[], None], failures: list[int]) -> Callable[[], N
 
     return send
 
+def _admin_token(served: ServedService) -> str:
+    return served.token(BENCH_ADMIN, admin=True)
+
 @contextlib.contextmanager
-def _sender(served: ServedService, scenario: Scenario) -> Iterator[Callable[[], None]]:
-    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {served.token(BENCH_ADMIN, admin=True)}"}
+def _sender(port: int, token: str, scenario: Scenario, answers: list[bytes] | None = None
+            ) -> Iterator[Callable[[], None]]:
+    """Sends the scenario's requests over one connection; each answer is appended to `answers` if given."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
     def send() -> None:
         for step in scenario.steps:
@@ -148,16 +163,27 @@ def _sender(served: ServedService, scenario: Scenario) -> Iterator[Callable[[], 
             body = response.read()
             if response.status != 200 or b'"errors"' in body:
                 raise RuntimeError(f"{scenario.name} ({step.name}) over HTTP: {response.status} {body[:500]!r}")
+            if answers is not None:
+                answers.append(body)
 
     try:
         yield send
     finally:
         connection.close()
 
-def _compare(served: ServedService, direct: Callable[[], None], scenario: Scenario, calls: list[AwsCall],
+def _floor(fast: ServedService, connection: AwsConnection, direct: Callable[[], None], scenario: Scenario,
+           calls: list[AwsCall], iterations: int) -> Overhead:
+    """The same comparison for bench.floor's bare app: the same calls, the service's own answer."""
+    answers: list[bytes] = []
+    with _sender(fast.port, _admin_token(fast), scenario, answers) as send:
+        send()
+    with floor_service(connection, FloorPlan(calls, answers[-1])) as floor:
+        return _compare(floor.port, "", direct, scenario, calls, iterations)
+
+def _compare(port: int, token: str, direct: Callable[[], None], scenario: Scenario, calls: list[AwsCall],
              iterations: int) -> Overhead:
     http_times, direct_times = [], []
-    with _sender(served, scenario) as over_http:
+    with _sender(port, token, scenario) as over_http:
         for _ in range(WARMUP):
             over_http()
             direct()
@@ -174,19 +200,8 @@ def _control(url: str, method: str, path: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _replay_backend(upstream: str) -> Iterator[str]:
-    process = subprocess.Popen([sys.executable, "-m", "bench.replay_backend", "--upstream", upstream],
-                               cwd=PROJECT_ROOT, stdout=subprocess.PIPE)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the replayed backend exited ({process.wait(timeout=10)})")
-        yield str(json.loads(line)["url"])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    with announced_child("bench.replay_backend", "--upstream", upstream) as hello:
+        yield str(hello["url"])
 
 def main() -> None:
     """`python -m bench.fast_backend [--iterations N]`: part 3b alone, its table printed."""

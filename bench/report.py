@@ -9,7 +9,7 @@ from typing import Any
 
 from bench.attack import AttackResult
 from bench.cold_start import AwsModeStart, ColdStart
-from bench.fast_backend import FastBackendResult
+from bench.fast_backend import FastBackendResult, floor_added
 from bench.fixed_cost import FixedCostResult, render_lines
 from bench.latency import LatencyResult
 from bench.page_execution import render as render_page_execution
@@ -97,14 +97,17 @@ def render(results: Results) -> str:
         f = results.fast_backend
         parts += ["", "## 3b. What the service adds over the same DynamoDB calls made directly (p50 ms): a replayed "
                   "backend (bench.replay_backend) and moto", table(
-            ["request", "calls", "replayed: HTTP", "direct", "added", "ratio", "p99 added",
+            ["request", "calls", "replayed: HTTP", "direct", "added", "ratio", "p99 added", "floor added",
              "moto: HTTP", "direct", "added", "ratio"],
             [[r.operation, " + ".join(r.fast.direct_calls), _ms(r.fast.http.p50_ms), _ms(r.fast.direct.p50_ms),
               _ms(r.fast.http.p50_ms - r.fast.direct.p50_ms), f"{r.fast.ratio_p50:.2f}x",
-              _ms(r.fast.http.p99_ms - r.fast.direct.p99_ms), _ms(r.moto.http.p50_ms), _ms(r.moto.direct.p50_ms),
+              _ms(r.fast.http.p99_ms - r.fast.direct.p99_ms), _ms(floor_added(r)) if r.floor else "—",
+              _ms(r.moto.http.p50_ms), _ms(r.moto.direct.p50_ms),
               _ms(r.moto.http.p50_ms - r.moto.direct.p50_ms), f"{r.moto.ratio_p50:.2f}x"] for r in f.rows],
         ), f"Replayed backend: {f.replay['recorded']} calls recorded from moto, {f.replay['replayed']} replayed, "
-           f"{f.replay['missed']} missed; direct writes refused by a condition in moto: {f.moto_condition_failures}"]
+           f"{f.replay['missed']} missed; direct writes refused by a condition in moto: {f.moto_condition_failures}. "
+           "Floor: bench.floor's bare ASGI app on the same uvicorn, making the same calls in one thread-pool trip "
+           "and answering the service's bytes (what any Python service on this stack adds)."]
     if results.fixed_cost is not None:
         parts += ["", "## 3c. Fixed cost of an authenticated `{ __typename }` in process, against bare Strawberry "
                   "with its parser and validation caches (µs)", *render_lines(results.fixed_cost)]

@@ -81,6 +81,24 @@ def served_service(table: str, limit: int, *, backend: AwsConnection | None = No
             _stop(process)
 
 
+@contextlib.contextmanager
+def announced_child(module: str, *arguments: str) -> Iterator[dict[str, Any]]:
+    """`python -m module arguments...` in the project, yielding the one JSON line it prints first (where
+    it listens); terminated on the way out."""
+    process = subprocess.Popen([sys.executable, "-m", module, *arguments], cwd=PROJECT_ROOT, stdout=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{module} exited ({process.wait(timeout=10)})")
+        yield dict(json.loads(line))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
 def _read_hello(process: subprocess.Popen[bytes], stdout: IO[bytes], log_path: Path) -> dict[str, Any]:
     line = stdout.readline()
     if not line:

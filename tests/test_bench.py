@@ -110,6 +110,18 @@ def test_replayed_backend_answers_every_call_from_its_recording(fast: fast_backe
     assert fast.replay["replayed"] >= 2 * (2 + 5) * len(fast.rows)
 
 
+def test_the_rows_with_a_target_are_also_timed_against_the_stacks_floor(fast: fast_backend.FastBackendResult) -> None:
+    from bench.report import Results, render
+
+    floored = {row.operation: row for row in fast.rows if row.floor is not None}
+    assert sorted(floored) == sorted(fast_backend.ADDED_TARGETS_MS)
+    for row in floored.values():
+        assert row.floor is not None and row.floor.http.samples == row.floor.direct.samples == 2
+        assert row.floor.direct_calls == row.fast.direct_calls
+    assert "the stack's floor (bench.floor) +" in fast_backend.targets(fast)[0].measured
+    assert "floor added" in render(Results(meta={}, fast_backend=fast))
+
+
 def test_aws_mode_cold_start_leaves_ivs_and_kms_unbuilt_and_measures_both_ways() -> None:
     measured = cold_start.measure_aws_mode(1)  # raises when { __typename } built the IVS or KMS client
     assert measured.runs == 1
