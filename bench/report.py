@@ -121,7 +121,9 @@ def render(results: Results) -> str:
             + [[c.operation, f"backend alone, {c.threads} threads", f"{c.requests_per_second:.1f}",
                 _ms(c.latency.p50_ms), _ms(c.latency.p99_ms), c.requests, "—"] for c in t.ceilings],
         ), "Saturated (within 10% of its best) at: "
-            + ", ".join(f"{operation}: {level} client(s)" for operation, level in t.saturated_at.items())]
+            + ", ".join(f"{operation}: {level} client(s)" for operation, level in t.saturated_at.items())
+            + f". Requests sent again after uvicorn closed their idle keep-alive connection: "
+              f"{sum(r.resent for r in t.levels)}."]
     if results.workers:
         parts += ["", "## 4b. Throughput of `serve --workers 1` and `--workers 2`, aws mode, replayed backend "
                   "(bench.workers: both served at once, loaded in turn; CPU read from /proc)", render_workers(results.workers)]
