@@ -34,7 +34,7 @@ from bench.cpu_usage import (
     MachineCpu, accepted_connections, children, command_line, listens_on, load_average, process_cpu_seconds,
     socket_inodes,
 )
-from bench.fast_backend import _control, _replay_backend, _sender, scenarios
+from bench.fast_backend import _admin_token, _control, _replay_backend, _sender, scenarios
 from bench.jwks_server import served_jwks
 from bench.local_service import BENCH_ADMIN
 from bench.raw_load import OpenConnections, request_bytes
@@ -234,7 +234,7 @@ def measure(prepared: Prepared, *, seconds: float, concurrency: int, rounds: int
         backend_pid = _backend_pid(replay_url)
         with _serve(1, served, replay_url, jwks) as one, _serve(2, served, replay_url, jwks) as two:
             for scenario in plans:  # record what the service asks, then replay it for every run
-                with _sender(one.service, scenario) as send:
+                with _sender(one.service.port, _admin_token(one.service), scenario) as send:
                     for _ in range(2):
                         send()
             _control(replay_url, "POST", "/__replay__/replay")

@@ -149,6 +149,19 @@ def test_aws_mode_cold_start_target_is_the_first_answer_without_snapstart() -> N
                                                             False)
 
 
+def test_workers_section_runs_one_and_two_workers_against_the_replayed_backend() -> None:
+    from bench import workers
+    from bench.service_process import served_service
+    from bench.workload import prepare
+
+    with served_service("bench-workers-test", workers.LIMIT) as served:
+        windows = workers.measure(prepare(served, workers.LIMIT), seconds=0.3, concurrency=2, rounds=1)
+    assert sorted((window.workers, window.operation) for window in windows) == [
+        (1, "channel(id)"), (1, "channels(first: 20), every field"),
+        (2, "channel(id)"), (2, "channels(first: 20), every field")]
+    assert all(window.requests > 0 for window in windows)
+
+
 def test_workers_section_ratio_is_the_median_of_rounds_and_renders() -> None:
     from bench.report import Results, render, to_json
     from bench.workers import WorkerShare, WorkersThroughput, ratios, targets
