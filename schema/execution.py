@@ -19,8 +19,8 @@ shortcut in it, so that the answer keeps the document's key order and awaitables
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -131,11 +131,12 @@ class PlainLeavesExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Per execution, like graphql-core's collect_subfields memo: the entries of each grouped field
-        # set by its identity (siblings in a list share one), with the set kept alive beside them.
-        self._entries: dict[int, tuple[GroupedFieldSet, list[_Entry]]] = {}
+        # set by its parent type and identity (siblings in a list share one), the set kept alive beside.
+        self._entries: dict[tuple[GraphQLObjectType, int], tuple[GroupedFieldSet, list[_Entry]]] = {}
 
     def _entries_of(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> list[_Entry]:
-        cached = self._entries.get(id(grouped_field_set))
+        key = (parent_type, id(grouped_field_set))
+        cached = self._entries.get(key)
         if cached is not None:
             return cached[1]
         # Strawberry always passes a manager; it wraps resolvers only when a schema extension has a
@@ -146,7 +147,7 @@ class PlainLeavesExecutionContext(StrawberryGraphQLCoreExecutionContext):
         for response_name, field_details_list in grouped_field_set.items():
             plan = plans.get(field_details_list[0].node.name.value)
             entries.append((response_name, field_details_list, plan.answer if plan is not None else None))
-        self._entries[id(grouped_field_set)] = (grouped_field_set, entries)
+        self._entries[key] = (grouped_field_set, entries)
         return entries
 
     def execute_fields(
