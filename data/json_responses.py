@@ -1,8 +1,8 @@
 """botocore's parser of JSON-protocol responses (DynamoDB's, KMS's), with each output shape compiled once.
 
 botocore reads a JSON response by walking its output shape for every value it holds: a page of 20
-channels is ~600 DynamoDB attribute values, each a tagged union of ten members that botocore's
-structure handler visits one by one, looked up by name on the parser (`_handle_<type>`). That walk is
+channels is ~600 DynamoDB attribute values, each a structure of ten members (S, N, B, M, L...) that
+botocore's structure handler visits one by one, looked up by name on the parser (`_handle_<type>`). That walk is
 ~60% of the CPU a BatchGetItem or Query costs the service (issue #12). Here the walk is worked out
 once per shape, as nested functions that do exactly what botocore's handlers do (JSONParser and its
 BaseJSONParser and ResponseParser), and nothing where a handler returns its value unchanged:
@@ -111,13 +111,12 @@ class _Compiler:
     def _structure(self, shape: StructureShape) -> Converter:
         if shape.is_document_type:
             return _unchanged
-        members = [
-            (name, member.serialization.get("name", name), self.of(member)) for name, member in shape.members.items()
-        ]
         if shape.is_tagged_union:  # none in the services called here; botocore's own handler, as it is
             parser, union = self.parser, shape
             return lambda value: parser._handle_structure(union, value)
-        return _plain_structure(members)
+        return _plain_structure([
+            (name, member.serialization.get("name", name), self.of(member)) for name, member in shape.members.items()
+        ])
 
 
 def _unchanged(value: Any) -> Any:
