@@ -10,14 +10,9 @@ column is the same comparison against the moto-backed service.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import http.client
-import json
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -26,9 +21,10 @@ from bench.calls import AwsCall, AwsCallLog
 from bench.floor import FloorPlan, floor_service
 from bench.latency import WARMUP, Overhead, _timed
 from bench.local_service import BENCH_ADMIN
+from bench.replay_client import Scenario, graphql_sender, replay_control, replayed_backend
 from bench.round_trips import seeded_channels
 from bench.targets import Target
-from bench.service_process import ServedService, announced_child, served_service
+from bench.service_process import ServedService, served_service
 from bench.workload import Prepared, Workload, execute, replay, stock_dynamodb_client
 from data.clients import AwsConnection
 from services.backend import ChannelsBackend
@@ -40,13 +36,6 @@ RECORDINGS = 2  # each scenario recorded twice: the first also warms the service
 CONDITION_FAILURES = frozenset({"TransactionCanceledException", "ConditionalCheckFailedException"})
 # Issue #12's targets: what the service adds over the same calls made directly, replayed backend (p50 ms).
 ADDED_TARGETS_MS = {"channel(id)": 1.5, "channels(first: 20), every field": 5.0}
-
-@dataclass(frozen=True)
-class Scenario:
-    """One figure: the requests one sample sends (the mutation sends assign, then unassign)."""
-
-    name: str
-    steps: tuple[Workload, ...]
 
 @dataclass(frozen=True)
 class Comparison:
@@ -88,28 +77,28 @@ def record_direct_calls(backend: ChannelsBackend, prepared: Prepared, scenario: 
 def measure(prepared: Prepared, *, iterations: int) -> FastBackendResult:
     plans = [(scenario, record_direct_calls(prepared.backend, prepared, scenario)) for scenario in scenarios(prepared)]
     failures = [0]
-    moto_rows = [_compare(prepared.served.port, _admin_token(prepared.served),
+    moto_rows = [_compare(prepared.served.port, prepared.served.token(BENCH_ADMIN, admin=True),
                           _tolerant(replay(prepared.direct, calls), failures), scenario, calls, iterations)
                  for scenario, calls in plans]
     moto = prepared.served.connection
-    with _replay_backend(moto.endpoint_url or "") as replay_url:
+    with replayed_backend(moto.endpoint_url or "") as replay_url:
         fast_connection = dataclasses.replace(moto, endpoint_url=replay_url)
         with served_service(prepared.served.table, 1000, backend=fast_connection,
                             kms_key_id=prepared.served.kms_key_id) as fast:
             for scenario, _ in plans:
-                with _sender(fast.port, _admin_token(fast), scenario) as send:
+                with graphql_sender(fast.port, fast.token(BENCH_ADMIN, admin=True), scenario) as send:
                     for _ in range(RECORDINGS):
                         send()
-            _control(replay_url, "POST", "/__replay__/replay")
+            replay_control(replay_url, "POST", "/__replay__/replay")
             direct = stock_dynamodb_client(fast_connection)
             try:
-                fast_rows = [_compare(fast.port, _admin_token(fast), replay(direct, calls), scenario, calls, iterations)
+                fast_rows = [_compare(fast.port, fast.token(BENCH_ADMIN, admin=True), replay(direct, calls), scenario, calls, iterations)
                              for scenario, calls in plans]
                 floors = {scenario.name: _floor(fast, fast_connection, replay(direct, calls), scenario, calls, iterations)
                           for scenario, calls in plans if scenario.name in ADDED_TARGETS_MS}
             finally:
                 direct.close()
-        stats = _control(replay_url, "GET", "/__replay__/stats")
+        stats = replay_control(replay_url, "GET", "/__replay__/stats")
     if stats["missed"]:
         raise RuntimeError(f"the replayed backend missed {stats['missed']} calls: a request not recorded")
     rows = [Comparison(f.operation, f, m, floors.get(f.operation)) for f, m in zip(fast_rows, moto_rows, strict=True)]
@@ -146,36 +135,11 @@ def _tolerant(direct: Callable[[], None], failures: list[int]) -> Callable[[], N
 
     return send
 
-def _admin_token(served: ServedService) -> str:
-    return served.token(BENCH_ADMIN, admin=True)
-
-@contextlib.contextmanager
-def _sender(port: int, token: str, scenario: Scenario, answers: list[bytes] | None = None
-            ) -> Iterator[Callable[[], None]]:
-    """Sends the scenario's requests over one connection; each answer is appended to `answers` if given."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-
-    def send() -> None:
-        for step in scenario.steps:
-            connection.request("POST", "/graphql", step.body, headers)
-            response = connection.getresponse()
-            body = response.read()
-            if response.status != 200 or b'"errors"' in body:
-                raise RuntimeError(f"{scenario.name} ({step.name}) over HTTP: {response.status} {body[:500]!r}")
-            if answers is not None:
-                answers.append(body)
-
-    try:
-        yield send
-    finally:
-        connection.close()
-
 def _floor(fast: ServedService, connection: AwsConnection, direct: Callable[[], None], scenario: Scenario,
            calls: list[AwsCall], iterations: int) -> Overhead:
     """The same comparison for bench.floor's bare app: the same calls, the service's own answer."""
     answers: list[bytes] = []
-    with _sender(fast.port, _admin_token(fast), scenario, answers) as send:
+    with graphql_sender(fast.port, fast.token(BENCH_ADMIN, admin=True), scenario, answers) as send:
         send()
     with floor_service(connection, FloorPlan(calls, answers[-1])) as floor:
         return _compare(floor.port, "", direct, scenario, calls, iterations)
@@ -183,7 +147,7 @@ def _floor(fast: ServedService, connection: AwsConnection, direct: Callable[[], 
 def _compare(port: int, token: str, direct: Callable[[], None], scenario: Scenario, calls: list[AwsCall],
              iterations: int) -> Overhead:
     http_times, direct_times = [], []
-    with _sender(port, token, scenario) as over_http:
+    with graphql_sender(port, token, scenario) as over_http:
         for _ in range(WARMUP):
             over_http()
             direct()
@@ -192,16 +156,6 @@ def _compare(port: int, token: str, direct: Callable[[], None], scenario: Scenar
             direct_times.append(_timed(direct))
     return Overhead.of(scenario.name, http_times, direct_times, calls)
 
-
-def _control(url: str, method: str, path: str) -> dict[str, Any]:
-    request = urllib.request.Request(f"{url}{path}", method=method, data=b"" if method == "POST" else None)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return dict(json.loads(response.read()))
-
-@contextlib.contextmanager
-def _replay_backend(upstream: str) -> Iterator[str]:
-    with announced_child("bench.replay_backend", "--upstream", upstream) as hello:
-        yield str(hello["url"])
 
 def main() -> None:
     """`python -m bench.fast_backend [--iterations N]`: part 3b alone, its table printed."""

@@ -17,8 +17,8 @@ class Plan:
     attack_repeats: int = 9  # part 6: parse + validation runs of each document (median)
     attack_seconds: float = 8.0  # part 6: the 8 clients' attack on the served service
     fixed_cost_iterations: int = 3000  # part 3c: requests to each app, alternated
-    workers_seconds: float = 5.0  # part 4b: each load window of `serve --workers 1` and `2`
-    workers_rounds: int = 3  # part 4b: windows of each, in turn
+    workers_seconds: float = 3.0  # part 4b: each load window of `serve --workers 1` and `2`
+    workers_rounds: int = 5  # part 4b: windows of each, in turn, and one probe of the machine's own 2 vs 1
 
     @classmethod
     def full(cls) -> Plan:

@@ -17,7 +17,7 @@ from bench.round_trips import RoundTrips
 from bench.scaling import ItemsRead
 from bench.targets import Target
 from bench.throughput import ThroughputResult
-from bench.workers import WorkersThroughput
+from bench.workers import WorkersResult
 from bench.workers import render as render_workers
 
 
@@ -30,7 +30,7 @@ class Results:
     fast_backend: FastBackendResult | None = None
     fixed_cost: FixedCostResult | None = None
     throughput: ThroughputResult | None = None
-    workers: list[WorkersThroughput] | None = None
+    workers: WorkersResult | None = None
     cold_start: ColdStart | None = None
     aws_mode_start: AwsModeStart | None = None
     attack: AttackResult | None = None
@@ -210,7 +210,7 @@ def to_json(results: Results) -> dict[str, Any]:
     if results.throughput is not None:
         document["throughput"] = dataclasses.asdict(results.throughput)
     if results.workers:
-        document["workers"] = [dataclasses.asdict(r) for r in results.workers]
+        document["workers"] = dataclasses.asdict(results.workers)
     if results.cold_start is not None:
         c = results.cold_start
         document["cold_start"] = {

@@ -155,16 +155,20 @@ def test_workers_section_runs_one_and_two_workers_against_the_replayed_backend()
     from bench.workload import prepare
 
     with served_service("bench-workers-test", workers.LIMIT) as served:
-        windows = workers.measure(prepare(served, workers.LIMIT), seconds=0.3, concurrency=2, rounds=1)
+        result = workers.measure(prepare(served, workers.LIMIT), seconds=0.3, concurrency=2, rounds=1)
+    windows = result.windows
     assert sorted((window.workers, window.operation) for window in windows) == [
         (1, "channel(id)"), (1, "channels(first: 20), every field"),
         (2, "channel(id)"), (2, "channels(first: 20), every field")]
     assert all(window.requests > 0 for window in windows)
+    (probe,) = result.machine
+    assert probe.seconds == 0.3 and probe.one > 0 and probe.two > 0
 
 
 def test_workers_section_ratio_is_the_median_of_rounds_and_renders() -> None:
     from bench.report import Results, render, to_json
-    from bench.workers import WorkerShare, WorkersThroughput, ratios, targets
+    from bench.machine_scaling import MachineScaling
+    from bench.workers import WorkerShare, WorkersResult, WorkersThroughput, ratios, targets
 
     def window(workers: int, requests: int) -> WorkersThroughput:
         return WorkersThroughput(workers=workers, operation="channel(id)", concurrency=16, seconds=1.0,
@@ -173,12 +177,17 @@ def test_workers_section_ratio_is_the_median_of_rounds_and_renders() -> None:
                                  supervisor_cpu=0.0, load_cpu=0.1, backend_cpu=0.1, machine_busy=1.2, cores=2)
 
     rounds = [window(1, 100), window(2, 150), window(1, 100), window(2, 190), window(1, 100), window(2, 180)]
+    machine = [MachineScaling(1.0, 100, 160), MachineScaling(1.0, 100, 190), MachineScaling(1.0, 100, 170)]
+    result = WorkersResult(rounds, machine)
     assert ratios(rounds) == {"channel(id)": 1.8}
-    (target,) = targets(rounds)
-    assert (target.target, target.measured, target.met) == (">= 1.7x", "1.80x", True)
-    assert targets([]) == []
-    assert "## 4b." in render(Results(meta={}, workers=rounds))
-    assert len(to_json(Results(meta={}, workers=rounds))["workers"]) == 6
+    (target,) = targets(result)
+    assert (target.target, target.met) == (">= 1.7x", True)
+    assert target.measured == "1.80x (the machine's own 2 vs 1 meanwhile, a Python loop: 1.70x)"
+    assert targets(None) == [] and targets(WorkersResult([], [])) == []
+    rendered = render(Results(meta={}, workers=result))
+    assert "## 4b." in rendered and "1.70x, the median of 1.60x, 1.90x, 1.70x" in rendered
+    document = to_json(Results(meta={}, workers=result))["workers"]
+    assert len(document["windows"]) == 6 and document["machine"][1] == {"seconds": 1.0, "one": 100, "two": 190}
 
 
 def test_overhead_section_renders_both_columns(fast: fast_backend.FastBackendResult) -> None:
