@@ -232,4 +232,5 @@ def test_page_execution_section_compares_the_same_answer_on_both_executors() -> 
     assert measured.fields == 581  # 20 channels with every field, stats and 24 assignments; page info
     assert measured.service.samples == measured.graphql_core.samples == 2
     assert measured.ratio_p50 == measured.service.p50_ms / measured.graphql_core.p50_ms
+    assert measured.thread_trip_p50_ms > 0
     assert "| channels(first: 20), every field | 581 " in page_execution.render(measured)
