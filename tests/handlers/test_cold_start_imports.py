@@ -42,3 +42,35 @@ def test_before_snapshot_imports_nothing_a_function_does_not_use() -> None:
     modules = imported_after("l.before_snapshot()")
     assert {"botocore.client", "strawberry", "data.index_layout"} <= modules
     assert sorted(modules & {*NOT_NEEDED, *EMBEDDED_ONLY_MODULES}) == []
+
+
+def collector_after(action: str, *, in_lambda: bool) -> dict[str, object]:
+    """What the garbage collector says after `action` in a fresh aws-mode interpreter."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith(("CHANNELS_", "AWS_"))}
+    environment.update(aws_mode_environment("collector"))
+    if in_lambda:
+        environment["AWS_LAMBDA_FUNCTION_NAME"] = "collector-test"
+    code = ("import gc, json, server; from app import lambda_handler as l; "
+            f"{action}; print(json.dumps({{'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}}))")
+    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True,
+                               text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return dict(json.loads(completed.stdout.splitlines()[-1]))
+
+
+FIRST_ANSWER = "answer = l.handler(l._WARM_UP_EVENT, l._WarmUpContext()); assert answer['statusCode'] == 200, answer"
+
+
+def test_in_lambda_the_cold_start_build_is_frozen_and_collection_resumes() -> None:
+    found = collector_after(FIRST_ANSWER, in_lambda=True)
+    assert found["enabled"] is True
+    assert isinstance(found["frozen"], int) and found["frozen"] > 100_000  # the modules, the schema, the clients
+
+
+def test_outside_lambda_the_collector_is_only_paused_while_building() -> None:
+    assert collector_after(FIRST_ANSWER, in_lambda=False) == {"enabled": True, "frozen": 0}
+
+
+def test_a_collector_already_off_stays_off() -> None:
+    found = collector_after(f"gc.disable(); {FIRST_ANSWER}", in_lambda=True)
+    assert found == {"enabled": False, "frozen": 0}
