@@ -20,15 +20,21 @@ NOT_NEEDED = ("boto3", "s3transfer", "pydantic", "pydantic_settings", "moto", "a
               "app.smoke", "app.simulate_broadcast")
 
 
-def imported_after(action: str) -> set[str]:
+def last_line_of(code: str, **environment_extra: str) -> str:
+    """The last line `code` prints in a fresh aws-mode interpreter (the environment's extras added)."""
     environment = {name: value for name, value in os.environ.items() if not name.startswith(("CHANNELS_", "AWS_"))}
-    environment.update(aws_mode_environment("imports"))
-    code = ("import json, sys, server; from app import lambda_handler as l; "
-            f"{action}; print(json.dumps(sorted(sys.modules)))")
+    environment.update(aws_mode_environment("fresh"))
+    environment.update(environment_extra)
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True,
                                text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    return set(json.loads(completed.stdout.splitlines()[-1]))
+    return completed.stdout.splitlines()[-1]
+
+
+def imported_after(action: str) -> set[str]:
+    code = ("import json, sys, server; from app import lambda_handler as l; "
+            f"{action}; print(json.dumps(sorted(sys.modules)))")
+    return set(json.loads(last_line_of(code)))
 
 
 def test_the_first_answer_imports_nothing_it_does_not_need() -> None:
@@ -46,16 +52,10 @@ def test_before_snapshot_imports_nothing_a_function_does_not_use() -> None:
 
 def collector_after(action: str, *, in_lambda: bool) -> dict[str, object]:
     """What the garbage collector says after `action` in a fresh aws-mode interpreter."""
-    environment = {name: value for name, value in os.environ.items() if not name.startswith(("CHANNELS_", "AWS_"))}
-    environment.update(aws_mode_environment("collector"))
-    if in_lambda:
-        environment["AWS_LAMBDA_FUNCTION_NAME"] = "collector-test"
     code = ("import gc, json, server; from app import lambda_handler as l; "
             f"{action}; print(json.dumps({{'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}}))")
-    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True,
-                               text=True, timeout=120)
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    return dict(json.loads(completed.stdout.splitlines()[-1]))
+    extra = {"AWS_LAMBDA_FUNCTION_NAME": "collector-test"} if in_lambda else {}
+    return dict(json.loads(last_line_of(code, **extra)))
 
 
 FIRST_ANSWER = "answer = l.handler(l._WARM_UP_EVENT, l._WarmUpContext()); assert answer['statusCode'] == 200, answer"
