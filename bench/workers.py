@@ -289,7 +289,8 @@ def machine_ratio(result: WorkersResult) -> float:
 def targets(result: WorkersResult | None) -> list[Target]:
     if not result or not result.windows:
         return []
-    machine = f" (the machine's own 2 vs 1 meanwhile, a Python loop: {machine_ratio(result):.2f}x)"
+    machine = (f" (the machine's own 2 vs 1 meanwhile, a Python loop: {machine_ratio(result):.2f}x)"
+               if result.machine else "")
     return [Target(name=f"throughput, 2 workers vs 1, {operation}, replayed backend, {result.windows[0].cores} cores",
                    target=f">= {WORKERS_TARGET}x", measured=f"{ratio:.2f}x{machine}", met=ratio >= WORKERS_TARGET)
             for operation, ratio in ratios(result.windows).items()]

@@ -184,6 +184,7 @@ def test_workers_section_ratio_is_the_median_of_rounds_and_renders() -> None:
     assert (target.target, target.met) == (">= 1.7x", True)
     assert target.measured == "1.80x (the machine's own 2 vs 1 meanwhile, a Python loop: 1.70x)"
     assert targets(None) == [] and targets(WorkersResult([], [])) == []
+    assert targets(WorkersResult(rounds, []))[0].measured == "1.80x"
     rendered = render(Results(meta={}, workers=result))
     assert "## 4b." in rendered and "1.70x, the median of 1.60x, 1.90x, 1.70x" in rendered
     document = to_json(Results(meta={}, workers=result))["workers"]
