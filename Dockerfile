@@ -63,4 +63,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 # One worker process per CPU the container may use: its cgroup CPU quota rounded up, within its CPU set
 # (app/workers.py; not os.cpu_count(), which counts the host's CPUs).
-CMD ["shelcaster-channels", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "auto"]
+# --keep-alive 75: longer than a load balancer's idle timeout (an ALB's default is 60 s), so that the
+# balancer, not uvicorn, closes an idle connection (else a request it sends as uvicorn closes gets a 502).
+CMD ["shelcaster-channels", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "auto", "--keep-alive", "75"]

@@ -27,4 +27,4 @@ if __name__ == "__main__":
     arguments = argparse.ArgumentParser(description="Serve shelcaster-channels (same as `shelcaster-channels serve`).")
     add_serve_arguments(arguments)
     parsed = arguments.parse_args()
-    serve(parsed.host, parsed.port, parsed.workers)
+    serve(parsed.host, parsed.port, parsed.workers, parsed.keep_alive)

@@ -22,6 +22,10 @@ DESCRIPTION = ("The shelcaster-channels service and its operations commands; REA
                "describes each. `shelcaster-channels COMMAND --help` gives a command's flags.")
 DEV_ADMIN_USER = "dev-admin"
 DEV_HOST_USER = "dev-host"
+# Seconds an idle keep-alive connection stays open: uvicorn's default. A load balancer in front must
+# close idle connections first (its idle timeout shorter than this), or it may send a request on a
+# connection uvicorn is closing and answer 502: the image sets 75 (an ALB's default idle timeout is 60).
+DEFAULT_KEEP_ALIVE = 5
 
 
 def _settings_or_exit() -> Settings:
@@ -33,7 +37,7 @@ def _settings_or_exit() -> Settings:
         raise SystemExit(2) from None
 
 
-def serve(host: str, port: int, workers: int = 1) -> None:
+def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP_ALIVE) -> None:
     """Bind the port, build the service, then print the banner and serve on the bound socket.
 
     Binding first means a busy port is one line and exit 1, before any banner, token or emulator;
@@ -61,7 +65,7 @@ def serve(host: str, port: int, workers: int = 1) -> None:
 
         listening = bind_port(host, port)
         configure_logging()
-        serve_workers(listening, workers)
+        serve_workers(listening, workers, keep_alive)
         return
     if workers > 1:
         print(f"shelcaster-channels: the embedded backend runs in one process (its emulator holds the data); "
@@ -103,7 +107,8 @@ def serve(host: str, port: int, workers: int = 1) -> None:
         else:
             print(f"shelcaster-channels listening on http://{host}:{port} (GraphQL at /graphql)", flush=True)
         # Our request log (JSON, one line per request) replaces uvicorn's access log.
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False,
+                                timeout_keep_alive=keep_alive)
         # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again to the handler
         # it found: make that an exit through the `finally` below (which removes the record).
         signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -439,6 +444,19 @@ def add_serve_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     command.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
                          help="worker processes, aws backend only (default 1; auto: one per CPU available)")
+    command.add_argument("--keep-alive", type=_seconds, default=DEFAULT_KEEP_ALIVE, metavar="SECONDS",
+                         help=f"how long an idle keep-alive connection stays open (default {DEFAULT_KEEP_ALIVE}, "
+                              "uvicorn's); behind a load balancer, longer than its idle timeout (an ALB's: 60)")
+
+
+def _seconds(value: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds, at least 1, got {value!r}")
+    return seconds
 
 
 def _workers(value: str) -> int:
@@ -453,7 +471,7 @@ def _workers(value: str) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = parser().parse_args(argv)
     if arguments.command == "serve":
-        serve(arguments.host, arguments.port, arguments.workers)
+        serve(arguments.host, arguments.port, arguments.workers, arguments.keep_alive)
     elif arguments.command == "token":
         if arguments.service is not None and arguments.admin:
             parser().error("--admin is for --user tokens; a service is an admin through --scope admin")

@@ -57,7 +57,7 @@ def worker_count(value: str) -> int:
     return count
 
 
-def serve_workers(listening: socket.socket, workers: int) -> None:
+def serve_workers(listening: socket.socket, workers: int, keep_alive: int) -> None:
     """Run `workers` uvicorn processes on the bound socket, restarted by uvicorn's supervisor if one dies.
 
     The socket is ours (app.cli.bind_port), not uvicorn's: a busy port is then one line and exit 1, and
@@ -66,7 +66,7 @@ def serve_workers(listening: socket.socket, workers: int) -> None:
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("app.workers:worker_app", factory=True, workers=workers, log_level="info",
-                            lifespan="on", access_log=False)
+                            lifespan="on", access_log=False, timeout_keep_alive=keep_alive)
     try:
         Multiprocess(config, sockets=[listening]).run()
     finally:

@@ -86,6 +86,45 @@ def test_workers_argument(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--workers: must be a positive number or 'auto', got '0'" in capsys.readouterr().err
 
 
+def test_keep_alive_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parser().parse_args(["serve"]).keep_alive == cli.DEFAULT_KEEP_ALIVE == 5  # uvicorn's own default
+    assert parser().parse_args(["serve", "--keep-alive", "75"]).keep_alive == 75
+    for refused in ("0", "-3", "1.5", "soon"):
+        with pytest.raises(SystemExit):
+            parser().parse_args(["serve", "--keep-alive", refused])
+        assert f"--keep-alive: must be a whole number of seconds, at least 1, got '{refused}'" in capsys.readouterr().err
+
+
+def test_one_process_serves_with_the_keep_alive_asked_for(aws_mode: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.bootstrap
+    import app.http
+
+    served: list[uvicorn.Config] = []
+
+    class Server:
+        def __init__(self, config: uvicorn.Config) -> None:
+            served.append(config)
+
+        def run(self, sockets: list[socket.socket]) -> None:
+            for listening in sockets:
+                listening.close()
+
+    class Service:  # what serve reads of the built service in aws mode
+        embedded = None
+        dev_key = None
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(uvicorn, "Server", Server)
+    monkeypatch.setattr(app.bootstrap, "bootstrap", lambda settings: Service())
+    monkeypatch.setattr(app.http, "create_app", lambda service: Starlette())
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)  # not this test process's SIGTERM handler
+    cli.main(["serve", "--port", "0", "--keep-alive", "75"])
+    ((config,),) = [served]
+    assert config.timeout_keep_alive == 75
+
+
 def test_aws_mode_serves_several_workers_each_building_its_service(
     aws_mode: None, monkeypatch: pytest.MonkeyPatch, configured: list[str]
 ) -> None:
@@ -103,9 +142,10 @@ def test_aws_mode_serves_several_workers_each_building_its_service(
 
     monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Supervisor)
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("uvicorn bound its own socket"))
-    cli.main(["serve", "--port", "0", "--workers", "2"])
+    cli.main(["serve", "--port", "0", "--workers", "2", "--keep-alive", "75"])
     ((config, (listening,)),) = ran
     assert (config.app, config.factory, config.workers) == ("app.workers:worker_app", True, 2)
+    assert config.timeout_keep_alive == 75
     assert listening.proto == socket.IPPROTO_TCP
     assert listening.fileno() == -1  # closed when the supervisor returns
     configured.clear()

@@ -170,6 +170,14 @@ def test_image_sizes_its_workers_from_the_cpus_the_container_may_use(stages: lis
     assert parser().parse_args(arguments).workers == available_cpus()
 
 
+ALB_DEFAULT_IDLE_TIMEOUT = 60  # seconds (Elastic Load Balancing's default idle timeout)
+
+
+def test_image_keeps_idle_connections_open_longer_than_a_load_balancer_does(stages: list[list[Instruction]]) -> None:
+    _, *arguments = served_arguments(stages)
+    assert parser().parse_args(arguments).keep_alive > ALB_DEFAULT_IDLE_TIMEOUT
+
+
 def test_image_exposes_the_port_it_serves(stages: list[list[Instruction]]) -> None:
     port = parser().parse_args(served_arguments(stages)[1:]).port
     assert [expose.arguments for expose in final(stages, "EXPOSE")] == [str(port)]
