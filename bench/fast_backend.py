@@ -85,14 +85,15 @@ def measure(prepared: Prepared, *, iterations: int) -> FastBackendResult:
         fast_connection = dataclasses.replace(moto, endpoint_url=replay_url)
         with served_service(prepared.served.table, 1000, backend=fast_connection,
                             kms_key_id=prepared.served.kms_key_id) as fast:
+            token = fast.token(BENCH_ADMIN, admin=True)
             for scenario, _ in plans:
-                with graphql_sender(fast.port, fast.token(BENCH_ADMIN, admin=True), scenario) as send:
+                with graphql_sender(fast.port, token, scenario) as send:
                     for _ in range(RECORDINGS):
                         send()
             replay_control(replay_url, "POST", "/__replay__/replay")
             direct = stock_dynamodb_client(fast_connection)
             try:
-                fast_rows = [_compare(fast.port, fast.token(BENCH_ADMIN, admin=True), replay(direct, calls), scenario, calls, iterations)
+                fast_rows = [_compare(fast.port, token, replay(direct, calls), scenario, calls, iterations)
                              for scenario, calls in plans]
                 floors = {scenario.name: _floor(fast, fast_connection, replay(direct, calls), scenario, calls, iterations)
                           for scenario, calls in plans if scenario.name in ADDED_TARGETS_MS}

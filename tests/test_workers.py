@@ -121,7 +121,7 @@ def test_one_process_serves_with_the_keep_alive_asked_for(aws_mode: None, monkey
     monkeypatch.setattr(app.http, "create_app", lambda service: Starlette())
     monkeypatch.setattr(cli.signal, "signal", lambda *args: None)  # not this test process's SIGTERM handler
     cli.main(["serve", "--port", "0", "--keep-alive", "75"])
-    ((config,),) = [served]
+    (config,) = served
     assert config.timeout_keep_alive == 75
 
 
