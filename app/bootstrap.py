@@ -115,6 +115,7 @@ def bootstrap(
         sessions=SessionStore(table),
         ivs=IvsGateway(clients.ivs),
         channel_limit=settings.limit,
+        lost_after_seconds=settings.lost_after_seconds,
         recording_configuration_arn=recording_configuration_arn,
         stream_keys=StreamKeyCipher(clients.kms, kms_key_id, table) if kms_key_id else None,
     )

@@ -17,6 +17,9 @@ class Settings(EnvironmentSettings):
     table: str = text("shelcaster-app", min_length=3, max_length=255, pattern=r"^[a-zA-Z0-9_.-]+$")
     entity_index: str = text("entityType-index", min_length=3, max_length=255)
     limit: int = integer(20, ge=1, le=100_000)
+    # How long IVS must show no stream for a LIVE channel before the live-state check ends it as LOST
+    # (docs/broadcasts.md); at least two checks must have missed it too.
+    lost_after_seconds: int = integer(90, ge=1, le=24 * 60 * 60)
     recording_configuration_arn: str | None = text(None, pattern=r"^arn:aws[a-z-]*:ivs:")
     # Stream keys are encrypted at rest under this KMS key (id, ARN or alias) when set.
     kms_key_id: str | None = text(None, min_length=1)

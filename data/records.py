@@ -40,6 +40,10 @@ LAST_RECORDING = "lastRecording"
 
 # The service's additions for live streams (CONTRACT.md section 7).
 CURRENT_SESSION_KEY = "currentSessionKey"
+# Broadcast truth (docs/broadcasts.md): the IVS stream attached to the open session, and whether a
+# caller gave the open session's id.
+CURRENT_STREAM_ID = "currentStreamId"
+CURRENT_SESSION_NAMED = "currentSessionNamed"
 STREAM_LAST_SEEN = "streamLastSeenAt"
 STREAM_MISSED_ONCE = "streamMissedOnce"
 KEY_CHANGE = "streamKeyChange"  # the key-change lease (data.stream_key_records)
@@ -94,6 +98,8 @@ def channel_from_item(item: Mapping[str, Any]) -> Channel:
         sealed_stream_key=_text(item.get(SEALED_STREAM_KEY)),
         last_recording=recording_from_attribute(item.get(LAST_RECORDING)),
         current_session_key=_text(item.get(CURRENT_SESSION_KEY)),
+        current_stream_id=_text(item.get(CURRENT_STREAM_ID)),
+        current_session_named=item.get(CURRENT_SESSION_NAMED) is True,
         stream_last_seen_at=parse_timestamp(item.get(STREAM_LAST_SEEN)),
         stream_missed_once=item.get(STREAM_MISSED_ONCE) is True,
         key_change_started_at=parse_timestamp((item.get(KEY_CHANGE) or {}).get("startedAt")),
@@ -114,17 +120,21 @@ def recording_from_attribute(value: object) -> Recording | None:
         s3_key_prefix=prefix,
         duration_ms=int(duration) if isinstance(duration, (int, Decimal)) else None,
         at=at,
+        recording_session_id=_text(value.get("recordingSessionId")),
     )
 
 
 def recording_attribute(recording: Recording) -> Item:
-    return {
+    attribute: Item = {
         "status": recording.status,
         "s3BucketName": recording.s3_bucket_name,
         "s3KeyPrefix": recording.s3_key_prefix,
         "durationMs": recording.duration_ms,
         "at": format_timestamp(recording.at),
     }
+    if recording.recording_session_id is not None:
+        attribute["recordingSessionId"] = recording.recording_session_id
+    return attribute
 
 
 def new_channel_item(channel: Channel) -> Item:

@@ -142,27 +142,35 @@ class SessionStore:
             has_next_page=len(items) > first,
         )
 
-    def attach_recording(self, channel_id: str, recording: Recording) -> bool:
-        """Attach a recording to the session it belongs to: the newest that started before it.
-        False when there is none (a broadcast older than sessions) or a newer recording is attached."""
+    def find_covering_session(self, channel_id: str, at: datetime) -> tuple[StreamSession, str] | None:
+        """The session of the channel that was open at `at` (the newest started at or before it, if
+        it had not ended by then), with its sort key; one Query of one item."""
         pk = channel_key(channel_id)["pk"]
         items, _ = self.table.query(
             KeyConditionExpression="pk = :pk AND sk BETWEEN :prefix AND :upto",
             ExpressionAttributeValues={
                 ":pk": {"S": pk},
                 ":prefix": {"S": SESSION_SK_PREFIX},
-                ":upto": {"S": f"{SESSION_SK_PREFIX}{format_timestamp(recording.at)}#~"},
+                ":upto": {"S": f"{SESSION_SK_PREFIX}{format_timestamp(at)}#~"},
             },
             ScanIndexForward=False,
             Limit=1,
         )
         if not items:
-            return False
+            return None
+        session = session_from_item(items[0])
+        if session.ended_at is not None and session.ended_at < at:
+            return None
+        return session, str(items[0]["sk"])
+
+    def attach_recording(self, channel_id: str, sort_key: str, recording: Recording) -> bool:
+        """Attach a recording to the session of its stream (found by the stream's claim), unless a
+        later report of it is already attached. False when the session is gone or has a later one."""
         try:
             self.table.transact(
                 [
                     update(
-                        session_key(channel_id, str(items[0]["sk"])),
+                        session_key(channel_id, sort_key),
                         "SET #recording = :recording",
                         condition="attribute_exists(pk) AND (attribute_not_exists(#recording) OR #recording.#at <= :at)",
                         names={"#recording": "recording", "#at": "at"},

@@ -20,12 +20,15 @@ from domain.state_machine import StateChange
 from data.dynamo import DynamoTable, TransactionCancelled, put, update
 from data.records import (
     CURRENT_SESSION_KEY,
+    CURRENT_SESSION_NAMED,
+    CURRENT_STREAM_ID,
     LAST_RECORDING,
     STREAM_LAST_SEEN,
     STREAM_MISSED_ONCE,
     recording_attribute,
 )
 from data.sessions import close_session, completed_session, open_session, session_sort_key
+from data.stream_claims import StreamAlreadyClaimed, claim_put
 from data.stream_key_records import KeyWrite
 from data.table import (
     CHANNEL_SK,
@@ -86,25 +89,35 @@ class StateChangeStorage:
         add_clauses: list[str] = []
         remove_clauses: list[str] = []
         session_entries: list[dict[str, Any]] = []
+        claim_entries: list[dict[str, Any]] = []
         if change.enters_live:
             assert change.session_id is not None
+            sort_key = session_sort_key(change.at, change.session_id)
             set_clauses += ["#session = :session", "liveSince = :now", "lastBroadcastAt = :now",
-                            "#session_key = :session_key"]
+                            "#session_key = :session_key", "#named = :named"]
             add_clauses.append("totalBroadcasts :one")
-            values.update({":session": change.session_id, ":one": 1,
-                           ":session_key": session_sort_key(change.at, change.session_id)})
+            values.update({":session": change.session_id, ":one": 1, ":session_key": sort_key,
+                           ":named": change.session_named})
             session_entries.append(
                 open_session(channel_id, change.session_id, change.at, change.host_user_id, change.stream_id)
             )
+            if change.stream_id is not None:
+                # One stream, one session: the stream's claim is written once, with its session.
+                set_clauses.append("#stream = :stream")
+                values[":stream"] = change.stream_id
+                names["#stream"] = CURRENT_STREAM_ID
+                claim_entries.append(claim_put(change.stream_id, channel_id, sort_key, change.at))
         if change.leaves_live:
-            remove_clauses += ["#session", "liveSince", "#session_key"]
+            remove_clauses += ["#session", "liveSince", "#session_key", "#stream", "#named"]
+            names["#stream"] = CURRENT_STREAM_ID
             add_clauses.append("totalStreamingMinutes :minutes")
             values[":minutes"] = Decimal(str(change.minutes_streamed))
             if change.closing_session_key is not None:
-                session_entries.append(close_session(channel_id, change.closing_session_key, change.at,
+                session_entries.append(close_session(channel_id, change.closing_session_key,
+                                                     change.session_ended_at or change.at,
                                                      change.minutes_streamed, change.end_reason))
         if change.enters_live or change.leaves_live:
-            names["#session_key"] = CURRENT_SESSION_KEY
+            names.update({"#session_key": CURRENT_SESSION_KEY, "#named": CURRENT_SESSION_NAMED})
             # The live-state check's notes belong to one broadcast.
             remove_clauses += [STREAM_LAST_SEEN, STREAM_MISSED_ONCE]
         key_condition = ""
@@ -145,6 +158,8 @@ class StateChangeStorage:
             operations.append(self._marker_put(event, change.at))
         # The session opened or closed by this change is written with it: each broadcast once.
         operations += session_entries
+        claim_at = len(operations)
+        operations += claim_entries
         if key_write is not None:
             operations += key_write.assignment_updates(channel_id)
         try:
@@ -152,6 +167,8 @@ class StateChangeStorage:
         except TransactionCancelled as cancelled:
             if event is not None and 2 in cancelled.failed:
                 raise EventAlreadyApplied from None
+            if claim_entries and claim_at in cancelled.failed:
+                raise StreamAlreadyClaimed from None
             raise StaleChannel from None
 
     # IVS events
@@ -181,13 +198,15 @@ class StateChangeStorage:
         except TransactionCancelled:
             raise EventAlreadyApplied from None
 
-    def add_completed_broadcast(self, channel_id: str, started: datetime, minutes: float,
-                                event: StreamEventMarker, now: datetime, *, ended: datetime | None = None,
-                                host_user_id: str | None = None) -> None:
-        """Count a broadcast whose end arrived before its start: the stats and its whole session,
-        without a state change."""
-        session = completed_session(channel_id, event.stream_id, started, max(ended or now, started), minutes,
-                                    host_user_id, SessionEndReason.STREAM_ENDED)
+    def add_finished_broadcast(self, channel_id: str, stream_id: str, started: datetime, ended: datetime,
+                               minutes: float, now: datetime, host_user_id: str | None = None) -> None:
+        """Count a whole broadcast nobody saw live (its start and end both arrived late): the stats,
+        its finished session and the stream's claim, without a state change. StreamAlreadyClaimed
+        when the stream has a session already."""
+        session = completed_session(channel_id, stream_id, started, ended, minutes, host_user_id,
+                                    SessionEndReason.STREAM_ENDED)
+        claim = claim_put(stream_id, channel_id, session_sort_key(started, stream_id), now)
+        values = {":started": format_timestamp(started), ":one": 1, ":minutes": Decimal(str(minutes)), ":null": "NULL"}
         try:
             self.table.transact(
                 [
@@ -196,29 +215,33 @@ class StateChangeStorage:
                         "SET lastBroadcastAt = :started ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
                         condition="attribute_exists(pk) AND (attribute_not_exists(lastBroadcastAt) "
                         "OR attribute_type(lastBroadcastAt, :null) OR lastBroadcastAt < :started)",
-                        values={":started": format_timestamp(started), ":one": 1,
-                                ":minutes": Decimal(str(minutes)), ":null": "NULL"},
+                        values=values,
                     ),
-                    self._marker_put(event, now),
+                    claim,
                     session,
                 ]
             )
         except TransactionCancelled as cancelled:
             if 1 in cancelled.failed:
-                raise EventAlreadyApplied from None
+                raise StreamAlreadyClaimed from None
             # A later broadcast is already recorded: count this one without moving lastBroadcastAt.
-            self.table.transact(
-                [
-                    update(
-                        channel_key(channel_id),
-                        "ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
-                        condition="attribute_exists(pk)",
-                        values={":one": 1, ":minutes": Decimal(str(minutes))},
-                    ),
-                    self._marker_put(event, now),
-                    session,
-                ]
-            )
+            try:
+                self.table.transact(
+                    [
+                        update(
+                            channel_key(channel_id),
+                            "ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
+                            condition="attribute_exists(pk)",
+                            values={":one": 1, ":minutes": Decimal(str(minutes))},
+                        ),
+                        claim,
+                        session,
+                    ]
+                )
+            except TransactionCancelled as again:
+                if 1 in again.failed:
+                    raise StreamAlreadyClaimed from None
+                raise StaleChannel from None
 
     def record_recording(self, channel_id: str, recording: Recording) -> bool:
         """Keep the newest recording IVS reported; False when a newer one is already kept."""

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from domain.errors import Forbidden, Unauthenticated
+from domain.errors import BadUserInput, Forbidden, Unauthenticated
 from domain.model import Assignment, Channel, ChannelState
 from domain.sessions import only_host
 
@@ -236,11 +236,32 @@ BROADCAST_HOSTS: Mapping[CallerKind, BroadcastHost] = {
 }
 
 
-def broadcasting_host(caller: Caller, channel: Channel) -> str | None:
-    """The host a broadcast that `caller` starts on `channel` is attributed to (a session's hostUserId)."""
+def broadcasting_host(caller: Caller, channel: Channel, named_host: str | None = None) -> str | None:
+    """The host a broadcast that `caller` starts on `channel` is attributed to (a session's hostUserId).
+
+    `named_host` is setChannelState's `hostUserId` (docs/broadcasts.md): admins and services name
+    who broadcasts on a SHARED channel, and the host must be assigned to it (BAD_USER_INPUT); a host
+    is always themselves (FORBIDDEN for naming another)."""
+    if caller.kind is CallerKind.HOST:
+        if named_host is not None and named_host != caller.user_id:
+            raise Forbidden(f"Hosts broadcast as themselves; you may not name host '{named_host}'.")
+        return caller.user_id
+    if named_host is not None:
+        if named_host not in channel.assigned_host_ids:
+            raise BadUserInput(f"Host '{named_host}' is not assigned to channel '{channel.id}'.")
+        return named_host
     if BROADCAST_HOSTS[caller.kind] is BroadcastHost.CALLER:
         return caller.user_id
     return only_host(channel)
+
+
+def require_may_leave_offline(caller: Caller, channel: Channel, target: ChannelState) -> None:
+    """Only admins (people or admin-scoped services) bring a channel back from OFFLINE: an admin
+    took it off the air, and a host or the sessions service must not undo that."""
+    if channel.state is ChannelState.OFFLINE and target is not ChannelState.OFFLINE:
+        grant = require_grant(caller, "setChannelState")
+        if grant.states != ALL_STATES:
+            raise Forbidden(f"Channel '{channel.id}' is OFFLINE; only admins bring a channel back from OFFLINE.")
 
 
 def decides_requests(caller: Caller) -> bool:

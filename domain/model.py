@@ -43,13 +43,20 @@ class ChannelStats:
 
 @dataclass(frozen=True)
 class Recording:
-    """The channel's latest recording to S3, as IVS reported it (IVS Recording State Change)."""
+    """A recording to S3, as IVS reported it (IVS Recording State Change)."""
 
     status: str
     s3_bucket_name: str
     s3_key_prefix: str
     duration_ms: int | None
     at: datetime
+    # IVS's recording session: one recording may merge the streams of an encoder that reconnected.
+    recording_session_id: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether this is a finished recording (what `Channel.lastRecording` shows)."""
+        return self.status == "Recording End"
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,12 @@ class Channel:
     last_recording: Recording | None = None
     # The sort key of the open StreamSession record while LIVE (None for a broadcast older than sessions).
     current_session_key: str | None = None
+    # IVS's stream id attached to the open session (docs/broadcasts.md): set when IVS opened the
+    # session, or when IVS reported the stream of a session a caller opened; None until then.
+    current_stream_id: str | None = None
+    # Whether `current_session_id` was given by a caller (the platform's sessionId); a session IVS
+    # opened, or one a caller opened without a sessionId, may still be named by a caller.
+    current_session_named: bool = False
     # The live-state check's notes (CONTRACT.md section 7): when IVS was last seen streaming on the
     # channel, and whether the last check missed the stream.
     stream_last_seen_at: datetime | None = None

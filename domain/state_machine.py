@@ -37,10 +37,14 @@ class StateChange:
     session_id: str | None = None
     host_user_id: str | None = None
     stream_id: str | None = None
+    # Whether `session_id` was given by the caller (docs/broadcasts.md: a caller may name a session once)
+    session_named: bool = False
     # Leaving LIVE: the session closed (None for a broadcast older than session records) and why
     minutes_streamed: float = 0.0
     closing_session_key: str | None = None
     end_reason: SessionEndReason = SessionEndReason.ENDED_BY_CALLER
+    # When the closed session ended, if not `at` (a LOST session ends when IVS last saw its stream)
+    session_ended_at: datetime | None = None
 
     @property
     def enters_live(self) -> bool:

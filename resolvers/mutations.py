@@ -37,12 +37,14 @@ async def unassign_channel(info: Info, channel_id: strawberry.ID, host_user_id: 
 
 
 async def set_channel_state(
-    info: Info, channel_id: strawberry.ID, state: ChannelState, session_id: str | None = None
+    info: Info, channel_id: strawberry.ID, state: ChannelState, session_id: str | None = None,
+    host_user_id: strawberry.ID | None = None,
 ) -> Channel:
     context = info.context
     caller = context.require_caller()
     changed = await context.run_blocking(
-        use_cases.set_channel_state, context.backend, caller, channel_id, ChannelState(state), session_id
+        use_cases.set_channel_state, context.backend, caller, channel_id, ChannelState(state), session_id,
+        host_user_id,
     )
     return Channel.of(changed)
 

@@ -16,8 +16,9 @@ async def rotate_stream_key(info: Info, channel_id: strawberry.ID) -> Channel:
     return Channel.of(rotated)
 
 
-async def stop_broadcast(info: Info, channel_id: strawberry.ID) -> Channel:
+async def stop_broadcast(info: Info, channel_id: strawberry.ID, keep_stream_key: bool = False) -> Channel:
     context = info.context
     caller = context.require_caller()
-    stopped = await context.run_blocking(stream_control.stop_broadcast, context.backend, caller, channel_id)
+    stopped = await context.run_blocking(stream_control.stop_broadcast, context.backend, caller, channel_id,
+                                         keep_stream_key)
     return Channel.of(stopped)

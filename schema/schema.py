@@ -52,7 +52,12 @@ class Mutation:
     unassign_channel: Assignment = strawberry.mutation(
         resolver=mutations.unassign_channel, description="Returns the assignment that was removed."
     )
-    set_channel_state: Channel = strawberry.mutation(resolver=mutations.set_channel_state)
+    set_channel_state: Channel = strawberry.mutation(
+        resolver=mutations.set_channel_state,
+        description=(
+            "hostUserId: who broadcasts on a SHARED channel (admins and service callers; a host is always themselves)."
+        ),
+    )
     delete_channel: Channel = strawberry.mutation(
         resolver=mutations.delete_channel,
         description=(
@@ -66,7 +71,10 @@ class Mutation:
     )
     stop_broadcast: Channel = strawberry.mutation(
         resolver=stream_mutations.stop_broadcast,
-        description="Ends the broadcast on IVS now (the encoder is disconnected); the channel goes IDLE.",
+        description=(
+            "Ends the broadcast on IVS now; the channel goes IDLE. Unless keepStreamKey, the stream key is "
+            "replaced first, so the encoder cannot reconnect with it."
+        ),
     )
     request_channel: ChannelRequest = strawberry.mutation(
         resolver=request_resolvers.request_channel,

@@ -41,13 +41,18 @@ class ChannelStats:
     last_broadcast_at: datetime | None
 
 
-@strawberry.type(description="The channel's latest recording to S3, as IVS last reported it.")
+@strawberry.type(description="A recording to S3, as IVS reported it.")
 class Recording:
-    status: str = strawberry.field(description="IVS's recording_status, e.g. 'Recording End'.")
+    status: str = strawberry.field(
+        description="IVS's recording_status, e.g. 'Recording End' or 'Recording Start Failure'."
+    )
     s3_bucket_name: str
     s3_key_prefix: str
     duration_ms: int | None
     at: datetime
+    recording_session_id: strawberry.ID | None = strawberry.field(
+        default=None, description="IVS's recording_session_id (one recording may merge reconnected streams)."
+    )
 
     @classmethod
     def of(cls, recording: model.Recording) -> Recording:
@@ -57,6 +62,7 @@ class Recording:
             s3_key_prefix=recording.s3_key_prefix,
             duration_ms=recording.duration_ms,
             at=recording.at,
+            recording_session_id=strawberry.ID(recording.recording_session_id) if recording.recording_session_id else None,
         )
 
 

@@ -28,6 +28,8 @@ class ChannelsBackend:
     sessions: SessionStore | None = None
     # What IVS streams now, cached briefly (Channel.stream); made from `ivs` when not given.
     live_streams: LiveStreams = field(default=None)  # type: ignore[assignment]
+    # CHANNELS_LOST_AFTER_SECONDS: the live-state check's evidence for LOST (docs/broadcasts.md).
+    lost_after_seconds: float = 90.0
 
     def __post_init__(self) -> None:
         if self.live_streams is None:

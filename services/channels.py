@@ -11,7 +11,15 @@ import logging
 import time
 import uuid
 
-from domain.access import Caller, broadcasting_host, needs_own_assignment, require_grant, require_may_set_state
+from domain.access import (
+    Caller,
+    broadcasting_host,
+    needs_own_assignment,
+    require_grant,
+    require_may_leave_offline,
+    require_may_set_state,
+)
+from domain.broadcasts import NameSession, plan_caller_change
 from domain.capacity import Capacity, compute_capacity
 from domain.errors import CapacityExceeded, ChannelsError, Conflict, NotFound, UpstreamError
 from domain.model import (
@@ -36,6 +44,7 @@ from data.repository import (
     StaleChannel,
 )
 from data.sessions import session_sort_key
+from data.stream_claims import SessionChanged, StreamClaims
 from services.backend import ChannelsBackend
 
 log = logging.getLogger(__name__)
@@ -283,29 +292,44 @@ def unassign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, 
 
 
 def set_channel_state(
-    backend: ChannelsBackend, caller: Caller, channel_id: str, target: ChannelState, session_id: str | None
+    backend: ChannelsBackend, caller: Caller, channel_id: str, target: ChannelState, session_id: str | None,
+    host_user_id: str | None = None,
 ) -> Channel:
-    """Move a channel through the state machine, counting each broadcast once (CONTRACT.md section 2).
+    """Move a channel through the state machine, counting each broadcast once (docs/broadcasts.md).
 
-    Entering OFFLINE stops the broadcast and deletes the IVS stream key; leaving it issues a new key
-    (CONTRACT.md section 7; the steps are in services.stream_control)."""
+    LIVE opens a session broadcast by the caller (or by `host_user_id`, which admins and services
+    name on a SHARED channel), or names the open session when its encoder connected first. Leaving
+    LIVE stops the stream on IVS first (a failure there changes nothing: retry), then closes the
+    session, so that IVS and the table agree. Entering OFFLINE deletes the IVS stream key, then stops
+    the broadcast; leaving it (admins only) issues a new key (the steps are in services.stream_control).
+    """
     validate_identifier("channelId", channel_id)
     if session_id is not None:
         validate_identifier("sessionId", session_id)
+    if host_user_id is not None:
+        validate_identifier("hostUserId", host_user_id)
     repository = backend.repository
     own_assignment = (
         repository.get_assignment(caller.user_id) if needs_own_assignment(caller, "setChannelState") else None
     )
     require_may_set_state(caller, own_assignment, channel_id, target)
+    stopped_stream = False
     for _ in range(STATE_CHANGE_ATTEMPTS):
         channel = repository.get_channel(channel_id)
         if channel is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.")
-        change = plan_state_change(
-            channel, target, session_id, backend.clock(), host_user_id=broadcasting_host(caller, channel)
-        )
+        require_may_leave_offline(caller, channel, target)
+        broadcaster = broadcasting_host(caller, channel, host_user_id) if target is ChannelState.LIVE else None
+        change = plan_caller_change(channel, target, session_id, backend.clock(), host_user_id=broadcaster)
         if change is None:
             return channel
+        if isinstance(change, NameSession):
+            try:
+                StreamClaims(repository.table).name_session(channel_id, change.expected_session_id,
+                                                            change.session_key, change.session_id)
+            except SessionChanged:
+                continue  # the session ended or was named meanwhile: plan again
+            return dataclasses.replace(channel, current_session_id=change.session_id, current_session_named=True)
         if ChannelState.OFFLINE in (change.expected_state, change.new_state):
             # OFFLINE takes the channel off the air: its IVS stream and key change with the state.
             from services import stream_control
@@ -313,6 +337,10 @@ def set_channel_state(
             if change.new_state is ChannelState.OFFLINE:
                 return stream_control.take_off_air(backend, channel)
             return stream_control.put_back_on_air(backend, channel)
+        if change.leaves_live and not stopped_stream:
+            backend.ivs.stop_stream(channel.arn)
+            backend.live_streams.forget()
+            stopped_stream = True
         try:
             repository.apply_state_change(channel_id, change)
         except StaleChannel:
@@ -330,6 +358,8 @@ def applied(channel: Channel, change: StateChange) -> Channel:
             state=change.new_state,
             current_session_id=change.session_id,
             current_session_key=session_sort_key(change.at, change.session_id or ""),
+            current_stream_id=change.stream_id,
+            current_session_named=change.session_named,
             live_since=change.at,
             updated_at=change.at,
             stats=dataclasses.replace(stats, total_broadcasts=stats.total_broadcasts + 1, last_broadcast_at=change.at),
@@ -340,6 +370,8 @@ def applied(channel: Channel, change: StateChange) -> Channel:
         current_session_id=None if change.leaves_live else channel.current_session_id,
         live_since=None if change.leaves_live else channel.live_since,
         current_session_key=None if change.leaves_live else channel.current_session_key,
+        current_stream_id=None if change.leaves_live else channel.current_stream_id,
+        current_session_named=False if change.leaves_live else channel.current_session_named,
         updated_at=change.at,
         stats=dataclasses.replace(
             stats, total_streaming_minutes=round(stats.total_streaming_minutes + change.minutes_streamed, 3)

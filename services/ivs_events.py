@@ -1,175 +1,92 @@
-"""IVS's own events drive channel state: `IVS Stream State Change` and `IVS Recording State Change`
-(EventBridge), applied with the same transitions and statistics as setChannelState.
+"""IVS's own events: `IVS Stream State Change` and `IVS Recording State Change` (EventBridge), each
+a claim about one IVS stream (docs/broadcasts.md).
 
-IVS delivers these best-effort: an event may be missing, hours late, duplicated or out of order.
-So every event is keyed by stream id + event name (a duplicate changes nothing), timestamps are the
-event's own, an end that arrives before its start still counts the broadcast once, and a start for a
-new stream while an older one is still LIVE first closes the older one (its end was lost).
-Following AWS's own UGC sample, a session ends on `Stream End` (`Session Ended` is not always sent).
+IVS delivers these at least once, late (hours, through retries and the dead-letter redrive) and out
+of order. A Stream Start opens a session only while IVS still reports that stream as LIVE (one
+GetStream); anything else about a stream is applied through services.broadcasts, where the stream's
+claim makes every repeat change nothing. Following AWS's own UGC sample, a session ends on
+`Stream End` (`Session Ended` is not always sent). Recordings attach to the sessions of the streams
+they name, never by time.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from domain.clock import format_timestamp, parse_timestamp
-from domain.model import Channel, ChannelState, Recording
-from domain.sessions import SessionEndReason, only_host
-from domain.state_machine import StateChange, minutes_since, plan_state_change
-from data.repository import EventAlreadyApplied, StaleChannel, StreamEventMarker
+from domain.broadcasts import StreamReport
+from domain.ivs_events import RecordingStateEvent, StreamStateEvent, UnusableEvent, read_ivs_event
+from services import broadcasts
 from services.backend import ChannelsBackend
 
 log = logging.getLogger("shelcaster.channels.ivs_events")
 
-STREAM_STATE_CHANGE = "IVS Stream State Change"
-RECORDING_STATE_CHANGE = "IVS Recording State Change"
-STARTS = frozenset({"Stream Start"})
-ENDS = frozenset({"Stream End", "Session Ended"})
-ATTEMPTS = 5
 
-
-@dataclass(frozen=True)
-class StreamStateEvent:
-    channel_arn: str
-    stream_id: str
-    event_name: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class RecordingStateEvent:
-    channel_arn: str
-    recording: Recording
-
-
-def parse_event(event: dict[str, Any]) -> StreamStateEvent | RecordingStateEvent | None:
-    """The event, if it is one the service acts on; None for anything else."""
-    detail = event.get("detail")
-    resources = event.get("resources")
-    at = parse_timestamp(event.get("time"))
-    if not isinstance(detail, dict) or not isinstance(resources, list) or not resources or at is None:
-        return None
-    channel_arn = str(resources[0])
-    if event.get("detail-type") == STREAM_STATE_CHANGE:
-        name, stream_id = detail.get("event_name"), detail.get("stream_id")
-        if name in STARTS | ENDS and isinstance(stream_id, str) and stream_id:
-            return StreamStateEvent(channel_arn, stream_id, str(name), at)
-        return None
-    if event.get("detail-type") == RECORDING_STATE_CHANGE:
-        bucket, prefix = detail.get("recording_s3_bucket_name"), detail.get("recording_s3_key_prefix")
-        if not isinstance(bucket, str) or not isinstance(prefix, str):
-            return None
-        duration = detail.get("recording_duration_ms")
-        return RecordingStateEvent(
-            channel_arn,
-            Recording(
-                status=str(detail.get("recording_status", "")),
-                s3_bucket_name=bucket,
-                s3_key_prefix=prefix,
-                duration_ms=int(duration) if isinstance(duration, (int, float)) else None,
-                at=at,
-            ),
-        )
-    return None
+class StreamNotYetKnown(RuntimeError):
+    """A recording event arrived before its stream's session: retried (IVS sends them close together)."""
 
 
 def apply_ivs_event(backend: ChannelsBackend, event: dict[str, Any]) -> str:
-    """Apply one EventBridge event; returns what happened (for the log and the tests)."""
-    parsed = parse_event(event)
+    """Apply one EventBridge event; returns what happened (for the log and the tests).
+
+    An event that can never be applied answers "refused: ..." with its reason (retrying it would
+    change nothing); an AWS failure raises, so that the events function's invocation is retried.
+    """
+    try:
+        parsed = read_ivs_event(event, backend.clock())
+    except UnusableEvent as unusable:
+        return f"refused: {unusable}"
     if parsed is None:
         return "ignored: not an IVS stream or recording event the service acts on"
     channel_id = backend.repository.find_channel_id_by_arn(parsed.channel_arn)
     if channel_id is None:
         return f"ignored: no channel record for {parsed.channel_arn}"
-    if isinstance(parsed, RecordingStateEvent):
-        kept = backend.repository.record_recording(channel_id, parsed.recording)
-        # The recording of a broadcast belongs to its session too (when the broadcast has one).
-        attached = backend.sessions.attach_recording(channel_id, parsed.recording) if backend.sessions else False
-        if not kept:
-            return "ignored: a newer recording is already noted"
-        return "recording noted" + (" on its session" if attached else "")
     try:
-        if parsed.event_name in STARTS:
-            return _stream_started(backend, channel_id, parsed)
-        return _stream_ended(backend, channel_id, parsed)
-    except EventAlreadyApplied:
-        return "duplicate: already applied"
+        if isinstance(parsed, RecordingStateEvent):
+            return _recording(backend, channel_id, parsed)
+        return _stream(backend, channel_id, parsed)
+    except broadcasts.ChannelGone:
+        return "ignored: the channel was deleted meanwhile"
 
 
-def _marker(event: StreamStateEvent) -> StreamEventMarker:
-    return StreamEventMarker(event.stream_id, event.event_name, format_timestamp(event.at))
+def _stream(backend: ChannelsBackend, channel_id: str, event: StreamStateEvent) -> str:
+    broadcasts.note_stream_event(backend, event.stream_id, broadcasts.START if event.is_start else broadcasts.END,
+                                 event.at)
+    if not event.is_start:
+        return broadcasts.stream_ended(backend, channel_id, event.stream_id, event.at)
+    now_streaming = backend.ivs.get_stream(event.channel_arn)
+    live_now = (now_streaming is not None and now_streaming.stream_id == event.stream_id
+                and now_streaming.state == "LIVE")
+    return broadcasts.stream_seen(backend, channel_id, StreamReport(event.stream_id, event.at, live_now=live_now))
 
 
-def _read(backend: ChannelsBackend, channel_id: str) -> Channel:
-    channel = backend.repository.get_channel(channel_id)
-    if channel is None:
-        raise LookupError(f"channel {channel_id} disappeared while its IVS event was applied")
-    return channel
-
-
-def _stream_started(backend: ChannelsBackend, channel_id: str, event: StreamStateEvent) -> str:
-    repository = backend.repository
-    if repository.get_stream_event(event.stream_id, "Stream Start") is not None:
-        return "duplicate: already applied"
-    ended = _end_of(backend, event.stream_id)
-    if ended is not None:
-        # The end arrived first: count the whole broadcast, leave the state as it is.
-        minutes = minutes_since(event.at, ended)
-        repository.add_completed_broadcast(channel_id, event.at, minutes, _marker(event), backend.clock(),
-                                           ended=ended, host_user_id=only_host(_read(backend, channel_id)))
-        return f"counted a finished broadcast of {minutes} minutes (its end arrived first)"
-    for _ in range(ATTEMPTS):
-        channel = _read(backend, channel_id)
-        if channel.state is ChannelState.OFFLINE:
-            repository.mark_stream_event(_marker(event), backend.clock())
-            log.warning("IVS stream %s started on OFFLINE channel %s; state left OFFLINE", event.stream_id, channel_id)
-            return "ignored: the channel is OFFLINE"
-        if channel.state is ChannelState.LIVE and channel.current_session_id == event.stream_id:
-            repository.mark_stream_event(_marker(event), backend.clock())
-            return "already LIVE with this stream"
-        try:
-            if channel.state is ChannelState.LIVE:
-                # A newer stream started: the older one's end was lost. Close it at this start.
-                close = plan_state_change(channel, ChannelState.IDLE, None, event.at,
-                                          end_reason=SessionEndReason.STREAM_ENDED)
-                assert close is not None
-                repository.apply_state_change(channel_id, close)
-                continue
-            change = plan_state_change(channel, ChannelState.LIVE, event.stream_id, event.at,
-                                       host_user_id=only_host(channel), stream_id=event.stream_id)
-            assert change is not None
-            repository.apply_state_change(channel_id, change, _marker(event))
-            return "went LIVE"
-        except StaleChannel:
+def _recording(backend: ChannelsBackend, channel_id: str, event: RecordingStateEvent) -> str:
+    """The recording goes onto the session of each stream it holds; a finished one (`Recording End`)
+    also becomes the channel's lastRecording unless a later one is kept. A failure is kept as its
+    session's recording status and never replaces another broadcast's recording."""
+    outcomes: list[str] = []
+    if event.recording.succeeded:
+        kept = backend.repository.record_recording(channel_id, event.recording)
+        outcomes.append("kept as the channel's last recording" if kept else "a later recording is already kept")
+    assert backend.sessions is not None
+    claims = broadcasts.stream_claims(backend)
+    attached = unknown = 0
+    for stream_id in event.stream_ids:
+        claim = claims.get(stream_id)
+        if claim is None or claim.channel_id != channel_id:
+            unknown += 1
             continue
-    raise RuntimeError(f"channel {channel_id} kept changing while IVS stream {event.stream_id} started")
+        attached += backend.sessions.attach_recording(channel_id, claim.session_key, event.recording)
+    if unknown and not attached:
+        age = backend.clock() - event.recording.at
+        if age.total_seconds() < RETRY_UNKNOWN_STREAM_SECONDS:
+            raise StreamNotYetKnown(f"no session of stream {event.stream_id} yet; the event is retried")
+        outcomes.append(f"no session of stream {event.stream_id}")
+    else:
+        outcomes.append(f"attached to {attached} session{'s' if attached != 1 else ''}")
+    return f"recording {event.recording.status}: " + "; ".join(outcomes)
 
 
-def _stream_ended(backend: ChannelsBackend, channel_id: str, event: StreamStateEvent) -> str:
-    repository = backend.repository
-    for _ in range(ATTEMPTS):
-        channel = _read(backend, channel_id)
-        if channel.state is not ChannelState.LIVE or channel.current_session_id != event.stream_id:
-            # Not this stream's broadcast (any more): remember the end, for a start that arrives late.
-            repository.mark_stream_event(_marker(event), backend.clock())
-            return "noted: the channel is not LIVE with this stream"
-        change: StateChange | None = plan_state_change(channel, ChannelState.IDLE, None, event.at,
-                                                       end_reason=SessionEndReason.STREAM_ENDED)
-        assert change is not None
-        try:
-            repository.apply_state_change(channel_id, change, _marker(event))
-            return "went IDLE"
-        except StaleChannel:
-            continue
-    raise RuntimeError(f"channel {channel_id} kept changing while IVS stream {event.stream_id} ended")
-
-
-def _end_of(backend: ChannelsBackend, stream_id: str) -> datetime | None:
-    for name in sorted(ENDS):
-        marker = backend.repository.get_stream_event(stream_id, name)
-        if marker is not None:
-            return parse_timestamp(marker.at)
-    return None
+# A recording event whose stream has no session yet is retried while it is this young (its Stream
+# Start may still be on its way); older, it is applied to the channel alone.
+RETRY_UNKNOWN_STREAM_SECONDS = 60 * 60

@@ -125,33 +125,71 @@ def _abandon(backend: ChannelsBackend, channel_id: str, token: str) -> None:
         log.exception("key-change lease of channel %s could not be released; it expires by itself", channel_id)
 
 
-def stop_broadcast(backend: ChannelsBackend, caller: Caller, channel_id: str) -> Channel:
+def stop_broadcast(backend: ChannelsBackend, caller: Caller, channel_id: str, keep_stream_key: bool = False) -> Channel:
     """End the broadcast on IVS now, then leave LIVE exactly as setChannelState IDLE does.
 
-    Steps: 1. StopStream (a channel IVS is not receiving counts as stopped); 2. the conditional
-    LIVE → IDLE transition, session closed with STOPPED_BY_ADMIN. A failure in 1 changes nothing
-    (UPSTREAM_ERROR, retry). If IVS's Stream End event (or the live-state check) moves the channel
-    first, 2 finds it IDLE and counts nothing again; the session then ends as IVS reported it.
+    As AWS's StopStream documentation warns, an encoder reconnects after a stop unless its key is
+    revoked first; so unless `keep_stream_key`, the key is replaced before the stream is stopped.
+    Steps (what a failure after each leaves, and who repairs it):
+    1. (unless keep_stream_key) the key-change lease is taken and the key cleared from the channel and
+       its assignments, conditional on the channel still LIVE; a failure changes nothing;
+    2. (unless keep_stream_key) IVS: every key of the channel deleted, a new one created;
+    3. IVS StopStream (a channel IVS is not streaming on counts as stopped);
+    4. one transaction: LIVE → IDLE with the session closed as STOPPED_BY_ADMIN, and the new key on
+       the channel and its assignments with the lease released (only the key when IVS's Stream End
+       or the live-state check moved the channel first: counted once, there).
+    A failure in 2 to 4 releases the lease and answers the error: the records are keyless and the
+    channel still LIVE; a retry runs the steps again (`reconcile` gives a keyless channel a key).
     """
     validate_identifier("channelId", channel_id)
     require_may_stop_broadcast(caller)
     channel = _read(backend, channel_id)
     if channel.state is not ChannelState.LIVE:
         raise InvalidStateTransition(f"Channel '{channel_id}' is {channel.state.value}, not LIVE: nothing to stop.")
-    backend.ivs.stop_stream(channel.arn)
-    backend.live_streams.forget()
+    if keep_stream_key:
+        backend.ivs.stop_stream(channel.arn)
+        backend.live_streams.forget()
+        return _leave_live(backend, channel_id, None)
+    try:
+        token, _ = _begin(backend, channel, ChannelState.LIVE)
+    except KeyChangeInProgress:
+        if _read(backend, channel_id).state is not ChannelState.LIVE:
+            raise InvalidStateTransition(f"Channel '{channel_id}' is no longer LIVE: nothing to stop.") from None
+        raise _in_progress(channel_id) from None
+    try:
+        write = dataclasses.replace(_replace_ivs_key(backend, channel), lease_token=token,
+                                    hosts=_hosts(backend, channel))
+        backend.ivs.stop_stream(channel.arn)
+        backend.live_streams.forget()
+        return _leave_live(backend, channel_id, write)
+    except LeaseLost:
+        raise _in_progress(channel_id) from None
+    except BaseException:
+        _abandon(backend, channel_id, token)
+        raise
+
+
+def _leave_live(backend: ChannelsBackend, channel_id: str, write: KeyWrite | None) -> Channel:
+    """Step 4 of stop_broadcast: the channel leaves LIVE (STOPPED_BY_ADMIN) with the new key, if any."""
     for _ in range(ATTEMPTS):
+        channel = _read(backend, channel_id)
         if channel.state is not ChannelState.LIVE:
-            return channel  # ended meanwhile (Stream End, the live-state check): counted once, there
+            # Ended meanwhile (Stream End, the live-state check): counted once, there.
+            if write is None:
+                return channel
+            _records(backend).write_key(channel_id, write)
+            return dataclasses.replace(channel, stream_key=write.plain, sealed_stream_key=write.sealed)
         change = plan_state_change(channel, ChannelState.IDLE, None, backend.clock(),
                                    end_reason=SessionEndReason.STOPPED_BY_ADMIN)
         assert change is not None
         try:
-            backend.repository.apply_state_change(channel_id, change)
+            backend.repository.apply_state_change(channel_id, change, key_write=write)
         except StaleChannel:
-            channel = _read(backend, channel_id)
             continue
-        return applied(channel, change)
+        stopped = applied(channel, change)
+        if write is None:
+            return stopped
+        return dataclasses.replace(stopped, stream_key=write.plain, sealed_stream_key=write.sealed)
     raise Conflict(f"Channel '{channel_id}' kept changing concurrently; retry.")
 
 
@@ -159,11 +197,12 @@ def take_off_air(backend: ChannelsBackend, channel: Channel) -> Channel:
     """Enter OFFLINE (from IDLE or LIVE): no encoder can connect afterwards.
 
     Steps: 1. lease taken, key cleared from the records (conditional on the planned state);
-    2. IVS StopStream; 3. IVS deletes every key of the channel; 4. one transaction: the state change
+    2. IVS deletes every key of the channel; 3. IVS StopStream (after the key, so that the encoder
+    cannot reconnect); 4. one transaction: the state change
     to OFFLINE (a LIVE session closed as ENDED_BY_CALLER), lease released. A failure in 2 to 4
     releases the lease and answers the error: the channel keeps its state, keyless; a retry runs
     the steps again (`reconcile` would otherwise issue it a new key). A Stream End that IVS sends
-    after 2 moves a LIVE channel IDLE first; step 4 then plans from IDLE.
+    after 3 moves a LIVE channel IDLE first; step 4 then plans from IDLE.
     """
     for _ in range(ATTEMPTS):
         try:
@@ -175,9 +214,10 @@ def take_off_air(backend: ChannelsBackend, channel: Channel) -> Channel:
                 return channel
             continue
         try:
-            backend.ivs.stop_stream(channel.arn)
+            # The key first: an encoder reconnects after a stop unless its key is gone.
             for key in backend.ivs.list_stream_keys(channel.arn):
                 backend.ivs.delete_stream_key(key.arn)
+            backend.ivs.stop_stream(channel.arn)
             backend.live_streams.forget()
             return _change_state_with_key(backend, channel.id, ChannelState.OFFLINE,
                                           KeyWrite(lease_token=token, plain=None, sealed=None))

@@ -1,7 +1,8 @@
-"""Each draft-2 feature lands exactly as drafted (CONTRACT.md, "Each draft-2 feature lands with its part
-of schema-draft2.graphql exactly"): every type, field, argument, input field and enum value of
-`contract/schema-draft2.graphql` that the service's schema has is there with the drafted name, type,
-nullability and default. Generic: it compares whatever is present, so each part lands on its own."""
+"""Each drafted feature lands exactly as drafted (CONTRACT.md: "Each draft-3 feature lands with its part of
+`schema-draft3.graphql` exactly"): every type, field, argument, input field and enum value of the latest
+draft (`contract/schema-draft3.graphql`, the whole surface the service is heading for, draft 2 included)
+that the service's schema has is there with the drafted name, type, nullability and default. Generic: it
+compares whatever is present, so each part lands on its own."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from schema.schema import export_sdl
 ROOT = Path(__file__).resolve().parents[1]
 DRAFT2 = ROOT / "contract" / "schema-draft2.graphql"  # draft 2's SDL, vendored
 SHARED_DRAFT2 = ROOT.parent / "shared" / "contract" / "schema-draft2.graphql"
+DRAFT3 = ROOT / "contract" / "schema-draft3.graphql"  # draft 3's SDL, vendored: the latest
+SHARED_DRAFT3 = ROOT.parent / "shared" / "contract" / "schema-draft3.graphql"
 
 # The channel requests' part of draft 2 (CONTRACT.md section 8): the service has all of it.
 CHANNEL_REQUESTS_PART = {
@@ -49,7 +52,16 @@ LIVE_STREAMS_PART = {
     "StreamSessionConnection": None,
     "StreamSessionEdge": None,
 }
-LANDED_PARTS = {"channel requests": CHANNEL_REQUESTS_PART, "live streams": LIVE_STREAMS_PART}
+# Broadcast truth (CONTRACT.md section 11, draft 3).
+BROADCAST_TRUTH_PART = {
+    "Mutation": {"setChannelState", "stopBroadcast"},
+    "Recording": {"recordingSessionId"},
+}
+LANDED_PARTS = {
+    "channel requests": CHANNEL_REQUESTS_PART,
+    "live streams": LIVE_STREAMS_PART,
+    "broadcast truth": BROADCAST_TRUTH_PART,
+}
 
 
 def _default(argument: GraphQLArgument | GraphQLInputField) -> str:
@@ -82,7 +94,7 @@ def own_types(schema: GraphQLSchema) -> dict[str, GraphQLNamedType]:
 
 @pytest.fixture(scope="module")
 def draft() -> GraphQLSchema:
-    return parse_sdl(DRAFT2.read_text())
+    return parse_sdl(DRAFT3.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +102,7 @@ def service() -> GraphQLSchema:
     return parse_sdl(export_sdl())
 
 
-def test_every_draft2_type_the_service_has_is_of_the_drafted_kind(draft: GraphQLSchema, service: GraphQLSchema) -> None:
+def test_every_drafted_type_the_service_has_is_of_the_drafted_kind(draft: GraphQLSchema, service: GraphQLSchema) -> None:
     drafted = own_types(draft)
     mismatched = [
         f"{name}: {type(named).__name__}, drafted {type(drafted[name]).__name__}"
@@ -100,7 +112,7 @@ def test_every_draft2_type_the_service_has_is_of_the_drafted_kind(draft: GraphQL
     assert mismatched == []
 
 
-def test_every_draft2_member_the_service_has_is_exactly_as_drafted(draft: GraphQLSchema, service: GraphQLSchema) -> None:
+def test_every_drafted_member_the_service_has_is_exactly_as_drafted(draft: GraphQLSchema, service: GraphQLSchema) -> None:
     drafted = own_types(draft)
     differences = []
     for name, named in own_types(service).items():
@@ -114,7 +126,7 @@ def test_every_draft2_member_the_service_has_is_exactly_as_drafted(draft: GraphQ
 
 
 def test_inputs_and_enums_the_service_has_are_whole(draft: GraphQLSchema, service: GraphQLSchema) -> None:
-    # A partial input or enum would accept or answer something draft 2 does not.
+    # A partial input or enum would accept or answer something the draft does not.
     drafted = own_types(draft)
     partial = [
         f"{name}: {sorted(signatures(named).keys() ^ signatures(drafted[name]).keys())}"
@@ -125,15 +137,20 @@ def test_inputs_and_enums_the_service_has_are_whole(draft: GraphQLSchema, servic
     assert partial == []
 
 
-@pytest.mark.parametrize("part", LANDED_PARTS.values(), ids=LANDED_PARTS.keys())
-def test_each_landed_part_is_whole(draft: GraphQLSchema, service: GraphQLSchema, part: dict[str, set[str] | None]) -> None:
+# The draft each part belongs to: a whole type (None) is whole as that draft has it.
+PART_DRAFTS = {"channel requests": DRAFT2, "live streams": DRAFT2, "broadcast truth": DRAFT3}
+
+
+@pytest.mark.parametrize("name", LANDED_PARTS.keys())
+def test_each_landed_part_is_whole(service: GraphQLSchema, name: str) -> None:
+    part, drafted = LANDED_PARTS[name], own_types(parse_sdl(PART_DRAFTS[name].read_text()))
     types = own_types(service)
     missing = []
     for name, members in part.items():
         if name not in types:
             missing.append(name)
             continue
-        wanted = set(signatures(own_types(draft)[name])) if members is None else members
+        wanted = set(signatures(drafted[name])) if members is None else members
         missing += [f"{name}.{member}" for member in sorted(wanted - set(signatures(types[name])))]
     assert missing == []
 
@@ -142,3 +159,14 @@ def test_vendored_draft2_is_the_shared_draft2() -> None:
     if not SHARED_DRAFT2.exists():
         pytest.skip(f"{SHARED_DRAFT2} is not beside this clone")
     assert DRAFT2.read_text() == SHARED_DRAFT2.read_text()
+
+
+def test_draft3_keeps_every_draft2_type() -> None:
+    # Draft 3 is the whole surface: comparing with it alone leaves nothing of draft 2 unchecked.
+    assert set(own_types(parse_sdl(DRAFT2.read_text()))) <= set(own_types(parse_sdl(DRAFT3.read_text())))
+
+
+def test_vendored_draft3_is_the_shared_draft3() -> None:
+    if not SHARED_DRAFT3.exists():
+        pytest.skip(f"{SHARED_DRAFT3} is not beside this clone")
+    assert DRAFT3.read_text() == SHARED_DRAFT3.read_text()
