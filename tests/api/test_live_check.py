@@ -56,7 +56,7 @@ async def test_a_stream_ivs_reports_without_an_event_goes_live_after_a_check(
     assert seen["stats"]["totalBroadcasts"] == 1
     # IVS's Stream Start arriving late changes nothing.
     late = ivs_event("ivs_stream_start", channel["arn"], stream["streamId"], stream["startTime"])
-    assert apply_ivs_event(service.backend, late) == "already LIVE with this stream"
+    assert apply_ivs_event(service.backend, late) == "already applied: the stream has its session"
     [session] = (await gql(SESSIONS, {"id": channel["id"]}, token=admin))["data"]["channel"]["sessions"]["edges"]
     assert session["node"]["hostUserId"] == "host-1" and session["node"]["streamId"] == stream["streamId"]
 

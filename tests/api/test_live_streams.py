@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from app.bootstrap import Service
 from app.embedded import EmbeddedAws
 from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
+from services.backend import ChannelsBackend
 from services.ivs_events import apply_ivs_event
 from tests.api import queries
 from tests.api.test_errors import create
@@ -41,6 +44,20 @@ def stand_in(aws: EmbeddedAws) -> LocalIvsStreamsStandIn:
     return aws.ivs_stand_in
 
 
+@pytest.fixture
+def events_backend(service: Service) -> ChannelsBackend:
+    """The backend IVS's events are applied with, its clock on the events' day (their time window)."""
+    return dataclasses.replace(service.backend, clock=lambda: datetime(2030, 1, 1, 12, tzinfo=UTC))
+
+
+def live_stream(stand_in: LocalIvsStreamsStandIn, channel: dict[str, Any]) -> str:
+    """An encoder connects with the channel's key: the id of the stream IVS reports live."""
+    stand_in.connect_encoder(channel["streamKey"])
+    stream = stand_in.stream_of(channel["arn"])
+    assert stream is not None
+    return str(stream["streamId"])
+
+
 async def set_state(gql: GraphQLClient, token: str, channel_id: str, state: str) -> dict[str, Any]:
     result = await gql(queries.SET_STATE, {"channelId": channel_id, "state": state}, token=token)
     assert "errors" not in result, result
@@ -54,7 +71,8 @@ async def sessions(gql: GraphQLClient, token: str, channel_id: str, **variables:
 
 
 async def test_each_broadcast_is_a_session_newest_first_with_host_and_reason(
-    gql: GraphQLClient, admin: str, tokens: TokenFactory, service: Service
+    gql: GraphQLClient, admin: str, tokens: TokenFactory, events_backend: ChannelsBackend,
+    stand_in: LocalIvsStreamsStandIn,
 ) -> None:
     channel = await create(gql, admin)
     await gql(queries.ASSIGN, {"channelId": channel["id"], "hostUserId": "host-1"}, token=admin)
@@ -62,13 +80,13 @@ async def test_each_broadcast_is_a_session_newest_first_with_host_and_reason(
     first_live = await set_state(gql, host, channel["id"], "LIVE")
     await set_state(gql, host, channel["id"], "IDLE")
     # The second broadcast is reported by IVS: its host is the channel's only host.
-    stream_id = "st-2AbCdEfGhIjKlMnOpQrStUv"
-    assert apply_ivs_event(service.backend, ivs_event("ivs_stream_start", channel["arn"], stream_id,
-                                                      "2030-01-01T10:00:00Z")) == "went LIVE"
-    assert apply_ivs_event(service.backend, ivs_event("ivs_stream_start", channel["arn"], stream_id,
-                                                      "2030-01-01T10:00:00Z")) == "duplicate: already applied"
-    assert apply_ivs_event(service.backend, ivs_event("ivs_stream_end", channel["arn"], stream_id,
-                                                      "2030-01-01T10:30:00Z")) == "went IDLE"
+    stream_id = live_stream(stand_in, channel)
+    assert apply_ivs_event(events_backend, ivs_event("ivs_stream_start", channel["arn"], stream_id,
+                                                     "2030-01-01T10:00:00Z")) == "went LIVE"
+    assert apply_ivs_event(events_backend, ivs_event("ivs_stream_start", channel["arn"], stream_id,
+                                                     "2030-01-01T10:00:00Z")) == "already applied: the stream has its session"
+    assert apply_ivs_event(events_backend, ivs_event("ivs_stream_end", channel["arn"], stream_id,
+                                                     "2030-01-01T10:30:00Z")) == "went IDLE"
 
     page = await sessions(gql, admin, channel["id"])
 
@@ -84,31 +102,32 @@ async def test_each_broadcast_is_a_session_newest_first_with_host_and_reason(
 
 
 async def test_an_open_session_has_no_end_and_a_recording_is_attached_to_its_session(
-    gql: GraphQLClient, admin: str, service: Service
+    gql: GraphQLClient, admin: str, events_backend: ChannelsBackend, stand_in: LocalIvsStreamsStandIn
 ) -> None:
     channel = await create(gql, admin)
-    stream_id = "st-3AbCdEfGhIjKlMnOpQrStUv"
-    apply_ivs_event(service.backend, ivs_event("ivs_stream_start", channel["arn"], stream_id, "2030-01-01T10:00:00Z"))
+    stream_id = live_stream(stand_in, channel)
+    apply_ivs_event(events_backend, ivs_event("ivs_stream_start", channel["arn"], stream_id, "2030-01-01T10:00:00Z"))
 
     [open_session] = [e["node"] for e in (await sessions(gql, admin, channel["id"]))["edges"]]
     assert (open_session["endedAt"], open_session["endReason"], open_session["hostUserId"]) == (None, None, None)
 
-    apply_ivs_event(service.backend, ivs_event("ivs_stream_end", channel["arn"], stream_id, "2030-01-01T10:20:00Z"))
+    apply_ivs_event(events_backend, ivs_event("ivs_stream_end", channel["arn"], stream_id, "2030-01-01T10:20:00Z"))
     recording = ivs_event("ivs_recording_end", channel["arn"], stream_id, "2030-01-01T10:20:05Z")
-    assert apply_ivs_event(service.backend, recording) == "recording noted on its session"
+    assert apply_ivs_event(events_backend, recording) == (
+        "recording Recording End: kept as the channel's last recording; attached to 1 session")
 
     [closed] = [e["node"] for e in (await sessions(gql, admin, channel["id"]))["edges"]]
     assert closed["recording"] == {"status": "Recording End"}
 
 
 async def test_an_end_that_arrives_before_its_start_is_one_whole_session(
-    gql: GraphQLClient, admin: str, service: Service
+    gql: GraphQLClient, admin: str, events_backend: ChannelsBackend
 ) -> None:
     channel = await create(gql, admin)
-    stream_id = "st-4AbCdEfGhIjKlMnOpQrStUv"
-    apply_ivs_event(service.backend, ivs_event("ivs_stream_end", channel["arn"], stream_id, "2030-01-01T11:00:00Z"))
-    apply_ivs_event(service.backend, ivs_event("ivs_stream_start", channel["arn"], stream_id, "2030-01-01T10:00:00Z"))
-    apply_ivs_event(service.backend, ivs_event("ivs_stream_start", channel["arn"], stream_id, "2030-01-01T10:00:00Z"))
+    stream_id = "st-4AbCdEfGhIjKlMnOpQrStUv"  # IVS no longer streams it: both events are late
+    apply_ivs_event(events_backend, ivs_event("ivs_stream_end", channel["arn"], stream_id, "2030-01-01T11:00:00Z"))
+    apply_ivs_event(events_backend, ivs_event("ivs_stream_start", channel["arn"], stream_id, "2030-01-01T10:00:00Z"))
+    apply_ivs_event(events_backend, ivs_event("ivs_stream_start", channel["arn"], stream_id, "2030-01-01T10:00:00Z"))
 
     nodes = [e["node"] for e in (await sessions(gql, admin, channel["id"]))["edges"]]
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from app.bootstrap import Service
+from domain.clock import format_timestamp, utc_now
 from app.embedded import EmbeddedAws
 from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
 from domain.access import Caller
@@ -76,7 +77,7 @@ async def test_stop_broadcast_ends_the_stream_and_a_late_stream_end_counts_nothi
 
     assert stopped["data"]["stopBroadcast"]["state"] == "IDLE"
     assert stand_in.stream_of(channel["arn"]) is None
-    late_end = ivs_event("ivs_stream_end", channel["arn"], stream_id, "2099-01-01T00:00:00Z")
+    late_end = ivs_event("ivs_stream_end", channel["arn"], stream_id, format_timestamp(utc_now()))
     assert apply_ivs_event(service.backend, late_end) == "noted: the channel is not LIVE with this stream"
     after = service.backend.repository.get_channel(channel["id"])
     assert after is not None and after.stats.total_broadcasts == 1 and after.stats.total_streaming_minutes < 1
@@ -107,7 +108,7 @@ async def test_stop_broadcast_racing_stream_end_counts_the_broadcast_once(
     for _ in range(3):
         channel = await create(gql, admin, name=f"Race {_}")
         stream_id = await go_live_on_ivs(service, stand_in, channel)
-        end = ivs_event("ivs_stream_end", channel["arn"], stream_id, "2099-01-01T00:00:00Z")
+        end = ivs_event("ivs_stream_end", channel["arn"], stream_id, format_timestamp(utc_now()))
         # stopBroadcast finds nothing to stop when the other ended the broadcast first.
         race(lambda: stop_broadcast(service.backend, ADMIN, channel["id"]), lambda: apply_ivs_event(service.backend, end),
              tolerated=(InvalidStateTransition,))

@@ -42,6 +42,15 @@ def sample(name: str, arn: str, *, stream_id: str = "st-1", time: str | None = N
     return event
 
 
+def live_stream_event(stand_in: LocalIvsStreamsStandIn, channel_arn: str, stream_key: str, name: str = "ivs_stream_start") -> dict[str, Any]:
+    """An encoder connects with `stream_key` now, and IVS's event about its stream, dated now (for the
+    tests of the functions, whose clock is the real one)."""
+    stand_in.connect_encoder(stream_key)
+    stream = stand_in.stream_of(channel_arn)
+    assert stream is not None
+    return sample(name, channel_arn, stream_id=str(stream["streamId"]), time=str(stream["startTime"]))
+
+
 @pytest.fixture
 def backend(service: Service) -> ChannelsBackend:
     return dataclasses.replace(service.backend, clock=lambda: SAMPLES_DAY)

@@ -18,7 +18,7 @@ from data.clients import AwsConnection, build_clients
 from data.dynamo import DynamoTable
 from data.provisioning import provision
 from tests.conftest import make_settings
-from tests.events.test_ivs_events import sample
+from tests.events.test_ivs_events import live_stream_event, sample
 from tests.support import CLIENT_ID, ISSUER, JwksServer, TokenFactory
 
 EVENTS = Path(__file__).parent / "events"
@@ -106,16 +106,16 @@ def test_importing_the_handler_builds_no_client() -> None:
     assert lambda_handler._api is None and lambda_handler._events_backend is None
 
 
-def test_events_handler_applies_ivs_events(lambda_env: Settings, tokens: TokenFactory) -> None:
+def test_events_handler_applies_ivs_events(lambda_env: Settings, tokens: TokenFactory, aws: Any) -> None:
     admin = tokens.admin()
     created = server.handler(
-        api_event("apigw_http_v2.json", 'mutation { createChannel(input: {name: "Events"}) { id arn } }', admin), CONTEXT
+        api_event("apigw_http_v2.json", 'mutation { createChannel(input: {name: "Events"}) { id arn streamKey } }', admin),
+        CONTEXT,
     )
     channel = json.loads(created["body"])["data"]["createChannel"]
-    assert server.events_handler(sample("ivs_stream_start", channel["arn"]), CONTEXT) == {"outcome": "went LIVE"}
-    assert server.events_handler(sample("ivs_stream_start", channel["arn"]), CONTEXT) == {
-        "outcome": "duplicate: already applied"
-    }
+    start = live_stream_event(aws.ivs_stand_in, channel["arn"], channel["streamKey"])
+    assert server.events_handler(start, CONTEXT) == {"outcome": "went LIVE"}
+    assert server.events_handler(start, CONTEXT) == {"outcome": "already applied: the stream has its session"}
     state = server.handler(
         api_event("apigw_http_v2.json", '{ channel(id: "%s") { state stats { totalBroadcasts } } }' % channel["id"], admin),
         CONTEXT,

@@ -18,7 +18,7 @@ import pytest
 
 import server
 from app.settings import Settings
-from tests.events.test_ivs_events import sample
+from tests.events.test_ivs_events import live_stream_event
 from tests.handlers.test_lambda_handlers import CONTEXT, api_event, lambda_env  # noqa: F401 (fixture)
 from tests.support import TokenFactory
 
@@ -90,17 +90,20 @@ def test_the_request_line_reaches_the_runtime_handler(
 
 @pytest.mark.parametrize("lambda_runtime", [TEMPLATE_SETUP, WITHOUT_LOGGING_CONTROLS], indirect=True)
 def test_the_events_outcome_line_reaches_the_runtime_handler(
-    lambda_runtime: RuntimeHandler, lambda_env: Settings, tokens: TokenFactory
+    lambda_runtime: RuntimeHandler, lambda_env: Settings, tokens: TokenFactory, aws: Any
 ) -> None:
     created = server.handler(
-        api_event("apigw_http_v2.json", 'mutation { createChannel(input: {name: "Logged"}) { arn } }', tokens.admin()),
+        api_event("apigw_http_v2.json", 'mutation { createChannel(input: {name: "Logged"}) { arn streamKey } }',
+                  tokens.admin()),
         CONTEXT,
     )
-    arn = json.loads(created["body"])["data"]["createChannel"]["arn"]
-    assert server.events_handler(sample("ivs_stream_start", arn), CONTEXT) == {"outcome": "went LIVE"}
+    channel = json.loads(created["body"])["data"]["createChannel"]
+    arn = channel["arn"]
+    start = live_stream_event(aws.ivs_stand_in, arn, channel["streamKey"])
+    assert server.events_handler(start, CONTEXT) == {"outcome": "went LIVE"}
     outcomes = lambda_runtime.messages("shelcaster.channels.ivs_events")
-    assert {"event": "IVS Stream State Change", "name": "Stream Start", "streamId": "st-1", "resource": arn,
-            "outcome": "went LIVE"} in outcomes
+    assert {"event": "IVS Stream State Change", "name": "Stream Start", "streamId": start["detail"]["stream_id"],
+            "resource": arn, "outcome": "went LIVE"} in outcomes
 
 
 @pytest.mark.parametrize("lambda_runtime", [("JSON", "WARN")], indirect=True)

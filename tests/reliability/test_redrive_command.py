@@ -17,7 +17,7 @@ from app.cli import main
 from app.settings import Settings
 from data.clients import AwsConnection, build_sqs_client
 from services.event_redrive import unwrap_dead_letter
-from tests.events.test_ivs_events import sample
+from tests.events.test_ivs_events import live_stream_event, sample
 from tests.handlers.test_lambda_handlers import CONTEXT, api_event, lambda_env  # noqa: F401 (fixture)
 from tests.support import TokenFactory
 
@@ -50,17 +50,18 @@ def test_unwrap_reads_both_shapes_and_nothing_else() -> None:
 
 def test_redrive_reports_then_applies_each_event_once_and_keeps_what_it_cannot_read(
     lambda_env: Settings, aws_connection: AwsConnection, tokens: TokenFactory,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], aws: Any,
 ) -> None:
     admin = tokens.admin()
     created = server.handler(
-        api_event("apigw_http_v2.json", 'mutation { createChannel(input: {name: "Dead Letters"}) { id arn } }', admin),
+        api_event("apigw_http_v2.json", 'mutation { createChannel(input: {name: "Dead Letters"}) { id arn streamKey } }',
+                  admin),
         CONTEXT,
     )
     channel = json.loads(created["body"])["data"]["createChannel"]
     sqs = build_sqs_client(aws_connection)
     url = sqs.create_queue(QueueName="ivs-events-dlq")["QueueUrl"]
-    start = sample("ivs_stream_start", channel["arn"])
+    start = live_stream_event(aws.ivs_stand_in, channel["arn"], channel["streamKey"])
     # The same start twice: once as EventBridge gave up on it, once as the function did.
     bodies = [json.dumps(start), json.dumps(on_failure_record(start)), "garbage"]
     for body in bodies:
@@ -79,7 +80,8 @@ def test_redrive_reports_then_applies_each_event_once_and_keeps_what_it_cannot_r
         main(["redrive-events", "--queue-url", url, "--apply"])
     out = capsys.readouterr().out
     assert applied.value.code == 1
-    assert out.count(": went LIVE [done]") == 1 and out.count(": duplicate: already applied [done]") == 1
+    assert out.count(": went LIVE [done]") == 1
+    assert out.count(": already applied: the stream has its session [done]") == 1
     assert "applied 2, to apply 0, unreadable 1" in out
     assert queue_bodies(sqs, url) == ["garbage"]
     assert channel_state(admin, channel["id"]) == {"state": "LIVE", "stats": {"totalBroadcasts": 1}}
