@@ -151,6 +151,15 @@ class LocalIvsStreamsStandIn:
             channel = self._channels.get(channel_arn)
             return self._stream_body(channel, full=True) if channel is not None and channel.stream else None
 
+    def set_stream_health(self, channel_arn: str, health: str) -> None:
+        """The live stream's health as IVS reports it: "HEALTHY", "STARVING" (no data from the encoder)
+        or "UNKNOWN". KeyError when nothing is live on the channel."""
+        with self._lock:
+            channel = self._channels.get(channel_arn)
+            if channel is None or channel.stream is None:
+                raise KeyError(f"no live stream on {channel_arn}")
+            channel.stream.health = health
+
     def stream_history(self, channel_arn: str) -> list[StreamRecord]:
         """Every stream of the channel, oldest first (empty for a channel the stand-in does not know)."""
         with self._lock:

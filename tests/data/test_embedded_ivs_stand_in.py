@@ -14,10 +14,13 @@ from botocore.validate import ParamValidator
 
 from app.embedded import EmbeddedAws
 from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
+from app.simulate_broadcast import StandInControl
 from data.clients import AwsClients
 from data.ivs import IvsGateway, StreamKeyExists
+from domain.clock import format_timestamp
 from domain.errors import NotFound
 from domain.model import ChannelType, LatencyMode
+from tests.concurrency import race
 
 
 class ResponsesMatchTheModel:
@@ -276,14 +279,56 @@ def test_streams_are_listed_and_got_in_state_live(
 def test_list_streams_keeps_only_the_health_asked_for(
     clients: AwsClients, gateway: IvsGateway, stand_in: LocalIvsStreamsStandIn
 ) -> None:
-    arn, key = new_channel(gateway)
-    stand_in.connect_encoder(key)
+    healthy_arn, healthy_key = new_channel(gateway, "persistent-healthy")
+    starving_arn, starving_key = new_channel(gateway, "persistent-starving")
+    stand_in.connect_encoder(healthy_key)
+    stand_in.connect_encoder(starving_key)
+    stand_in.set_stream_health(starving_arn, "STARVING")
 
     healthy = clients.ivs.list_streams(filterBy={"health": "HEALTHY"})["streams"]
     starving = clients.ivs.list_streams(filterBy={"health": "STARVING"})["streams"]
 
-    assert [s["channelArn"] for s in healthy] == [arn]
-    assert starving == []
+    assert [(s["channelArn"], s["health"]) for s in healthy] == [(healthy_arn, "HEALTHY")]
+    assert [(s["channelArn"], s["health"]) for s in starving] == [(starving_arn, "STARVING")]
+
+
+def test_stop_streams_racing_a_reconnecting_encoder_leave_one_live_stream_and_every_other_ended(
+    gateway: IvsGateway, stand_in: LocalIvsStreamsStandIn
+) -> None:
+    arn, key = new_channel(gateway)
+    stand_in.connect_encoder(key, reconnect=True)
+
+    race(*[lambda: gateway.stop_stream(arn)] * 8)
+
+    history = stand_in.stream_history(arn)
+    live = gateway.get_stream(arn)
+    assert live is not None and live.stream_id == history[-1].stream_id
+    assert len(history) == 9 and len({r.stream_id for r in history}) == 9
+    assert [r.ended_by for r in history] == ["StopStream"] * 8 + [None]
+    assert [r.reconnected for r in history] == [False] + [True] * 8
+
+
+def test_the_control_api_tells_another_process_the_streams_and_the_encoder(
+    aws: EmbeddedAws, gateway: IvsGateway, stand_in: LocalIvsStreamsStandIn
+) -> None:
+    arn, key = new_channel(gateway)
+    stand_in.connect_encoder(key, viewers=3, reconnect=True)
+    gateway.stop_stream(arn)
+    old, new = stand_in.stream_history(arn)
+    assert old.ended_at is not None
+
+    answer = StandInControl(aws.endpoint_url).streams(arn)
+
+    assert answer == {
+        "streams": [
+            {"streamId": old.stream_id, "startTime": format_timestamp(old.started_at),
+             "endTime": format_timestamp(old.ended_at), "reconnected": False,
+             "endedBy": "StopStream"},
+            {"streamId": new.stream_id, "startTime": format_timestamp(new.started_at), "endTime": None,
+             "reconnected": True, "endedBy": None},
+        ],
+        "encoder": {"viewers": 3, "reconnects": True, "refused": False},
+    }
 
 
 def test_get_stream_session_gives_a_streams_start_end_and_channel(
