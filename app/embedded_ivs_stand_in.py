@@ -62,7 +62,7 @@ class StreamRecord:
     started_at: datetime
     ended_at: datetime | None
     reconnected: bool  # started by the encoder reconnecting on its own after a StopStream
-    ended_by: str | None  # "encoder" (it disconnected), "StopStream"; None while the stream is live
+    ended_by: str | None  # "encoder" (it disconnected), "StopStream", "dropped"; None while the stream is live
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,19 @@ class LocalIvsStreamsStandIn:
                 return None
             channel.encoder = None
             return self._end_stream(channel, ended_by="encoder")
+
+    def drop_connection(self, channel_arn: str) -> str | None:
+        """The encoder's connection drops (the network, not the encoder): the stream ends, and an
+        encoder that reconnects connects again with its key as after a StopStream. Returns the ended
+        stream's id (None when none was live)."""
+        with self._lock:
+            channel = self._channels.get(channel_arn)
+            if channel is None:
+                return None
+            ended = self._end_stream(channel, ended_by="dropped")
+            if ended is not None:
+                self._encoder_reconnects(channel)
+            return ended
 
     def stream_of(self, channel_arn: str) -> dict[str, Any] | None:
         """The channel's live stream as GetStream shows it; None when none is live."""
@@ -267,7 +280,7 @@ class LocalIvsStreamsStandIn:
                 if channel.stream is None:
                     raise IvsError(404, "ChannelNotBroadcasting", f"channel {channel.arn} is not broadcasting")
                 self._end_stream(channel, ended_by="StopStream")
-                self._encoder_reacts_to_stop(channel)
+                self._encoder_reconnects(channel)
                 return 200, {}
             if operation == "GetStreamSession":
                 return 200, {"streamSession": self._session_body(channel, request.get("streamId"))}
@@ -301,9 +314,10 @@ class LocalIvsStreamsStandIn:
                 session.ended_at, session.ended_by = self._clock(), ended_by
         return stream.stream_id
 
-    def _encoder_reacts_to_stop(self, channel: _Channel) -> None:
-        """After StopStream, an encoder that reconnects connects again with the key it holds; IVS
-        refuses a key it no longer has, and the encoder gives up. One that does not reconnect is gone."""
+    def _encoder_reconnects(self, channel: _Channel) -> None:
+        """After its stream was ended under it (StopStream, a dropped connection), an encoder that
+        reconnects connects again with the key it holds; IVS refuses a key it no longer has, and the
+        encoder gives up. One that does not reconnect is gone."""
         encoder = channel.encoder
         if encoder is None or not encoder.reconnects:
             channel.encoder = None

@@ -43,7 +43,7 @@ __all__ = ["EMBEDDED_RECORDINGS_BUCKET", "StandInControl", "play_encoder", "simu
 # simulated recordings are reported in. Nothing is written to it.
 EMBEDDED_RECORDINGS_BUCKET = "shelcaster-channels-embedded-recordings"
 POLL_SECONDS = 1.0
-ENDED_BY = {"StopStream": "stopped on IVS", "encoder": "the encoder stopped"}
+ENDED_BY = {"StopStream": "stopped on IVS", "encoder": "the encoder stopped", "dropped": "the connection dropped"}
 
 Deliver = Callable[[dict[str, Any]], str]
 

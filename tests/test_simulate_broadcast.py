@@ -77,6 +77,10 @@ class Broadcast:
         """An admin's stop that keeps the key: StopStream only."""
         self.service.backend.ivs.stop_stream(self.channel["arn"])
 
+    def drop_connection(self) -> None:
+        """The network drops the encoder's connection."""
+        self.stand_in.drop_connection(self.channel["arn"])
+
     def revoke_key_then_stop_stream(self) -> None:
         """A stop that holds: the key is deleted and replaced before StopStream."""
         ivs = self.service.backend.ivs
@@ -137,6 +141,17 @@ def test_a_reconnect_is_reported_as_one(broadcast: Broadcast) -> None:
     assert broadcast.lines[2].startswith(
         f"the encoder reconnected with its key: streaming on 'Sim' ({broadcast.channel['id']}) as {second}, 6 viewers: "
     ), broadcast.lines
+
+
+def test_a_dropped_connection_is_reported_and_the_reconnected_stream_started(broadcast: Broadcast) -> None:
+    broadcast.at_poll[1] = broadcast.drop_connection
+
+    broadcast.run(seconds=2, reconnect=True)
+
+    first, second = broadcast.streams()
+    assert broadcast.sent() == [("Stream Start", first), ("Stream End", first),
+                                ("Stream Start", second), ("Stream End", second)]
+    assert broadcast.lines[1].startswith(f"stream {first} ended (the connection dropped): "), broadcast.lines
 
 
 def test_a_stop_that_revoked_the_key_first_ends_the_broadcast_as_the_encoder_is_refused(broadcast: Broadcast) -> None:

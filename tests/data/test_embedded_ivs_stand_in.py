@@ -259,6 +259,31 @@ def test_an_encoder_that_stops_by_itself_does_not_reconnect(
     assert [r.ended_by for r in stand_in.stream_history(arn)] == ["encoder"]
 
 
+def test_a_dropped_connection_ends_the_stream_and_an_encoder_that_reconnects_starts_a_new_one(
+    gateway: IvsGateway, stand_in: LocalIvsStreamsStandIn
+) -> None:
+    arn, key = new_channel(gateway)
+    stand_in.connect_encoder(key, reconnect=True)
+
+    dropped = stand_in.drop_connection(arn)
+
+    again = gateway.get_stream(arn)
+    assert again is not None and dropped is not None and again.stream_id != dropped
+    assert [(r.stream_id, r.ended_by, r.reconnected) for r in stand_in.stream_history(arn)] == [
+        (dropped, "dropped", False), (again.stream_id, None, True)]
+
+
+def test_a_dropped_connection_of_an_encoder_that_does_not_reconnect_ends_the_broadcast(
+    gateway: IvsGateway, stand_in: LocalIvsStreamsStandIn
+) -> None:
+    arn, key = new_channel(gateway)
+    stand_in.connect_encoder(key)
+
+    stand_in.drop_connection(arn)
+
+    assert gateway.get_stream(arn) is None and stand_in.encoder_of(arn) is None
+
+
 # IVS's shapes, through a real boto3 client (botocore validates each request and parses each answer)
 
 
