@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from app.embedded_ivs_wire import (IvsError, RequestReplay, is_ivs_request, one_page, request_body, respond,
+                                   with_token)
 from domain.clock import format_timestamp
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -38,12 +40,6 @@ OPERATIONS = frozenset(
 )
 CONTROL_PREFIX = "/_stand-in/ivs/"
 _ALPHABET = string.ascii_letters + string.digits
-
-
-class IvsError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 @dataclass
@@ -200,24 +196,24 @@ class LocalIvsStreamsStandIn:
         if path == "/moto-api/reset":
             self.reset()
         if path.startswith(CONTROL_PREFIX):
-            return self._control(path.removeprefix(CONTROL_PREFIX), _body(environ), start_response)
-        if not _is_ivs(environ):
+            return self._control(path.removeprefix(CONTROL_PREFIX), request_body(environ), start_response)
+        if not is_ivs_request(environ):
             return self._app(environ, start_response)
         operation = path.strip("/")
         if operation in OPERATIONS:
             try:
-                status, answer = self._operation(operation, _body(environ))
+                status, answer = self._operation(operation, request_body(environ))
             except IvsError as error:
-                return _respond(start_response, error.status, {"message": error.message}, error_type=error.code)
-            return _respond(start_response, status, answer)
+                return respond(start_response, error.status, {"message": error.message}, error_type=error.code)
+            return respond(start_response, status, answer)
         if operation in ("CreateChannel", "DeleteChannel"):
             return self._watch(operation, environ, start_response)
         return self._app(environ, start_response)
 
     def _watch(self, operation: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Pass a channel create or delete to moto, and keep the stand-in's channels in step."""
-        request = _body(environ)
-        environ["wsgi.input"] = _Replay(json.dumps(request).encode())
+        request = request_body(environ)
+        environ["wsgi.input"] = RequestReplay(json.dumps(request).encode())
         environ["CONTENT_LENGTH"] = str(len(json.dumps(request).encode()))
         captured: dict[str, Any] = {}
 
@@ -248,8 +244,8 @@ class LocalIvsStreamsStandIn:
                 live = [c for c in self._channels.values() if c.stream is not None]
                 health = (request.get("filterBy") or {}).get("health")
                 live = [c for c in live if health is None or (c.stream and c.stream.health == health)]
-                page, token = _page(live, request, 100)
-                return 200, _with_token({"streams": [self._stream_body(c, full=False) for c in page]}, token)
+                chosen, token = one_page(live, request, 100)
+                return 200, with_token({"streams": [self._stream_body(c, full=False) for c in chosen]}, token)
             if operation in ("GetStreamKey", "DeleteStreamKey"):
                 arn = str(request.get("arn", ""))
                 channel = next((c for c in self._channels.values() if arn in c.keys), None)
@@ -270,8 +266,8 @@ class LocalIvsStreamsStandIn:
                 return 200, {"streamKey": {"arn": arn, "channelArn": channel.arn, "value": value, "tags": {}}}
             if operation == "ListStreamKeys":
                 summaries = [{"arn": arn, "channelArn": channel.arn, "tags": {}} for arn in channel.keys]
-                page, token = _page(summaries, request, 50)
-                return 200, _with_token({"streamKeys": page}, token)
+                chosen, token = one_page(summaries, request, 50)
+                return 200, with_token({"streamKeys": chosen}, token)
             if operation == "GetStream":
                 if channel.stream is None:
                     raise IvsError(404, "ChannelNotBroadcasting", f"channel {channel.arn} is not broadcasting")
@@ -290,8 +286,8 @@ class LocalIvsStreamsStandIn:
                  **({"endTime": format_timestamp(s.ended_at)} if s.ended_at else {})}
                 for s in reversed(channel.sessions)
             ]
-            page, token = _page(sessions, request, 100)
-            return 200, _with_token({"streamSessions": page}, token)
+            chosen, token = one_page(sessions, request, 100)
+            return 200, with_token({"streamSessions": chosen}, token)
 
     def _channel(self, arn: str) -> _Channel:
         channel = self._channels.get(arn)
@@ -364,14 +360,14 @@ class LocalIvsStreamsStandIn:
                 arn = self.connect_encoder(str(request.get("streamKey", "")), int(request.get("viewers") or 0),
                                            reconnect=bool(request.get("reconnect")))
             except PermissionError as refused:
-                return _respond(start_response, 403, {"message": str(refused)})
-            return _respond(start_response, 200, {"stream": self.stream_of(arn)})
+                return respond(start_response, 403, {"message": str(refused)})
+            return respond(start_response, 200, {"stream": self.stream_of(arn)})
         if action == "disconnect":
             ended = self.disconnect_encoder(str(request.get("channelArn", "")))
-            return _respond(start_response, 200, {"endedStreamId": ended})
+            return respond(start_response, 200, {"endedStreamId": ended})
         if action == "streams":
-            return _respond(start_response, 200, self._streams_answer(str(request.get("channelArn", ""))))
-        return _respond(start_response, 404, {"message": f"no stand-in action '{action}'"})
+            return respond(start_response, 200, self._streams_answer(str(request.get("channelArn", ""))))
+        return respond(start_response, 404, {"message": f"no stand-in action '{action}'"})
 
     def _streams_answer(self, channel_arn: str) -> dict[str, Any]:
         """The channel's streams (oldest first) and its encoder, for simulate-broadcast in another process."""
@@ -385,55 +381,3 @@ class LocalIvsStreamsStandIn:
             ]
             return {"streams": streams, "encoder": None if encoder is None else
                     {"viewers": encoder.viewers, "reconnects": encoder.reconnects, "refused": encoder.refused}}
-
-
-class _Replay:
-    """A request body read once by the stand-in, readable again by moto."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data, self._position = data, 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._data) if size < 0 else self._position + size
-        chunk, self._position = self._data[self._position:end], min(end, len(self._data))
-        return chunk
-
-
-def _is_ivs(environ: dict[str, Any]) -> bool:
-    # SigV4's credential scope names the service: `Credential=AKID/20261202/us-east-1/ivs/aws4_request`.
-    return "/ivs/aws4_request" in str(environ.get("HTTP_AUTHORIZATION", ""))
-
-
-def _body(environ: dict[str, Any]) -> dict[str, Any]:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    raw = environ["wsgi.input"].read(length) if length > 0 else b""
-    try:
-        parsed = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def _page(items: list[Any], request: dict[str, Any], largest: int) -> tuple[list[Any], str | None]:
-    size = max(1, min(int(request.get("maxResults") or largest), largest))
-    start = int(request.get("nextToken") or 0)
-    page = items[start:start + size]
-    return page, str(start + size) if start + size < len(items) else None
-
-
-def _with_token(body: dict[str, Any], token: str | None) -> dict[str, Any]:
-    return {**body, "nextToken": token} if token else body
-
-
-def _respond(start_response: Callable[..., Any], status: int, body: dict[str, Any],
-             error_type: str | None = None) -> list[bytes]:
-    data = b"" if status == 204 else json.dumps(body).encode()
-    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
-    if error_type:
-        headers.append(("x-amzn-ErrorType", error_type))
-    reasons = {200: "OK", 204: "No Content", 402: "Payment Required", 403: "Forbidden", 404: "Not Found"}
-    start_response(f"{status} {reasons.get(status, 'Error')}", headers)
-    return [data]
