@@ -108,7 +108,7 @@ class LocalIvsStreamsStandIn:
 
     def __init__(self, app: WsgiApp, clock: Callable[[], datetime] = _now) -> None:
         self._app = app
-        self._clock = clock
+        self._default_clock = self._clock = clock
         self._lock = threading.RLock()
         self._channels: dict[str, _Channel] = {}
 
@@ -185,9 +185,17 @@ class LocalIvsStreamsStandIn:
             channel = self._channels.get(channel_arn)
             return channel.encoder if channel is not None else None
 
+    def set_clock(self, clock: Callable[[], datetime] | None) -> None:
+        """The time IVS stamps on streams from now on (a test's clock); None for the stand-in's own.
+        `reset` (moto's reset, before every test) restores its own."""
+        with self._lock:
+            self._clock = clock or self._default_clock
+
     def reset(self) -> None:
+        """Forget every channel, key and stream, and use the stand-in's own clock again."""
         with self._lock:
             self._channels.clear()
+            self._clock = self._default_clock
 
     # WSGI
 

@@ -5,7 +5,7 @@ output shapes, as the Stubber checks its canned ones."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -282,6 +282,31 @@ def test_a_dropped_connection_of_an_encoder_that_does_not_reconnect_ends_the_bro
     stand_in.drop_connection(arn)
 
     assert gateway.get_stream(arn) is None and stand_in.encoder_of(arn) is None
+
+
+def test_streams_are_stamped_with_the_clock_a_test_sets(gateway: IvsGateway, stand_in: LocalIvsStreamsStandIn) -> None:
+    arn, key = new_channel(gateway)
+    times = iter([datetime(2026, 12, 1, 10, 0, tzinfo=UTC), datetime(2026, 12, 1, 11, 30, tzinfo=UTC)])
+    stand_in.set_clock(lambda: next(times))
+
+    stand_in.connect_encoder(key)
+    stand_in.disconnect_encoder(arn)
+
+    [record] = stand_in.stream_history(arn)
+    assert (record.started_at, record.ended_at) == (datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+                                                    datetime(2026, 12, 1, 11, 30, tzinfo=UTC))
+
+
+def test_a_reset_gives_the_stand_in_its_own_clock_again(gateway: IvsGateway, stand_in: LocalIvsStreamsStandIn) -> None:
+    stand_in.set_clock(lambda: datetime(2000, 1, 1, tzinfo=UTC))
+    stand_in.reset()
+    arn, key = new_channel(gateway)
+    before = datetime.now(UTC)
+
+    stand_in.connect_encoder(key)
+
+    [record] = stand_in.stream_history(arn)
+    assert record.started_at >= before
 
 
 # IVS's shapes, through a real boto3 client (botocore validates each request and parses each answer)
