@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 # Imported on the embedded paths only (tests/handlers/test_cold_start_imports.py: aws mode imports none;
 # the readiness probe's index list is data.index_layout's).
-EMBEDDED_ONLY_MODULES = ("app.dev_keys", "app.embedded", "app.embedded_ivs_stand_in", "app.embedded_registry",
-                         "data.provisioning")
+EMBEDDED_ONLY_MODULES = ("app.dev_keys", "app.embedded", "app.embedded_ivs_stand_in", "app.embedded_ivs_wire",
+                         "app.embedded_registry", "data.provisioning")
 
 # moto has no IVS recording configurations: embedded mode attaches this stand-in ARN (IVS's format,
 # moto's account) so that `recordingEnabled` behaves as with a configured recording configuration.

@@ -317,7 +317,7 @@ def check_live_command() -> None:
         service.close()
 
 
-def simulate_broadcast_command(channel_id: str, seconds: float, viewers: int) -> None:
+def simulate_broadcast_command(channel_id: str, seconds: float, viewers: int, reconnect: bool) -> None:
     from app.simulate_broadcast import simulate_broadcast
 
     settings = _settings_or_exit()
@@ -326,8 +326,11 @@ def simulate_broadcast_command(channel_id: str, seconds: float, viewers: int) ->
               "with CHANNELS_BACKEND=aws, broadcast with an encoder (README, 'Live streams').", file=sys.stderr)
         raise SystemExit(2)
     service = _attached_or_exit(settings, "simulate-broadcast")
+    # SIGTERM ends the broadcast as Ctrl-C does: a job started in the background ignores SIGINT (issue 25).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        status = simulate_broadcast(service, channel_id, seconds, viewers, report=lambda line: print(line, flush=True))
+        status = simulate_broadcast(service, channel_id, seconds, viewers, report=lambda line: print(line, flush=True),
+                                    reconnect=reconnect)
     finally:
         service.close()
     if status:
@@ -409,6 +412,8 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("channel_id", metavar="CHANNEL_ID")
     simulate.add_argument("--seconds", type=float, default=60.0, help="how long to broadcast (default 60)")
     simulate.add_argument("--viewers", type=int, default=0, help="the viewer count IVS reports (default 0)")
+    simulate.add_argument("--reconnect", action="store_true",
+                          help="after a stop, reconnect with the key as OBS does (refused once the key is revoked)")
     redrive_parser = commands.add_parser(
         "redrive-events", help="apply the IVS events waiting in the dead-letter queue, then remove them (dry run by default)"
     )
@@ -489,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif arguments.command == "check-live":
         check_live_command()
     elif arguments.command == "simulate-broadcast":
-        simulate_broadcast_command(arguments.channel_id, arguments.seconds, arguments.viewers)
+        simulate_broadcast_command(arguments.channel_id, arguments.seconds, arguments.viewers, arguments.reconnect)
     elif arguments.command == "encrypt-keys":
         encrypt_keys(arguments.apply)
     elif arguments.command == "redrive-events":

@@ -14,9 +14,14 @@ from pathlib import Path
 import pytest
 
 from app.embedded_registry import find_running
+from app.simulate_broadcast import StandInControl
 from tests.test_cli import ROOT, Served, graphql, service_environment, serving
 
-CREATE = 'mutation { createChannel(input: {name: "Sim"}) { id streamKey } }'
+CREATE = 'mutation { createChannel(input: {name: "Sim"}) { id arn streamKey } }'
+# A job started in the background (`make test &`) inherits SIGINT ignored, and so do the commands it
+# starts: this wrapper starts the command that way, as such a job would (issue 25).
+SIGINT_IGNORED = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                  "os.execv(sys.executable, [sys.executable, '-m', 'app.cli', *sys.argv[1:]])")
 WATCH = ("query($id: ID!) { channel(id: $id) { state stream { viewerCount health } stats { totalBroadcasts }"
          " sessions { edges { node { endReason streamId } } } } }")
 
@@ -27,10 +32,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield running
 
 
-def command(served: Served, *arguments: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "app.cli", *arguments], cwd=ROOT,
+def command(served: Served, *arguments: str, sigint_ignored: bool = False) -> subprocess.Popen[str]:
+    start = [sys.executable, "-c", SIGINT_IGNORED] if sigint_ignored else [sys.executable, "-m", "app.cli"]
+    return subprocess.Popen([*start, *arguments], cwd=ROOT,
                             env=service_environment(served.dev_dir), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+def read_lines(process: subprocess.Popen[str]) -> queue.Queue[str]:
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
+    return lines
 
 
 def test_serve_records_where_its_emulator_is(served: Served) -> None:
@@ -43,8 +55,7 @@ def test_serve_records_where_its_emulator_is(served: Served) -> None:
 def test_simulate_broadcast_makes_the_channel_live_with_viewers_then_ends_it(served: Served) -> None:
     channel_id = graphql(served, CREATE, served.admin_authorization)["data"]["createChannel"]["id"]
     with command(served, "simulate-broadcast", channel_id, "--seconds", "60", "--viewers", "7") as process:
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
+        lines = read_lines(process)
         try:
             attached = lines.get(timeout=60)  # the embedded commands first say which serve they act on
             assert attached.startswith(f"embedded backend: acting on the running serve at {served.base_url} "), attached
@@ -53,13 +64,47 @@ def test_simulate_broadcast_makes_the_channel_live_with_viewers_then_ends_it(ser
             live = graphql(served, WATCH, served.admin_authorization, {"id": channel_id})["data"]["channel"]
             assert live["state"] == "LIVE" and live["stream"] == {"viewerCount": 7, "health": "HEALTHY"}
         finally:
-            process.send_signal(signal.SIGINT)  # the encoder stops: Stream End
+            # The encoder stops: Stream End. SIGTERM, not SIGINT, which a background job ignores (issue 25).
+            process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
         stderr = process.stderr.read() if process.stderr else ""
     assert process.returncode == 0, stderr
     ended = graphql(served, WATCH, served.admin_authorization, {"id": channel_id})["data"]["channel"]
     assert ended["state"] == "IDLE" and ended["stream"] is None and ended["stats"]["totalBroadcasts"] == 1
     assert [edge["node"]["endReason"] for edge in ended["sessions"]["edges"]] == ["STREAM_ENDED"]
+
+
+def test_simulate_broadcast_started_with_sigint_ignored_ends_the_broadcast_on_sigterm(served: Served) -> None:
+    channel_id = graphql(served, CREATE, served.admin_authorization)["data"]["createChannel"]["id"]
+    with command(served, "simulate-broadcast", channel_id, "--seconds", "60", sigint_ignored=True) as process:
+        lines = read_lines(process)
+        try:
+            lines.get(timeout=60)  # which serve it acts on
+            assert "streaming on 'Sim'" in lines.get(timeout=60)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+        stderr = process.stderr.read() if process.stderr else ""
+    assert process.returncode == 0, stderr
+    ended = graphql(served, WATCH, served.admin_authorization, {"id": channel_id})["data"]["channel"]
+    assert ended["state"] == "IDLE" and ended["stream"] is None and ended["stats"]["totalBroadcasts"] == 1
+
+
+def test_simulate_broadcast_reconnect_plays_an_encoder_that_reconnects(served: Served) -> None:
+    channel = graphql(served, CREATE, served.admin_authorization)["data"]["createChannel"]
+    running = find_running(served.dev_dir)
+    assert running is not None
+    with command(served, "simulate-broadcast", channel["id"], "--seconds", "60", "--reconnect") as process:
+        lines = read_lines(process)
+        try:
+            lines.get(timeout=60)  # which serve it acts on
+            assert "streaming on 'Sim'" in lines.get(timeout=60)
+            encoder = StandInControl(running.endpoint_url).streams(channel["arn"])["encoder"]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+    assert process.returncode == 0
+    assert encoder == {"viewers": 0, "reconnects": True, "refused": False}
 
 
 def test_check_live_runs_against_the_serve(served: Served) -> None:
