@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from services.ivs_events import apply_ivs_event
 from tests.api import queries
 from tests.api.test_auth import assert_refused, assign, create_channel, send
 from tests.support import SERVICE_CLIENT_ID, GraphQLClient, TokenFactory, error_codes
@@ -35,6 +36,15 @@ SET_STATE = (
     " id state currentSessionId liveSince stats { totalBroadcasts totalStreamingMinutes lastBroadcastAt } } }"
 )
 STREAM_KEY = "query Channel($id: ID!) { channel(id: $id) { id streamKey } }"
+
+
+def live_stream_start(stand_in: Any, channel_arn: str) -> dict[str, Any]:
+    """IVS's Stream Start for the stream the stand-in reports on the channel now."""
+    from tests.api.test_live_streams import ivs_event
+
+    stream = stand_in.stream_of(channel_arn)
+    assert stream is not None
+    return ivs_event("ivs_stream_start", channel_arn, stream["streamId"], stream["startTime"])
 
 
 @pytest.fixture
@@ -95,8 +105,9 @@ def readme_requests() -> list[dict[str, Any]]:
     return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, re.DOTALL)]
 
 
+@pytest.mark.parametrize("order", ["session first", "encoder first"])
 async def test_the_readmes_requests_are_the_phase_2_flow(
-    gql: GraphQLClient, hosted: dict[str, Any], sessions: str
+    gql: GraphQLClient, hosted: dict[str, Any], sessions: str, service: Any, aws: Any, order: str
 ) -> None:
     look_up, start, end = readme_requests()
     placeholders = {"HOST_USER_ID": HOST, "CHANNEL_ID": hosted["id"], "SESSION_ID": SESSION_ID}
@@ -107,9 +118,19 @@ async def test_the_readmes_requests_are_the_phase_2_flow(
         assert "errors" not in result, result
         return result["data"]
 
+    def encoder_connects() -> None:
+        # The host's encoder connects with the key create-session handed out; IVS reports the stream.
+        aws.ivs_stand_in.connect_encoder(found["channel"]["streamKey"])
+        assert apply_ivs_event(service.backend, live_stream_start(aws.ivs_stand_in, hosted["arn"])) in (
+            "went LIVE", "attached to the open session")
+
     found = (await sent(look_up))["hostChannel"]
     assert (found["channelId"], found["channel"]["streamKey"]) == (hosted["id"], hosted["streamKey"])
+    if order == "encoder first":
+        encoder_connects()
     started = (await sent(start))["setChannelState"]
+    if order == "session first":
+        encoder_connects()
     assert (started["state"], started["currentSessionId"], started["stats"]["totalBroadcasts"]) == ("LIVE", SESSION_ID, 1)
     assert (await sent(start))["setChannelState"] == started  # the retry
     ended = (await sent(end))["setChannelState"]
