@@ -157,6 +157,7 @@ class StateChangeStorage:
         if event is not None:
             operations.append(self._marker_put(event, change.at))
         # The session opened or closed by this change is written with it: each broadcast once.
+        opened_at = len(operations) if change.enters_live else -1
         operations += session_entries
         claim_at = len(operations)
         operations += claim_entries
@@ -167,7 +168,8 @@ class StateChangeStorage:
         except TransactionCancelled as cancelled:
             if event is not None and 2 in cancelled.failed:
                 raise EventAlreadyApplied from None
-            if claim_entries and claim_at in cancelled.failed:
+            if claim_entries and (claim_at in cancelled.failed or opened_at in cancelled.failed):
+                # The stream has its session (its claim, or a session IVS opened for it before claims).
                 raise StreamAlreadyClaimed from None
             raise StaleChannel from None
 
