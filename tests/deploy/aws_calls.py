@@ -81,11 +81,11 @@ class AwsCallRecorder:
             client.meta.events.register("after-call", recorder._after)
             return client
 
-        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+        botocore.session.Session.create_client = create_client
         try:
             yield self
         finally:
-            botocore.session.Session.create_client = original  # type: ignore[method-assign]
+            botocore.session.Session.create_client = original
 
     @contextlib.contextmanager
     def acting_as(self, function: str) -> Iterator[None]:
