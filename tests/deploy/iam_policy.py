@@ -232,9 +232,9 @@ class Stack:
                 return str(self.resolve(argument[1])).split(argument[0])
             if function == "Fn::Select":
                 return self.resolve(argument[1])[int(self.resolve(argument[0]))]
-            if function == "Fn::Equals":
+            if function == "Fn::Equals":  # parameters compare as the strings CloudFormation passes
                 left, right = (self.resolve(item) for item in argument)
-                return left == right
+                return str(left) == str(right)
             if function == "Fn::Not":
                 return not self.resolve(argument[0])
             if function == "Fn::And":
@@ -243,6 +243,9 @@ class Stack:
                 return any(self.resolve(item) for item in argument)
             if function == "Condition":
                 return self.condition(argument)
+            if function == "Fn::Contains":  # a Rules function: the value is one of the list's
+                values, value = (self.resolve(item) for item in argument)
+                return str(value) in [str(item) for item in values]
         resolved = {key: self.resolve(value) for key, value in node.items()}
         return {key: value for key, value in resolved.items() if value is not NO_VALUE}
 

@@ -410,14 +410,15 @@ def test_the_session_service_client_uses_the_client_credentials_flow_with_the_se
     }
     # On the pool the stack is given, named as the service reads scopes (CHANNELS_AUTH_SCOPE_PREFIX).
     assert server["Properties"]["UserPoolId"] == client["Properties"]["UserPoolId"] == {"Ref": "CognitoUserPoolId"}
-    assert server["Properties"]["Identifier"] == {"Ref": "ScopePrefix"}
-    assert environment(template, "server.handler")["CHANNELS_AUTH_SCOPE_PREFIX"] == {"Ref": "ScopePrefix"}
-    assert template["Parameters"]["ScopePrefix"]["Default"] == Settings.model_fields["auth_scope_prefix"].default
+    # The given prefix, else the stack's name (tests/deploy/test_template_drift.py resolves both).
+    identifier = {"Fn::If": ["ScopePrefixGiven", {"Ref": "ScopePrefix"}, {"Ref": "AWS::StackName"}]}
+    assert server["Properties"]["Identifier"] == identifier
+    assert environment(template, "server.handler")["CHANNELS_AUTH_SCOPE_PREFIX"] == identifier
     assert {scope["ScopeName"] for scope in server["Properties"]["Scopes"]} == {"sessions", "admin"}
     properties = client["Properties"]
     assert (properties["GenerateSecret"], properties["AllowedOAuthFlowsUserPoolClient"]) == (True, True)
     assert properties["AllowedOAuthFlows"] == ["client_credentials"]
-    assert properties["AllowedOAuthScopes"] == [{"Fn::Sub": "${ScopePrefix}/sessions"}]
+    assert properties["AllowedOAuthScopes"] == [{"Fn::Sub": ["${Identifier}/sessions", {"Identifier": identifier}]}]
     assert properties["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]  # no user sign-in through it
     assert client["DependsOn"] == server_name
     assert template["Outputs"]["SessionServiceClientId"]["Value"] == {"Ref": client_name}
@@ -426,9 +427,9 @@ def test_the_session_service_client_uses_the_client_credentials_flow_with_the_se
 
 def test_the_scope_prefix_parameter_allows_what_cognito_allows_in_an_identifier(template: dict[str, Any]) -> None:
     pattern = re.compile(template["Parameters"]["ScopePrefix"]["AllowedPattern"])
-    for accepted in ("shelcaster-channels", "https://channels.example.com", "a"):
+    for accepted in ("shelcaster-channels", "https://channels.example.com", "a", ""):  # "": the stack's name
         assert pattern.fullmatch(accepted)
-    for refused in ("", "with space", 'quote"', "back\\slash", "x" * 257):
+    for refused in ("with space", 'quote"', "back\\slash", "x" * 257):
         assert not pattern.fullmatch(refused)
 
 
