@@ -42,6 +42,7 @@ from tests.support import CLIENT_ID, ISSUER, JwksServer, TokenFactory
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ROOT / "operations"
 API_EVENT = ROOT / "tests" / "handlers" / "events" / "apigw_http_v2.json"
+ON_FAILURE_RECORD = ROOT / "tests" / "handlers" / "events" / "lambda_on_failure_record.json"
 CONTEXT = type("LambdaContext", (), {"function_name": "shelcaster-channels", "aws_request_id": "req-iam"})()
 REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's account
 RECORDING_CONFIGURATION = f"arn:aws:ivs:{REGION}:{ACCOUNT}:recording-configuration/AbCdEf123456"
@@ -143,8 +144,9 @@ def _frontends(admin: Api, host: Api, producer: Api) -> None:
     admin.operation("vista-stream/ChannelRequests.graphql", {"status": None, "first": 20})  # every request
 
 
-def _broadcast(admin: Api, stand_in: LocalIvsStreamsStandIn, recorder: AwsCallRecorder) -> None:
-    """A channel the events drive through a broadcast, then the live check finding and losing a stream."""
+def _broadcast(admin: Api, stand_in: LocalIvsStreamsStandIn, recorder: AwsCallRecorder) -> str:
+    """A channel the events drive through a broadcast, then the live check finding and losing a stream;
+    the channel's ARN."""
     with recorder.acting_as("API"):
         made = admin('mutation { createChannel(input: {name: "Broadcast"}) { id arn streamKey } }')["createChannel"]
         admin('mutation($id: ID!) { assignChannel(channelId: $id, hostUserId: "host-2") { hostUserId } }',
@@ -163,6 +165,16 @@ def _broadcast(admin: Api, stand_in: LocalIvsStreamsStandIn, recorder: AwsCallRe
         stand_in.disconnect_encoder(made["arn"])
         server.live_check_handler({}, CONTEXT)
         server.live_check_handler({}, CONTEXT)
+    return str(made["arn"])
+
+
+def _dead_letters(sqs: Any, queue_url: str, channel_arn: str) -> None:
+    """A broadcast's start in both shapes the dead-letter queue holds: as EventBridge gave up on it, and
+    as Lambda's on-failure record (tests/handlers/events/lambda_on_failure_record.json)."""
+    start = sample("ivs_stream_start", channel_arn, stream_id="st-dead-letter")
+    record = json.loads(ON_FAILURE_RECORD.read_text()) | {"requestPayload": start}
+    for body in (start, record):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
 
 
 def _operator(recorder: AwsCallRecorder, queue_url: str) -> None:
@@ -181,6 +193,7 @@ def _reset(aws: EmbeddedAws) -> None:
 
 
 def _client(aws: EmbeddedAws, service: str) -> Any:
+    """A client for the test's own set-up, made before the recorder hooks clients (never recorded)."""
     return botocore.session.get_session().create_client(
         service, region_name=REGION, endpoint_url=aws.endpoint_url,
         aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -192,7 +205,8 @@ def recorded_paths(aws: EmbeddedAws, signing: tuple[TokenFactory, JwksServer]) -
     tokens, jwks = signing
     _reset(aws)
     kms_key = _client(aws, "kms").create_key(Description="stream keys")["KeyMetadata"]["Arn"]
-    queue_url = _client(aws, "sqs").create_queue(QueueName="channels-test-events-dlq")["QueueUrl"]
+    sqs = _client(aws, "sqs")
+    queue_url = sqs.create_queue(QueueName="channels-test-events-dlq")["QueueUrl"]
     table = make_settings().table
     recorder = AwsCallRecorder()
     with pytest.MonkeyPatch.context() as patch, recorder.installed():
@@ -221,7 +235,8 @@ def recorded_paths(aws: EmbeddedAws, signing: tuple[TokenFactory, JwksServer]) -
                     assert status == 0, "\n".join(lines)
             stand_in = aws.ivs_stand_in
             assert isinstance(stand_in, LocalIvsStreamsStandIn)
-            _broadcast(admin, stand_in, recorder)
+            channel_arn = _broadcast(admin, stand_in, recorder)
+            _dead_letters(sqs, queue_url, channel_arn)
             _operator(recorder, queue_url)
         finally:
             lambda_handler.reset()

@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+
 import pytest
 from cfnlint.decode import decode
 
 from app.embedded import EmbeddedAws
-from tests.deploy.aws_calls import AwsCall, Where, iam_requests
+from data.clients import AwsConnection, build_clients
+from tests.deploy.aws_calls import AwsCall, AwsCallRecorder, Where, iam_requests
 from tests.deploy.function_paths import ACCOUNT, FUNCTIONS, OPERATOR, REGION, Recorded, recorded_paths
 from tests.deploy.iam_policy import IamRequest, Stack, allowing_statements, statement_matches
 from tests.support import JwksServer, TokenFactory
@@ -117,6 +119,14 @@ def test_a_call_records_its_operation_parameters_and_the_code_that_made_it(recor
                if call.operation == "Query" and "IndexName" not in call.params]
     assert queries, "no Query on the table recorded (Channel.sessions queries it)"
     assert all(call.origin.startswith("data/") for call in queries), [call.origin for call in queries]
+
+
+def test_the_recorder_hears_every_client_built_while_installed_and_none_after(aws_connection: AwsConnection) -> None:
+    recorder = AwsCallRecorder()
+    with recorder.installed(), recorder.acting_as("API"):
+        build_clients(aws_connection).ivs.list_channels()  # a lazy client, built on this first use
+    build_clients(aws_connection).ivs.list_channels()
+    assert [(call.function, call.service, call.operation) for call in recorder.calls] == [("API", "ivs", "ListChannels")]
 
 
 def test_a_table_query_is_authorised_on_the_table_with_its_partition_key() -> None:
