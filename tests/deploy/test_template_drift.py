@@ -115,6 +115,17 @@ def test_deploy_readme_counts_the_tables_indexes(template: dict[str, Any]) -> No
     assert NUMBERS[said] == len(indexes)
 
 
+def test_deploy_readme_lists_every_index_provision_adds() -> None:
+    from data.provisioning import required_indexes
+
+    section = re.search(r"^## Use the existing .*?(?=^## )", DEPLOY_README.read_text(), re.MULTILINE | re.DOTALL)
+    assert section
+    added = {index["IndexName"] for index in required_indexes("entityType-index")} - {"entityType-index"}
+    (said,) = re.findall(r"adds the (\w+) indexes", section[0])
+    assert NUMBERS[said] == len(added)
+    assert all(f"`{name}`" in section[0] for name in added)
+
+
 def test_deploy_readme_names_every_function_and_role(template: dict[str, Any]) -> None:
     text = DEPLOY_README.read_text()
     for name, body in template["Resources"].items():
