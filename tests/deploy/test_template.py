@@ -320,8 +320,9 @@ def test_api_function_ivs_actions_are_scoped_to_the_services_tagged_channels(tem
     }
     prefix = "arn:${AWS::Partition}:ivs:${AWS::Region}:${AWS::AccountId}:"
     tag = "shelcaster:managedBy"
-    assert statements["IvsCreateOwnChannels"]["Condition"] == {
-        "StringEquals": {f"aws:RequestTag/{tag}": "shelcaster-channels"}}
+    for created in ("IvsCreateOwnChannels", "IvsTagOwnChannelsAtCreation"):
+        assert statements[created]["Condition"] == {"StringEquals": {f"aws:RequestTag/{tag}": "shelcaster-channels"}}
+    assert statements["IvsTagOwnChannelsAtCreation"]["Resource"] == {"Fn::Sub": prefix + "channel/*"}
     assert statements["IvsOwnChannels"]["Resource"] == {"Fn::Sub": prefix + "channel/*"}
     assert statements["IvsOwnChannels"]["Condition"] == {
         "StringEquals": {f"aws:ResourceTag/{tag}": "shelcaster-channels"}}
