@@ -144,9 +144,10 @@ def _frontends(admin: Api, host: Api, producer: Api) -> None:
     admin.operation("vista-stream/ChannelRequests.graphql", {"status": None, "first": 20})  # every request
 
 
-def _broadcast(admin: Api, stand_in: LocalIvsStreamsStandIn, recorder: AwsCallRecorder) -> str:
-    """A channel the events drive through a broadcast, then the live check finding and losing a stream;
-    the channel's ARN."""
+def _broadcast(admin: Api, stand_in: LocalIvsStreamsStandIn, recorder: AwsCallRecorder, ivs: Any) -> str:
+    """A channel the events drive through a broadcast, then the live check finding and losing a stream,
+    and finding one on the channel once it is OFFLINE (an encoder on a key left behind, as a failed
+    put-back-on-air leaves one; `ivs` is the test's own client, unrecorded); the channel's ARN."""
     with recorder.acting_as("API"):
         made = admin('mutation { createChannel(input: {name: "Broadcast"}) { id arn streamKey } }')["createChannel"]
         admin('mutation($id: ID!) { assignChannel(channelId: $id, hostUserId: "host-2") { hostUserId } }',
@@ -165,6 +166,12 @@ def _broadcast(admin: Api, stand_in: LocalIvsStreamsStandIn, recorder: AwsCallRe
         stand_in.disconnect_encoder(made["arn"])
         server.live_check_handler({}, CONTEXT)
         server.live_check_handler({}, CONTEXT)
+    with recorder.acting_as("API"):
+        admin('mutation($id: ID!) { setChannelState(channelId: $id, state: OFFLINE) { state } }', {"id": made["id"]})
+    stand_in.connect_encoder(ivs.create_stream_key(channelArn=made["arn"])["streamKey"]["value"])
+    with recorder.acting_as("live check"):
+        server.live_check_handler({}, CONTEXT)
+    stand_in.disconnect_encoder(made["arn"])
     return str(made["arn"])
 
 
@@ -205,7 +212,7 @@ def recorded_paths(aws: EmbeddedAws, signing: tuple[TokenFactory, JwksServer]) -
     tokens, jwks = signing
     _reset(aws)
     kms_key = _client(aws, "kms").create_key(Description="stream keys")["KeyMetadata"]["Arn"]
-    sqs = _client(aws, "sqs")
+    sqs, ivs = _client(aws, "sqs"), _client(aws, "ivs")
     queue_url = sqs.create_queue(QueueName="channels-test-events-dlq")["QueueUrl"]
     table = make_settings().table
     recorder = AwsCallRecorder()
@@ -235,7 +242,7 @@ def recorded_paths(aws: EmbeddedAws, signing: tuple[TokenFactory, JwksServer]) -
                     assert status == 0, "\n".join(lines)
             stand_in = aws.ivs_stand_in
             assert isinstance(stand_in, LocalIvsStreamsStandIn)
-            channel_arn = _broadcast(admin, stand_in, recorder)
+            channel_arn = _broadcast(admin, stand_in, recorder, ivs)
             _dead_letters(sqs, queue_url, channel_arn)
             _operator(recorder, queue_url)
         finally:
