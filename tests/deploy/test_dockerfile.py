@@ -126,7 +126,10 @@ def test_image_installs_the_runtime_lock_and_the_service_only(stages: list[list[
     assert re.search(r"pip install [^&]*-r requirements\.lock\s*&&", installs[0]), installs[0]
     # Hash-checked: only the wheels whose sha256 the lock lists.
     assert re.search(r"pip install [^&]*--require-hashes[^&]*-r requirements\.lock", installs[0]), installs[0]
-    assert re.search(r"pip install [^&]*--no-deps \.$", installs[0]), installs[0]
+    # The service's own wheel, built without an isolated (unpinned) build backend, installed alone
+    # (tests/deploy/test_supply_chain.py: nothing unhashed).
+    assert re.search(r"pip wheel [^&]*--no-deps --no-build-isolation [^&]*\.\s*&&", installs[0]), installs[0]
+    assert re.search(r"pip install [^&]*--no-deps --no-index /tmp/service-wheel/\*\.whl$", installs[0]), installs[0]
 
 
 def test_image_is_based_on_slim_python_312(stages: list[list[Instruction]]) -> None:

@@ -250,17 +250,25 @@ def test_table_is_retained_and_made_only_when_no_existing_table_is_used(template
 # --- IAM ------------------------------------------------------------------------------------------------
 
 
-def assert_table_and_index_statements_apart(statements: list[dict[str, Any]]) -> None:
-    """Index queries in a statement of their own, on the indexes only; every other DynamoDB action
-    on the table only (a Query there would read any partition of the platform's table)."""
+def assert_table_reads_named_and_index_queries_named(statements: list[dict[str, Any]]) -> None:
+    """Index queries in statements of their own, on named indexes (never `index/*`, never the platform's
+    entityType-index); every other DynamoDB action on the table, and every item read or table Query
+    limited to the service's partition keys (a bare Query there would read any partition of the
+    platform's table)."""
     for statement in statements:
         if not actions([statement], "dynamodb"):
             continue
-        if "dynamodb:Query" in as_list(statement["Action"]):
+        resources_ = as_list(statement["Resource"])
+        if any("/index/" in resource["Fn::Sub"] for resource in resources_):
             assert as_list(statement["Action"]) == ["dynamodb:Query"], statement
-            assert as_list(statement["Resource"]) == [{"Fn::Sub": INDEX_ARN}]
-        else:
-            assert as_list(statement["Resource"]) == [{"Fn::Sub": TABLE_ARN}], statement
+            for resource in resources_:
+                assert resource["Fn::Sub"].startswith(INDEX_ARN.removesuffix("*")), resource
+                assert not resource["Fn::Sub"].endswith("/index/*"), resource
+                assert "entityType-index" not in resource["Fn::Sub"], resource
+            continue
+        assert resources_ == [{"Fn::Sub": TABLE_ARN}], statement
+        if set(as_list(statement["Action"])) & {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}:
+            assert statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"], statement
 
 
 @pytest.mark.parametrize("handler", ["server.handler", "server.events_handler", "server.live_check_handler"])
@@ -300,23 +308,33 @@ def test_api_function_dynamodb_actions_are_exactly_those_used_on_the_table_and_i
 ) -> None:
     statements = function_statements(template, "server.handler")
     assert actions(statements, "dynamodb") == API_DYNAMODB_ACTIONS
-    assert_table_and_index_statements_apart(statements)
+    assert_table_reads_named_and_index_queries_named(statements)
 
 
-def test_api_function_ivs_actions_are_scoped_to_channels_and_stream_keys(template: dict[str, Any]) -> None:
-    statements = [s for s in function_statements(template, "server.handler") if actions([s], "ivs")]
-    assert actions(statements, "ivs") == {
+def test_api_function_ivs_actions_are_scoped_to_the_services_tagged_channels(template: dict[str, Any]) -> None:
+    statements = {s["Sid"]: s for s in function_statements(template, "server.handler") if actions([s], "ivs")}
+    assert actions(list(statements.values()), "ivs") == {
         "ivs:CreateChannel", "ivs:DeleteChannel", "ivs:TagResource",
-        # Live streams (CONTRACT.md section 7)
-        "ivs:GetStream", "ivs:ListStreams", "ivs:StopStream",
-        "ivs:CreateStreamKey", "ivs:DeleteStreamKey", "ivs:GetStreamKey", "ivs:ListStreamKeys",
+        # Live streams (CONTRACT.md section 7); no ListStreams, no GetStreamKey (reconcile's only)
+        "ivs:GetStream", "ivs:StopStream", "ivs:CreateStreamKey", "ivs:DeleteStreamKey", "ivs:ListStreamKeys",
     }
     prefix = "arn:${AWS::Partition}:ivs:${AWS::Region}:${AWS::AccountId}:"
-    for statement in statements:
-        assert as_list(statement["Resource"]) == [
-            {"Fn::Sub": prefix + "channel/*"},
-            {"Fn::Sub": prefix + "stream-key/*"},
-        ]
+    tag = "shelcaster:managedBy"
+    for created in ("IvsCreateOwnChannels", "IvsTagOwnChannelsAtCreation"):
+        assert statements[created]["Condition"] == {"StringEquals": {f"aws:RequestTag/{tag}": "shelcaster-channels"}}
+    assert statements["IvsTagOwnChannelsAtCreation"]["Resource"] == {"Fn::Sub": prefix + "channel/*"}
+    assert statements["IvsOwnChannels"]["Resource"] == {"Fn::Sub": prefix + "channel/*"}
+    assert statements["IvsOwnChannels"]["Condition"] == {
+        "StringEquals": {f"aws:ResourceTag/{tag}": "shelcaster-channels"}}
+    # Stream keys carry no tag: this statement alone is on stream keys, none on channels.
+    assert statements["IvsStreamKeys"]["Resource"] == {"Fn::Sub": prefix + "stream-key/*"}
+    assert "Condition" not in statements["IvsStreamKeys"]
+
+
+def test_the_tag_the_api_role_tests_is_the_one_the_service_sets() -> None:
+    from services.channels import SERVICE_TAG
+
+    assert SERVICE_TAG == "shelcaster:managedBy"
 
 
 def test_api_function_uses_the_stream_key_key_only_for_data_keys_with_the_service_context(
@@ -343,7 +361,7 @@ def test_events_function_has_no_ivs_and_no_encryption(template: dict[str, Any]) 
 def test_events_function_dynamodb_actions_are_exactly_those_it_needs(template: dict[str, Any]) -> None:
     statements = function_statements(template, "server.events_handler")
     assert actions(statements, "dynamodb") == EVENTS_DYNAMODB_ACTIONS
-    assert_table_and_index_statements_apart(statements)
+    assert_table_reads_named_and_index_queries_named(statements)
 
 
 def test_stream_key_key_rotates_and_only_the_account_administers_it(template: dict[str, Any]) -> None:
@@ -393,14 +411,15 @@ def test_the_session_service_client_uses_the_client_credentials_flow_with_the_se
     }
     # On the pool the stack is given, named as the service reads scopes (CHANNELS_AUTH_SCOPE_PREFIX).
     assert server["Properties"]["UserPoolId"] == client["Properties"]["UserPoolId"] == {"Ref": "CognitoUserPoolId"}
-    assert server["Properties"]["Identifier"] == {"Ref": "ScopePrefix"}
-    assert environment(template, "server.handler")["CHANNELS_AUTH_SCOPE_PREFIX"] == {"Ref": "ScopePrefix"}
-    assert template["Parameters"]["ScopePrefix"]["Default"] == Settings.model_fields["auth_scope_prefix"].default
+    # The given prefix, else the stack's name (tests/deploy/test_template_drift.py resolves both).
+    identifier = {"Fn::If": ["ScopePrefixGiven", {"Ref": "ScopePrefix"}, {"Ref": "AWS::StackName"}]}
+    assert server["Properties"]["Identifier"] == identifier
+    assert environment(template, "server.handler")["CHANNELS_AUTH_SCOPE_PREFIX"] == identifier
     assert {scope["ScopeName"] for scope in server["Properties"]["Scopes"]} == {"sessions", "admin"}
     properties = client["Properties"]
     assert (properties["GenerateSecret"], properties["AllowedOAuthFlowsUserPoolClient"]) == (True, True)
     assert properties["AllowedOAuthFlows"] == ["client_credentials"]
-    assert properties["AllowedOAuthScopes"] == [{"Fn::Sub": "${ScopePrefix}/sessions"}]
+    assert properties["AllowedOAuthScopes"] == [{"Fn::Sub": ["${Identifier}/sessions", {"Identifier": identifier}]}]
     assert properties["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]  # no user sign-in through it
     assert client["DependsOn"] == server_name
     assert template["Outputs"]["SessionServiceClientId"]["Value"] == {"Ref": client_name}
@@ -409,9 +428,9 @@ def test_the_session_service_client_uses_the_client_credentials_flow_with_the_se
 
 def test_the_scope_prefix_parameter_allows_what_cognito_allows_in_an_identifier(template: dict[str, Any]) -> None:
     pattern = re.compile(template["Parameters"]["ScopePrefix"]["AllowedPattern"])
-    for accepted in ("shelcaster-channels", "https://channels.example.com", "a"):
+    for accepted in ("shelcaster-channels", "https://channels.example.com", "a", ""):  # "": the stack's name
         assert pattern.fullmatch(accepted)
-    for refused in ("", "with space", 'quote"', "back\\slash", "x" * 257):
+    for refused in ("with space", 'quote"', "back\\slash", "x" * 257):
         assert not pattern.fullmatch(refused)
 
 
@@ -520,7 +539,8 @@ def test_live_check_runs_every_minute_without_retries(template: dict[str, Any]) 
     assert event == {"Type": "Schedule", "Properties": {"Schedule": "rate(1 minute)",
                                                         "Description": "shelcaster-channels check-live"}}
     assert properties["Timeout"] < 60
-    assert properties["EventInvokeConfig"] == {"MaximumRetryAttempts": 0}
+    # No retries; the failure destination and the event age: tests/deploy/test_alarms.py.
+    assert properties["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
 
 
 def test_live_check_may_list_streams_and_write_channel_state_only(template: dict[str, Any]) -> None:
@@ -534,4 +554,4 @@ def test_live_check_may_list_streams_and_write_channel_state_only(template: dict
         "dynamodb:UpdateItem",
     }
     # Index queries in a statement of their own; every other action on the table only.
-    assert_table_and_index_statements_apart(statements)
+    assert_table_reads_named_and_index_queries_named(statements)
