@@ -40,7 +40,7 @@ class Settings(EnvironmentSettings):
     # Request headers browsers may send besides app/cors.py's ALLOWED_HEADERS (tracing, Apollo's),
     # comma-separated: a frontend's own header, another tracing vendor's (docs/frontend-clients.md).
     cors_allow_headers: str = text("")
-    # Persisted documents (README, "Calling from a frontend"): a manifest of trusted documents,
+    # Persisted documents (docs/frontend-clients.md): a manifest of trusted documents,
     # whether only they are accepted (default: yes in production when a manifest is set), and how
     # many documents Apollo's automatic persisted queries keep per process.
     trusted_documents: Path | None = path(None)
