@@ -79,13 +79,11 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        # strawberry answers its HTTPExceptions in plain text; here every refusal is coded JSON, in the
-        # media type the client accepts like every other answer (a refused batch included).
-        request = Request(scope=scope, receive=receive)
+        # strawberry answers its HTTPExceptions in plain text; here every refusal is coded JSON.
         try:
-            response = await self.run(request)
+            response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as error:
-            response = graphql_over_http.finish(request, response_for(error))
+            response = response_for(error)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:

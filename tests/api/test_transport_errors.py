@@ -182,3 +182,22 @@ async def test_refusal_answers_graphql_response_json_when_accepted(
     assert response.status_code == status
     assert response.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
     assert response.json() == {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
+
+
+async def test_router_refusal_of_graphql_answers_graphql_response_json_when_accepted(http: httpx.AsyncClient) -> None:
+    response = await http.put("/graphql", content=b"{}", headers={**JSON, **ACCEPTS_GRAPHQL_RESPONSE})
+    assert response.status_code == 405
+    assert response.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
+    assert response.json() == {"errors": [{"message": "Method Not Allowed", "extensions": {"code": "BAD_USER_INPUT"}}]}
+
+
+async def test_oversize_body_answers_graphql_response_json_when_accepted(http: httpx.AsyncClient) -> None:
+    response = await http.post("/graphql", content=b" " * 70_000, headers={**JSON, **ACCEPTS_GRAPHQL_RESPONSE})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
+    assert response.json()["errors"][0]["message"] == "Request body larger than 65536 bytes."
+
+
+async def test_refusal_of_another_path_stays_application_json(http: httpx.AsyncClient) -> None:
+    response = await http.get("/nowhere", headers=ACCEPTS_GRAPHQL_RESPONSE)
+    assert_coded(response, 404, "NOT_FOUND", "Not Found")
