@@ -40,8 +40,12 @@ def named(manifest: dict[str, str], names: set[str]) -> dict[str, str]:
     return {key: document for key, document in manifest.items() if OPERATION_NAME.match(document)[1] in names}
 
 
-def test_export_documents_writes_the_client_presets_manifest_of_operations() -> None:
-    assert codegen_manifest(OPERATIONS) == real_manifest("persisted-documents.json")
+def test_export_documents_prints_the_client_presets_manifest_of_operations_byte_for_byte(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["export-documents"])
+    # The same ids, documents, order and JSON layout (JSON.stringify's, 2 spaces), and a final newline.
+    assert capsys.readouterr().out == (FIXTURES / "persisted-documents.json").read_text(encoding="utf-8") + "\n"
 
 
 def test_export_documents_add_typename_writes_the_frontends_documents_as_the_typename_transform_does() -> None:
