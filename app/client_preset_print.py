@@ -50,7 +50,9 @@ from graphql import (
 from app.persisted_documents import sha256_hex
 
 # JavaScript's `\s` (the preset's `str.replace(/\s+/g, ' ').trim()`); Python's is wider (\x1c-\x1f, \x85).
-_JS_WHITE_SPACE = re.compile("[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+")
+_JS_WHITE_SPACE_CHARS = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+                        "\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_WHITE_SPACE = re.compile(f"[{_JS_WHITE_SPACE_CHARS}]+")
 # graphql-js's kind names, which order a document's definitions (fragments before operations).
 _JS_KIND = {OperationDefinitionNode: "OperationDefinition", FragmentDefinitionNode: "FragmentDefinition"}
 
@@ -74,9 +76,7 @@ def client_preset_id(printed: str) -> str:
 
 
 def _collapse_white_space(text: str) -> str:
-    return _JS_WHITE_SPACE.sub(" ", text).strip("\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004"
-                                                  "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029"
-                                                  "\u202f\u205f\u3000\ufeff")
+    return _JS_WHITE_SPACE.sub(" ", text).strip(_JS_WHITE_SPACE_CHARS)
 
 
 # 1. __typename in every selection set (addTypenameSelectionDocumentTransform)
@@ -106,7 +106,7 @@ def _typename_set(selection_set: SelectionSetNode, *, add_here: bool = True) -> 
     return _replace(selection_set, selections=tuple(selections))
 
 
-# The document typed-document-node hands the preset
+# 2. The document typed-document-node hands the preset
 
 
 def _as_typed_document_node_builds(document: DocumentNode) -> DocumentNode:
@@ -138,7 +138,7 @@ def _spread_names(selection_set: SelectionSetNode) -> list[str]:
     return names
 
 
-# 2. Client-only parts dropped
+# 3. Client-only parts dropped
 
 
 def _without_client_only(document: DocumentNode) -> DocumentNode:
@@ -167,7 +167,7 @@ def _server_selections(selection_set: SelectionSetNode) -> SelectionSetNode:
     return _replace(selection_set, selections=tuple(selections))
 
 
-# 3. Sorted as @graphql-tools/documents' sortExecutableDocument sorts
+# 4. Sorted as @graphql-tools/documents' sortExecutableDocument sorts
 
 
 class _DocumentSorter:

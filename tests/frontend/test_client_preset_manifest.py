@@ -152,3 +152,12 @@ def test_the_frontends_manifest_merged_with_export_documents_serves_smoke_and_th
     assert len(lines) == 16 and all(line.startswith("PASS") for line in lines)
     assert_capacity(frontend)
     assert {sha256_hex(operation.sent()) for operation in SMOKE} <= {key.removeprefix("sha256:") for key in exported}
+
+
+def test_typename_is_not_added_to_a_subscriptions_root() -> None:
+    # A subscription selects a single root field (the transform's own rule). The schema has no
+    # Subscription yet, so the fixtures cannot show it: the expected text is what client-preset 6.2.0
+    # wrote for this document over `type Subscription { channel(id: ID!): Channel }`.
+    assert client_preset_print("subscription S { channel(id: 1) { id } }", add_typename=True) == (
+        "subscription S { channel(id: 1) { __typename id } }"
+    )
