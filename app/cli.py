@@ -343,13 +343,14 @@ def export_schema() -> None:
     sys.stdout.write(export_sdl())
 
 
-def export_documents(manifest_format: str) -> None:
+def export_documents(manifest_format: str, add_typename: bool) -> None:
     import json
 
     from app.operations import apollo_manifest, codegen_manifest, load_operations
 
     operations = load_operations()
-    manifest = apollo_manifest(operations) if manifest_format == "apollo" else codegen_manifest(operations)
+    write = apollo_manifest if manifest_format == "apollo" else codegen_manifest
+    manifest = write(operations, add_typename=add_typename)
     sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
 
 
@@ -385,11 +386,18 @@ def parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     documents_command = commands.add_parser(
-        "export-documents", help="print the manifest of operations/ (sha256 hex -> document), for CHANNELS_TRUSTED_DOCUMENTS"
+        "export-documents",
+        help="print the manifest of operations/ as GraphQL Code Generator's client preset writes it "
+             "(sha256:<hex> -> document), for CHANNELS_TRUSTED_DOCUMENTS",
     )
     documents_command.add_argument(
         "--format", choices=["codegen", "apollo"], default="codegen",
-        help="codegen: {sha256: document} (default); apollo: Apollo's persisted query manifest",
+        help="codegen: {\"sha256:<hex>\": document}, client preset 6's (default); apollo: Apollo's persisted query manifest",
+    )
+    documents_command.add_argument(
+        "--add-typename", action="store_true",
+        help="add __typename to the frontends' documents as addTypenameSelectionDocumentTransform does "
+             "(smoke's documents are printed as smoke sends them)",
     )
     reconcile_parser = commands.add_parser(
         "reconcile", help="compare IVS with the table and report; repair with --apply (dry run by default)"
@@ -488,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif arguments.command == "export-schema":
         export_schema()
     elif arguments.command == "export-documents":
-        export_documents(arguments.format)
+        export_documents(arguments.format, arguments.add_typename)
     elif arguments.command == "reconcile":
         reconcile_command(arguments.apply, arguments.stale_after)
     elif arguments.command == "check-live":

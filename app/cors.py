@@ -3,6 +3,10 @@
 Development allows any page served from `http://localhost:<port>` or `http://127.0.0.1:<port>` (a
 frontend's dev server: Vite's 5173, Next's 3000, ...) without configuration; CHANNELS_CORS_ORIGINS
 adds exact origins, and is the only way in in production (where `*` is refused at start).
+
+Browsers may send ALLOWED_HEADERS besides the CORS-safelisted ones, and CHANNELS_CORS_ALLOW_HEADERS
+adds more: a preflight that names any other header is refused, and the browser never sends the
+request, so a tracing library the list lacks breaks every call (docs/frontend-clients.md).
 """
 
 from __future__ import annotations
@@ -15,14 +19,29 @@ from starlette.types import Message, Receive, Scope, Send
 from app.settings import Settings
 
 LOCAL_ORIGINS = r"http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
-# What browsers may send besides the CORS-safelisted headers: the token, JSON, the request id, and
-# the client-awareness headers Apollo Client adds (name and version of the calling app).
 ALLOWED_HEADERS = [
+    # The token, JSON, the request id.
     "authorization",
     "content-type",
     "x-request-id",
+    # Apollo Client's client awareness (the calling app's name and version), the header Apollo's CSRF
+    # prevention asks browser clients to send, and the operation name Apollo's links may add.
     "apollographql-client-name",
     "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    # Trace context, so that a frontend's traces continue into the service's: W3C trace context
+    # (OpenTelemetry), Sentry, and Datadog RUM's own propagator (each header it names; CORS has no
+    # wildcard short of allowing every header).
+    "traceparent",
+    "tracestate",
+    "sentry-trace",
+    "baggage",
+    "x-datadog-origin",
+    "x-datadog-parent-id",
+    "x-datadog-sampling-priority",
+    "x-datadog-tags",
+    "x-datadog-trace-id",
 ]
 
 
@@ -59,7 +78,7 @@ def add_cors(app: Starlette, settings: Settings) -> None:
         allow_origins=settings.cors_allow_list,
         allow_origin_regex=origin_regex,
         allow_methods=["GET", "POST"],
-        allow_headers=ALLOWED_HEADERS,
+        allow_headers=[*ALLOWED_HEADERS, *settings.cors_allow_header_list],
         expose_headers=["x-request-id"],
         max_age=600,
     )

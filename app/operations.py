@@ -1,9 +1,15 @@
 """The named GraphQL documents of `operations/` (one operation per `.graphql` file, grouped by who
 sends it) and their manifests for `shelcaster-channels export-documents`.
 
-A document's id is the sha256 of its file's exact text: what `smoke` sends by hash, what Apollo's
-persisted-queries link computes over the same text, and the key of the manifest a deployment loads
-as CHANNELS_TRUSTED_DOCUMENTS.
+What is sent, and kept in a manifest, is not a file's text but the text GraphQL Code Generator's
+client preset prints for it (app/client_preset_print.py: sorted, without comments, one line), and
+its id is the preset's `sha256:<hex>` of that text. So the manifest `export-documents` prints and
+the ones the frontends' builds write name a document alike, and an operator can merge them into the
+one CHANNELS_TRUSTED_DOCUMENTS (docs/frontend-clients.md). `smoke` sends the same text by hash.
+
+A frontend that normalises Apollo's or urql's cache builds its documents with `__typename` added
+(`addTypenameSelectionDocumentTransform`); `add_typename` prints the frontends' groups that way.
+smoke's group is always printed as smoke sends it, without.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from app.client_preset_print import client_preset_id, client_preset_print
 from app.persisted_documents import APOLLO_MANIFEST_FORMAT, sha256_hex
+
+SMOKE_GROUP = "smoke"
 
 _OPERATION = re.compile(r"^(query|mutation|subscription)\s+(\w+)", re.MULTILINE)
 
@@ -25,9 +34,10 @@ class Operation:
     kind: str  # query, mutation, subscription
     document: str  # the file's text, exactly
 
-    @property
-    def sha256(self) -> str:
-        return sha256_hex(self.document)
+    def sent(self, *, add_typename: bool = False) -> str:
+        """The text a client sends for this operation: the client preset's print of the file, with
+        `__typename` added when `add_typename` and the operation is a frontend's (not smoke's)."""
+        return client_preset_print(self.document, add_typename=add_typename and self.group != SMOKE_GROUP)
 
 
 def load_operations() -> list[Operation]:
@@ -46,25 +56,28 @@ def load_operations() -> list[Operation]:
 
 
 def document(name: str) -> str:
-    """The text of the operation named `name` (operation names are unique across groups)."""
+    """The text sent for the operation named `name` (operation names are unique across groups)."""
     for operation in load_operations():
         if operation.name == name:
-            return operation.document
+            return operation.sent()
     raise KeyError(f"no operation {name!r} in operations/")
 
 
-def codegen_manifest(operations: list[Operation]) -> dict[str, str]:
-    """sha256 hex → document: graphql-codegen's client-preset format, CHANNELS_TRUSTED_DOCUMENTS's first."""
-    return {operation.sha256: operation.document for operation in operations}
+def codegen_manifest(operations: list[Operation], *, add_typename: bool = False) -> dict[str, str]:
+    """`sha256:<hex>` → document: the manifest client preset 6 writes (`persisted-documents.json`),
+    CHANNELS_TRUSTED_DOCUMENTS's first format."""
+    sent = (operation.sent(add_typename=add_typename) for operation in operations)
+    return {client_preset_id(text): text for text in sent}
 
 
-def apollo_manifest(operations: list[Operation]) -> dict[str, Any]:
-    """Apollo's persisted query manifest (version 1) of the same documents."""
+def apollo_manifest(operations: list[Operation], *, add_typename: bool = False) -> dict[str, Any]:
+    """Apollo's persisted query manifest (version 1) of the same documents (its ids are bare hex)."""
     return {
         "format": APOLLO_MANIFEST_FORMAT,
         "version": 1,
         "operations": [
-            {"id": operation.sha256, "name": operation.name, "type": operation.kind, "body": operation.document}
+            {"id": sha256_hex(body), "name": operation.name, "type": operation.kind, "body": body}
             for operation in operations
+            for body in [operation.sent(add_typename=add_typename)]
         ],
     }

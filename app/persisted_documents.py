@@ -7,10 +7,15 @@ documents, resolved before anything is parsed.
   request registers it (the hash must be the document's sha256, else BAD_USER_INPUT). The store is
   per process and bounded (least recently used documents go first).
 - Trusted documents: a manifest (`CHANNELS_TRUSTED_DOCUMENTS`) read at start, either a JSON object
-  from sha256 hex digest to document (graphql-codegen's client preset) or Apollo's persisted query
-  manifest. Its documents are always known, by APQ hash or by `"documentId": "sha256:<hex>"`. With
-  trusted-only, every other document is refused with PERSISTED_QUERY_NOT_ALLOWED, and the APQ
-  store is not used.
+  from document id to document (graphql-codegen's client preset) or Apollo's persisted query
+  manifest. Its documents are always known, by APQ hash or by `"documentId"`. With trusted-only,
+  every other document is refused with PERSISTED_QUERY_NOT_ALLOWED, and the APQ store is not used.
+
+A document's id is the sha256 of its UTF-8 text, written either as the GraphQL-over-HTTP
+persisted-documents appendix writes it, `sha256:<hex>` (client preset 6's manifest keys and
+`__meta__.hash`), or as the 64 hex digits alone (APQ's `sha256Hash`, client preset 5). Both name
+the same document wherever an id is accepted (manifest keys, `documentId`, `sha256Hash`); another
+prefix (`sha1:`, a custom id with a colon) is refused with a message saying which forms are read.
 """
 
 from __future__ import annotations
@@ -35,13 +40,20 @@ APOLLO_MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 # Bounds the APQ store's memory beside its entry count: documents are at most a request body each.
 APQ_STORE_MAX_BYTES = 8 * 1024 * 1024
 
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_DOCUMENT_ID = re.compile(r"sha256:([0-9a-fA-F]{64})")
+_SHA256_ID = re.compile(r"(?:sha256:)?([0-9a-f]{64})")
+_DOCUMENT_ID = re.compile(r"(?:sha256:)?([0-9a-fA-F]{64})")
+SHA256_ID_FORMS = '"sha256:" and 64 lowercase hex digits, or the 64 hex digits alone'
 
 
 def sha256_hex(document: str) -> str:
     """The hash APQ and trusted documents name a document by: sha256 of its UTF-8 text, in hex."""
     return hashlib.sha256(document.encode("utf-8")).hexdigest()
+
+
+def sha256_of_id(document_id: str) -> str | None:
+    """The hex digest a document id names, `sha256:<hex>` or `<hex>` (lowercase); None for another form."""
+    match = _SHA256_ID.fullmatch(document_id)
+    return match.group(1) if match else None
 
 
 class PersistedDocumentError(Exception):
@@ -63,8 +75,8 @@ class ManifestError(ValueError):
 
 
 def load_manifest(path: Path) -> dict[str, str]:
-    """The trusted documents of `path` by id (sha256 hex, or an Apollo manifest's operation id; an
-    Apollo operation is also known by the sha256 of its body)."""
+    """The trusted documents of `path` by id (sha256 hex, whether the key had the `sha256:` prefix or
+    not, or an Apollo manifest's operation id; an Apollo operation is also known by the sha256 of its body)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -75,17 +87,20 @@ def load_manifest(path: Path) -> dict[str, str]:
         return _apollo_manifest(path, data)
     if not isinstance(data, dict):
         raise ManifestError(
-            f"{path}: expected a JSON object from sha256 hex digest to document, "
+            f"{path}: expected a JSON object from sha256 document id to document, "
             f'or an Apollo persisted query manifest ("format": "{APOLLO_MANIFEST_FORMAT}")'
         )
+    documents: dict[str, str] = {}
     for key, document in data.items():
         if not isinstance(document, str):
             raise ManifestError(f"{path}: the value of {key[:80]!r} is not a document (a string)")
-        if not _SHA256_HEX.fullmatch(key):
-            raise ManifestError(f"{path}: the key {key[:80]!r} is not a sha256 hex digest (64 lowercase hex digits)")
-        if sha256_hex(document) != key:
+        sha256 = sha256_of_id(key)
+        if sha256 is None:
+            raise ManifestError(f"{path}: the key {key[:80]!r} is not a sha256 document id ({SHA256_ID_FORMS})")
+        if sha256_hex(document) != sha256:
             raise ManifestError(f"{path}: the key {key} is not the sha256 of its document")
-    return dict(data)
+        documents[sha256] = document
+    return documents
 
 
 def _apollo_manifest(path: Path, data: dict[str, Any]) -> dict[str, str]:
@@ -102,7 +117,7 @@ def _apollo_manifest(path: Path, data: dict[str, Any]) -> dict[str, str]:
         if not (isinstance(operation, dict) and isinstance(operation.get("id"), str) and operation["id"]
                 and isinstance(operation.get("body"), str)):
             raise ManifestError(f"{path}: operations[{index}] needs a non-empty string id and a string body")
-        documents[operation["id"]] = operation["body"]
+        documents[sha256_of_id(operation["id"]) or operation["id"]] = operation["body"]
         documents[sha256_hex(operation["body"])] = operation["body"]
     return documents
 
@@ -158,7 +173,9 @@ class PersistedDocuments:
     def _by_document_id(self, query: str | None, document_id: object) -> str:
         match = _DOCUMENT_ID.fullmatch(document_id) if isinstance(document_id, str) else None
         if match is None:
-            raise PersistedDocumentError(BAD_USER_INPUT, 'documentId must be "sha256:" followed by 64 hex digits.')
+            raise PersistedDocumentError(
+                BAD_USER_INPUT, 'documentId must be "sha256:" and 64 hex digits, or the 64 hex digits alone.'
+            )
         if query is not None:
             raise PersistedDocumentError(BAD_USER_INPUT, "Send either query or documentId, not both.")
         return self._known(match.group(1).lower())
@@ -166,10 +183,11 @@ class PersistedDocuments:
     def _by_apq(self, query: str | None, persisted: object) -> str:
         if not isinstance(persisted, dict) or persisted.get("version") != 1:
             raise PersistedDocumentError(BAD_USER_INPUT, "extensions.persistedQuery.version must be 1.")
-        sha256 = persisted.get("sha256Hash")
-        if not isinstance(sha256, str) or not _SHA256_HEX.fullmatch(sha256):
+        sha256_hash = persisted.get("sha256Hash")
+        sha256 = sha256_of_id(sha256_hash) if isinstance(sha256_hash, str) else None
+        if sha256 is None:
             raise PersistedDocumentError(
-                BAD_USER_INPUT, "extensions.persistedQuery.sha256Hash must be 64 lowercase hex digits."
+                BAD_USER_INPUT, f"extensions.persistedQuery.sha256Hash must be {SHA256_ID_FORMS}."
             )
         if query is None:
             return self._known(sha256)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -39,7 +40,10 @@ class Settings(EnvironmentSettings):
     max_fields: int = integer(100, ge=10, le=10_000)
     max_body_bytes: int = integer(64 * 1024, ge=1024, le=10 * 1024 * 1024)
     cors_origins: str = text("")  # comma-separated allow-list; empty: no cross-origin access
-    # Persisted documents (README, "Calling from a frontend"): a manifest of trusted documents,
+    # Request headers browsers may send besides app/cors.py's ALLOWED_HEADERS (tracing, Apollo's),
+    # comma-separated: a frontend's own header, another tracing vendor's (docs/frontend-clients.md).
+    cors_allow_headers: str = text("")
+    # Persisted documents (docs/frontend-clients.md): a manifest of trusted documents,
     # whether only they are accepted (default: yes in production when a manifest is set), and how
     # many documents Apollo's automatic persisted queries keep per process.
     trusted_documents: Path | None = path(None)
@@ -65,6 +69,10 @@ class Settings(EnvironmentSettings):
     @property
     def cors_allow_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def cors_allow_header_list(self) -> list[str]:
+        return [header.strip().lower() for header in self.cors_allow_headers.split(",") if header.strip()]
 
     @property
     def jwks_url(self) -> str | None:
@@ -132,10 +140,23 @@ def check_backend_settings(settings: Settings) -> list[str]:
     return problems
 
 
+# A header's name: an HTTP token (RFC 9110, section 5.6.2).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
 def check_cors(settings: Settings) -> list[str]:
+    problems = []
     if settings.is_production and "*" in settings.cors_allow_list:
-        return ["CHANNELS_CORS_ORIGINS: '*' is refused in production; list the frontends' origins (https://...)."]
-    return []
+        problems.append("CHANNELS_CORS_ORIGINS: '*' is refused in production; list the frontends' origins (https://...).")
+    for header in settings.cors_allow_header_list:
+        if not _HEADER_NAME.fullmatch(header):
+            problems.append(
+                f"CHANNELS_CORS_ALLOW_HEADERS: {header[:80]!r} is not a header name "
+                "(letters, digits and !#$%&'*+-.^_`|~; names are separated by commas)."
+            )
+    if settings.is_production and "*" in settings.cors_allow_header_list:
+        problems.append("CHANNELS_CORS_ALLOW_HEADERS: '*' is refused in production; list the headers the frontends send.")
+    return problems
 
 
 def check_persisted_documents(settings: Settings) -> list[str]:

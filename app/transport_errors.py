@@ -14,6 +14,12 @@ a 5xx for anything a client sent. Three pieces, for every layer to use:
 Codes are the contract's (section 3): what the client sent wrong is BAD_USER_INPUT whatever the status
 (400 malformed, 405 wrong method, 413 too large, 415 wrong content type), 401/403/404 keep their
 meanings, and a 5xx is INTERNAL_SERVER_ERROR.
+
+A refusal of /graphql negotiates its media type as the GraphQL view's answers do (GraphQL over HTTP):
+`application/graphql-response+json` when the client ranks it first (Apollo Client 4 does, and shows
+only "status code 400" for an answer it cannot read), else `application/json`; other paths keep JSON.
+`CodedErrorsMiddleware` applies it to every answer of 400 or more, whichever layer made it (a refused
+batch or malformed body in the view, the router's 405, the body limit's 413, a masked 500).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from cross_web import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.graphql_over_http import GRAPHQL_RESPONSE_JSON, prefers_graphql_response
 from app.request_log import current_request
 from schema.client_strings import cut_short
 
@@ -36,6 +43,9 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 _CODE_BY_STATUS = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
 # The plain-text bodies turned into messages are other layers' own short texts; a bound all the same.
 _MAX_MESSAGE_BYTES = 1024
+_JSON = b"application/json"
+_GRAPHQL_RESPONSE = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8".encode()
+GRAPHQL_PATH = "/graphql"
 
 
 def code_for_status(status: int) -> str:
@@ -106,8 +116,18 @@ def _json_kind(value: object) -> str:
     return "a string"
 
 
+def refusal_media_type(scope: Scope) -> bytes:
+    """The Content-Type of a refusal: graphql-response+json for a request to /graphql whose Accept
+    header ranks it first, application/json otherwise."""
+    if scope["path"].removeprefix(scope.get("root_path", "")) != GRAPHQL_PATH:
+        return _JSON
+    accept = next((value for name, value in scope["headers"] if name == b"accept"), None)
+    return _GRAPHQL_RESPONSE if accept and prefers_graphql_response(accept.decode("latin-1")) else _JSON
+
+
 class CodedErrorsMiddleware:
-    """Turns any non-2xx answer that is not JSON into the coded JSON answer; masks escaped exceptions."""
+    """Turns any non-2xx answer that is not JSON into the coded JSON answer, gives every refusal of
+    /graphql its negotiated media type, and masks escaped exceptions."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -124,14 +144,19 @@ class CodedErrorsMiddleware:
             nonlocal held, text, started
             if message["type"] == "http.response.start":
                 started = True
-                if message["status"] >= 400 and b"json" not in dict(message.get("headers", [])).get(b"content-type", b""):
-                    held = message
-                    return
+                if message["status"] >= 400:
+                    content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                    if b"json" not in content_type:
+                        held = message
+                        return
+                    if content_type == _JSON and (media := refusal_media_type(scope)) != _JSON:
+                        message["headers"] = [(name, media if name == b"content-type" else value)
+                                              for name, value in message["headers"]]
             elif message["type"] == "http.response.body" and held is not None:
                 text = (text + message.get("body", b""))[:_MAX_MESSAGE_BYTES]
                 if message.get("more_body", False):
                     return
-                await _send_coded(held, text.decode("utf-8", "replace").strip(), send)
+                await _send_coded(held, text.decode("utf-8", "replace").strip(), send, refusal_media_type(scope))
                 return
             await send(message)
 
@@ -145,10 +170,11 @@ class CodedErrorsMiddleware:
             response = transport_error_response(
                 500, f"Internal server error; quote request id {request_id} to the operators.", INTERNAL
             )
+            response.headers["content-type"] = refusal_media_type(scope).decode()
             await response(scope, receive, send)
 
 
-async def _send_coded(start: Message, text: str, send: Send) -> None:
+async def _send_coded(start: Message, text: str, send: Send, media_type: bytes) -> None:
     status = start["status"]
     _log_outcome(code_for_status(status))
     kept = [(name, value) for name, value in start.get("headers", [])
@@ -157,6 +183,6 @@ async def _send_coded(start: Message, text: str, send: Send) -> None:
         {"errors": [{"message": cut_short(text) or "Request refused.", "extensions": {"code": code_for_status(status)}}]},
         separators=(",", ":"),
     ).encode()
-    headers = [*kept, (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [*kept, (b"content-type", media_type), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

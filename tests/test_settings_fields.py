@@ -17,7 +17,8 @@ from app.settings_fields import SettingsInvalid
 
 
 class PydanticSettings(BaseSettings):
-    """app/settings.py's Settings as declared with pydantic-settings until issue #12, verbatim."""
+    """app/settings.py's Settings as declared with pydantic-settings until issue #12, verbatim, and each
+    setting added since declared the same way (issue #29: cors_allow_headers)."""
 
     model_config = SettingsConfigDict(env_prefix="CHANNELS_", extra="ignore", frozen=True)
 
@@ -42,6 +43,7 @@ class PydanticSettings(BaseSettings):
     max_fields: int = Field(default=100, ge=10, le=10_000)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     cors_origins: str = ""
+    cors_allow_headers: str = ""
     trusted_documents: Path | None = None
     trusted_documents_only: bool | None = None
     apq_cache_size: int = Field(default=1000, ge=0, le=100_000)

@@ -19,6 +19,7 @@ from data.provisioning import provision
 from tests.conftest import make_settings
 
 GQL = "application/graphql-response+json"
+ID_FORMS = '"sha256:" and 64 lowercase hex digits, or the 64 hex digits alone'
 TYPENAME = "query Typename { __typename }"
 TRUSTED = "query Trusted { __typename }"
 UNTRUSTED = "query Untrusted { __typename }"
@@ -74,6 +75,21 @@ async def test_get_registers_too(http: httpx.AsyncClient) -> None:
     assert (await http.post("/graphql", json=hash_only(TYPENAME))).json() == {"data": {"__typename": "Query"}}
 
 
+async def test_apq_hash_in_the_appendix_form_registers_the_document_for_both_forms(http: httpx.AsyncClient) -> None:
+    # Client preset 6's `__meta__.hash`, sent as Apollo's persisted-queries link sends a hash.
+    registered = await http.post("/graphql", json=apq(TYPENAME, f"sha256:{sha256_hex(TYPENAME)}"))
+    assert registered.json() == {"data": {"__typename": "Query"}}
+    for sha256 in (sha256_hex(TYPENAME), f"sha256:{sha256_hex(TYPENAME)}"):
+        assert (await http.post("/graphql", json=apq(None, sha256))).json() == {"data": {"__typename": "Query"}}
+
+
+async def test_apq_hash_in_the_appendix_form_that_does_not_match_its_query_is_bad_user_input(
+    http: httpx.AsyncClient,
+) -> None:
+    response = await http.post("/graphql", json=apq(TYPENAME, f"sha256:{sha256_hex(UNTRUSTED)}"))
+    assert only_error(response) == {"message": "provided sha does not match query", "extensions": {"code": "BAD_USER_INPUT"}}
+
+
 async def test_hash_that_does_not_match_its_query_is_bad_user_input(http: httpx.AsyncClient) -> None:
     body = apq(TYPENAME, sha256_hex(UNTRUSTED))
     response = await http.post("/graphql", json=body)
@@ -91,9 +107,12 @@ async def test_hash_that_does_not_match_its_query_is_bad_user_input(http: httpx.
     ("persisted", "message"),
     [
         ({"version": 2, "sha256Hash": "0" * 64}, "extensions.persistedQuery.version must be 1."),
-        ({"version": 1, "sha256Hash": "not-a-hash"}, "extensions.persistedQuery.sha256Hash must be 64 lowercase hex digits."),
+        ({"version": 1, "sha256Hash": "not-a-hash"}, f"extensions.persistedQuery.sha256Hash must be {ID_FORMS}."),
+        ({"version": 1, "sha256Hash": f"sha1:{'0' * 40}"}, f"extensions.persistedQuery.sha256Hash must be {ID_FORMS}."),
+        ({"version": 1, "sha256Hash": f"SHA256:{'0' * 64}"}, f"extensions.persistedQuery.sha256Hash must be {ID_FORMS}."),
         ("v1", "extensions.persistedQuery.version must be 1."),
     ],
+    ids=["version-2", "not-a-hash", "sha1-prefix", "upper-case-prefix", "not-an-object"],
 )
 async def test_malformed_persisted_query_is_bad_user_input(http: httpx.AsyncClient, persisted: object, message: str) -> None:
     response = await http.post("/graphql", json={"extensions": {"persistedQuery": persisted}})
@@ -109,6 +128,15 @@ async def test_hashed_get_from_a_browser_is_an_operation_not_graphiql(http: http
 async def test_unknown_document_id_is_not_found(http: httpx.AsyncClient) -> None:
     response = await http.post("/graphql", json={"documentId": f"sha256:{sha256_hex(TYPENAME)}"})
     assert only_error(response)["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+@pytest.mark.parametrize("document_id", [f"sha1:{'0' * 40}", "channels:Typename", f"sha256:{'0' * 63}", 7])
+async def test_document_id_in_another_form_is_bad_user_input(http: httpx.AsyncClient, document_id: object) -> None:
+    response = await http.post("/graphql", json={"documentId": document_id})
+    assert only_error(response) == {
+        "message": 'documentId must be "sha256:" and 64 hex digits, or the 64 hex digits alone.',
+        "extensions": {"code": "BAD_USER_INPUT"},
+    }
 
 
 def test_apq_store_is_bounded_least_recently_used_first() -> None:
@@ -128,7 +156,14 @@ def test_apq_store_is_bounded_least_recently_used_first() -> None:
 
 
 def codegen_manifest(path: Path, *documents: str) -> Path:
+    """Client preset 5's form: bare hex keys."""
     path.write_text(json.dumps({sha256_hex(document): document for document in documents}))
+    return path
+
+
+def client_preset_6_manifest(path: Path, *documents: str) -> Path:
+    """Client preset 6's form: the appendix's `sha256:<hex>` keys."""
+    path.write_text(json.dumps({f"sha256:{sha256_hex(document)}": document for document in documents}))
     return path
 
 
@@ -160,10 +195,12 @@ def app_with(aws_connection: AwsConnection, service: Service) -> Iterator[AppFac
         other.close()
 
 
-@pytest.fixture(params=["codegen", "apollo"])
+MANIFEST_WRITERS = {"codegen": codegen_manifest, "client-preset-6": client_preset_6_manifest, "apollo": apollo_manifest}
+
+
+@pytest.fixture(params=list(MANIFEST_WRITERS))
 def manifest(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    write = codegen_manifest if request.param == "codegen" else apollo_manifest
-    return write(tmp_path / "manifest.json", TRUSTED)
+    return MANIFEST_WRITERS[request.param](tmp_path / "manifest.json", TRUSTED)
 
 
 @pytest.fixture
@@ -175,7 +212,9 @@ async def trusted_only(app_with: AppFactory, manifest: Path) -> AsyncIterator[ht
 async def test_trusted_document_runs_by_document_id_by_hash_and_as_text(trusted_only: httpx.AsyncClient) -> None:
     expected = {"data": {"__typename": "Query"}}
     assert (await trusted_only.post("/graphql", json={"documentId": f"sha256:{sha256_hex(TRUSTED)}"})).json() == expected
+    assert (await trusted_only.post("/graphql", json={"documentId": sha256_hex(TRUSTED)})).json() == expected
     assert (await trusted_only.post("/graphql", json=hash_only(TRUSTED))).json() == expected
+    assert (await trusted_only.post("/graphql", json=apq(None, f"sha256:{sha256_hex(TRUSTED)}"))).json() == expected
     assert (await trusted_only.post("/graphql", json=apq(TRUSTED))).json() == expected
     assert (await trusted_only.post("/graphql", json={"query": TRUSTED})).json() == expected
     get = await trusted_only.get("/graphql", params={"documentId": f"sha256:{sha256_hex(TRUSTED)}"})
@@ -240,9 +279,11 @@ def test_trusted_only_without_a_manifest_stops_the_service(monkeypatch: pytest.M
     ("content", "fault"),
     [
         ("{not json", "is not a JSON document"),
-        ("[]", "expected a JSON object from sha256 hex digest to document"),
-        (json.dumps({"abc": TRUSTED}), "the key 'abc' is not a sha256 hex digest"),
+        ("[]", "expected a JSON object from sha256 document id to document"),
+        (json.dumps({"abc": TRUSTED}), f"the key 'abc' is not a sha256 document id ({ID_FORMS})"),
+        (json.dumps({f"sha1:{'0' * 40}": TRUSTED}), f"the key 'sha1:{'0' * 40}' is not a sha256 document id"),
         (json.dumps({sha256_hex(UNTRUSTED): TRUSTED}), "is not the sha256 of its document"),
+        (json.dumps({f"sha256:{sha256_hex(UNTRUSTED)}": TRUSTED}), "is not the sha256 of its document"),
         (json.dumps({"format": "apollo-persisted-query-manifest", "version": 2, "operations": []}), "with \"version\": 1 is supported"),
         (json.dumps({"format": "apollo-persisted-query-manifest", "version": 1, "operations": [{"id": "x"}]}),
          "operations[0] needs a non-empty string id and a string body"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -136,3 +137,67 @@ async def test_long_operation_name_is_cut_short_in_the_log_line(
     line = json.loads(caplog.records[-1].getMessage())
     assert len(line["operation"]) <= 101
     assert len(caplog.records[-1].getMessage()) < 1000
+
+
+# Refusals negotiate their media type as every other answer does (GraphQL over HTTP)
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+ACCEPTS_GRAPHQL_RESPONSE = {"accept": f"{GRAPHQL_RESPONSE}, application/json;q=0.9"}  # Apollo Client 4's
+
+
+async def test_refused_batch_answers_graphql_response_json_when_accepted(http: httpx.AsyncClient) -> None:
+    response = await http.post(
+        "/graphql", json=[{"query": "{ __typename }"}, {"query": "{ __typename }"}], headers=ACCEPTS_GRAPHQL_RESPONSE
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
+    assert response.json() == {"errors": [{"message": "Batching is not enabled", "extensions": {"code": "BAD_USER_INPUT"}}]}
+
+
+async def test_refused_batch_answers_application_json_when_only_that_is_accepted(http: httpx.AsyncClient) -> None:
+    response = await http.post(
+        "/graphql", json=[{"query": "{ __typename }"}], headers={"accept": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs", "status", "message"),
+    [
+        ("POST", {"content": b'{"query": ', "headers": JSON}, 400, "Unable to parse request body as JSON"),
+        ("POST", {"content": b"null", "headers": JSON}, 400, "The request's JSON must be an object, not null."),
+        ("POST", {"json": {"variables": {}}}, 400, "No GraphQL query found in the request."),
+        ("POST", {"content": b"{}", "headers": {"content-type": "text/plain"}}, 415,
+         "The request body must be application/json."),
+        ("GET", {"params": {"query": 'mutation { deleteChannel(id: "x") { id } }'}}, 405, "Mutations must be sent with POST."),
+    ],
+    ids=["truncated-json", "null", "no-query", "wrong-content-type", "get-mutation"],
+)
+async def test_refusal_answers_graphql_response_json_when_accepted(
+    http: httpx.AsyncClient, method: str, kwargs: dict[str, Any], status: int, message: str
+) -> None:
+    headers = {**ACCEPTS_GRAPHQL_RESPONSE, **kwargs.pop("headers", {})}
+    response = await http.request(method, "/graphql", headers=headers, **kwargs)
+    assert response.status_code == status
+    assert response.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
+    assert response.json() == {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
+
+
+async def test_router_refusal_of_graphql_answers_graphql_response_json_when_accepted(http: httpx.AsyncClient) -> None:
+    response = await http.put("/graphql", content=b"{}", headers={**JSON, **ACCEPTS_GRAPHQL_RESPONSE})
+    assert response.status_code == 405
+    assert response.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
+    assert response.json() == {"errors": [{"message": "Method Not Allowed", "extensions": {"code": "BAD_USER_INPUT"}}]}
+
+
+async def test_oversize_body_answers_graphql_response_json_when_accepted(http: httpx.AsyncClient) -> None:
+    response = await http.post("/graphql", content=b" " * 70_000, headers={**JSON, **ACCEPTS_GRAPHQL_RESPONSE})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
+    assert response.json()["errors"][0]["message"] == "Request body larger than 65536 bytes."
+
+
+async def test_refusal_of_another_path_stays_application_json(http: httpx.AsyncClient) -> None:
+    response = await http.get("/nowhere", headers=ACCEPTS_GRAPHQL_RESPONSE)
+    assert_coded(response, 404, "NOT_FOUND", "Not Found")

@@ -1,4 +1,5 @@
-"""CORS (CONTRACT.md section 9): local dev servers by default in development, Apollo's headers."""
+"""CORS (CONTRACT.md section 9): local dev servers by default in development, Apollo's and the tracing
+libraries' headers, and CHANNELS_CORS_ALLOW_HEADERS for more."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from tests.frontend.conftest import ServiceFactory
 APOLLO_HEADERS = "authorization,content-type,apollographql-client-name,apollographql-client-version,x-request-id"
 
 
-def preflight(origin: str) -> dict[str, str]:
-    return {"origin": origin, "access-control-request-method": "POST", "access-control-request-headers": APOLLO_HEADERS}
+def preflight(origin: str, headers: str = APOLLO_HEADERS) -> dict[str, str]:
+    return {"origin": origin, "access-control-request-method": "POST", "access-control-request-headers": headers}
+
+
+def allowed_headers(response: httpx.Response) -> set[str]:
+    return {header.strip() for header in response.headers["access-control-allow-headers"].lower().split(",")}
+
+
+LOCAL = "http://localhost:5173"
 
 
 @pytest.mark.parametrize("origin", ["http://localhost:5173", "http://127.0.0.1:3000", "http://localhost"])
@@ -21,8 +29,7 @@ async def test_development_allows_local_dev_servers_with_apollo_headers(http: ht
     response = await http.options("/graphql", headers=preflight(origin))
     assert response.status_code == 200, response.text
     assert response.headers["access-control-allow-origin"] == origin
-    allowed = {header.strip() for header in response.headers["access-control-allow-headers"].lower().split(",")}
-    assert set(APOLLO_HEADERS.split(",")) <= allowed
+    assert set(APOLLO_HEADERS.split(",")) <= allowed_headers(response)
     actual = await http.post("/graphql", json={"query": "{ __typename }"}, headers={"origin": origin})
     assert actual.headers["access-control-allow-origin"] == origin
     assert "x-request-id" in actual.headers["access-control-expose-headers"].lower()
@@ -94,3 +101,72 @@ async def test_a_request_without_origin_merges_vary_with_the_answers_own() -> No
     middleware = CorsMiddleware(answer, allow_origins=["https://app.example"], allow_headers=ALLOWED_HEADERS)
     await middleware({"type": "http", "method": "GET", "path": "/", "headers": []}, receive, send)
     assert sent[0]["headers"] == [(b"vary", b"Accept, Origin")]
+
+
+# Tracing and Apollo's other headers: a preflight naming a header not allowed is refused, and the
+# browser then never sends the request.
+
+TRACING_HEADERS = [
+    "traceparent",  # W3C trace context (OpenTelemetry)
+    "tracestate",
+    "sentry-trace",  # Sentry
+    "baggage",
+    "x-datadog-trace-id",  # Datadog RUM's own propagator
+    "x-datadog-parent-id",
+    "x-datadog-origin",
+    "x-datadog-sampling-priority",
+    "x-datadog-tags",
+]
+APOLLO_OTHER_HEADERS = ["apollo-require-preflight", "x-apollo-operation-name"]
+
+
+@pytest.mark.parametrize("header", TRACING_HEADERS + APOLLO_OTHER_HEADERS)
+async def test_preflight_allows_the_header(http: httpx.AsyncClient, header: str) -> None:
+    response = await http.options("/graphql", headers=preflight(LOCAL, f"content-type,{header}"))
+    assert response.status_code == 200, response.text
+    assert header in allowed_headers(response)
+
+
+async def test_preflight_allows_every_tracing_header_at_once(http: httpx.AsyncClient) -> None:
+    response = await http.options("/graphql", headers=preflight(LOCAL, ",".join([*TRACING_HEADERS, APOLLO_HEADERS])))
+    assert response.status_code == 200, response.text
+
+
+async def test_preflight_refuses_a_header_not_allowed(http: httpx.AsyncClient) -> None:
+    response = await http.options("/graphql", headers=preflight(LOCAL, "content-type,x-feature-flag"))
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": "Disallowed CORS headers", "extensions": {"code": "BAD_USER_INPUT"}}]}
+
+
+async def test_cors_allow_headers_adds_headers(service_with: ServiceFactory) -> None:
+    async with _client(service_with, cors_allow_headers="X-Feature-Flag, x-b3-traceid") as client:
+        response = await client.options("/graphql", headers=preflight(LOCAL, "traceparent,x-feature-flag,x-b3-traceid"))
+    assert response.status_code == 200, response.text
+    assert {"traceparent", "x-feature-flag", "x-b3-traceid"} <= allowed_headers(response)
+
+
+async def test_cors_allow_headers_adds_headers_in_production(service_with: ServiceFactory) -> None:
+    vista = "https://vista.shelcaster.example"
+    async with _client(service_with, env="production", cors_origins=vista, cors_allow_headers="x-feature-flag") as client:
+        response = await client.options("/graphql", headers=preflight(vista, "sentry-trace,baggage,x-feature-flag"))
+    assert response.status_code == 200, response.text
+
+
+def test_cors_allow_headers_refuses_what_is_not_a_header_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHANNELS_CORS_ALLOW_HEADERS", "x-good, x bad;, x-also-good")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert refused.value.problems == [
+        "CHANNELS_CORS_ALLOW_HEADERS: 'x bad;' is not a header name "
+        "(letters, digits and !#$%&'*+-.^_`|~; names are separated by commas)."
+    ]
+
+
+def test_cors_allow_headers_refuses_a_wildcard_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHANNELS_ENV", "production")
+    monkeypatch.setenv("CHANNELS_CORS_ALLOW_HEADERS", "x-feature-flag,*")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert refused.value.problems == [
+        "CHANNELS_CORS_ALLOW_HEADERS: '*' is refused in production; list the headers the frontends send."
+    ]

@@ -14,6 +14,7 @@ from graphql import OperationDefinitionNode, parse, validate
 from app.bootstrap import Service
 from app.cli import main
 from app.operations import apollo_manifest, codegen_manifest, document, load_operations
+from app.client_preset_print import client_preset_id
 from app.persisted_documents import load_manifest, sha256_hex
 from app.smoke import run_smoke
 from schema.schema import SchemaLimits, build_schema
@@ -45,16 +46,29 @@ def test_export_documents_prints_the_manifest(capsys: pytest.CaptureFixture[str]
     main(["export-documents"])
     manifest = json.loads(capsys.readouterr().out)
     assert manifest == codegen_manifest(OPERATIONS)
-    assert all(sha256_hex(document) == key for key, document in manifest.items())
+    assert all(client_preset_id(document) == key for key, document in manifest.items())
     assert len(manifest) == len(OPERATIONS)
-    # The service loads what it prints, in both formats.
+    # The service loads what it prints, in both formats (by bare hex, whatever form the keys have).
+    by_hex = {sha256_hex(document): document for document in manifest.values()}
     (tmp_path / "codegen.json").write_text(json.dumps(manifest))
-    assert load_manifest(tmp_path / "codegen.json") == manifest
+    assert load_manifest(tmp_path / "codegen.json") == by_hex
     main(["export-documents", "--format", "apollo"])
     apollo = json.loads(capsys.readouterr().out)
     assert apollo == apollo_manifest(OPERATIONS)
     (tmp_path / "apollo.json").write_text(json.dumps(apollo))
-    assert load_manifest(tmp_path / "apollo.json") == manifest
+    assert load_manifest(tmp_path / "apollo.json") == by_hex
+
+
+def test_export_documents_add_typename_prints_the_frontends_documents_with_typename(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["export-documents", "--add-typename"])
+    manifest = json.loads(capsys.readouterr().out)
+    assert manifest == codegen_manifest(OPERATIONS, add_typename=True)
+    frontends = [operation for operation in OPERATIONS if operation.group != "smoke"]
+    assert all("__typename" in operation.sent(add_typename=True) for operation in frontends)
+    # smoke's documents stay as smoke sends them, so the same manifest serves smoke.
+    assert {document(operation.name) for operation in OPERATIONS if operation.group == "smoke"} <= set(manifest.values())
 
 
 class Recording(httpx.BaseTransport):
@@ -97,5 +111,5 @@ def test_smoke_registers_its_documents_with_a_deployment_that_has_no_manifest(
     # First use of each document: hash (PersistedQueryNotFound), then hash and text; later uses: hash.
     with_text = [body["query"] for body in transport.bodies if "query" in body]
     # Every smoke document but SmokeCancelRequest, which cleanup sends only for a request left PENDING.
-    sent = {operation.document for operation in OPERATIONS if operation.group == "smoke"}
+    sent = {operation.sent() for operation in OPERATIONS if operation.group == "smoke"}
     assert sorted(with_text) == sorted(sent - {document("SmokeCancelRequest")})
