@@ -34,6 +34,7 @@ from app.cli import main as cli
 from app.embedded import EmbeddedAws
 from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
 from app.smoke import run_smoke
+from domain.clock import format_timestamp, utc_now
 from tests.conftest import make_settings
 from tests.deploy.aws_calls import AwsCallRecorder
 from tests.events.test_ivs_events import sample
@@ -152,10 +153,17 @@ def _broadcast(admin: Api, stand_in: LocalIvsStreamsStandIn, recorder: AwsCallRe
         made = admin('mutation { createChannel(input: {name: "Broadcast"}) { id arn streamKey } }')["createChannel"]
         admin('mutation($id: ID!) { assignChannel(channelId: $id, hostUserId: "host-2") { hostUserId } }',
               {"id": made["id"]})
+    stand_in.connect_encoder(made["streamKey"])
+    stream = stand_in.stream_of(made["arn"])
+    assert stream is not None
     with recorder.acting_as("IVS events"):
         for name in ("ivs_stream_start", "ivs_recording_start", "ivs_session_created", "ivs_stream_end",
                      "ivs_recording_end", "ivs_session_ended"):
-            server.events_handler(sample(name, made["arn"]), CONTEXT)
+            server.events_handler(_now(sample(name, made["arn"], stream_id=stream["streamId"],
+                                              recording_session_stream_ids=[stream["streamId"]])), CONTEXT)
+    stand_in.disconnect_encoder(made["arn"])
+    with recorder.acting_as("IVS events"):  # a start IVS no longer streams: the session that covered it
+        server.events_handler(_now(sample("ivs_stream_start", made["arn"], stream_id="st-late")), CONTEXT)
     lambda_handler.reset()  # a new API container: its first stream key read opens the sealed key (kms:Decrypt)
     with recorder.acting_as("API"):
         admin('query($id: ID!) { channel(id: $id) { streamKey } }', {"id": made["id"]})
@@ -168,17 +176,28 @@ def _broadcast(admin: Api, stand_in: LocalIvsStreamsStandIn, recorder: AwsCallRe
         server.live_check_handler({}, CONTEXT)
     with recorder.acting_as("API"):
         admin('mutation($id: ID!) { setChannelState(channelId: $id, state: OFFLINE) { state } }', {"id": made["id"]})
-    stand_in.connect_encoder(ivs.create_stream_key(channelArn=made["arn"])["streamKey"]["value"])
+    leftover = ivs.create_stream_key(channelArn=made["arn"])["streamKey"]["value"]
+    stand_in.connect_encoder(leftover)
     with recorder.acting_as("live check"):
         server.live_check_handler({}, CONTEXT)
+    stand_in.connect_encoder(leftover)
+    stream = stand_in.stream_of(made["arn"])
+    assert stream is not None
+    with recorder.acting_as("IVS events"):  # IVS's Stream Start of that stream: stopped too
+        server.events_handler(_now(sample("ivs_stream_start", made["arn"], stream_id=stream["streamId"])), CONTEXT)
     stand_in.disconnect_encoder(made["arn"])
     return str(made["arn"])
+
+
+def _now(event: dict[str, Any]) -> dict[str, Any]:
+    """The event dated now: the events function applies events of the last 14 days only."""
+    return event | {"time": format_timestamp(utc_now())}
 
 
 def _dead_letters(sqs: Any, queue_url: str, channel_arn: str) -> None:
     """A broadcast's start in both shapes the dead-letter queue holds: as EventBridge gave up on it, and
     as Lambda's on-failure record (tests/handlers/events/lambda_on_failure_record.json)."""
-    start = sample("ivs_stream_start", channel_arn, stream_id="st-dead-letter")
+    start = _now(sample("ivs_stream_start", channel_arn, stream_id="st-dead-letter"))
     record = json.loads(ON_FAILURE_RECORD.read_text()) | {"requestPayload": start}
     for body in (start, record):
         sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))

@@ -351,9 +351,11 @@ def test_api_function_uses_the_stream_key_key_only_for_data_keys_with_the_servic
     }
 
 
-def test_events_function_has_no_ivs_and_no_encryption(template: dict[str, Any]) -> None:
+def test_events_function_reads_and_stops_streams_only_and_has_no_encryption(template: dict[str, Any]) -> None:
+    # A Stream Start opens a session only while IVS streams it; a stream on an OFFLINE channel is
+    # stopped (docs/broadcasts.md). No stream keys.
     statements = function_statements(template, "server.events_handler")
-    assert actions(statements, "ivs") == set()
+    assert actions(statements, "ivs") == {"ivs:GetStream", "ivs:StopStream"}
     assert "kms:Encrypt" not in actions(statements, "kms")
     assert "kms:GenerateDataKey" not in actions(statements, "kms")
 
@@ -543,9 +545,9 @@ def test_live_check_runs_every_minute_without_retries(template: dict[str, Any]) 
     assert properties["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
 
 
-def test_live_check_may_list_streams_and_write_channel_state_only(template: dict[str, Any]) -> None:
+def test_live_check_may_list_and_stop_streams_and_write_channel_state_only(template: dict[str, Any]) -> None:
     statements = function_statements(template, "server.live_check_handler")
-    assert actions(statements, "ivs") == {"ivs:ListStreams"}
+    assert actions(statements, "ivs") == {"ivs:ListStreams", "ivs:StopStream"}  # stops OFFLINE channels' streams
     assert actions(statements, "kms") == set()
     # BatchGetItem and DescribeTable: the LIVE listing's fallbacks while its index is misshapen or
     # rebuilt (data/listing_indexes.py); reads only.
