@@ -21,6 +21,9 @@ class Settings(EnvironmentSettings):
     # How long IVS must show no stream for a LIVE channel before the live-state check ends it as LOST
     # (docs/broadcasts.md); at least two checks must have missed it too.
     lost_after_seconds: int = integer(90, ge=1, le=24 * 60 * 60)
+    # The events function's dead-letter queue: an IVS event that can never be applied goes there once,
+    # with its reason (docs/broadcasts.md), instead of being retried.
+    events_dead_letter_queue_url: str | None = text(None, min_length=1)
     recording_configuration_arn: str | None = text(None, pattern=r"^arn:aws[a-z-]*:ivs:")
     # Stream keys are encrypted at rest under this KMS key (id, ARN or alias) when set.
     kms_key_id: str | None = text(None, min_length=1)

@@ -27,6 +27,7 @@ class PydanticSettings(BaseSettings):
     entity_index: str = Field(default="entityType-index", min_length=3, max_length=255)
     limit: int = Field(default=20, ge=1, le=100_000)
     lost_after_seconds: int = Field(default=90, ge=1, le=24 * 60 * 60)
+    events_dead_letter_queue_url: str | None = Field(default=None, min_length=1)
     recording_configuration_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:ivs:")
     kms_key_id: str | None = Field(default=None, min_length=1)
     auth_issuer: str | None = None
