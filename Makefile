@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench schema endpoints lock clean
+.PHONY: run test bench schema lock clean
 
 # Installs exactly the versions of requirements-dev.lock, then the project itself, then GraphiQL's
 # npm packages at the versions of graphiql/package-lock.json (with the Node.js of .venv, a PyPI wheel).
@@ -30,12 +30,6 @@ bench: $(STAMP)
 # Regenerate the committed schema snapshot on purpose (see README, "Schema snapshot").
 schema: $(STAMP)
 	$(BIN)/shelcaster-channels export-schema > schema.graphql
-
-# Cut botocore's endpoints.json to the services the service calls (data/aws_endpoints.py), from the
-# installed botocore: after `make lock` changes botocore's pin (tests/data/test_aws_endpoints.py fails
-# until then).
-endpoints: $(STAMP)
-	$(BIN)/python -m data.aws_endpoints
 
 # Re-pin every dependency after a change to pyproject.toml (in throwaway venvs); the runtime lock
 # gets the sha256 of each wheel Lambda and the image install (deploy/hash_requirements.py), and so does

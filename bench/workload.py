@@ -90,9 +90,8 @@ def record_calls(backend: ChannelsBackend, clients: AwsClients, workload: Worklo
 
 
 def stock_dynamodb_client(connection: AwsConnection) -> Any:
-    """`boto3.client("dynamodb")` with the service's client settings: botocore's own parser, not the
-    service's compiled one (data.json_responses), so that the service's calls are timed against what
-    calling DynamoDB with boto3 costs anyone."""
+    """`boto3.client("dynamodb")` with the service's client settings, so that the service's calls are
+    timed against what calling DynamoDB with boto3 costs anyone."""
     import boto3
 
     session = boto3.session.Session(region_name=connection.region, aws_access_key_id=connection.access_key_id,
