@@ -14,11 +14,10 @@ from app.bootstrap import EMBEDDED_ONLY_MODULES
 from bench.cold_start import aws_mode_environment
 
 ROOT = Path(__file__).resolve().parents[2]
-# Libraries the service does not use in aws mode (pydantic: the settings validate themselves), and the
-# operator's commands. boto3 is used since its DynamoDB types replaced a copy of them (issue 25: libraries
-# over hand-made copies; the API runs with SnapStart, so the import is paid before the snapshot).
-NOT_NEEDED = ("pydantic", "pydantic_settings", "moto", "app.cli", "app.doctor", "app.smoke",
-              "app.simulate_broadcast")
+# What the service does not use in aws mode: moto and the operator's commands. boto3 and pydantic-settings
+# are used since their DynamoDB types and settings replaced copies of them (issue 25: libraries over
+# hand-made copies; the API runs with SnapStart, so their imports are paid before the snapshot).
+NOT_NEEDED = ("moto", "app.cli", "app.doctor", "app.smoke", "app.simulate_broadcast")
 
 
 def last_line_of(code: str, **environment_extra: str) -> str:
