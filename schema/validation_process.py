@@ -13,6 +13,7 @@ the lifespan, keeps the thread.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -31,6 +32,9 @@ class ChildSettings:
 
 
 def _child_main(connection: Connection, settings: ChildSettings) -> None:
+    # Ctrl-C reaches the terminal's whole process group, this child included; its parent ends it
+    # (EOF on the pipe, or kill), so an interrupt here would only print a traceback that looks like a crash.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from schema.prepared_documents import DocumentPreparer
     from schema.schema import SchemaLimits, build_schema
 
