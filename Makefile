@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run PORT=8765` serves on another port.
+PORT ?= 8000
 
 .PHONY: run test bench schema lock clean
 
@@ -18,7 +20,7 @@ $(STAMP): pyproject.toml requirements-dev.lock graphiql/package-lock.json
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/shelcaster-channels serve
+	$(BIN)/shelcaster-channels serve --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
