@@ -25,11 +25,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The performance benchmark on the embedded backend (README, "Performance"); a few minutes.
+# The performance benchmark on the embedded backend (docs/performance.md); a few minutes.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# Regenerate the committed schema snapshot on purpose (see README, "Schema snapshot").
+# Regenerate the committed schema snapshot on purpose (docs/testing.md, "Schema snapshot").
 schema: $(STAMP)
 	$(BIN)/shelcaster-channels export-schema > schema.graphql
 

@@ -323,7 +323,7 @@ def simulate_broadcast_command(channel_id: str, seconds: float, viewers: int, re
     settings = _settings_or_exit()
     if settings.backend != "embedded":
         print("shelcaster-channels: simulate-broadcast is for the embedded backend; "
-              "with CHANNELS_BACKEND=aws, broadcast with an encoder (README, 'Live streams').", file=sys.stderr)
+              "with CHANNELS_BACKEND=aws, broadcast with an encoder (docs/live-streams.md).", file=sys.stderr)
         raise SystemExit(2)
     service = _attached_or_exit(settings, "simulate-broadcast")
     # SIGTERM ends the broadcast as Ctrl-C does: a job started in the background ignores SIGINT (issue 25).

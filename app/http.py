@@ -199,7 +199,7 @@ _heap_frozen = False
 def _freeze_startup_heap() -> None:
     """Move everything built at start (botocore's models, the schema, the emulator) out of the cycle
     collector's sight: a full collection scans every tracked object, holding the GIL, and so the event
-    loop, for as long as it takes; frozen, it scans only what requests made (README, "Security")."""
+    loop, for as long as it takes; frozen, it scans only what requests made (docs/security.md)."""
     global _heap_frozen
     if not _heap_frozen:
         gc.collect()
@@ -244,7 +244,7 @@ def create_app(service: Service) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = THREAD_POOL_SIZE
-        # Served: documents are validated in a child process, off the event loop's GIL (README, "Security").
+        # Served: documents are validated in a child process, off the event loop's GIL (docs/security.md).
         graphql.preparer.isolate()
         _freeze_startup_heap()
         try:

@@ -36,7 +36,7 @@ class Settings(EnvironmentSettings):
     auth_scope_prefix: str = text("shelcaster-channels", min_length=1, max_length=256,
                                   pattern=r"^[\x21\x23-\x5B\x5D-\x7E]+$")
     env: Literal["development", "production"] = choice("development", "production")
-    # Hardening of the GraphQL surface (README, "Security").
+    # Hardening of the GraphQL surface (docs/security.md).
     max_query_depth: int = integer(10, ge=2, le=100)
     max_aliases: int = integer(30, ge=1, le=1000)
     max_tokens: int = integer(2000, ge=100, le=100_000)
