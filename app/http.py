@@ -136,7 +136,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """strawberry's, with its refusals coded: an unknown operationName is BAD_USER_INPUT, and a
-        mutation over GET is 405 (CONTRACT.md section 9)."""
+        mutation over GET is 405 (docs/architecture.md, "Errors")."""
         try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data

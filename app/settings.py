@@ -1,4 +1,4 @@
-"""Settings, read from the environment once (CONTRACT.md section 5), validated, and passed down."""
+"""Settings, read from the environment once (README, "Configuration"), validated, and passed down."""
 
 from __future__ import annotations
 

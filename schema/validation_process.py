@@ -1,4 +1,4 @@
-"""Validation in a process of its own, for a served service (CONTRACT.md section 10).
+"""Validation in a process of its own, for a served service (docs/security.md).
 
 A validating thread shares the GIL with the event loop: while it works, `/healthz` gets the
 interpreter only in slices. A child process shares nothing: the event loop keeps its interpreter,
