@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run PORT=8765` serves on another port.
+PORT ?= 8000
 
 .PHONY: run test bench schema lock clean
 
@@ -18,16 +20,16 @@ $(STAMP): pyproject.toml requirements-dev.lock graphiql/package-lock.json
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/shelcaster-channels serve
+	$(BIN)/shelcaster-channels serve --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The performance benchmark on the embedded backend (README, "Performance"); a few minutes.
+# The performance benchmark on the embedded backend (docs/performance.md); a few minutes.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# Regenerate the committed schema snapshot on purpose (see README, "Schema snapshot").
+# Regenerate the committed schema snapshot on purpose (docs/testing.md, "Schema snapshot").
 schema: $(STAMP)
 	$(BIN)/shelcaster-channels export-schema > schema.graphql
 

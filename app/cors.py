@@ -1,4 +1,4 @@
-"""Cross-origin access to /graphql (CONTRACT.md section 9): which browser pages may call the service.
+"""Cross-origin access to /graphql (docs/frontend-clients.md): which browser pages may call the service.
 
 Development allows any page served from `http://localhost:<port>` or `http://127.0.0.1:<port>` (a
 frontend's dev server: Vite's 5173, Next's 3000, ...) without configuration; CHANNELS_CORS_ORIGINS

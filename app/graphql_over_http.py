@@ -1,4 +1,4 @@
-"""GraphQL over HTTP (the GraphQL Foundation's spec, CONTRACT.md section 9): which media type a
+"""GraphQL over HTTP (the GraphQL Foundation's spec; docs/frontend-clients.md): which media type a
 response uses, and the status code that goes with it.
 
 A client that accepts `application/graphql-response+json` gets that media type, and a request error

@@ -136,7 +136,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """strawberry's, with its refusals coded: an unknown operationName is BAD_USER_INPUT, and a
-        mutation over GET is 405 (CONTRACT.md section 9)."""
+        mutation over GET is 405 (docs/architecture.md, "Errors")."""
         try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -199,7 +199,7 @@ _heap_frozen = False
 def _freeze_startup_heap() -> None:
     """Move everything built at start (botocore's models, the schema, the emulator) out of the cycle
     collector's sight: a full collection scans every tracked object, holding the GIL, and so the event
-    loop, for as long as it takes; frozen, it scans only what requests made (README, "Security")."""
+    loop, for as long as it takes; frozen, it scans only what requests made (docs/security.md)."""
     global _heap_frozen
     if not _heap_frozen:
         gc.collect()
@@ -244,7 +244,7 @@ def create_app(service: Service) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = THREAD_POOL_SIZE
-        # Served: documents are validated in a child process, off the event loop's GIL (README, "Security").
+        # Served: documents are validated in a child process, off the event loop's GIL (docs/security.md).
         graphql.preparer.isolate()
         _freeze_startup_heap()
         try:

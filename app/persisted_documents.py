@@ -1,4 +1,4 @@
-"""Persisted documents (CONTRACT.md section 9): Apollo's automatic persisted queries and trusted
+"""Persisted documents (docs/frontend-clients.md): Apollo's automatic persisted queries and trusted
 documents, resolved before anything is parsed.
 
 - APQ, protocol version 1: `extensions.persistedQuery = {"version": 1, "sha256Hash": hex}`. A hash

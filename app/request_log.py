@@ -126,7 +126,7 @@ def _line(record: RequestRecord, seconds: float) -> str:
         {
             "requestId": record.request_id,
             "method": record.method[:16],
-            # The path is the client's: cut short like every client string in a log line (CONTRACT.md section 10).
+            # The path is the client's: cut short like every client string in a log line (docs/security.md).
             "path": cut_short(record.path)[:120],
             "operation": describe_operation(record.operation_name, record.document),
             "callerId": record.caller_id,

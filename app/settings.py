@@ -1,4 +1,4 @@
-"""Settings, read from the environment once (CONTRACT.md section 5), validated by pydantic-settings,
+"""Settings, read from the environment once (README, "Configuration"), validated by pydantic-settings,
 and passed down. A wrong or missing one stops the service at start with one line naming the variable."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Requests the client got wrong at the HTTP level, answered as coded JSON (CONTRACT.md section 9).
+"""Requests the client got wrong at the HTTP level, answered as coded JSON (docs/architecture.md, "Errors").
 
 Every non-2xx answer is `{"errors": [{"message", "extensions": {"code"}}]}`, never plain text and never
 a 5xx for anything a client sent. Three pieces, for every layer to use:

@@ -1,4 +1,4 @@
-"""The GraphQL types of channel requests (CONTRACT.md section 8, schema-draft2.graphql)."""
+"""The GraphQL types of channel requests (README, "Channel requests"; contract/schema-draft2.graphql)."""
 
 from __future__ import annotations
 

@@ -103,7 +103,7 @@ class SchemaLimits:
     max_aliases: int = 30
     max_tokens: int = 2000
     # Field selections, fragments counted at each spread: bounds graphql-core's quadratic
-    # overlapping-fields rule (README, "Security").
+    # overlapping-fields rule (docs/security.md).
     max_fields: int = 100
     # Production hides the schema: no introspection, no "did you mean" suggestions.
     hide_schema: bool = False

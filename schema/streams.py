@@ -1,4 +1,4 @@
-"""GraphQL types of live streams (CONTRACT.md section 7, schema-draft2.graphql): what IVS is
+"""GraphQL types of live streams (docs/live-streams.md, contract/schema-draft2.graphql): what IVS is
 streaming on a channel now, and its broadcasts as sessions."""
 
 from __future__ import annotations
