@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     auth_scope_prefix: str = Field(default="shelcaster-channels", min_length=1, max_length=256,
                                    pattern=r"^[\x21\x23-\x5B\x5D-\x7E]+$")
     env: Literal["development", "production"] = "development"
-    # Hardening of the GraphQL surface (README, "Security").
+    # Hardening of the GraphQL surface (docs/security.md).
     max_query_depth: int = Field(default=10, ge=2, le=100)
     max_aliases: int = Field(default=30, ge=1, le=1000)
     max_tokens: int = Field(default=2000, ge=100, le=100_000)
