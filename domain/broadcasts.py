@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from domain.errors import Conflict
 from domain.model import Channel, ChannelState
 from domain.sessions import SessionEndReason, StreamSession
 from domain.state_machine import StateChange, minutes_since, plan_state_change

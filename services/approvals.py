@@ -23,9 +23,6 @@ from data.approvals import (
     ApprovalKey,
     ApprovalRefused,
     complete_approval,
-    forget_approval_key,
-    list_approval_keys,
-    withdraw_channel,
 )
 from data.channel_requests import NotPending
 from services.backend import ChannelsBackend
@@ -88,7 +85,7 @@ def _channel_for(backend: ChannelsBackend, caller: Caller, request: ChannelReque
     except NotFound:
         record = backend.repository.get_idempotency_record(request.approval_key, backend.clock())
         if record is not None:
-            forget_approval_key(backend.repository.table, request.approval_key, record.channel_id)
+            backend.approval_keys.forget(request.approval_key, record.channel_id)
         return create_channel(backend, caller, request.channel_settings())
 
 
@@ -135,7 +132,7 @@ def _refuse_if_holding_another(backend: ChannelsBackend, request: ChannelRequest
 def _withdraw(backend: ChannelsBackend, channel: Channel, request: ChannelRequest) -> None:
     """Undo step 2 for an approval that did not go through; failures are left to `reconcile`."""
     try:
-        if withdraw_channel(backend.repository.table, channel.id, request.approval_key):
+        if backend.approval_keys.withdraw_channel(channel.id, request.approval_key):
             backend.ivs.delete_channel(channel.arn)
     except Exception:
         log.exception(
@@ -150,7 +147,7 @@ def interrupted_approvals(
     """Channels an approval made and did not hand out: the request is not APPROVED with them, they
     have no host, and their key is older than `stale_after` (younger ones may be approvals in progress)."""
     found = []
-    for approval in list_approval_keys(backend.repository.table, entity_index):
+    for approval in backend.approval_keys.list(entity_index):
         if not approval.complete:
             continue  # a create still in its saga: reconcile's stale-create repair covers it
         if approval.created_at is not None and now - approval.created_at < stale_after:
@@ -167,7 +164,7 @@ def interrupted_approvals(
 
 def withdraw_interrupted(backend: ChannelsBackend, approval: ApprovalKey, channel: Channel) -> bool:
     """Withdraw the channel of an interrupted approval; False when it changed meanwhile."""
-    if not withdraw_channel(backend.repository.table, channel.id, approval.key):
+    if not backend.approval_keys.withdraw_channel(channel.id, approval.key):
         return False
     try:
         backend.ivs.delete_channel(channel.arn)
