@@ -71,7 +71,7 @@ def check_live(backend: ChannelsBackend) -> LiveCheckReport:
     notes = backend.live_notes
     now = backend.clock()
     # ListStreams may list streams that are not LIVE: only LIVE ones are broadcasting.
-    streams = {stream.channel_arn: stream for stream in backend.ivs.list_streams() if stream.state == "LIVE"}
+    streams = {stream.channel_arn: stream for stream in backend.ivs.list_streams() if stream.is_live}
     live = _live_channels(backend)
     live_arns = {channel.arn for channel in live}
 
