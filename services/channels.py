@@ -13,6 +13,7 @@ import uuid
 from domain.access import (
     Caller,
     broadcasting_host,
+    named_broadcaster,
     needs_own_assignment,
     require_grant,
     require_may_leave_offline,
@@ -313,14 +314,18 @@ def set_channel_state(
         if channel is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.")
         require_may_leave_offline(caller, channel, target)
-        broadcaster = broadcasting_host(caller, channel, host_user_id) if target is ChannelState.LIVE else None
-        change = plan_caller_change(channel, target, session_id, backend.clock(), host_user_id=broadcaster)
+        live = target is ChannelState.LIVE
+        change = plan_caller_change(
+            channel, target, session_id, backend.clock(),
+            host_user_id=broadcasting_host(caller, channel, host_user_id) if live else None,
+            named_host=named_broadcaster(caller, channel, host_user_id) if live else None,
+        )
         if change is None:
             return channel
         if isinstance(change, NameSession):
             try:
-                backend.stream_claims.name_session(channel_id, change.expected_session_id,
-                                                            change.session_key, change.session_id)
+                backend.stream_claims.name_session(channel_id, change.expected_session_id, change.session_key,
+                                                   change.session_id, change.host_user_id)
             except SessionChanged:
                 continue  # the session ended or was named meanwhile: plan again
             return dataclasses.replace(channel, current_session_id=change.session_id, current_session_named=True)
