@@ -30,6 +30,7 @@ from app.cors import add_cors
 from app.graphiql import GraphiQLFiles
 from app.settings import Settings
 from app.health import ReadinessProbe
+from app.header_limits import HeadLimitMiddleware
 from app.limits import BodySizeLimitMiddleware
 from app.persisted_documents import (
     AutomaticPersistedQueries,
@@ -257,5 +258,6 @@ def create_app(service: Service) -> Starlette:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     add_cors(app, settings)
     app.add_middleware(CodedErrorsMiddleware)  # every non-2xx answer coded JSON, escaped exceptions masked
+    app.add_middleware(HeadLimitMiddleware)  # before any layer reads a header (docs/hostile-input.md)
     app.add_middleware(RequestLogMiddleware)  # outermost: every response, 413s included, has an id and a log line
     return app

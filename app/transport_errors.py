@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 
 from cross_web import HTTPException
@@ -103,7 +104,33 @@ def decode_request_json(data: str | bytes) -> object:
         raise TransportError(400, "The request's JSON holds a number too large to read.") from None
     if not isinstance(value, dict | list):
         raise TransportError(400, f"The request's JSON must be an object, not {_json_kind(value)}.")
+    if _SURROGATE_ESCAPE.search(text) and not _all_text_is_unicode(value):
+        raise TransportError(400, "The request's JSON holds a string that is not valid Unicode (a lone surrogate).")
     return value
+
+
+# JSON's only way to a string Python cannot encode: a `\uD800`-`\uDFFF` escape without its pair (a pair
+# becomes one character). One fixed-width token, searched once; the walk runs only when it is there.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _all_text_is_unicode(value: object) -> bool:
+    """True when every string of the decoded JSON, keys included, encodes as UTF-8: one visit per value."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 def _json_kind(value: object) -> str:
