@@ -1,8 +1,9 @@
 """CPU seconds spent by processes and by the whole machine, from Linux's /proc (no dependency).
 
-`bench.workers` reads them before and after a load window, to say how much CPU each party (every
-worker process, the load generator, the replayed backend) spent per request, and how much of the
-machine's cores other programs took meanwhile.
+Read before and after a load window (bench.raw_load), they say how much CPU each party (each server
+process, the load generator, the backend) spent per request, and how much of the machine's cores other
+programs took meanwhile: the instruments of a served side-by-side run (issue 30: the service against a
+Node peer, server CPU per request). `load_average` is printed with every run.
 """
 
 from __future__ import annotations

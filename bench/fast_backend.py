@@ -11,6 +11,7 @@ column is the same comparison against the moto-backed service.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,23 +20,43 @@ from botocore.exceptions import ClientError
 from bench import queries
 from bench.calls import AwsCall, AwsCallLog
 from bench.floor import FloorPlan, floor_service
-from bench.latency import WARMUP, Overhead, _timed
 from bench.local_service import BENCH_ADMIN
 from bench.replay_client import Scenario, graphql_sender, replay_control, replayed_backend
 from bench.round_trips import seeded_channels
-from bench.targets import Target
 from bench.service_process import ServedService, served_service
-from bench.workload import Prepared, Workload, execute, replay, stock_dynamodb_client
+from bench.stats import Latency
+from bench.targets import Target
+from bench.workload import Prepared, Workload, execute, prepare, replay, stock_dynamodb_client
 from data.clients import AwsConnection
 from services.backend import ChannelsBackend
 
 MUTATION_HOST = "bench-mutation-host"
+LIMIT = 1000
+WARMUP = 5  # untimed samples of each kind before the timed ones
 RECORDINGS = 2  # each scenario recorded twice: the first also warms the service's caches
 # A write that fails its condition in moto (the direct replay of an assignment already made) still
 # costs moto its round trip; counted, not fatal.
 CONDITION_FAILURES = frozenset({"TransactionCanceledException", "ConditionalCheckFailedException"})
 # Issue #12's targets: what the service adds over the same calls made directly, replayed backend (p50 ms).
 ADDED_TARGETS_MS = {"channel(id)": 1.5, "channels(first: 20), every field": 5.0}
+
+@dataclass(frozen=True)
+class Overhead:
+    """One request over HTTP and the same DynamoDB calls made directly, timed alternately."""
+
+    operation: str
+    http: Latency
+    direct: Latency
+    direct_calls: list[str]
+    ratio_p50: float
+    ratio_p99: float
+
+    @classmethod
+    def of(cls, operation: str, http_times: list[float], direct_times: list[float], calls: list[AwsCall]) -> Overhead:
+        http_latency, direct_latency = Latency.of(http_times), Latency.of(direct_times)
+        return cls(operation, http_latency, direct_latency, [call.operation for call in calls],
+                   http_latency.p50_ms / direct_latency.p50_ms, http_latency.p99_ms / direct_latency.p99_ms)
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -57,7 +78,7 @@ def scenarios(prepared: Prepared) -> list[Scenario]:
     pair = {"channelId": free.id, "hostUserId": MUTATION_HOST}
     return [
         Scenario("channel(id)", (Workload("channel(id)", queries.CHANNEL, {"id": known.id}),)),
-        Scenario("channels(first: 20), every field", (prepared.workloads[0],)),
+        Scenario("channels(first: 20), every field", (prepared.page,)),
         Scenario("channels(first: 20) { id name state }",
                  (Workload("list view", queries.SLIM_PAGE, {"first": 20}),)),
         Scenario("capacity", (Workload("capacity", queries.CAPACITY, {}),)),
@@ -83,7 +104,7 @@ def measure(prepared: Prepared, *, iterations: int) -> FastBackendResult:
     moto = prepared.served.connection
     with replayed_backend(moto.endpoint_url or "") as replay_url:
         fast_connection = dataclasses.replace(moto, endpoint_url=replay_url)
-        with served_service(prepared.served.table, 1000, backend=fast_connection,
+        with served_service(prepared.served.table, LIMIT, backend=fast_connection,
                             kms_key_id=prepared.served.kms_key_id) as fast:
             token = fast.token(BENCH_ADMIN, admin=True)
             for scenario, _ in plans:
@@ -145,6 +166,12 @@ def _floor(fast: ServedService, connection: AwsConnection, direct: Callable[[], 
     with floor_service(connection, FloorPlan(calls, answers[-1])) as floor:
         return _compare(floor.port, "", direct, scenario, calls, iterations)
 
+def _timed(action: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
 def _compare(port: int, token: str, direct: Callable[[], None], scenario: Scenario, calls: list[AwsCall],
              iterations: int) -> Overhead:
     http_times, direct_times = [], []
@@ -158,27 +185,7 @@ def _compare(port: int, token: str, direct: Callable[[], None], scenario: Scenar
     return Overhead.of(scenario.name, http_times, direct_times, calls)
 
 
-def main() -> None:
-    """`python -m bench.fast_backend [--iterations N]`: part 3b alone, its table printed."""
-    import argparse
-
-    from bench.report import Results, render
-
-    arguments = argparse.ArgumentParser(prog="python -m bench.fast_backend", description=__doc__)
-    arguments.add_argument("--iterations", type=int, default=100)
-    result = standalone("bench-fast", arguments.parse_args().iterations)
-    print(render(Results(meta={}, fast_backend=result)).split("\n", 2)[2])
-
-
 def standalone(table: str, iterations: int) -> FastBackendResult:
-    """The section on its own (a served service seeded for it), as tests/test_bench.py runs it."""
-    from bench.workload import prepare
-
-    with served_service(table, 1000) as served:
-        return measure(prepare(served, 1000), iterations=iterations)
-
-__all__ = ["Comparison", "FastBackendResult", "AwsConnection", "measure", "standalone"]
-
-
-if __name__ == "__main__":
-    main()
+    """The section on its own (a served service seeded for it): `python -m bench --section replayed`."""
+    with served_service(table, LIMIT) as served:
+        return measure(prepare(served, LIMIT), iterations=iterations)
