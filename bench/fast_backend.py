@@ -5,7 +5,8 @@ against a second service process whose AWS endpoint is bench.replay_backend: it 
 the moto the benchmark seeded and records each response, then replays them (a dictionary lookup, well
 under a millisecond a call). The direct boto3 calls are the very calls the service makes (recorded in
 this process), sent to the same backend; service and direct calls alternate in one loop. The moto
-column is the same comparison against the moto-backed service.
+column is the same comparison against the moto-backed service. `python -m bench --section replayed`
+runs this part alone.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ CONDITION_FAILURES = frozenset({"TransactionCanceledException", "ConditionalChec
 # Issue #12's targets: what the service adds over the same calls made directly, replayed backend (p50 ms).
 ADDED_TARGETS_MS = {"channel(id)": 1.5, "channels(first: 20), every field": 5.0}
 
+
 @dataclass(frozen=True)
 class Overhead:
     """One request over HTTP and the same DynamoDB calls made directly, timed alternately."""
@@ -65,11 +67,13 @@ class Comparison:
     moto: Overhead
     floor: Overhead | None = None  # bench.floor's bare app, replayed backend (the rows with a target)
 
+
 @dataclass(frozen=True)
 class FastBackendResult:
     rows: list[Comparison]
     replay: dict[str, int]  # recorded, replayed, missed (always 0, or the section fails)
     moto_condition_failures: int
+
 
 def scenarios(prepared: Prepared) -> list[Scenario]:
     channels = seeded_channels(None)
@@ -86,6 +90,7 @@ def scenarios(prepared: Prepared) -> list[Scenario]:
                                                      Workload("unassign", queries.UNASSIGN, pair))),
     ]
 
+
 def record_direct_calls(backend: ChannelsBackend, prepared: Prepared, scenario: Scenario) -> list[AwsCall]:
     """The DynamoDB calls of one sample, made in this process (once to warm, once recorded)."""
     for step in scenario.steps:
@@ -94,6 +99,7 @@ def record_direct_calls(backend: ChannelsBackend, prepared: Prepared, scenario: 
         for step in scenario.steps:
             execute(backend, step)
     return list(log.calls)
+
 
 def measure(prepared: Prepared, *, iterations: int) -> FastBackendResult:
     plans = [(scenario, record_direct_calls(prepared.backend, prepared, scenario)) for scenario in scenarios(prepared)]
@@ -126,6 +132,7 @@ def measure(prepared: Prepared, *, iterations: int) -> FastBackendResult:
     rows = [Comparison(f.operation, f, m, floors.get(f.operation)) for f, m in zip(fast_rows, moto_rows, strict=True)]
     return FastBackendResult(rows, {key: int(stats[key]) for key in ("recorded", "replayed", "missed")}, failures[0])
 
+
 def targets(result: FastBackendResult | None) -> list[Target]:
     found = []
     for row in result.rows if result is not None else []:
@@ -157,6 +164,7 @@ def _tolerant(direct: Callable[[], None], failures: list[int]) -> Callable[[], N
 
     return send
 
+
 def _floor(fast: ServedService, connection: AwsConnection, direct: Callable[[], None], scenario: Scenario,
            calls: list[AwsCall], iterations: int) -> Overhead:
     """The same comparison for bench.floor's bare app: the same calls, the service's own answer."""
@@ -165,6 +173,7 @@ def _floor(fast: ServedService, connection: AwsConnection, direct: Callable[[], 
         send()
     with floor_service(connection, FloorPlan(calls, answers[-1])) as floor:
         return _compare(floor.port, "", direct, scenario, calls, iterations)
+
 
 def _timed(action: Callable[[], None]) -> float:
     started = time.perf_counter()
