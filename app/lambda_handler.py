@@ -133,8 +133,8 @@ def collector_paused() -> Iterator[None]:
     models) that live as long as the process, and the collector's passes over them as they pile up
     find nothing to free. In Lambda (AWS_LAMBDA_FUNCTION_NAME set by its runtime) they are then
     frozen (`gc.freeze`: moved to the permanent generation, which no later collection scans), so the
-    passes are not merely postponed into the first request (measured by bench part 5b:
-    docs/performance.md, "Cold start in aws mode"). Elsewhere (tests that build the app again and again,
+    passes are not merely postponed into the first request (measured when the cold start was a
+    target: docs/performance.md, "Cold start in aws mode"). Elsewhere (tests that build the app again and again,
     whose garbage must stay collectable) the collector is only paused. Reference counting frees what
     it frees meanwhile; collection resumes as before once the build is over. Nested, or with the
     collector already off, it changes nothing."""
