@@ -7,10 +7,9 @@ from datetime import datetime
 import strawberry
 
 from domain import channel_requests as rules
-from domain import model
 from resolvers import channel_request_fields
 from schema.context import Info
-from schema.types import AssignmentModel, Channel, ChannelType, LatencyMode, PageInfo
+from schema.types import AssignmentModel, Channel, ChannelSettingsInput, ChannelType, LatencyMode, PageInfo
 
 strawberry.enum(rules.ChannelRequestStatus, name="ChannelRequestStatus")
 ChannelRequestStatus = rules.ChannelRequestStatus
@@ -81,23 +80,14 @@ class ChannelRequestConnection:
 
 
 @strawberry.input
-class RequestChannelInput:
-    name: str = strawberry.field(description="Human-readable, 1 to 128 characters after trimming.")
-    type: ChannelType = model.ChannelType.STANDARD
-    latency_mode: LatencyMode = model.LatencyMode.LOW
-    assignment_model: AssignmentModel = model.AssignmentModel.HOST_OWNED
-    recording_enabled: bool = True
+class RequestChannelInput(ChannelSettingsInput):
     group_id: strawberry.ID | None = None
     group_name: str | None = None
     reason: str | None = strawberry.field(default=None, description="Up to 500 characters.")
 
     def to_draft(self) -> rules.ChannelRequestDraft:
         return rules.ChannelRequestDraft(
-            name=self.name,
-            type=model.ChannelType(self.type),
-            latency_mode=model.LatencyMode(self.latency_mode),
-            assignment_model=model.AssignmentModel(self.assignment_model),
-            recording_enabled=self.recording_enabled,
+            **vars(self.settings()),
             group_id=self.group_id,
             group_name=self.group_name,
             reason=self.reason,

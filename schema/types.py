@@ -253,22 +253,31 @@ class ChannelConnection:
 
 
 @strawberry.input
-class CreateChannelInput:
+class ChannelSettingsInput:
+    """The five settings of model.ChannelSettings, as createChannel and requestChannel take them (a base
+    of both inputs, never a type of the schema itself)."""
+
     name: str = strawberry.field(description="Human-readable, 1 to 128 characters after trimming.")
     type: ChannelType = model.ChannelType.STANDARD
     latency_mode: LatencyMode = model.LatencyMode.LOW
     assignment_model: AssignmentModel = model.AssignmentModel.HOST_OWNED
     recording_enabled: bool = True
-    idempotency_key: str | None = strawberry.field(
-        default=None, description="A retry with the same key returns the channel made the first time."
-    )
 
-    def to_request(self) -> model.NewChannelRequest:
-        return model.NewChannelRequest(
+    def settings(self) -> model.ChannelSettings:
+        return model.ChannelSettings(
             name=self.name,
             type=model.ChannelType(self.type),
             latency_mode=model.LatencyMode(self.latency_mode),
             assignment_model=model.AssignmentModel(self.assignment_model),
             recording_enabled=self.recording_enabled,
-            idempotency_key=self.idempotency_key,
         )
+
+
+@strawberry.input
+class CreateChannelInput(ChannelSettingsInput):
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry with the same key returns the channel made the first time."
+    )
+
+    def to_request(self) -> model.NewChannelRequest:
+        return model.NewChannelRequest(**vars(self.settings()), idempotency_key=self.idempotency_key)
