@@ -9,7 +9,8 @@ import strawberry
 from domain import channel_requests as rules
 from resolvers import channel_request_fields
 from schema.context import Info
-from schema.types import AssignmentModel, Channel, ChannelSettingsInput, ChannelType, LatencyMode, PageInfo
+from schema.connections import Connection
+from schema.types import AssignmentModel, Channel, ChannelSettingsInput, ChannelType, LatencyMode
 
 strawberry.enum(rules.ChannelRequestStatus, name="ChannelRequestStatus")
 ChannelRequestStatus = rules.ChannelRequestStatus
@@ -67,16 +68,7 @@ class ChannelRequest:
         )
 
 
-@strawberry.type
-class ChannelRequestEdge:
-    cursor: str
-    node: ChannelRequest
-
-
-@strawberry.type
-class ChannelRequestConnection:
-    edges: list[ChannelRequestEdge]
-    page_info: PageInfo
+ChannelRequestConnection = Connection[ChannelRequest]
 
 
 @strawberry.input
