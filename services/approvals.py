@@ -64,7 +64,12 @@ def approve_channel_request(
     plan_decision(request, ChannelRequestStatus.APPROVED, caller.user_id, backend.clock(), note)  # PENDING only
     _refuse_if_holding_another(backend, request, channel_id=None)
 
-    channel = _channel_for(backend, caller, request)
+    try:
+        channel = _channel_for(backend, caller, request)
+    except ChannelsError as failure:
+        # A concurrent rejection or cancellation may have withdrawn the channel another approval of
+        # this request was making: then the request's decision, not that failure, is the answer.
+        return _decided_meanwhile(backend, request, failure)
     decision = plan_decision(request, ChannelRequestStatus.APPROVED, caller.user_id, backend.clock(), note, channel.id)
     assignment = new_assignment(backend, channel, request.requester_id, caller.user_id)
     try:
@@ -76,6 +81,20 @@ def approve_channel_request(
         _withdraw(backend, channel, request)
         raise
     return decided(request, decision)
+
+
+def _decided_meanwhile(backend: ChannelsBackend, request: ChannelRequest, failure: ChannelsError) -> ChannelRequest:
+    """After step 2 failed: another approval's answer when it approved the request,
+    INVALID_STATE_TRANSITION when it was rejected or cancelled meanwhile, else the failure itself."""
+    current = backend.requests.get(request.id)
+    if current is not None and current.status is ChannelRequestStatus.APPROVED:
+        return current
+    if current is None or current.status is not ChannelRequestStatus.PENDING:
+        status = current.status.value if current else "gone"
+        raise InvalidStateTransition(
+            f"Channel request '{request.id}' was {status.lower()} meanwhile; it can no longer be approved."
+        )
+    raise failure  # still PENDING: the failure is the answer (CAPACITY_EXCEEDED, UPSTREAM_ERROR, ...)
 
 
 def _channel_for(backend: ChannelsBackend, caller: Caller, request: ChannelRequest) -> Channel:
