@@ -108,9 +108,11 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
             )
         else:
             print(f"shelcaster-channels listening on http://{host}:{port} (GraphQL at /graphql)", flush=True)
+        from app.workers import GRACEFUL_SHUTDOWN_SECONDS
+
         # Our request log (JSON, one line per request) replaces uvicorn's access log.
         config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False,
-                                timeout_keep_alive=keep_alive)
+                                timeout_keep_alive=keep_alive, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
         # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again to the handler
         # it found: make that an exit through the `finally` below (which removes the record).
         signal.signal(signal.SIGTERM, _exit_on_signal)

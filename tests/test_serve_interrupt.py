@@ -50,3 +50,42 @@ def test_ctrl_c_on_serve_exits_quietly(tmp_path: Path) -> None:
     assert process.returncode == 128 + signal.SIGINT, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     assert "Finished server process" in stderr
+
+
+def test_sigterm_ends_serve_within_seconds_even_with_a_client_sending_its_body_slowly(tmp_path: Path) -> None:
+    import socket
+
+    port = free_port()
+    with subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT,
+        env=service_environment(tmp_path / "dev"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None and time.monotonic() < deadline, "serve never answered /healthz"
+                time.sleep(0.1)
+            # A request whose body never finishes: uvicorn would wait for it forever.
+            slow = socket.create_connection(("127.0.0.1", port))
+            slow.sendall(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 1000\r\n\r\n{\"query\":")
+            time.sleep(0.5)
+            started = time.monotonic()
+            os.killpg(process.pid, signal.SIGTERM)
+            _, stderr = process.communicate(timeout=30)
+            took = time.monotonic() - started
+            slow.close()
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    # The graceful shutdown's bound (app.workers.GRACEFUL_SHUTDOWN_SECONDS, 5 s) plus the process's own exit;
+    # uvicorn then cancels the unfinished request (and logs that it did).
+    assert took < 15, (took, stderr)
+    assert "timeout graceful shutdown exceeded" in stderr and "Finished server process" in stderr, stderr
