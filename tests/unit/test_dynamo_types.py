@@ -88,7 +88,10 @@ def test_binary_behaves_as_boto3s() -> None:
     "value",
     [1.5, {1.5}, Decimal("NaN"), Decimal("Infinity"), Decimal("1" * 39), Decimal("1E+200"), object(),
      {1, "mixed"}, [1.0], {"nested": {"deeper": 2.5}}],
-    ids=repr,
+    # Fixed names: every pytest-xdist worker must collect the same ids, and an object's repr (its address)
+    # or a mixed set's (its hash order) differs from one process to the next.
+    ids=["float", "set-of-float", "NaN", "Infinity", "39-digits", "1E+200", "object", "mixed-set", "list-of-float",
+         "nested-float"],
 )
 def test_what_dynamodb_cannot_hold_is_refused_with_boto3s_error(value: Any) -> None:
     with pytest.raises(Exception) as theirs:
