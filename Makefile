@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench schema endpoints lock clean
+.PHONY: run test test-fast bench schema endpoints lock clean
 
 # Installs exactly the versions of requirements-dev.lock, then the project itself, then GraphiQL's
 # npm packages at the versions of graphiql/package-lock.json (with the Node.js of .venv, a PyPI wheel).
@@ -20,8 +20,18 @@ $(STAMP): pyproject.toml requirements-dev.lock graphiql/package-lock.json
 run: $(STAMP)
 	$(BIN)/shelcaster-channels serve
 
+# The suite on one pytest-xdist worker per core (TEST_WORKERS=1 for one process). loadfile keeps a file's
+# tests in one worker, so a module's fixture (a `serve` process, the benchmark's sections) starts once.
+TEST_WORKERS ?= auto
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
+
+# The edit loop: everything but the tests marked slow (the browser, `serve` as a process, the benchmark's
+# sections, mypy, the broadcast model); `make test` still runs them.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
 # The performance benchmark on the embedded backend (README, "Performance"); a few minutes.
 bench: $(STAMP)
