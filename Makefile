@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # `make run PORT=8765` serves on another port.
 PORT ?= 8000
 
-.PHONY: run test bench schema lock clean
+.PHONY: run test test-fast bench schema lock clean
 
 # Installs exactly the versions of requirements-dev.lock, then the project itself, then GraphiQL's
 # npm packages at the versions of graphiql/package-lock.json (with the Node.js of .venv, a PyPI wheel).
@@ -22,8 +22,18 @@ $(STAMP): pyproject.toml requirements-dev.lock graphiql/package-lock.json
 run: $(STAMP)
 	$(BIN)/shelcaster-channels serve --port $(PORT)
 
+# The suite on one pytest-xdist worker per core (TEST_WORKERS=1 for one process). loadfile keeps a file's
+# tests in one worker, so a module's fixture (a `serve` process, the benchmark's sections) starts once.
+TEST_WORKERS ?= auto
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
+
+# The edit loop: everything but the tests marked slow (the browser, `serve` as a process, the benchmark's
+# sections, mypy, the broadcast model); `make test` still runs them.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
 # The performance benchmark on the embedded backend (docs/performance.md); a few minutes.
 bench: $(STAMP)

@@ -12,6 +12,8 @@ from bench.scaling import ItemsRead
 
 PAGE_SIZE = scaling.PAGE_SIZE
 
+pytestmark = pytest.mark.slow  # runs the benchmark's sections; `make test-fast` skips them
+
 
 @pytest.fixture(scope="module")
 def operations() -> dict[tuple[str, str], RoundTrips]:

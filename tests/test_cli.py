@@ -450,6 +450,7 @@ def serving(command: list[str], folder: Path) -> Iterator[Served]:
             reader.join(timeout=5)
 
 
+# serve as a process; its tests are marked slow (`make test-fast` skips them, `make test` runs them).
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serving([sys.executable, "-m", "app.cli", "serve"], tmp_path_factory.mktemp("serve")) as running:
@@ -467,6 +468,7 @@ def graphql(served: Served, query: str, authorization: str, variables: dict[str,
     return response.json()
 
 
+@pytest.mark.slow
 def test_serve_prints_graphiql_url_and_both_headers(served: Served) -> None:
     assert f"  GraphiQL:  http://127.0.0.1:{served.port}/graphql" in served.banner
     for authorization, user, groups in (
@@ -478,11 +480,13 @@ def test_serve_prints_graphiql_url_and_both_headers(served: Served) -> None:
         assert (scheme, claims["sub"], claims["cognito:groups"]) == ("Bearer", user, groups)
 
 
+@pytest.mark.slow
 def test_serve_answers_health_checks(served: Served) -> None:
     response = httpx.get(f"{served.base_url}/healthz", timeout=5)
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
+@pytest.mark.slow
 def test_serve_offers_graphiql_to_browsers(served: Served) -> None:
     response = httpx.get(f"{served.base_url}/graphql", headers={"Accept": "text/html"}, timeout=5)
     assert response.status_code == 200
@@ -490,6 +494,7 @@ def test_serve_offers_graphiql_to_browsers(served: Served) -> None:
     assert "graphiql" in response.text.lower()
 
 
+@pytest.mark.slow
 def test_serve_lets_the_printed_admin_create_a_channel(served: Served) -> None:
     result = graphql(
         served,
@@ -502,12 +507,14 @@ def test_serve_lets_the_printed_admin_create_a_channel(served: Served) -> None:
     assert created["streamKey"].startswith("sk_")
 
 
+@pytest.mark.slow
 def test_serve_refuses_capacity_to_the_printed_host(served: Served) -> None:
     result = graphql(served, "{ capacity { limit } }", served.host_authorization)
     assert [error["extensions"]["code"] for error in result["errors"]] == ["FORBIDDEN"]
     assert result["data"] is None
 
 
+@pytest.mark.slow
 def test_serve_accepts_a_token_from_the_token_command(
     served: Served, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -518,6 +525,7 @@ def test_serve_accepts_a_token_from_the_token_command(
     assert result == {"data": {"capacity": {"limit": 20}}}
 
 
+@pytest.mark.slow
 def test_serve_accepts_a_service_token_from_the_token_command(
     served: Served, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -556,6 +564,7 @@ def _listening_addresses(pid: int) -> list[tuple[str, int]]:
     return sorted(listening)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/net/tcp").exists(), reason="reads listening sockets from Linux's /proc")
 def test_serve_listens_on_loopback_only_emulator_included(served: Served) -> None:
     listening = _listening_addresses(served.pid)
@@ -564,6 +573,7 @@ def test_serve_listens_on_loopback_only_emulator_included(served: Served) -> Non
     assert {address for address, _ in listening} == {"127.0.0.1"}
 
 
+@pytest.mark.slow
 def test_server_py_serves_the_same_way(tmp_path: Path) -> None:
     with serving([sys.executable, "server.py"], tmp_path) as running:
         assert f"  GraphiQL:  http://127.0.0.1:{running.port}/graphql" in running.banner

@@ -17,6 +17,8 @@ from data.clients import AwsConnection, build_clients
 from tests.support import run_main
 from tests.test_cli import ROOT, Served, clean_env, graphql, service_environment, serving  # noqa: F401
 
+pytestmark = pytest.mark.slow  # every test starts `serve` as a process; `make test-fast` skips them
+
 CREATE = "mutation($name: String!) { createChannel(input: {name: $name}) { id } }"
 
 

@@ -17,6 +17,8 @@ from app.embedded_registry import find_running
 from app.simulate_broadcast import StandInControl
 from tests.test_cli import ROOT, Served, graphql, service_environment, serving
 
+pytestmark = pytest.mark.slow  # every test starts commands as processes; `make test-fast` skips them
+
 CREATE = 'mutation { createChannel(input: {name: "Sim"}) { id arn streamKey } }'
 # A job started in the background (`make test &`) inherits SIGINT ignored, and so do the commands it
 # starts: this wrapper starts the command that way, as such a job would (issue 25).

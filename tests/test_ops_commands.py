@@ -287,6 +287,7 @@ def test_unreachable_jwks_fails_with_the_fix(clean_env: pytest.MonkeyPatch) -> N
 # smoke
 
 
+# Its tests are marked slow (`make test-fast` skips them, `make test` runs them).
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serving([sys.executable, "-m", "app.cli", "serve"], tmp_path_factory.mktemp("smoke")) as running:
@@ -319,6 +320,7 @@ def steps(lines: list[str]) -> list[tuple[str, str, str]]:
     return parsed
 
 
+@pytest.mark.slow
 def test_smoke_passes_all_eleven_steps_against_a_served_deployment_and_cleans_up(
     served: Served, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -341,6 +343,7 @@ def test_smoke_passes_all_eleven_steps_against_a_served_deployment_and_cleans_up
     assert gone.json() == {"data": {"channel": None}}
 
 
+@pytest.mark.slow
 def test_smoke_with_a_producer_token_requests_as_the_producer_and_cleans_up_both_channels(
     served: Served, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -358,6 +361,7 @@ def test_smoke_with_a_producer_token_requests_as_the_producer_and_cleans_up_both
     assert capacity_used(served, admin) == used_before
 
 
+@pytest.mark.slow
 def test_smoke_with_a_host_token_fails_naming_forbidden(
     served: Served, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -407,6 +411,7 @@ class RefuseFirstIdle(httpx.BaseTransport):
         self.inner.close()
 
 
+@pytest.mark.slow
 def test_smoke_cleans_up_a_live_assigned_channel_after_a_failed_step(
     served: Served, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

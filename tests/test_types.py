@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from mypy import api
 
 ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow  # mypy over the whole production code; `make test-fast` skips it
 
 
 def test_production_code_type_checks() -> None:

@@ -36,6 +36,7 @@ NOT_THROUGH_BOTO3 = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTrace
 UNREACHED_STATEMENTS = {"ReadWhileStateIndexIsRebuilt"}
 
 
+# Its tests are marked slow (`make test-fast` skips them, `make test` runs them).
 @pytest.fixture(scope="module")
 def recorded(aws: EmbeddedAws, signing: tuple[TokenFactory, JwksServer]) -> Iterator[Recorded]:
     with recorded_paths(aws, signing) as found:
@@ -66,6 +67,7 @@ def _refused(stack: Stack, recorded: Recorded, function: str) -> list[str]:
     return sorted(set(found))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_every_call_the_function_makes_is_allowed_by_its_role(stack: Stack, recorded: Recorded, function: str) -> None:
     assert recorded.recorder.of(function), f"no call recorded for the {function} function: the recorder sees nothing"
@@ -90,16 +92,19 @@ def _unused(stack: Stack, recorded: Recorded, function: str) -> list[str]:
     return unused
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_the_role_grants_nothing_the_function_does_not_call(stack: Stack, recorded: Recorded, function: str) -> None:
     assert _unused(stack, recorded, function) == []
 
 
+@pytest.mark.slow
 def test_the_functions_never_read_a_stream_key_from_ivs(recorded: Recorded) -> None:
     functions = {call.function for call in recorded.recorder.calls if call.operation == "GetStreamKey"}
     assert functions == {OPERATOR}  # reconcile only: the functions keep the key sealed in the table
 
 
+@pytest.mark.slow
 def test_every_operator_action_is_listed_for_the_operators_policy(recorded: Recorded) -> None:
     needed = {request.action for call in recorded.recorder.of(OPERATOR)
               for request in iam_requests(call, _where(recorded))}
@@ -116,6 +121,7 @@ def _section(text: str, title: str) -> str:
 # --- The recorder itself -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_call_records_its_operation_parameters_and_the_code_that_made_it(recorded: Recorded) -> None:
     queries = [call for call in recorded.recorder.of("API")
                if call.operation == "Query" and "IndexName" not in call.params]

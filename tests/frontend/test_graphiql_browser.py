@@ -18,10 +18,13 @@ from tests.support import TokenFactory
 
 IN_CI = os.environ.get("CI") == "true"
 
-pytestmark = pytest.mark.skipif(
-    not IN_CI and not chromium_available(),
-    reason="Chromium is not installed (apt-get install chromium chromium-driver; .ci/run installs it)",
-)
+pytestmark = [
+    pytest.mark.slow,  # a real browser; `make test-fast` skips it
+    pytest.mark.skipif(
+        not IN_CI and not chromium_available(),
+        reason="Chromium is not installed (apt-get install chromium chromium-driver; .ci/run installs it)",
+    ),
+]
 
 # The response pane's text once it shows the answer (before that: null, and wait_for waits). The pane
 # exists, empty (a zero-width space), from the first render on.

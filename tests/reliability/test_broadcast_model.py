@@ -17,6 +17,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
@@ -207,6 +208,7 @@ class BroadcastModel(RuleBasedStateMachine):
             assert channel.stream_key is None and channel.sealed_stream_key is None
 
 
+@pytest.mark.slow
 def test_broadcasts_stay_true_whatever_the_actors_do_in_whatever_order(service: Service, aws: EmbeddedAws) -> None:
     run_state_machine_as_test(
         lambda: BroadcastModel(service, aws),
