@@ -11,11 +11,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.test_cli import ROOT, free_port, service_environment
 
 # A suite started in the background inherits SIGINT ignored; Ctrl-C at a terminal finds Python's own
 # handler, so the command starts with it, as `make run` typed at a prompt does.
+pytestmark = pytest.mark.slow  # each test starts `serve` as a process; `make test-fast` skips them
 WITH_CTRL_C = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
                "from app.cli import main; sys.exit(main(sys.argv[1:]))")
 
