@@ -164,7 +164,8 @@ class PersistedDocuments:
         return self._known(match.group(1).lower())
 
     def _by_apq(self, query: str | None, persisted: object) -> str:
-        if not isinstance(persisted, dict) or persisted.get("version") != 1:
+        # `true == 1` in Python: the version must be the JSON integer 1 itself.
+        if not isinstance(persisted, dict) or type(persisted.get("version")) is not int or persisted["version"] != 1:
             raise PersistedDocumentError(BAD_USER_INPUT, "extensions.persistedQuery.version must be 1.")
         sha256 = persisted.get("sha256Hash")
         if not isinstance(sha256, str) or not _SHA256_HEX.fullmatch(sha256):

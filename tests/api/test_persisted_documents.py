@@ -93,6 +93,8 @@ async def test_hash_that_does_not_match_its_query_is_bad_user_input(http: httpx.
         ({"version": 2, "sha256Hash": "0" * 64}, "extensions.persistedQuery.version must be 1."),
         ({"version": 1, "sha256Hash": "not-a-hash"}, "extensions.persistedQuery.sha256Hash must be 64 lowercase hex digits."),
         ("v1", "extensions.persistedQuery.version must be 1."),
+        ({"version": True, "sha256Hash": "0" * 64}, "extensions.persistedQuery.version must be 1."),
+        ({"version": 1.0, "sha256Hash": "0" * 64}, "extensions.persistedQuery.version must be 1."),
     ],
 )
 async def test_malformed_persisted_query_is_bad_user_input(http: httpx.AsyncClient, persisted: object, message: str) -> None:
