@@ -14,7 +14,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.settings import Settings
 
-LOCAL_ORIGINS = r"http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
+# A port is 1-65535, written without leading zeros.
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+LOCAL_ORIGINS = rf"http://(localhost|127\.0\.0\.1)(:{_PORT})?"
 # What browsers may send besides the CORS-safelisted headers: the token, JSON, the request id, and
 # the client-awareness headers Apollo Client adds (name and version of the calling app).
 ALLOWED_HEADERS = [

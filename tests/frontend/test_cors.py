@@ -16,7 +16,8 @@ def preflight(origin: str) -> dict[str, str]:
     return {"origin": origin, "access-control-request-method": "POST", "access-control-request-headers": APOLLO_HEADERS}
 
 
-@pytest.mark.parametrize("origin", ["http://localhost:5173", "http://127.0.0.1:3000", "http://localhost"])
+@pytest.mark.parametrize("origin", ["http://localhost:5173", "http://127.0.0.1:3000", "http://localhost",
+                                    "http://localhost:1", "http://localhost:65535"])
 async def test_development_allows_local_dev_servers_with_apollo_headers(http: httpx.AsyncClient, origin: str) -> None:
     response = await http.options("/graphql", headers=preflight(origin))
     assert response.status_code == 200, response.text
@@ -29,7 +30,8 @@ async def test_development_allows_local_dev_servers_with_apollo_headers(http: ht
 
 
 @pytest.mark.parametrize(
-    "origin", ["http://localhost.evil.example:5173", "https://evil.example", "http://127.0.0.1.evil.example", "http://192.168.1.10:5173"]
+    "origin", ["http://localhost.evil.example:5173", "https://evil.example", "http://127.0.0.1.evil.example", "http://192.168.1.10:5173",
+               "http://localhost:99999", "http://localhost:65536", "http://localhost:0", "http://localhost:05173"]
 )
 async def test_development_refuses_other_origins(http: httpx.AsyncClient, origin: str) -> None:
     response = await http.options("/graphql", headers=preflight(origin))
