@@ -19,7 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 from app.settings import Settings
 
 # A port is 1 to 65535, written without leading zeros (an origin never has them).
-_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
 LOCAL_ORIGINS = rf"http://(localhost|127\.0\.0\.1)(:{_PORT})?"
 ALLOWED_HEADERS = [
     # The token, JSON, the request id.

@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping
 
 from cross_web import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,6 +41,7 @@ from schema.client_strings import cut_short
 log = logging.getLogger("shelcaster.channels.errors")
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
+CLIENT_CLOSED_REQUEST = 499
 INTERNAL = "INTERNAL_SERVER_ERROR"
 _CODE_BY_STATUS = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
 # The plain-text bodies turned into messages are other layers' own short texts; a bound all the same.
@@ -189,6 +191,14 @@ class CodedErrorsMiddleware:
 
         try:
             await self.app(scope, receive, coded_send)
+        except ClientDisconnect:
+            # The client went away before its request was read: nobody to answer and nothing wrong here,
+            # so no 500 and no traceback (anyone could inflate the 5xx alarms). 499 is nginx's status for it.
+            record = current_request()
+            if record is not None:
+                record.status, record.outcome = CLIENT_CLOSED_REQUEST, "CLIENT_DISCONNECTED"
+            log.info("client disconnected (request %s) during %s %s", scope.get("state", {}).get("request_id", "-"),
+                     scope["method"], cut_short(scope["path"])[:120])
         except Exception:
             request_id = scope.get("state", {}).get("request_id", "-")
             log.exception("unexpected error (request %s) answering %s %s", request_id, scope["method"], scope["path"])
