@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml requirements-dev.lock graphiql/package-lock.json
 run: $(STAMP)
 	$(BIN)/shelcaster-channels serve --port $(PORT)
 
-# The suite on one pytest-xdist worker per core (TEST_WORKERS=1 for one process). loadfile keeps a file's
-# tests in one worker, so a module's fixture (a `serve` process, the benchmark's sections) starts once.
+# The suite on one pytest-xdist worker per core (TEST_WORKERS=0: in one process). loadfile keeps a
+# file's tests in one worker, so a module's fixture (a `serve` process, the benchmark's sections) starts once.
 TEST_WORKERS ?= auto
 PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 

@@ -30,6 +30,16 @@ from tests.support import (
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files that hold slow tests first, each file's tests kept together and in order.
+
+    pytest-xdist (`make test`, --dist loadfile) hands out files in this order: a long file handed out
+    last would leave the other workers idle until it ends.
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 @pytest.fixture(scope="session")
 def aws() -> Iterator[EmbeddedAws]:
     """moto's server on loopback, behind the same serialising wrapper the embedded mode uses."""
