@@ -17,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,10 @@ class DocumentPreparer:
         self._cache = _Lru(bounds.cache_size, bounds.cache_bytes)
         self._queue = ValidationQueue()
         self._process: ValidationProcess | None = None
+        # Documents being checked now, by text: the same new document sent many times at once (a burst
+        # of retries, a page of clients) is checked once, every request waiting for that one check.
+        self._in_flight: dict[str, tuple[Future[Prepared | None], threading.Event]] = {}
+        self._in_flight_lock = threading.Lock()
 
     def isolate(self) -> None:
         """From now on validate in a child process (schema.validation_process), started here."""
@@ -124,16 +129,10 @@ class DocumentPreparer:
         cached = self._cache.get(query)
         if cached is not None:
             return cached
-        deadline = time.monotonic() + self.bounds.budget_seconds
-        started = threading.Event()
-
-        def work() -> Prepared | None:
-            started.set()
-            return self._prepare(query, schema, tuple(rules), deadline)
-
-        job = self._queue.submit(work, authenticated=authenticated)
-        if job is None:
+        job_started = self._check_once(query, schema, rules, authenticated)
+        if job_started is None:
             return Prepared(None, (_busy(),))
+        job, started = job_started
         try:
             outcome = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job)), self.bounds.budget_seconds)
         except TimeoutError:
@@ -144,6 +143,33 @@ class DocumentPreparer:
             milliseconds = round(self.bounds.budget_seconds * 1000)
             return Prepared(None, (_coded(f"The document could not be checked within {milliseconds} ms.", VALIDATION_FAILED),))
         return outcome
+
+    def _check_once(
+        self, query: str, schema: GraphQLSchema, rules: Sequence[type[ASTValidationRule]], authenticated: bool
+    ) -> tuple[Future[Prepared | None], threading.Event] | None:
+        """The check of `query` under way, or a new one queued; None when the queue refuses it."""
+        with self._in_flight_lock:
+            found = self._in_flight.get(query)
+            if found is not None:
+                return found
+            deadline = time.monotonic() + self.bounds.budget_seconds
+            started = threading.Event()
+
+            def work() -> Prepared | None:
+                try:
+                    if time.monotonic() > deadline:
+                        return None  # waited its whole budget: refused as the service's load, not checked
+                    started.set()
+                    return self._prepare(query, schema, tuple(rules), deadline)
+                finally:
+                    with self._in_flight_lock:
+                        self._in_flight.pop(query, None)
+
+            job = self._queue.submit(work, authenticated=authenticated)
+            if job is None:
+                return None
+            self._in_flight[query] = (job, started)
+            return job, started
 
     def _prepare(
         self, query: str, schema: GraphQLSchema, rules: tuple[type[ASTValidationRule], ...], deadline: float

@@ -88,3 +88,21 @@ async def test_a_flood_of_anonymous_new_documents_holds_up_no_signed_in_caller(
     assert refused and len(refused) <= 40 - ANONYMOUS_WAITING_MAX
     assert {(error.message, error.extensions["code"], error.extensions["retryable"]) for error in refused} == {
         ("The service is checking too many new documents; retry shortly.", "UPSTREAM_ERROR", True)}
+
+
+async def test_the_same_new_document_sent_many_times_at_once_is_checked_once(
+    slow_preparer: tuple[DocumentPreparer, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    preparer, schema = slow_preparer
+    checks: list[str] = []
+    slow_check = preparer._parse_and_validate
+
+    def counted(text: str, *arguments: Any) -> Prepared:
+        checks.append(text)
+        return slow_check(text, *arguments)
+
+    monkeypatch.setattr(preparer, "_parse_and_validate", counted)
+    document = "mutation Burst { __typename }"
+    results = await asyncio.gather(*(preparer.prepare(document, schema, tuple(specified_rules)) for _ in range(60)))
+    assert checks == [document]
+    assert all(prepared.document is not None and prepared.errors == () for prepared in results)
