@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run PORT=8765` serves on another port.
+PORT ?= 8000
 
-.PHONY: run test test-fast bench schema endpoints lock clean
+.PHONY: run test test-fast bench schema lock clean
 
 # Installs exactly the versions of requirements-dev.lock, then the project itself, then GraphiQL's
 # npm packages at the versions of graphiql/package-lock.json (with the Node.js of .venv, a PyPI wheel).
@@ -18,7 +20,7 @@ $(STAMP): pyproject.toml requirements-dev.lock graphiql/package-lock.json
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/shelcaster-channels serve
+	$(BIN)/shelcaster-channels serve --port $(PORT)
 
 # The suite on one pytest-xdist worker per core (TEST_WORKERS=0: in one process). loadfile keeps a
 # file's tests in one worker, so a module's fixture (a `serve` process, the benchmark's sections) starts once.
@@ -33,19 +35,13 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest $(PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
-# The performance benchmark on the embedded backend (README, "Performance"); a few minutes.
+# The performance benchmark on the embedded backend (docs/performance.md); a few minutes.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# Regenerate the committed schema snapshot on purpose (see README, "Schema snapshot").
+# Regenerate the committed schema snapshot on purpose (docs/testing.md, "Schema snapshot").
 schema: $(STAMP)
 	$(BIN)/shelcaster-channels export-schema > schema.graphql
-
-# Cut botocore's endpoints.json to the services the service calls (data/aws_endpoints.py), from the
-# installed botocore: after `make lock` changes botocore's pin (tests/data/test_aws_endpoints.py fails
-# until then).
-endpoints: $(STAMP)
-	$(BIN)/python -m data.aws_endpoints
 
 # Re-pin every dependency after a change to pyproject.toml (in throwaway venvs); the runtime lock
 # gets the sha256 of each wheel Lambda and the image install (deploy/hash_requirements.py), and so does

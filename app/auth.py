@@ -1,4 +1,4 @@
-"""Bearer tokens: verified against a JWKS as Cognito issues them (CONTRACT.md section 4).
+"""Bearer tokens: verified against a JWKS as Cognito issues them (docs/architecture.md, "Who may do what").
 
 People send ID or access tokens (admins by group); services send client-credentials access tokens,
 whose scopes say what they may do (domain/access.py holds what each kind of caller may do)."""

@@ -1,11 +1,13 @@
 """`shelcaster-channels`: the service's command line (serve, token, provision, export-schema, export-documents,
 reconcile, encrypt-keys, check-live, simulate-broadcast, redrive-events, doctor, smoke), each described in
-README.md, "Command line"."""
+README.md, "Command line", and in full in docs/operations.md."""
 
 from __future__ import annotations
 
 import argparse
 import errno
+import os
+import shutil
 import signal
 import socket
 import sys
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
 # argparse lists every command under it, so the description names none (a list here goes stale).
 DESCRIPTION = ("The shelcaster-channels service and its operations commands; README.md (\"Command line\") "
-               "describes each. `shelcaster-channels COMMAND --help` gives a command's flags.")
+               "and docs/operations.md describe each. `shelcaster-channels COMMAND --help` gives a command's flags.")
 DEV_ADMIN_USER = "dev-admin"
 DEV_HOST_USER = "dev-host"
 # Seconds an idle keep-alive connection stays open: uvicorn's default. A load balancer in front must
@@ -100,15 +102,17 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
                 f'    {{"Authorization": "Bearer {admin}"}}\n'
                 f"  Host header ({DEV_HOST_USER}):\n"
                 f'    {{"Authorization": "Bearer {host_token}"}}\n'
-                "  More tokens: shelcaster-channels token --user ID [--admin]"
+                f"  More tokens: {command_as_typed()} token --user ID [--admin]"
                 " | --service CLIENT --scope sessions|admin\n",
                 flush=True,
             )
         else:
             print(f"shelcaster-channels listening on http://{host}:{port} (GraphQL at /graphql)", flush=True)
+        from app.workers import GRACEFUL_SHUTDOWN_SECONDS
+
         # Our request log (JSON, one line per request) replaces uvicorn's access log.
         config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False,
-                                timeout_keep_alive=keep_alive)
+                                timeout_keep_alive=keep_alive, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
         # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again to the handler
         # it found: make that an exit through the `finally` below (which removes the record).
         signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -121,6 +125,17 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
             clear_running(settings.dev_dir, os.getpid())
         service.close()
         listening.close()
+
+
+def command_as_typed() -> str:
+    """How to type this command again from here: `make run` starts `.venv/bin/shelcaster-channels`, which
+    a shell finds as bare `shelcaster-channels` only in an activated venv, so the banner names the path."""
+    invoked = os.path.abspath(sys.argv[0])
+    found = shutil.which("shelcaster-channels")
+    if os.path.basename(invoked) != "shelcaster-channels" or (found and os.path.samefile(found, invoked)):
+        return "shelcaster-channels"
+    relative = os.path.relpath(invoked)
+    return invoked if relative.startswith("..") else relative
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -323,7 +338,7 @@ def simulate_broadcast_command(channel_id: str, seconds: float, viewers: int, re
     settings = _settings_or_exit()
     if settings.backend != "embedded":
         print("shelcaster-channels: simulate-broadcast is for the embedded backend; "
-              "with CHANNELS_BACKEND=aws, broadcast with an encoder (README, 'Live streams').", file=sys.stderr)
+              "with CHANNELS_BACKEND=aws, broadcast with an encoder (docs/live-streams.md).", file=sys.stderr)
         raise SystemExit(2)
     service = _attached_or_exit(settings, "simulate-broadcast")
     # SIGTERM ends the broadcast as Ctrl-C does: a job started in the background ignores SIGINT (issue 25).

@@ -1,4 +1,4 @@
-"""Cross-origin access to /graphql (CONTRACT.md section 9): which browser pages may call the service.
+"""Cross-origin access to /graphql (docs/frontend-clients.md): which browser pages may call the service.
 
 Development allows any page served from `http://localhost:<port>` or `http://127.0.0.1:<port>` (a
 frontend's dev server: Vite's 5173, Next's 3000, ...) without configuration; CHANNELS_CORS_ORIGINS
@@ -18,7 +18,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.settings import Settings
 
-LOCAL_ORIGINS = r"http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?"
+# A port is 1 to 65535, written without leading zeros (an origin never has them).
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+LOCAL_ORIGINS = rf"http://(localhost|127\.0\.0\.1)(:{_PORT})?"
 ALLOWED_HEADERS = [
     # The token, JSON, the request id.
     "authorization",

@@ -1,4 +1,4 @@
-"""GraphiQL that works without internet access (CONTRACT.md section 9): the page, its scripts and
+"""GraphiQL that works without internet access (README, "Try it in GraphiQL"): the page, its scripts and
 its styles all come from the service, under a Content-Security-Policy that allows nothing else.
 
 GraphiQL, React and the explorer plugin are npm packages at the versions pinned in

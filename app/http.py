@@ -30,6 +30,7 @@ from app.cors import add_cors
 from app.graphiql import GraphiQLFiles
 from app.settings import Settings
 from app.health import ReadinessProbe
+from app.header_limits import HeadLimitMiddleware
 from app.limits import BodySizeLimitMiddleware
 from app.persisted_documents import (
     AutomaticPersistedQueries,
@@ -136,7 +137,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """strawberry's, with its refusals coded: an unknown operationName is BAD_USER_INPUT, and a
-        mutation over GET is 405 (CONTRACT.md section 9)."""
+        mutation over GET is 405 (docs/architecture.md, "Errors")."""
         try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -199,7 +200,7 @@ _heap_frozen = False
 def _freeze_startup_heap() -> None:
     """Move everything built at start (botocore's models, the schema, the emulator) out of the cycle
     collector's sight: a full collection scans every tracked object, holding the GIL, and so the event
-    loop, for as long as it takes; frozen, it scans only what requests made (README, "Security")."""
+    loop, for as long as it takes; frozen, it scans only what requests made (docs/security.md)."""
     global _heap_frozen
     if not _heap_frozen:
         gc.collect()
@@ -244,7 +245,7 @@ def create_app(service: Service) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = THREAD_POOL_SIZE
-        # Served: documents are validated in a child process, off the event loop's GIL (README, "Security").
+        # Served: documents are validated in a child process, off the event loop's GIL (docs/security.md).
         graphql.preparer.isolate()
         _freeze_startup_heap()
         try:
@@ -257,5 +258,6 @@ def create_app(service: Service) -> Starlette:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     add_cors(app, settings)
     app.add_middleware(CodedErrorsMiddleware)  # every non-2xx answer coded JSON, escaped exceptions masked
+    app.add_middleware(HeadLimitMiddleware)  # before any layer reads a header (docs/hostile-input.md)
     app.add_middleware(RequestLogMiddleware)  # outermost: every response, 413s included, has an id and a log line
     return app

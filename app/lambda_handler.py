@@ -27,6 +27,7 @@ from typing import Any
 _api: Any = None
 _api_service: Any = None  # the app.bootstrap.Service behind _api
 _events_backend: Any = None
+_events_dead_letters: Any = None  # data.dead_letters.DeadLetterQueue, or None when none is configured
 _live_check_backend: Any = None
 
 # An HTTP API (v2) event for `{ __typename }`: the warm-up request before a snapshot.
@@ -132,8 +133,8 @@ def collector_paused() -> Iterator[None]:
     models) that live as long as the process, and the collector's passes over them as they pile up
     find nothing to free. In Lambda (AWS_LAMBDA_FUNCTION_NAME set by its runtime) they are then
     frozen (`gc.freeze`: moved to the permanent generation, which no later collection scans), so the
-    passes are not merely postponed into the first request: the first answer came ~100 ms sooner in
-    alternated fresh processes (bench part 5b). Elsewhere (tests that build the app again and again,
+    passes are not merely postponed into the first request (measured when the cold start was a
+    target: docs/performance.md, "Cold start in aws mode"). Elsewhere (tests that build the app again and again,
     whose garbage must stay collectable) the collector is only paused. Reference counting frees what
     it frees meanwhile; collection resumes as before once the build is over. Nested, or with the
     collector already off, it changes nothing."""
@@ -186,11 +187,25 @@ def _build_backend() -> Any:
         return bootstrap(settings).backend
 
 
+def _build_dead_letters() -> Any:
+    """The events function's dead-letter queue (CHANNELS_EVENTS_DEAD_LETTER_QUEUE_URL), or None."""
+    from app.settings import load_settings
+    from data.clients import AwsConnection, build_sqs_client
+    from data.dead_letters import DeadLetterQueue
+
+    settings = load_settings()
+    if settings.events_dead_letter_queue_url is None:
+        return None
+    return DeadLetterQueue(build_sqs_client(AwsConnection(region=settings.region)),
+                           settings.events_dead_letter_queue_url)
+
+
 def events_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     """The events function: one EventBridge event from IVS (stream or recording state change).
 
     An AWS failure raises, so that Lambda retries and then sends the event to the dead-letter queue;
-    an event the service does not act on is answered, not retried.
+    an event the service does not act on is answered, not retried; one that can never be applied
+    (domain.ivs_events) is sent to the dead-letter queue once, with its reason, and answered.
     """
     global _events_backend
     if _events_backend is None:
@@ -199,7 +214,21 @@ def events_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
 
     outcome = apply_ivs_event(_events_backend, event)
     _log_event(event, outcome)
+    if outcome.startswith("refused"):
+        _send_refused(event, outcome)
     return {"outcome": outcome}
+
+
+def _send_refused(event: dict[str, Any], outcome: str) -> None:
+    """An event that can never be applied goes to the dead letters once, with its reason, instead of
+    being retried (`redrive-events` lists it and leaves it for the operator)."""
+    import json
+
+    global _events_dead_letters
+    if _events_dead_letters is None:
+        _events_dead_letters = _build_dead_letters() or False
+    if _events_dead_letters:
+        _events_dead_letters.send(json.dumps({"refusedEvent": event, "reason": outcome.removeprefix("refused: ")}))
 
 
 def live_check_handler(event: dict[str, Any], context: Any) -> dict[str, list[str]]:
@@ -238,7 +267,7 @@ def _log_event(event: dict[str, Any], outcome: str) -> None:
 def reset() -> None:
     """Forget what was built (tests start each case from a cold container), closing the event loop
     Mangum set up for it."""
-    global _api, _api_service, _events_backend, _live_check_backend
+    global _api, _api_service, _events_backend, _events_dead_letters, _live_check_backend
     if _api is not None:
         import asyncio
         import warnings
@@ -251,6 +280,7 @@ def reset() -> None:
     _api = None
     _api_service = None
     _events_backend = None
+    _events_dead_letters = None
     _live_check_backend = None
     for name in SERVICE_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET)

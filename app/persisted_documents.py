@@ -1,4 +1,4 @@
-"""Persisted documents (CONTRACT.md section 9): Apollo's automatic persisted queries and trusted
+"""Persisted documents (docs/frontend-clients.md): Apollo's automatic persisted queries and trusted
 documents, resolved before anything is parsed.
 
 - APQ, protocol version 1: `extensions.persistedQuery = {"version": 1, "sha256Hash": hex}`. A hash
@@ -104,7 +104,7 @@ def load_manifest(path: Path) -> dict[str, str]:
 
 
 def _apollo_manifest(path: Path, data: dict[str, Any]) -> dict[str, str]:
-    if data.get("format") != APOLLO_MANIFEST_FORMAT or data.get("version") != 1:
+    if data.get("format") != APOLLO_MANIFEST_FORMAT or not _is_one(data.get("version")):
         raise ManifestError(
             f'{path}: only "format": "{APOLLO_MANIFEST_FORMAT}" with "version": 1 is supported, '
             f"got format {str(data.get('format'))[:80]!r}, version {str(data.get('version'))[:20]!r}"
@@ -181,7 +181,7 @@ class PersistedDocuments:
         return self._known(match.group(1).lower())
 
     def _by_apq(self, query: str | None, persisted: object) -> str:
-        if not isinstance(persisted, dict) or persisted.get("version") != 1:
+        if not isinstance(persisted, dict) or not _is_one(persisted.get("version")):
             raise PersistedDocumentError(BAD_USER_INPUT, "extensions.persistedQuery.version must be 1.")
         sha256_hash = persisted.get("sha256Hash")
         sha256 = sha256_of_id(sha256_hash) if isinstance(sha256_hash, str) else None
@@ -234,3 +234,8 @@ async def document_id_of(request: AsyncHTTPRequestAdapter) -> object:
 def names_a_persisted_document(query_params: Any) -> bool:
     """A GET that names a document by hash is an operation, even from a browser (not GraphiQL's page)."""
     return query_params.get("extensions") is not None or query_params.get("documentId") is not None
+
+
+def _is_one(version: object) -> bool:
+    """The integer 1 itself: JSON's `true` and `1.0` equal 1 in Python, and are not protocol version 1."""
+    return type(version) is int and version == 1

@@ -27,9 +27,14 @@ log = logging.getLogger("shelcaster.channels.requests")
 
 REQUEST_ID_HEADER = "x-request-id"
 
-# For the log line when the client names no operation: "mutation createChannel".
-_NAMED_OPERATION = re.compile(r"^\s*(query|mutation|subscription)\s+(\w+)")
-_FIRST_FIELD = re.compile(r"^\s*(query|mutation|subscription)?[^{]*\{\s*(?:\w+\s*:\s*)?(\w+)")
+# For the log line when the client names no operation: "query Capacity", "mutation createChannel".
+# Each pattern is one quantifier matched at a position, never searched: its cost is the length it
+# matches, so describing a document is one pass over it (two patterns with adjacent quantifiers over
+# the same characters backtracked quadratically on a query of whitespace; docs/hostile-input.md).
+_BLANKS = re.compile(r"[\s,\ufeff]*")
+_NAME = re.compile(r"\w+")
+_COMMENT = re.compile(r"#[^\n\r]*")
+_OPERATION_KINDS = ("query", "mutation", "subscription")
 
 
 @dataclass
@@ -116,9 +121,38 @@ def _sent_request_id(scope: Scope) -> str | None:
 def describe_operation(operation_name: str | None, document: str | None) -> str | None:
     """What the line calls the operation: its name, else `query Capacity` for a named operation, else
     `mutation createChannel` (its first field); cut short, as every client string in a log line."""
-    match = None if operation_name else _NAMED_OPERATION.match(document or "") or _FIRST_FIELD.match(document or "")
-    described = operation_name or (f"{match.group(1) or 'query'} {match.group(2)}" if match else "")
+    described = operation_name or _described_document(document or "")
     return cut_short(described)[:MAX_CLIENT_STRING] or None
+
+
+def _described_document(document: str) -> str:
+    """`kind name` of the document's first operation, else `kind firstField` (its alias skipped)."""
+    at = _after_ignored(document, 0)
+    word = _NAME.match(document, at)
+    kind = word.group() if word and word.group() in _OPERATION_KINDS else None
+    if word and kind:
+        name = _NAME.match(document, _after_ignored(document, word.end()))
+        if name:
+            return f"{kind} {name.group()}"
+    brace = document.find("{", at)
+    field = _NAME.match(document, _after_ignored(document, brace + 1)) if brace >= 0 else None
+    if field is None:
+        return ""
+    colon = _after_ignored(document, field.end())
+    if document.startswith(":", colon):  # an alias: the field's name follows
+        field = _NAME.match(document, _after_ignored(document, colon + 1)) or field
+    return f"{kind or 'query'} {field.group()}"
+
+
+def _after_ignored(document: str, at: int) -> int:
+    """The index of the first character at or after `at` that is not blank, a comma or in a comment;
+    each step moves past at least one comment, so the whole is one pass."""
+    while True:
+        at = _BLANKS.match(document, at).end()  # type: ignore[union-attr]  # `*` always matches
+        comment = _COMMENT.match(document, at)
+        if comment is None:
+            return at
+        at = comment.end()
 
 
 def _line(record: RequestRecord, seconds: float) -> str:
@@ -126,7 +160,7 @@ def _line(record: RequestRecord, seconds: float) -> str:
         {
             "requestId": record.request_id,
             "method": record.method[:16],
-            # The path is the client's: cut short like every client string in a log line (CONTRACT.md section 10).
+            # The path is the client's: cut short like every client string in a log line (docs/security.md).
             "path": cut_short(record.path)[:120],
             "operation": describe_operation(record.operation_name, record.document),
             "callerId": record.caller_id,

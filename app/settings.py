@@ -1,4 +1,5 @@
-"""Settings, read from the environment once (CONTRACT.md section 5), validated, and passed down."""
+"""Settings, read from the environment once (README, "Configuration"), validated by pydantic-settings,
+and passed down. A wrong or missing one stops the service at start with one line naming the variable."""
 
 from __future__ import annotations
 
@@ -6,61 +7,65 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from app.settings_fields import EnvironmentSettings, SettingsInvalid, choice, flag, integer, path, text
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(EnvironmentSettings):
+class Settings(BaseSettings):
     """The service's settings: CHANNELS_* variables (and the AWS SDK's few), read once and frozen."""
 
-    env_prefix = "CHANNELS_"
+    model_config = SettingsConfigDict(env_prefix="CHANNELS_", extra="ignore", frozen=True)
 
-    backend: Literal["embedded", "aws"] = choice("embedded", "aws")
-    table: str = text("shelcaster-app", min_length=3, max_length=255, pattern=r"^[a-zA-Z0-9_.-]+$")
-    entity_index: str = text("entityType-index", min_length=3, max_length=255)
-    limit: int = integer(20, ge=1, le=100_000)
+    backend: Literal["embedded", "aws"] = "embedded"
+    table: str = Field(default="shelcaster-app", min_length=3, max_length=255, pattern=r"^[a-zA-Z0-9_.-]+$")
+    entity_index: str = Field(default="entityType-index", min_length=3, max_length=255)
+    limit: int = Field(default=20, ge=1, le=100_000)
     # How long IVS must show no stream for a LIVE channel before the live-state check ends it as LOST
     # (docs/broadcasts.md); at least two checks must have missed it too.
-    lost_after_seconds: int = integer(90, ge=1, le=24 * 60 * 60)
-    recording_configuration_arn: str | None = text(None, pattern=r"^arn:aws[a-z-]*:ivs:")
+    lost_after_seconds: int = Field(default=90, ge=1, le=24 * 60 * 60)
+    # The events function's dead-letter queue: an IVS event that can never be applied goes there once,
+    # with its reason (docs/broadcasts.md), instead of being retried.
+    events_dead_letter_queue_url: str | None = Field(default=None, min_length=1)
+    recording_configuration_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:ivs:")
     # Stream keys are encrypted at rest under this KMS key (id, ARN or alias) when set.
-    kms_key_id: str | None = text(None, min_length=1)
-    auth_issuer: str | None = text(None)
-    auth_jwks_url: str | None = text(None)
-    auth_audience: str | None = text(None)
-    auth_admin_group: str = text("admin", min_length=1)
+    kms_key_id: str | None = Field(default=None, min_length=1)
+    auth_issuer: str | None = None
+    auth_jwks_url: str | None = None
+    auth_audience: str | None = None
+    auth_admin_group: str = Field(default="admin", min_length=1)
     # The Cognito resource server identifier: scopes are `{prefix}/sessions` and `{prefix}/admin`.
     # Cognito's own rule for identifiers: 1 to 256 printable characters, no space, double quote or backslash.
-    auth_scope_prefix: str = text("shelcaster-channels", min_length=1, max_length=256,
-                                  pattern=r"^[\x21\x23-\x5B\x5D-\x7E]+$")
-    env: Literal["development", "production"] = choice("development", "production")
-    # Hardening of the GraphQL surface (README, "Security").
-    max_query_depth: int = integer(10, ge=2, le=100)
-    max_aliases: int = integer(30, ge=1, le=1000)
-    max_tokens: int = integer(2000, ge=100, le=100_000)
-    max_fields: int = integer(100, ge=10, le=10_000)
-    max_body_bytes: int = integer(64 * 1024, ge=1024, le=10 * 1024 * 1024)
-    cors_origins: str = text("")  # comma-separated allow-list; empty: no cross-origin access
+    auth_scope_prefix: str = Field(default="shelcaster-channels", min_length=1, max_length=256,
+                                   pattern=r"^[\x21\x23-\x5B\x5D-\x7E]+$")
+    env: Literal["development", "production"] = "development"
+    # Hardening of the GraphQL surface (docs/security.md).
+    max_query_depth: int = Field(default=10, ge=2, le=100)
+    max_aliases: int = Field(default=30, ge=1, le=1000)
+    max_tokens: int = Field(default=2000, ge=100, le=100_000)
+    max_fields: int = Field(default=100, ge=10, le=10_000)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    cors_origins: str = ""  # comma-separated allow-list; empty: no cross-origin access
     # Request headers browsers may send besides app/cors.py's ALLOWED_HEADERS (tracing, Apollo's),
     # comma-separated: a frontend's own header, another tracing vendor's (docs/frontend-clients.md).
-    cors_allow_headers: str = text("")
+    cors_allow_headers: str = ""
     # Persisted documents (docs/frontend-clients.md): a manifest of trusted documents,
     # whether only they are accepted (default: yes in production when a manifest is set), and how
     # many documents Apollo's automatic persisted queries keep per process.
-    trusted_documents: Path | None = path(None)
-    trusted_documents_only: bool | None = flag(None)
-    apq_cache_size: int = integer(1000, ge=0, le=100_000)
+    trusted_documents: Path | None = None
+    trusted_documents_only: bool | None = None
+    apq_cache_size: int = Field(default=1000, ge=0, le=100_000)
     # Where GraphiQL's npm packages are installed (default: the repository's graphiql/node_modules).
-    graphiql_assets: Path | None = path(None)
+    graphiql_assets: Path | None = None
     # Where embedded mode keeps its dev signing key (git-ignored).
-    dev_dir: Path = path(Path(".channels-dev"))
+    dev_dir: Path = Path(".channels-dev")
 
     # The standard AWS SDK variables, read here only to validate them at start; boto3 reads them itself.
-    aws_region: str | None = text(None, alias="AWS_REGION")
-    aws_default_region: str | None = text(None, alias="AWS_DEFAULT_REGION")
-    aws_endpoint_url: str | None = text(None, alias="AWS_ENDPOINT_URL")
+    aws_region: str | None = Field(default=None, validation_alias="AWS_REGION")
+    aws_default_region: str | None = Field(default=None, validation_alias="AWS_DEFAULT_REGION")
+    aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
     # Lambda sets it from the function's ApplicationLogLevel (TRACE, DEBUG, INFO, WARN, ERROR, FATAL);
     # the Lambda entry points give the service's loggers that level (app/lambda_handler.py).
-    lambda_log_level: str | None = text(None, alias="AWS_LAMBDA_LOG_LEVEL")
+    lambda_log_level: str | None = Field(default=None, validation_alias="AWS_LAMBDA_LOG_LEVEL")
 
     @property
     def audiences(self) -> frozenset[str]:
@@ -103,13 +108,19 @@ class SettingsError(Exception):
         self.problems = problems
 
 
+def variable_of(field: str) -> str:
+    """The environment variable a setting is read from."""
+    alias = Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
+    return alias if isinstance(alias, str) else f"CHANNELS_{field.upper()}"
+
+
 def load_settings() -> Settings:
     """The settings from the environment, or SettingsError naming every variable at fault."""
     try:
         settings = Settings()
-    except SettingsInvalid as exc:
+    except ValidationError as exc:
         raise SettingsError(
-            [f"{problem.variable}: {problem.message} (got {problem.input!r})." for problem in exc.problems]
+            [f"{variable_of(str(error['loc'][0]))}: {error['msg']} (got {error['input']!r})." for error in exc.errors()]
         ) from None
     problems = check_backend_settings(settings) + check_cors(settings) + check_persisted_documents(settings)
     if problems:

@@ -1,5 +1,5 @@
-"""`shelcaster-channels simulate-broadcast` against a running embedded `serve` (CONTRACT.md sections 7
-and 11), over the service app.bootstrap.bootstrap_attached builds.
+"""`shelcaster-channels simulate-broadcast` against a running embedded `serve` (docs/live-streams.md
+and docs/broadcasts.md), over the service app.bootstrap.bootstrap_attached builds.
 
 simulate-broadcast plays an encoder: it connects to the embedded IVS stand-in with the channel's
 stream key (so a rotated or OFFLINE channel's old key is refused, as IVS refuses it), and then follows

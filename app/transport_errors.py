@@ -1,4 +1,4 @@
-"""Requests the client got wrong at the HTTP level, answered as coded JSON (CONTRACT.md section 9).
+"""Requests the client got wrong at the HTTP level, answered as coded JSON (docs/architecture.md, "Errors").
 
 Every non-2xx answer is `{"errors": [{"message", "extensions": {"code"}}]}`, never plain text and never
 a 5xx for anything a client sent. Three pieces, for every layer to use:
@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 
 from cross_web import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,6 +41,7 @@ from schema.client_strings import cut_short
 log = logging.getLogger("shelcaster.channels.errors")
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
+CLIENT_CLOSED_REQUEST = 499
 INTERNAL = "INTERNAL_SERVER_ERROR"
 _CODE_BY_STATUS = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
 # The plain-text bodies turned into messages are other layers' own short texts; a bound all the same.
@@ -103,7 +106,33 @@ def decode_request_json(data: str | bytes) -> object:
         raise TransportError(400, "The request's JSON holds a number too large to read.") from None
     if not isinstance(value, dict | list):
         raise TransportError(400, f"The request's JSON must be an object, not {_json_kind(value)}.")
+    if _SURROGATE_ESCAPE.search(text) and not _all_text_is_unicode(value):
+        raise TransportError(400, "The request's JSON holds a string that is not valid Unicode (a lone surrogate).")
     return value
+
+
+# JSON's only way to a string Python cannot encode: a `\uD800`-`\uDFFF` escape without its pair (a pair
+# becomes one character). One fixed-width token, searched once; the walk runs only when it is there.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _all_text_is_unicode(value: object) -> bool:
+    """True when every string of the decoded JSON, keys included, encodes as UTF-8: one visit per value."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 def _json_kind(value: object) -> str:
@@ -162,6 +191,14 @@ class CodedErrorsMiddleware:
 
         try:
             await self.app(scope, receive, coded_send)
+        except ClientDisconnect:
+            # The client went away before its request was read: nobody to answer and nothing wrong here,
+            # so no 500 and no traceback (anyone could inflate the 5xx alarms). 499 is nginx's status for it.
+            record = current_request()
+            if record is not None:
+                record.status, record.outcome = CLIENT_CLOSED_REQUEST, "CLIENT_DISCONNECTED"
+            log.info("client disconnected (request %s) during %s %s", scope.get("state", {}).get("request_id", "-"),
+                     scope["method"], cut_short(scope["path"])[:120])
         except Exception:
             request_id = scope.get("state", {}).get("request_id", "-")
             log.exception("unexpected error (request %s) answering %s %s", request_id, scope["method"], scope["path"])

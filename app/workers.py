@@ -15,7 +15,10 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota|max> <period>"
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+# On SIGTERM or Ctrl-C, requests still running get this long before their connections are closed
+# (uvicorn would otherwise wait for them, and for a client that sends its body slowly, indefinitely).
+GRACEFUL_SHUTDOWN_SECONDS = 5  # cgroup v2: "<quota|max> <period>"
 CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")  # cgroup v1 (e.g. ECS on Amazon Linux 2): cpu.cfs_quota_us, -1 = none
 
 
@@ -66,7 +69,8 @@ def serve_workers(listening: socket.socket, workers: int, keep_alive: int) -> No
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("app.workers:worker_app", factory=True, workers=workers, log_level="info",
-                            lifespan="on", access_log=False, timeout_keep_alive=keep_alive)
+                            lifespan="on", access_log=False, timeout_keep_alive=keep_alive,
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     try:
         Multiprocess(config, sockets=[listening]).run()
     finally:

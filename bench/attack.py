@@ -1,4 +1,4 @@
-"""Part 6: bounded work under attack (issue #9, CONTRACT.md section 10).
+"""Part 6: bounded work under attack (issue #9, docs/security.md).
 
 a. Parse + validation of the worst documents the limits allow, and of the attacks past them, at
    growing sizes: the worker thread's whole job (`DocumentPreparer._parse_and_validate`) with the

@@ -1,8 +1,9 @@
 """CPU seconds spent by processes and by the whole machine, from Linux's /proc (no dependency).
 
-`bench.workers` reads them before and after a load window, to say how much CPU each party (every
-worker process, the load generator, the replayed backend) spent per request, and how much of the
-machine's cores other programs took meanwhile.
+Read before and after a load window (bench.raw_load), they say how much CPU each party (each server
+process, the load generator, the backend) spent per request, and how much of the machine's cores other
+programs took meanwhile: the instruments of a served side-by-side run (issue 30: the service against a
+Node peer, server CPU per request). `load_average` is printed with every run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROC = Path("/proc")
-ESTABLISHED, LISTEN = "01", "0A"  # connection states in /proc/net/tcp
+ESTABLISHED = "01"  # a connection state in /proc/net/tcp
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -38,11 +39,6 @@ def children(pid: int) -> list[int]:
         except OSError:
             continue
     return sorted(set(found))
-
-
-def command_line(pid: int) -> bytes:
-    """The arguments `pid` was started with, NUL-separated."""
-    return (PROC / str(pid) / "cmdline").read_bytes()
 
 
 @dataclass(frozen=True)
@@ -95,13 +91,3 @@ def accepted_connections(port: int) -> dict[int, int]:
         if state == ESTABLISHED and int(local.rpartition(":")[2], 16) == port and inode:
             found[int(remote.rpartition(":")[2], 16)] = inode
     return found
-
-
-def listens_on(pid: int, port: int) -> bool:
-    """Whether `pid` holds the socket listening on loopback `port`."""
-    inodes = socket_inodes(pid)
-    for line in (PROC / "net" / "tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[3] == LISTEN and int(fields[1].rpartition(":")[2], 16) == port and int(fields[9]) in inodes:
-            return True
-    return False

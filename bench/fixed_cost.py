@@ -1,36 +1,34 @@
-"""`python -m bench.fixed_cost [--iterations N] [--profile]`: the fixed cost of one authenticated request
-in process (issue #12), against a bare Strawberry app with its parser and validation caches.
+"""Part 3c (`python -m bench --section fixed`): the fixed cost of one authenticated request in process
+(issue #12), against a bare Strawberry app with its parser and validation caches.
 
 Both are ASGI callables driven directly in one process and one event loop, with no socket: (a) the whole
 app as `create_app` builds it (production settings with a CORS allow-list, every middleware, the lifespan
 run, the document preparer's caches warm) with an admin token whose verification is cached; (b)
 `strawberry.asgi.GraphQL` over a one-field schema with `ParserCache` and `ValidationCache`. The same
 `POST /graphql {"query":"{ __typename }"}` goes to both, alternately (the order swapped each round),
-through one minimal driver (`call`), whose own cost is the same for both; medians. A second, separate
-run times each layer (inclusive time through a wrapper put between layers, minus the next layer's) and
-each phase of the GraphQL view, to say where the difference is.
+through one minimal driver (`call`), whose own cost is the same for both; medians. Alternation pairs
+each service sample with a bare one taken at the same moment, so the ratio holds on a shared machine
+(a harness that times each app in its own processes, one after the other, lets the machine's drift
+between them into the ratio). Where the difference goes: a profiler over the same driver (py-spy, or
+`python -m cProfile`), not a wrapper patched between Starlette's layers.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import cProfile
 import json
-import pstats
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import strawberry
 from starlette.applications import Starlette
-from starlette.routing import Route, Router
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Scope
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, ValidationCache
 
@@ -50,7 +48,6 @@ ADMIN_GROUP = "admin"
 ORIGIN = "https://app.example"
 NOWHERE = "http://127.0.0.1:9"  # discard port: `{ __typename }` makes no AWS call
 TARGET_RATIO = 1.8
-_VIEW_PHASES = ("parse_http_body", "get_context", "execute_single", "process_result")
 
 
 @dataclass(frozen=True)
@@ -135,13 +132,6 @@ def service_app() -> Iterator[tuple[Starlette, str]]:
                 service.close()
 
 
-@dataclass(frozen=True)
-class Layer:
-    name: str
-    service_us: float  # its own median time per request, the layers inside it excluded
-    bare_us: float | None  # the same phase in the bare app; None where the bare app has no such layer
-
-
 @dataclass
 class FixedCostResult:
     iterations: int
@@ -150,7 +140,6 @@ class FixedCostResult:
     service_p90_us: float
     bare_p90_us: float
     load_average: str
-    layers: list[Layer] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -187,123 +176,13 @@ async def _alternate(apps: dict[str, tuple[ASGIApp, list[tuple[bytes, bytes]]]],
     return samples
 
 
-class _Timed:
-    """Between two layers: adds the time spent in (and under) the inner one to `totals[name]`."""
-
-    def __init__(self, app: ASGIApp, name: str, totals: dict[str, int]) -> None:
-        self.app = app
-        self.name = name
-        self.totals = totals
-        totals.setdefault(name, 0)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter_ns()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.totals[self.name] += time.perf_counter_ns() - started
-
-
-def _timed_method(owner: Any, name: str, totals: dict[str, int]) -> None:
-    method: Callable[..., Awaitable[Any]] = getattr(owner, name)
-    totals.setdefault(name, 0)
-
-    async def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter_ns()
-        try:
-            return await method(*args, **kwargs)
-        finally:
-            totals[name] += time.perf_counter_ns() - started
-
-    setattr(owner, name, timed)
-
-
-def _layer_name(layer: object) -> str:
-    return type(layer).__name__
-
-
-def _instrument_service(app: Starlette, totals: dict[str, int]) -> tuple[ASGIApp, list[str]]:
-    """Wrappers between the built app's layers (outermost first), around the route and the view's phases."""
-    stack = app.middleware_stack
-    assert stack is not None, "call the app once first: Starlette builds its stack on the first call"
-    names = [_layer_name(stack)]
-    outer = _Timed(stack, names[0], totals)
-    layer: Any = stack
-    while not isinstance(layer, Router):
-        inner = layer.app
-        names.append(_layer_name(inner))
-        layer.app = _Timed(inner, names[-1], totals)
-        layer = inner
-    route = next(route for route in layer.routes if isinstance(route, Route) and route.path == "/graphql")
-    names.append("Route /graphql")
-    route_handle = route.handle
-    totals.setdefault(names[-1], 0)
-
-    async def timed_route(scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter_ns()
-        try:
-            await route_handle(scope, receive, send)
-        finally:
-            totals["Route /graphql"] += time.perf_counter_ns() - started
-
-    route.handle = timed_route  # type: ignore[method-assign]
-    view = route.app
-    names.append(_layer_name(view))
-    route.app = _Timed(view, names[-1], totals)
-    for phase in _VIEW_PHASES:
-        _timed_method(view, phase, totals)
-    return outer, names
-
-
-def _own_times(names: list[str], totals: dict[str, int]) -> dict[str, float]:
-    """Microseconds spent in each layer itself (its inclusive time less the next layer's), and in each
-    phase of the view (the view's own time is what its phases leave)."""
-    own: dict[str, float] = {}
-    for index, name in enumerate(names):
-        inner = totals[names[index + 1]] if index + 1 < len(names) else sum(totals[phase] for phase in _VIEW_PHASES)
-        own[name] = (totals[name] - inner) / 1000
-    own.update((phase, totals[phase] / 1000) for phase in _VIEW_PHASES)
-    return own
-
-
-async def _breakdown(service: Starlette, token: str, bare: GraphQL[Any, Any], requests: int) -> list[Layer]:
-    """The median own time of each layer and phase, over `requests` requests of each app, alternated."""
-    service_totals: dict[str, int] = {}
-    service_entry, names = _instrument_service(service, service_totals)
-    bare_totals: dict[str, int] = {}
-    bare_entry = _Timed(bare, "GraphQL", bare_totals)
-    for phase in _VIEW_PHASES:
-        _timed_method(bare, phase, bare_totals)
-    service_headers, bare_headers = headers_for(token), headers_for(None)
-    service_samples: dict[str, list[float]] = {}
-    bare_samples: dict[str, list[float]] = {}
-    for _ in range(requests):
-        for entry, headers, totals, samples, layers, is_service in (
-            (service_entry, service_headers, service_totals, service_samples, names, True),
-            (bare_entry, bare_headers, bare_totals, bare_samples, ["GraphQL"], False),
-        ):
-            totals.update(dict.fromkeys(totals, 0))
-            _check(await call(entry, headers), service=is_service)
-            for name, value in _own_times(layers, totals).items():
-                samples.setdefault(name, []).append(value)
-    service_us = {name: statistics.median(values) for name, values in service_samples.items()}
-    bare_us = {name: statistics.median(values) for name, values in bare_samples.items()}
-    view = names[-1]
-    return [
-        *(Layer(name, service_us[name], None) for name in names[:-1]),
-        Layer(f"{view}: strawberry's run and the response", service_us[view], bare_us["GraphQL"]),
-        *(Layer(f"{view}.{phase}", service_us[phase], bare_us[phase]) for phase in _VIEW_PHASES),
-    ]
-
-
-async def _measure(iterations: int, warm_up: int, breakdown_requests: int) -> FixedCostResult:
+async def _measure(iterations: int, warm_up: int) -> FixedCostResult:
     bare = bare_app()
     with service_app() as (service, token):
         async with service.router.lifespan_context(service):
             load = load_average()
             samples = await _alternate({"service": (service, headers_for(token)), "bare": (bare, headers_for(None))},
                                        iterations, warm_up)
-            layers = await _breakdown(service, token, bare, breakdown_requests) if breakdown_requests else []
     service_us = [value / 1000 for value in samples["service"]]
     bare_us = [value / 1000 for value in samples["bare"]]
     return FixedCostResult(
@@ -313,81 +192,22 @@ async def _measure(iterations: int, warm_up: int, breakdown_requests: int) -> Fi
         service_p90_us=statistics.quantiles(service_us, n=10)[-1],
         bare_p90_us=statistics.quantiles(bare_us, n=10)[-1],
         load_average=f"{load} before / {load_average()} after",
-        layers=layers,
     )
 
 
-def measure(iterations: int = 3000, *, warm_up: int = 300, breakdown_requests: int = 1000) -> FixedCostResult:
-    """The two apps timed alternately `iterations` times each (after `warm_up` untimed rounds), then
-    the per-layer breakdown over `breakdown_requests` requests of each."""
-    return asyncio.run(_measure(iterations, warm_up, breakdown_requests))
+def measure(iterations: int = 3000, *, warm_up: int = 300) -> FixedCostResult:
+    """The two apps timed alternately `iterations` times each, after `warm_up` untimed rounds."""
+    return asyncio.run(_measure(iterations, warm_up))
 
 
-def profile(requests: int, top: int = 30) -> str:
-    """cProfile of the service's app alone over `requests` requests: the costliest functions."""
-
-    async def run() -> str:
-        with service_app() as (service, token):
-            async with service.router.lifespan_context(service):
-                headers = headers_for(token)
-                for _ in range(200):
-                    await call(service, headers)
-                profiler = cProfile.Profile()
-                profiler.enable()
-                for _ in range(requests):
-                    await call(service, headers)
-                profiler.disable()
-        report = pstats.Stats(profiler)
-        buffer = _Buffer()
-        report.stream = buffer  # type: ignore[attr-defined]
-        report.sort_stats("tottime").print_stats(top)
-        return buffer.text
-
-    return asyncio.run(run())
-
-
-class _Buffer:
-    def __init__(self) -> None:
-        self.text = ""
-
-    def write(self, text: str) -> int:
-        self.text += text
-        return len(text)
-
-
-def render_lines(result: FixedCostResult) -> list[str]:
-    """The section's lines (bench.report adds the heading)."""
-    lines = [
-        f"service {result.service_p50_us:.1f} µs, bare Strawberry {result.bare_p50_us:.1f} µs (p50 of "
-        f"{result.iterations} each; p90 {result.service_p90_us:.1f} / {result.bare_p90_us:.1f}): "
-        f"{result.ratio:.2f}x (target <= {TARGET_RATIO}x); load average {result.load_average}",
-    ]
-    if result.layers:
-        from bench.report import table
-
-        lines += ["", table(["layer (outermost first; its own time)", "service µs", "bare µs"],
-                            [[layer.name, f"{layer.service_us:.1f}",
-                              "—" if layer.bare_us is None else f"{layer.bare_us:.1f}"] for layer in result.layers])]
-    return lines
+def render(result: FixedCostResult) -> str:
+    """The section's line (bench.report adds the heading)."""
+    return (f"service {result.service_p50_us:.1f} µs, bare Strawberry {result.bare_p50_us:.1f} µs (p50 of "
+            f"{result.iterations} each; p90 {result.service_p90_us:.1f} / {result.bare_p90_us:.1f}): "
+            f"{result.ratio:.2f}x (target <= {TARGET_RATIO}x); load average {result.load_average}")
 
 
 def target(result: FixedCostResult) -> Target:
     return Target("in-process fixed cost, { __typename } with token, vs bare Strawberry + caches (p50)",
                   f"<= {TARGET_RATIO}x", f"{result.ratio:.2f}x ({result.service_p50_us:.0f} µs / "
                   f"{result.bare_p50_us:.0f} µs)", result.met)
-
-
-def main() -> None:
-    arguments = argparse.ArgumentParser(prog="python -m bench.fixed_cost", description=__doc__)
-    arguments.add_argument("--iterations", type=int, default=3000, help="timed requests to each app (default 3000)")
-    arguments.add_argument("--profile", type=int, default=0, metavar="N",
-                           help="instead: cProfile N requests to the service and print the costliest functions")
-    parsed = arguments.parse_args()
-    if parsed.profile:
-        print(profile(parsed.profile))
-        return
-    print("\n".join(render_lines(measure(parsed.iterations, breakdown_requests=max(100, parsed.iterations // 3)))))
-
-
-if __name__ == "__main__":
-    main()

@@ -8,8 +8,6 @@ service with nothing else in it: a bare ASGI app, served as `serve` serves (uvic
 httptools, the same listening socket), that reads the request's JSON, makes the very DynamoDB calls
 the service makes for it (a stock boto3 client, in one anyio thread-pool trip) and answers the bytes
 the service answered. Its "added" is the floor; the service's added minus it is the service's own.
-(The service reads responses with its compiled parser, data.json_responses, cheaper than the stock
-client's: on a large response its added can come out under this floor.)
 
 `python -m bench.floor --plan FILE` serves the plan of FILE (JSON: the backend, the calls and the
 answer), printing one JSON line with its port, until SIGTERM; bench.fast_backend starts it.

@@ -22,7 +22,7 @@ PAGE = (
     " pageInfo { hasNextPage endCursor } } }"
 )
 
-# Channel.stream (CONTRACT.md section 7): what IVS streams on each channel of the page.
+# Channel.stream (docs/live-streams.md): what IVS streams on each channel of the page.
 PAGE_WITH_STREAM = (
     "query ChannelsWithStream($first: Int!) { channels(first: $first) {"
     " edges { node { " + CHANNEL_FIELDS + " stream { streamId startedAt health viewerCount } } } } }"

@@ -4,7 +4,8 @@ Each of `concurrency` keep-alive connections is an asyncio.Protocol that sends o
 (the same bytes every time) and, as soon as the whole response has arrived, the next one: no
 coroutine, task, header dictionary or client library per request (httpx spends several times more CPU
 per request, which on a 2-core machine is taken from the service being measured). A response must be
-200, sized by Content-Length, and carry no GraphQL "errors", or the run fails.
+200, sized by Content-Length, and carry no GraphQL "errors", or the run fails. With bench.cpu_usage, the
+load of a served side-by-side run (issue 30: p50 at 1 connection, throughput at 16, CPU per request).
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class RawLoad:
     seconds: float
     requests_per_second: float
     latency: Latency
-    requests_by_client_port: dict[int, int]  # which connection sent how many (to map them to workers)
+    requests_by_client_port: dict[int, int]  # which connection sent how many (to map them to server processes)
 
 
 class OpenConnections:

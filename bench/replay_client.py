@@ -1,4 +1,4 @@
-"""What parts 3b and 4b share to drive the service against the replayed backend (bench.replay_backend):
+"""What drives a served service against the replayed backend (bench.replay_backend; part 3b):
 the scenarios' shape, a sender of a scenario's requests over one keep-alive connection, and the backend
 started as a child process and told, over its control path, to switch from recording to replaying."""
 

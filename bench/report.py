@@ -7,18 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench import fixed_cost
 from bench.attack import AttackResult
-from bench.cold_start import AwsModeStart, ColdStart
 from bench.fast_backend import FastBackendResult, floor_added
-from bench.fixed_cost import FixedCostResult, render_lines
-from bench.latency import LatencyResult
-from bench.page_execution import render as render_page_execution
+from bench.fixed_cost import FixedCostResult
 from bench.round_trips import RoundTrips
 from bench.scaling import ItemsRead
 from bench.targets import Target
-from bench.throughput import ThroughputResult
-from bench.workers import WorkersResult
-from bench.workers import render as render_workers
 
 
 @dataclass
@@ -26,13 +21,8 @@ class Results:
     meta: dict[str, Any]
     round_trips: list[RoundTrips] = field(default_factory=list)
     items_read: list[ItemsRead] = field(default_factory=list)
-    latency: LatencyResult | None = None
     fast_backend: FastBackendResult | None = None
     fixed_cost: FixedCostResult | None = None
-    throughput: ThroughputResult | None = None
-    workers: WorkersResult | None = None
-    cold_start: ColdStart | None = None
-    aws_mode_start: AwsModeStart | None = None
     attack: AttackResult | None = None
     targets: list[Target] = field(default_factory=list)
 
@@ -79,20 +69,6 @@ def render(results: Results) -> str:
               f"{r.next_page_items_read} ({r.next_page_returned} returned)", _ms(r.request_ms), _ms(r.query_ms),
               f"{r.fill_calls} calls, {r.fill_seconds:.1f} s", _met(r.met)] for r in results.items_read],
         )]
-    if results.latency is not None:
-        parts += ["", "## 3. Overhead of the service over its backend (ms)", table(
-            ["request", "HTTP p50", "HTTP p99", "same DynamoDB calls p50", "p99", "calls", "ratio p50", "ratio p99",
-             "added p50"],
-            [[o.operation, _ms(o.http.p50_ms), _ms(o.http.p99_ms), _ms(o.direct.p50_ms), _ms(o.direct.p99_ms),
-              " + ".join(o.direct_calls), f"{o.ratio_p50:.2f}x", f"{o.ratio_p99:.2f}x",
-              _ms(o.http.p50_ms - o.direct.p50_ms)] for o in results.latency.overhead],
-        ), "", "GraphQL execution in process (schema.execute, prebuilt context, reads answered from memory; ms)",
-            table(
-            ["request", "p50", "p99", "parse p50", "validate p50", "execute p50"],
-            [[g.operation, _ms(g.latency.p50_ms), _ms(g.latency.p99_ms), _ms(g.phases_p50_ms["parse"]),
-              _ms(g.phases_p50_ms["validate"]), _ms(g.phases_p50_ms["execute"])] for g in results.latency.graphql],
-        ), "", "The full page executed by the service's schema and by graphql-core alone (plain dicts, default "
-            "resolvers), alternated (bench.page_execution; ms)", render_page_execution(results.latency.page)]
     if results.fast_backend is not None:
         f = results.fast_backend
         parts += ["", "## 3b. What the service adds over the same DynamoDB calls made directly (p50 ms): a replayed "
@@ -110,66 +86,7 @@ def render(results: Results) -> str:
            "and answering the service's bytes (what any Python service on this stack adds)."]
     if results.fixed_cost is not None:
         parts += ["", "## 3c. Fixed cost of an authenticated `{ __typename }` in process, against bare Strawberry "
-                  "with its parser and validation caches (µs)", *render_lines(results.fixed_cost)]
-    if results.throughput is not None:
-        t = results.throughput
-        parts += ["", "## 4. Throughput, one uvicorn worker (httpx.AsyncClient on loopback)", table(
-            ["request", "clients", "requests/s", "p50 ms", "p99 ms", "requests", "/healthz meanwhile p50 / p99 ms"],
-            [[r.operation, r.concurrency, f"{r.requests_per_second:.1f}", _ms(r.latency.p50_ms),
-              _ms(r.latency.p99_ms), r.requests, f"{_ms(r.healthz.p50_ms)} / {_ms(r.healthz.p99_ms)}"]
-             for r in t.levels]
-            + [[c.operation, f"backend alone, {c.threads} threads", f"{c.requests_per_second:.1f}",
-                _ms(c.latency.p50_ms), _ms(c.latency.p99_ms), c.requests, "—"] for c in t.ceilings],
-        ), "Saturated (within 10% of its best) at: "
-            + ", ".join(f"{operation}: {level} client(s)" for operation, level in t.saturated_at.items())
-            + f". Requests sent again after uvicorn closed their idle keep-alive connection: "
-              f"{sum(r.resent for r in t.levels)}."]
-    if results.workers:
-        parts += ["", "## 4b. Throughput of `serve --workers 1` and `--workers 2`, aws mode, replayed backend "
-                  "(bench.workers: both served at once, loaded in turn; CPU read from /proc)", render_workers(results.workers)]
-    if results.cold_start is not None:
-        c = results.cold_start
-        parts += ["", f"## 5. Cold start (median of {c.runs} fresh processes; ms)", table(
-            ["measure", "ms", "note"],
-            [
-                ["baseline: import boto3, strawberry, starlette", _ms(c.baseline_import_ms),
-                 f"-X importtime; its process {_ms(c.baseline_process_ms)} wall"],
-                ["import server (the Lambda handler module)", _ms(c.server_import_ms),
-                 f"-X importtime; its process {_ms(c.server_process_ms)} wall; "
-                 f"{c.import_ratio:.2f}x the baseline"],
-                ["interpreter alone (python -c pass)", _ms(c.interpreter_ms), "wall"],
-                ["time to first answer (import + first call)", _ms(c.time_to_first_answer_ms),
-                 f"its process {_ms(c.first_answer_process_ms)} wall (two calls)"],
-                ["  first call: the app's imports", _ms(c.app_imports_ms), ""],
-                ["  first call: load settings", _ms(c.load_settings_ms), ""],
-                ["  first call: bootstrap", _ms(c.bootstrap_ms), f"of which boto3 clients {_ms(c.clients_ms)}"],
-                ["    embedded only: start moto", _ms(c.emulator_start_ms), "its import included"],
-                ["    embedded only: create the KMS key", _ms(c.kms_key_ms), ""],
-                ["    embedded only: provision the table", _ms(c.provision_ms), ""],
-                ["  first call: create_app (schema)", _ms(c.create_app_ms), ""],
-                ["  first call: the request itself", _ms(c.first_request_ms), ""],
-                ["first answer without the emulator's steps", _ms(c.first_answer_without_emulator_ms),
-                 f"{c.first_answer_ratio:.2f}x the baseline import"],
-                ["second (warm) call", _ms(c.second_call_ms), ""],
-            ],
-        ), "Costliest packages imported by a first-answer process (self time, ms): "
-            + ", ".join(f"{i.package} {_ms(i.self_ms)}" for i in c.first_answer_imports)]
-    if results.aws_mode_start is not None:
-        a = results.aws_mode_start
-        parts += ["", f"## 5b. Cold start in aws mode, {{ __typename }} (median of {a.runs} fresh processes; ms)", table(
-            ["measure", "ms", "note"],
-            [
-                ["without SnapStart: first answer", _ms(a.without_snapstart_ms), "import server + app imports + first call"],
-                ["  import server", _ms(a.import_server_ms), ""],
-                ["  the app's imports", _ms(a.app_imports_ms), ""],
-                ["  first call (settings, bootstrap, schema, answer)", _ms(a.first_call_ms),
-                 f"IVS and KMS clients not built; built eagerly they add {_ms(a.ivs_kms_clients_ms)}"],
-                ["with SnapStart: before_snapshot", _ms(a.before_snapshot_ms), "once per published version"],
-                ["  left after a restore", _ms(a.left_after_restore_ms),
-                 f"after_restore {_ms(a.after_restore_ms)} + first answer {_ms(a.first_call_after_restore_ms)}"],
-                ["second (warm) call", _ms(a.second_call_ms), ""],
-            ],
-        )]
+                  "with its parser and validation caches (µs)", fixed_cost.render(results.fixed_cost)]
     if results.attack is not None:
         parts += ["", "## 6. Bounded work: parse + validation of attack documents (production bounds; median ms)",
                   table(["document", "n", "KB", "outcome", "ms", "ms per KB"],
@@ -200,31 +117,11 @@ def to_json(results: Results) -> dict[str, Any]:
     document: dict[str, Any] = {"meta": results.meta}
     document["round_trips"] = [{**dataclasses.asdict(r), "met": r.met} for r in results.round_trips]
     document["items_read"] = [{**dataclasses.asdict(r), "met": r.met} for r in results.items_read]
-    if results.latency is not None:
-        document["latency"] = dataclasses.asdict(results.latency)
     if results.fast_backend is not None:
         document["fast_backend"] = dataclasses.asdict(results.fast_backend)
     if results.fixed_cost is not None:
         document["fixed_cost"] = {**dataclasses.asdict(results.fixed_cost), "ratio": results.fixed_cost.ratio,
                                   "met": results.fixed_cost.met}
-    if results.throughput is not None:
-        document["throughput"] = dataclasses.asdict(results.throughput)
-    if results.workers:
-        document["workers"] = dataclasses.asdict(results.workers)
-    if results.cold_start is not None:
-        c = results.cold_start
-        document["cold_start"] = {
-            **dataclasses.asdict(c),
-            "time_to_first_answer_ms": c.time_to_first_answer_ms,
-            "embedded_setup_ms": c.embedded_setup_ms,
-            "first_answer_without_emulator_ms": c.first_answer_without_emulator_ms,
-            "import_ratio": c.import_ratio,
-            "first_answer_ratio": c.first_answer_ratio,
-        }
-    if results.aws_mode_start is not None:
-        document["aws_mode_start"] = {**dataclasses.asdict(results.aws_mode_start),
-                                      "without_snapstart_ms": results.aws_mode_start.without_snapstart_ms,
-                                      "left_after_restore_ms": results.aws_mode_start.left_after_restore_ms}
     if results.attack is not None:
         document["attack"] = dataclasses.asdict(results.attack)
     document["targets"] = [dataclasses.asdict(t) for t in results.targets]

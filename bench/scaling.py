@@ -33,7 +33,7 @@ class ItemsRead:
     items_read: int  # ScannedCount of the page's Query
     next_page_returned: int
     next_page_items_read: int
-    request_ms: float  # median, in process; moto's index Query walks the whole table (see README, "Performance")
+    request_ms: float  # median, in process; moto's index Query walks the whole table (see docs/performance.md)
     query_ms: float  # median of the page's Query alone, sent straight to the backend
     fill_seconds: float
     fill_calls: int

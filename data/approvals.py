@@ -117,3 +117,19 @@ def list_approval_keys(table: DynamoTable, entity_index: str) -> list[ApprovalKe
             )
         )
     return found
+
+
+class ApprovalKeys:
+    """The approvals' idempotency records (one door for services; the functions above do the work)."""
+
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def withdraw_channel(self, channel_id: str, key: str) -> bool:
+        return withdraw_channel(self.table, channel_id, key)
+
+    def forget(self, key: str, channel_id: str) -> None:
+        forget_approval_key(self.table, key, channel_id)
+
+    def list(self, entity_index: str) -> list[ApprovalKey]:
+        return list_approval_keys(self.table, entity_index)

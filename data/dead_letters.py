@@ -44,6 +44,13 @@ class DeadLetterQueue:
             raise _upstream("ReceiveMessage", exc) from exc
         return [DeadLetter(m["MessageId"], m["ReceiptHandle"], m["Body"]) for m in response.get("Messages", [])]
 
+    def send(self, body: str) -> None:
+        """Add a message (the events function's refused events, with their reasons)."""
+        try:
+            self.sqs.send_message(QueueUrl=self.url, MessageBody=body)
+        except (ClientError, BotoCoreError) as exc:
+            raise _upstream("SendMessage", exc) from exc
+
     def delete(self, letter: DeadLetter) -> None:
         try:
             self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=letter.receipt_handle)

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from data.dynamo_types import deserialize, serialize
 from domain.errors import UpstreamError
 
 BATCH_GET_MAX_KEYS = 100  # DynamoDB's limit per BatchGetItem request
@@ -19,12 +19,16 @@ BATCH_GET_MAX_ATTEMPTS = 6
 TRANSACTION_MAX_ATTEMPTS = 4
 
 
+_SERIALIZER, _DESERIALIZER = TypeSerializer(), TypeDeserializer()
+
+
 def to_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: serialize(value) for name, value in item.items()}
+    """Python values to DynamoDB's attribute values, as boto3 converts them."""
+    return {name: _SERIALIZER.serialize(value) for name, value in item.items()}
 
 
 def from_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: deserialize(value) for name, value in item.items()}
+    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,11 @@ class IvsStream:
     viewer_count: int
     state: str = "LIVE"
 
+    @property
+    def is_live(self) -> bool:
+        """Only a stream in state LIVE is broadcasting (ListStreams may list others)."""
+        return self.state == "LIVE"
+
 
 @dataclass(frozen=True)
 class IvsStreamSession:

@@ -28,11 +28,12 @@ class LiveStreams:
         self._cached: tuple[float, dict[str, IvsStream]] | None = None
 
     def of_channel(self, channel_arn: str) -> IvsStream | None:
-        """One channel's stream: from a fresh ListStreams when one is cached, else GetStream."""
+        """One channel's LIVE stream: from a fresh ListStreams when one is cached, else GetStream."""
         cached = self._fresh()
         if cached is not None:
             return cached.get(channel_arn)
-        return self.ivs.get_stream(channel_arn)
+        stream = self.ivs.get_stream(channel_arn)
+        return stream if stream is not None and stream.is_live else None
 
     def of_channels(self, channel_arns: list[str]) -> dict[str, IvsStream]:
         """Several channels' streams: one ListStreams (cached), whatever the number of channels."""
@@ -41,7 +42,7 @@ class LiveStreams:
             with self._lock:  # requests that all miss the cache make one call, not one each
                 cached = self._fresh()
                 if cached is None:
-                    cached = {stream.channel_arn: stream for stream in self.ivs.list_streams()}
+                    cached = {stream.channel_arn: stream for stream in self.ivs.list_streams() if stream.is_live}
                     self._cached = (self._clock(), cached)
         return {arn: cached[arn] for arn in channel_arns if arn in cached}
 

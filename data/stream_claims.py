@@ -100,8 +100,13 @@ class StreamClaims:
             claim_at=1,
         )
 
-    def name_session(self, channel_id: str, expected_session_id: str, sort_key: str, session_id: str) -> None:
-        """The caller's sessionId becomes the open session's (its encoder connected first); once."""
+    def name_session(self, channel_id: str, expected_session_id: str, sort_key: str, session_id: str,
+                     host_user_id: str | None = None) -> None:
+        """The caller's sessionId (and the host it broadcasts for, when given) becomes the open
+        session's (its encoder connected first); once."""
+        session_values: dict[str, Any] = {":new": session_id}
+        if host_user_id is not None:
+            session_values[":host"] = host_user_id
         self._write(
             [
                 update(
@@ -115,9 +120,9 @@ class StreamClaims:
                 ),
                 update(
                     session_key(channel_id, sort_key),
-                    "SET sessionId = :new",
+                    "SET sessionId = :new" + (", hostUserId = :host" if host_user_id is not None else ""),
                     condition="attribute_exists(pk) AND attribute_not_exists(endedAt)",
-                    values={":new": session_id},
+                    values=session_values,
                 ),
             ],
             claim_at=None,

@@ -236,20 +236,26 @@ BROADCAST_HOSTS: Mapping[CallerKind, BroadcastHost] = {
 }
 
 
-def broadcasting_host(caller: Caller, channel: Channel, named_host: str | None = None) -> str | None:
-    """The host a broadcast that `caller` starts on `channel` is attributed to (a session's hostUserId).
-
-    `named_host` is setChannelState's `hostUserId` (docs/broadcasts.md): admins and services name
-    who broadcasts on a SHARED channel, and the host must be assigned to it (BAD_USER_INPUT); a host
-    is always themselves (FORBIDDEN for naming another)."""
+def named_broadcaster(caller: Caller, channel: Channel, named_host: str | None) -> str | None:
+    """The host a caller says broadcasts: a host is always themselves (FORBIDDEN for naming another);
+    admins and services name one with setChannelState's `hostUserId` (docs/broadcasts.md), who must be
+    assigned to the channel (BAD_USER_INPUT); None when they name nobody."""
     if caller.kind is CallerKind.HOST:
         if named_host is not None and named_host != caller.user_id:
             raise Forbidden(f"Hosts broadcast as themselves; you may not name host '{named_host}'.")
         return caller.user_id
-    if named_host is not None:
-        if named_host not in channel.assigned_host_ids:
-            raise BadUserInput(f"Host '{named_host}' is not assigned to channel '{channel.id}'.")
-        return named_host
+    if named_host is not None and named_host not in channel.assigned_host_ids:
+        raise BadUserInput(f"Host '{named_host}' is not assigned to channel '{channel.id}'.")
+    return named_host
+
+
+def broadcasting_host(caller: Caller, channel: Channel, named_host: str | None = None) -> str | None:
+    """The host a broadcast that `caller` starts on `channel` is attributed to (a session's hostUserId):
+    the one the caller names (named_broadcaster), else the admin who starts it, else for a service the
+    channel's only host."""
+    named = named_broadcaster(caller, channel, named_host)
+    if named is not None:
+        return named
     if BROADCAST_HOSTS[caller.kind] is BroadcastHost.CALLER:
         return caller.user_id
     return only_host(channel)

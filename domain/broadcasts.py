@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from domain.errors import Conflict
 from domain.model import Channel, ChannelState
 from domain.sessions import SessionEndReason, StreamSession
 from domain.state_machine import StateChange, minutes_since, plan_state_change
@@ -57,11 +56,13 @@ class AttachStream:
 
 @dataclass(frozen=True)
 class NameSession:
-    """The caller's sessionId becomes the open session's (the encoder connected first)."""
+    """The caller's sessionId becomes the open session's (the encoder connected first), and the host
+    the caller broadcasts for, when it names one, becomes its host."""
 
     expected_session_id: str
     session_key: str
     session_id: str
+    host_user_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,20 +124,22 @@ def plan_caller_change(
     now: datetime,
     *,
     host_user_id: str | None = None,
+    named_host: str | None = None,
 ) -> StateChange | NameSession | None:
     """setChannelState: what a caller asking for `target` (with the platform's `session_id`) means.
 
     LIVE on a channel already LIVE is a no-op, or names the open session when the encoder connected
-    first (the session has no caller's id yet); CONFLICT only when the open session already carries
-    another caller's id. Everything else is the state machine's (domain.state_machine). A session a
-    caller opens is `named` only when the caller gave its id.
+    first (the session has no caller's id yet; it gets the host the caller names, `named_host`, if
+    any); CONFLICT only when the open session already carries another caller's id. Everything else is
+    the state machine's (domain.state_machine): a session a caller opens is broadcast by
+    `host_user_id`, and `named` only when the caller gave its id.
     """
     if channel.state is ChannelState.LIVE and target is ChannelState.LIVE and session_id is not None:
         if session_id == channel.current_session_id:
             return None
         if not channel.current_session_named and channel.current_session_key is not None:
             assert channel.current_session_id is not None
-            return NameSession(channel.current_session_id, channel.current_session_key, session_id)
+            return NameSession(channel.current_session_id, channel.current_session_key, session_id, named_host)
     change = plan_state_change(channel, target, session_id, now, host_user_id=host_user_id)
     if change is not None and change.enters_live:
         change = replace(change, session_named=session_id is not None)

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.errors import BadUserInput, InvalidStateTransition
-from domain.model import AssignmentModel, ChannelType, LatencyMode, NewChannelRequest
+from domain.model import AssignmentModel, ChannelSettings, ChannelType, LatencyMode, NewChannelRequest
 from domain.validation import has_control_characters, validate_identifier, validate_new_channel
 
 REASON_MAX_LENGTH = 500
@@ -38,14 +38,10 @@ ALLOWED_DECISIONS: frozenset[tuple[ChannelRequestStatus, ChannelRequestStatus]] 
 
 
 @dataclass(frozen=True)
-class ChannelRequestDraft:
-    """What a caller sends to `requestChannel` (RequestChannelInput)."""
+class ChannelRequestDraft(ChannelSettings):
+    """What a caller sends to `requestChannel` (RequestChannelInput): the channel's settings, and who
+    it is for."""
 
-    name: str
-    type: ChannelType = ChannelType.STANDARD
-    latency_mode: LatencyMode = LatencyMode.LOW
-    assignment_model: AssignmentModel = AssignmentModel.HOST_OWNED
-    recording_enabled: bool = True
     group_id: str | None = None
     group_name: str | None = None
     reason: str | None = None
@@ -77,14 +73,10 @@ class ChannelRequest:
 
     def channel_settings(self) -> NewChannelRequest:
         """The createChannel input an approval makes the channel with, keyed by the request."""
-        return NewChannelRequest(
-            name=self.name,
-            type=self.type,
-            latency_mode=self.latency_mode,
-            assignment_model=self.assignment_model,
-            recording_enabled=self.recording_enabled,
-            idempotency_key=self.approval_key,
-        )
+        return NewChannelRequest(**vars(self.settings()), idempotency_key=self.approval_key)
+
+    def settings(self) -> ChannelSettings:
+        return ChannelSettings(self.name, self.type, self.latency_mode, self.assignment_model, self.recording_enabled)
 
 
 @dataclass(frozen=True)

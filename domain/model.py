@@ -123,14 +123,24 @@ class Assignment:
 
 
 @dataclass(frozen=True)
-class NewChannelRequest:
-    """What an admin asks `createChannel` for, already validated."""
+class ChannelSettings:
+    """The five settings a channel is made with: what createChannel takes and requestChannel asks for."""
 
     name: str
     type: ChannelType = ChannelType.STANDARD
     latency_mode: LatencyMode = LatencyMode.LOW
     assignment_model: AssignmentModel = AssignmentModel.HOST_OWNED
     recording_enabled: bool = True
+
+    def settings(self) -> ChannelSettings:
+        """These settings alone (without what a subclass adds)."""
+        return ChannelSettings(self.name, self.type, self.latency_mode, self.assignment_model, self.recording_enabled)
+
+
+@dataclass(frozen=True)
+class NewChannelRequest(ChannelSettings):
+    """What an admin asks `createChannel` for, already validated."""
+
     idempotency_key: str | None = None
 
     def fingerprint(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 
 from domain.errors import BadUserInput
@@ -36,14 +37,7 @@ def validate_new_channel(request: NewChannelRequest) -> NewChannelRequest:
         raise BadUserInput("'input.name' must not contain control characters.")
     if request.idempotency_key is not None:
         validate_identifier("input.idempotencyKey", request.idempotency_key)
-    return NewChannelRequest(
-        name=name,
-        type=request.type,
-        latency_mode=request.latency_mode,
-        assignment_model=request.assignment_model,
-        recording_enabled=request.recording_enabled,
-        idempotency_key=request.idempotency_key,
-    )
+    return dataclasses.replace(request, name=name)
 
 
 def validate_page_size(first: int) -> int:

@@ -110,4 +110,5 @@ async def sessions_of(channel: Channel, context: Context, first: int, after: str
     sessions = context.backend.sessions
     if sessions is None:
         return None
+    context.spend_fan_out_call("sessions")  # one Query per channel
     return await context.run_blocking(sessions.list_sessions, channel.id, first, after)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from domain.channel_requests import ChannelRequestStatus
-from schema.channel_requests import ChannelRequest, ChannelRequestConnection, ChannelRequestEdge, RequestChannelInput
+from schema.channel_requests import ChannelRequest, ChannelRequestConnection, RequestChannelInput
+from schema.connections import Connection, Edge
 from schema.context import Info
-from schema.types import PageInfo
 from services import approvals, channel_requests as use_cases
 
 
@@ -17,11 +17,8 @@ async def channel_requests(
     context = info.context
     caller = context.require_caller()
     page = await context.run_blocking(use_cases.list_channel_requests, context.backend, caller, status, first, after)
-    edges = [ChannelRequestEdge(cursor=cursor, node=ChannelRequest.of(found)) for found, cursor in page.requests]
-    return ChannelRequestConnection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
-    )
+    return Connection.of([Edge(cursor=cursor, node=ChannelRequest.of(found)) for found, cursor in page.requests],
+                         has_next_page=page.has_next_page)
 
 
 async def my_channel_requests(info: Info) -> list[ChannelRequest]:

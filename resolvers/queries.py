@@ -9,7 +9,8 @@ from domain.model import ChannelState
 from domain.validation import validate_identifier, validate_page_size
 from resolvers.selections import selects
 from schema.context import Context, Info
-from schema.types import Assignment, Capacity, Channel, ChannelConnection, ChannelEdge, PageInfo
+from schema.connections import Connection, Edge
+from schema.types import Assignment, Capacity, Channel, ChannelConnection
 from services.channel_pages import read_page_with_assignments
 from services.channels import read_capacity
 
@@ -42,11 +43,8 @@ async def channels(
     else:
         page = await context.run_blocking(context.backend.repository.list_channels, state, first, after)
     context.loaders.channel_by_id.prime_many({found.id: found for found, _ in page.channels})
-    edges = [ChannelEdge(cursor=cursor, node=Channel.of(found)) for found, cursor in page.channels]
-    return ChannelConnection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
-    )
+    return Connection.of([Edge(cursor=cursor, node=Channel.of(found)) for found, cursor in page.channels],
+                         has_next_page=page.has_next_page)
 
 
 # Where a page's channels' hosts are selected: `channels { edges { node { assignments } } }`.

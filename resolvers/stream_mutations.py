@@ -1,4 +1,4 @@
-"""The live-stream mutations (CONTRACT.md section 7): each runs its use case in the thread pool."""
+"""The live-stream mutations (docs/live-streams.md): each runs its use case in the thread pool."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The GraphQL types of channel requests (CONTRACT.md section 8, schema-draft2.graphql)."""
+"""The GraphQL types of channel requests (README, "Channel requests"; contract/schema-draft2.graphql)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import datetime
 import strawberry
 
 from domain import channel_requests as rules
-from domain import model
 from resolvers import channel_request_fields
 from schema.context import Info
-from schema.types import AssignmentModel, Channel, ChannelType, LatencyMode, PageInfo
+from schema.connections import Connection
+from schema.types import AssignmentModel, Channel, ChannelSettingsInput, ChannelType, LatencyMode
 
 strawberry.enum(rules.ChannelRequestStatus, name="ChannelRequestStatus")
 ChannelRequestStatus = rules.ChannelRequestStatus
@@ -68,36 +68,18 @@ class ChannelRequest:
         )
 
 
-@strawberry.type
-class ChannelRequestEdge:
-    cursor: str
-    node: ChannelRequest
-
-
-@strawberry.type
-class ChannelRequestConnection:
-    edges: list[ChannelRequestEdge]
-    page_info: PageInfo
+ChannelRequestConnection = Connection[ChannelRequest]
 
 
 @strawberry.input
-class RequestChannelInput:
-    name: str = strawberry.field(description="Human-readable, 1 to 128 characters after trimming.")
-    type: ChannelType = model.ChannelType.STANDARD
-    latency_mode: LatencyMode = model.LatencyMode.LOW
-    assignment_model: AssignmentModel = model.AssignmentModel.HOST_OWNED
-    recording_enabled: bool = True
+class RequestChannelInput(ChannelSettingsInput):
     group_id: strawberry.ID | None = None
     group_name: str | None = None
     reason: str | None = strawberry.field(default=None, description="Up to 500 characters.")
 
     def to_draft(self) -> rules.ChannelRequestDraft:
         return rules.ChannelRequestDraft(
-            name=self.name,
-            type=model.ChannelType(self.type),
-            latency_mode=model.LatencyMode(self.latency_mode),
-            assignment_model=model.AssignmentModel(self.assignment_model),
-            recording_enabled=self.recording_enabled,
+            **vars(self.settings()),
             group_id=self.group_id,
             group_name=self.group_name,
             reason=self.reason,

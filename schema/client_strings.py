@@ -1,4 +1,4 @@
-"""What a client wrote, echoed back or logged only cut short (CONTRACT.md section 10).
+"""What a client wrote, echoed back or logged only cut short (docs/security.md).
 
 A 60 KB unknown field name would otherwise come back as a 60 KB error and a 120 KB log line.
 """

@@ -12,13 +12,15 @@ from anyio import to_thread
 from strawberry.dataloader import DataLoader
 
 from domain.access import Caller, Grant, reaches_channel, require_caller
-from domain.errors import ChannelsError
+from domain.errors import BadUserInput, ChannelsError
 from domain.model import Assignment
 from data.ivs import IvsStream
 from data.loaders import Loaders, already_loaded, build_live_stream_loader
 from services.backend import ChannelsBackend
 
 T = TypeVar("T")
+# A page of 100 channels with their sessions is 100 Queries: the most one request may make that way.
+FAN_OUT_CALLS_MAX = 100
 
 
 @dataclass
@@ -31,6 +33,19 @@ class Context:
     auth_rejection: ChannelsError | None = None
     # Built on first use (most requests never ask for `Channel.stream`).
     _live_stream_loader: DataLoader[str, IvsStream | None] | None = None
+    # Backend calls made once per parent (a Channel's `sessions`), counted against FAN_OUT_CALLS_MAX.
+    _fan_out_calls: int = 0
+
+    def spend_fan_out_call(self, what: str) -> None:
+        """Count one backend call a field makes for each parent it appears under; BAD_USER_INPUT past
+        the request's budget, so that no document (aliases times page sizes) multiplies backend calls
+        past FAN_OUT_CALLS_MAX."""
+        self._fan_out_calls += 1
+        if self._fan_out_calls > FAN_OUT_CALLS_MAX:
+            raise BadUserInput(
+                f"This request asks for {what} of more than {FAN_OUT_CALLS_MAX} channels; "
+                "ask for fewer (a smaller 'first', fewer aliases)."
+            )
 
     def live_stream_loader(self) -> DataLoader[str, IvsStream | None]:
         """This request's loader of what IVS is streaming, by channel ARN."""

@@ -1,7 +1,7 @@
 """Depth, alias and field limits measured in one pass over a document, each fragment costed once.
 
 strawberry's QueryDepthLimiter and MaxAliasesLimiter walk a fragment again at every spread, so a
-document of n fragments that each spread the previous one twice costs 2^n (CONTRACT.md section 10).
+document of n fragments that each spread the previous one twice costs 2^n (docs/security.md).
 Here a fragment's cost is computed the first time it is spread and reused at every other spread:
 the work is linear in the document, while the *counts* keep their meaning (a fragment's aliases and
 fields count at every spread, as the executor would resolve them at every spread).

@@ -1,4 +1,4 @@
-"""One place that gives every GraphQL error its contract code and masks the unexpected (CONTRACT.md section 3)."""
+"""One place that gives every GraphQL error its code and masks the unexpected (docs/architecture.md, "Errors")."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class ErrorCodes(SchemaExtension):
         anonymous = hasattr(context, "require_caller") and getattr(context, "caller", None) is None
         if anonymous and any(_is_variable_error(error) for error in coded):
             # Every operation needs a caller, and UNAUTHENTICATED comes before BAD_USER_INPUT
-            # (CONTRACT.md section 3): an anonymous caller learns nothing more about its input.
+            # (docs/contract-choices.md): an anonymous caller learns nothing more about its input.
             coded = [_unauthenticated(context, coded[0])]
         result.errors = coded
 

@@ -1,4 +1,4 @@
-"""Parse and validation, bounded (CONTRACT.md section 10): off the event loop, within a time budget,
+"""Parse and validation, bounded (docs/security.md): off the event loop, within a time budget,
 the cheap limits before graphql-core's rules, and every outcome cached by the document's text.
 
 One worker thread prepares documents: parse (with the token bound), the depth/alias/field limits
@@ -231,7 +231,7 @@ class BoundedDocuments(SchemaExtension):
 
 
 def _unnamed_choice(document: DocumentNode) -> list[GraphQLError]:
-    """Several operations and no operationName: nothing runs (CONTRACT.md section 9). BAD_USER_INPUT:
+    """Several operations and no operationName: nothing runs (docs/security.md). BAD_USER_INPUT:
     the document is valid, what is missing is a request parameter, as with a variable."""
     operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
     if len(operations) < 2:

@@ -14,7 +14,6 @@ from resolvers import channel_requests as request_resolvers
 from resolvers import mutations, queries, stream_mutations
 from schema.channel_requests import ChannelRequest, ChannelRequestConnection
 from schema.errors import ErrorCodes
-from schema.execution import PlainLeavesExecutionContext
 from schema.prepared_documents import BoundedDocuments, DocumentBounds, DocumentPreparer
 from schema.scalars import DATETIME
 from schema.types import Assignment, Capacity, Channel, ChannelConnection
@@ -104,7 +103,7 @@ class SchemaLimits:
     max_aliases: int = 30
     max_tokens: int = 2000
     # Field selections, fragments counted at each spread: bounds graphql-core's quadratic
-    # overlapping-fields rule (README, "Security").
+    # overlapping-fields rule (docs/security.md).
     max_fields: int = 100
     # Production hides the schema: no introspection, no "did you mean" suggestions.
     hide_schema: bool = False
@@ -135,7 +134,6 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> ChannelsSchema:
         query=Query,
         mutation=Mutation,
         extensions=extensions,  # type: ignore[arg-type]
-        execution_context_class=PlainLeavesExecutionContext,
         config=StrawberryConfig(scalar_map={datetime: DATETIME}, disable_field_suggestions=limits.hide_schema),
     )
     schema.preparer = preparer

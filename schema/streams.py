@@ -1,4 +1,4 @@
-"""GraphQL types of live streams (CONTRACT.md section 7, schema-draft2.graphql): what IVS is
+"""GraphQL types of live streams (docs/live-streams.md, contract/schema-draft2.graphql): what IVS is
 streaming on a channel now, and its broadcasts as sessions."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import strawberry
 
 from domain import sessions as session_values
 from data.ivs import IvsStream
-from schema.types import PageInfo, Recording
+from schema.types import Recording
 
 
 @strawberry.enum
@@ -77,19 +77,3 @@ class StreamSession:
             end_reason=SessionEndReason(session.end_reason.value) if session.end_reason else None,
             recording=Recording.of(session.recording) if session.recording else None,
         )
-
-
-@strawberry.type
-class StreamSessionEdge:
-    cursor: str
-    node: StreamSession
-
-
-@strawberry.type
-class StreamSessionConnection:
-    edges: list[StreamSessionEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def empty(cls) -> StreamSessionConnection:
-        return cls(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None))

@@ -12,10 +12,11 @@ from domain import model
 from domain.capacity import Capacity as CapacityValue
 from resolvers import channel_fields, channel_request_fields
 from resolvers.channel_fields import MaybeAwaitable
+from schema.connections import Connection, Edge
 from schema.context import Info
 
 if TYPE_CHECKING:
-    from schema.streams import LiveStream, StreamSessionConnection
+    from schema.streams import LiveStream, StreamSession
 
 T = TypeVar("T")
 
@@ -136,17 +137,14 @@ class Channel:
     @strawberry.field(description="Past and current broadcasts, newest first. first: 1 to 100.")
     async def sessions(
         self, info: Info, first: int = 20, after: str | None = None
-    ) -> Annotated[StreamSessionConnection, strawberry.lazy("schema.streams")]:
-        from schema.streams import StreamSession, StreamSessionConnection, StreamSessionEdge
+    ) -> Connection[Annotated[StreamSession, strawberry.lazy("schema.streams")]]:
+        from schema.streams import StreamSession
 
         page = await channel_fields.sessions_of(self.value, info.context, first, after)
         if page is None:
-            return StreamSessionConnection.empty()
-        edges = [StreamSessionEdge(cursor=cursor, node=StreamSession.of(found)) for found, cursor in page.sessions]
-        return StreamSessionConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
-        )
+            return Connection.of([], has_next_page=False)
+        return Connection.of([Edge(cursor=cursor, node=StreamSession.of(found)) for found, cursor in page.sessions],
+                             has_next_page=page.has_next_page)
 
     @classmethod
     def of(cls, channel: model.Channel) -> Channel:
@@ -234,41 +232,35 @@ class Capacity:
         )
 
 
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class ChannelEdge:
-    cursor: str
-    node: Channel
-
-
-@strawberry.type
-class ChannelConnection:
-    edges: list[ChannelEdge]
-    page_info: PageInfo
+ChannelConnection = Connection[Channel]
 
 
 @strawberry.input
-class CreateChannelInput:
+class ChannelSettingsInput:
+    """The five settings of model.ChannelSettings, as createChannel and requestChannel take them (a base
+    of both inputs, never a type of the schema itself)."""
+
     name: str = strawberry.field(description="Human-readable, 1 to 128 characters after trimming.")
     type: ChannelType = model.ChannelType.STANDARD
     latency_mode: LatencyMode = model.LatencyMode.LOW
     assignment_model: AssignmentModel = model.AssignmentModel.HOST_OWNED
     recording_enabled: bool = True
-    idempotency_key: str | None = strawberry.field(
-        default=None, description="A retry with the same key returns the channel made the first time."
-    )
 
-    def to_request(self) -> model.NewChannelRequest:
-        return model.NewChannelRequest(
+    def settings(self) -> model.ChannelSettings:
+        return model.ChannelSettings(
             name=self.name,
             type=model.ChannelType(self.type),
             latency_mode=model.LatencyMode(self.latency_mode),
             assignment_model=model.AssignmentModel(self.assignment_model),
             recording_enabled=self.recording_enabled,
-            idempotency_key=self.idempotency_key,
         )
+
+
+@strawberry.input
+class CreateChannelInput(ChannelSettingsInput):
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry with the same key returns the channel made the first time."
+    )
+
+    def to_request(self) -> model.NewChannelRequest:
+        return model.NewChannelRequest(**vars(self.settings()), idempotency_key=self.idempotency_key)

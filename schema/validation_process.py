@@ -1,4 +1,4 @@
-"""Validation in a process of its own, for a served service (CONTRACT.md section 10).
+"""Validation in a process of its own, for a served service (docs/security.md).
 
 A validating thread shares the GIL with the event loop: while it works, `/healthz` gets the
 interpreter only in slices. A child process shares nothing: the event loop keeps its interpreter,
@@ -13,6 +13,7 @@ the lifespan, keeps the thread.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -31,6 +32,9 @@ class ChildSettings:
 
 
 def _child_main(connection: Connection, settings: ChildSettings) -> None:
+    # Ctrl-C reaches the terminal's whole process group, this child included; its parent ends it
+    # (EOF on the pipe, or kill), so an interrupt here would only print a traceback that looks like a crash.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from schema.prepared_documents import DocumentPreparer
     from schema.schema import SchemaLimits, build_schema
 

@@ -23,9 +23,6 @@ from data.approvals import (
     ApprovalKey,
     ApprovalRefused,
     complete_approval,
-    forget_approval_key,
-    list_approval_keys,
-    withdraw_channel,
 )
 from data.channel_requests import NotPending
 from services.backend import ChannelsBackend
@@ -67,7 +64,12 @@ def approve_channel_request(
     plan_decision(request, ChannelRequestStatus.APPROVED, caller.user_id, backend.clock(), note)  # PENDING only
     _refuse_if_holding_another(backend, request, channel_id=None)
 
-    channel = _channel_for(backend, caller, request)
+    try:
+        channel = _channel_for(backend, caller, request)
+    except ChannelsError as failure:
+        # A concurrent rejection or cancellation may have withdrawn the channel another approval of
+        # this request was making: then the request's decision, not that failure, is the answer.
+        return _decided_meanwhile(backend, request, failure)
     decision = plan_decision(request, ChannelRequestStatus.APPROVED, caller.user_id, backend.clock(), note, channel.id)
     assignment = new_assignment(backend, channel, request.requester_id, caller.user_id)
     try:
@@ -81,6 +83,20 @@ def approve_channel_request(
     return decided(request, decision)
 
 
+def _decided_meanwhile(backend: ChannelsBackend, request: ChannelRequest, failure: ChannelsError) -> ChannelRequest:
+    """After step 2 failed: another approval's answer when it approved the request,
+    INVALID_STATE_TRANSITION when it was rejected or cancelled meanwhile, else the failure itself."""
+    current = backend.requests.get(request.id)
+    if current is not None and current.status is ChannelRequestStatus.APPROVED:
+        return current
+    if current is None or current.status is not ChannelRequestStatus.PENDING:
+        status = current.status.value if current else "gone"
+        raise InvalidStateTransition(
+            f"Channel request '{request.id}' was {status.lower()} meanwhile; it can no longer be approved."
+        )
+    raise failure  # still PENDING: the failure is the answer (CAPACITY_EXCEEDED, UPSTREAM_ERROR, ...)
+
+
 def _channel_for(backend: ChannelsBackend, caller: Caller, request: ChannelRequest) -> Channel:
     """The channel of step 2; a key left by a channel that was deleted since is forgotten, once."""
     try:
@@ -88,7 +104,7 @@ def _channel_for(backend: ChannelsBackend, caller: Caller, request: ChannelReque
     except NotFound:
         record = backend.repository.get_idempotency_record(request.approval_key, backend.clock())
         if record is not None:
-            forget_approval_key(backend.repository.table, request.approval_key, record.channel_id)
+            backend.approval_keys.forget(request.approval_key, record.channel_id)
         return create_channel(backend, caller, request.channel_settings())
 
 
@@ -135,7 +151,7 @@ def _refuse_if_holding_another(backend: ChannelsBackend, request: ChannelRequest
 def _withdraw(backend: ChannelsBackend, channel: Channel, request: ChannelRequest) -> None:
     """Undo step 2 for an approval that did not go through; failures are left to `reconcile`."""
     try:
-        if withdraw_channel(backend.repository.table, channel.id, request.approval_key):
+        if backend.approval_keys.withdraw_channel(channel.id, request.approval_key):
             backend.ivs.delete_channel(channel.arn)
     except Exception:
         log.exception(
@@ -150,7 +166,7 @@ def interrupted_approvals(
     """Channels an approval made and did not hand out: the request is not APPROVED with them, they
     have no host, and their key is older than `stale_after` (younger ones may be approvals in progress)."""
     found = []
-    for approval in list_approval_keys(backend.repository.table, entity_index):
+    for approval in backend.approval_keys.list(entity_index):
         if not approval.complete:
             continue  # a create still in its saga: reconcile's stale-create repair covers it
         if approval.created_at is not None and now - approval.created_at < stale_after:
@@ -167,7 +183,7 @@ def interrupted_approvals(
 
 def withdraw_interrupted(backend: ChannelsBackend, approval: ApprovalKey, channel: Channel) -> bool:
     """Withdraw the channel of an interrupted approval; False when it changed meanwhile."""
-    if not withdraw_channel(backend.repository.table, channel.id, approval.key):
+    if not backend.approval_keys.withdraw_channel(channel.id, approval.key):
         return False
     try:
         backend.ivs.delete_channel(channel.arn)

@@ -7,11 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.clock import utc_now
+from data.approvals import ApprovalKeys
 from data.channel_requests import ChannelRequestStore
 from data.ivs import IvsGateway
+from data.live_notes import LiveNotes
 from data.repository import ChannelRepository
 from data.live_streams import LiveStreams
 from data.sessions import SessionStore
+from data.stream_claims import StreamClaims
+from data.stream_key_records import StreamKeyRecords
 from data.stream_keys import StreamKeyCipher
 
 
@@ -35,7 +39,30 @@ class ChannelsBackend:
         if self.live_streams is None:
             object.__setattr__(self, "live_streams", LiveStreams(self.ivs))
 
+    # One door per record kind, each a handle on the same table (nothing to build): services never
+    # reach the table itself.
+
     @property
     def requests(self) -> ChannelRequestStore:
-        """Channel request records, in the same table as the channels (a handle: nothing to build)."""
+        """Channel request records."""
         return ChannelRequestStore(self.repository.table)
+
+    @property
+    def approval_keys(self) -> ApprovalKeys:
+        """The approvals' idempotency records."""
+        return ApprovalKeys(self.repository.table)
+
+    @property
+    def stream_claims(self) -> StreamClaims:
+        """Each IVS stream's claim on its session (docs/broadcasts.md)."""
+        return StreamClaims(self.repository.table)
+
+    @property
+    def live_notes(self) -> LiveNotes:
+        """The live-state check's notes on LIVE channels."""
+        return LiveNotes(self.repository.table)
+
+    @property
+    def stream_key_records(self) -> StreamKeyRecords:
+        """Stream keys on the channel and assignment records, under the key-change lease."""
+        return StreamKeyRecords(self.repository.table)

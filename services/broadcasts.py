@@ -48,7 +48,7 @@ def _read(backend: ChannelsBackend, channel_id: str) -> Channel:
 
 
 def stream_claims(backend: ChannelsBackend) -> StreamClaims:
-    return StreamClaims(backend.repository.table)
+    return backend.stream_claims
 
 
 def note_stream_event(backend: ChannelsBackend, stream_id: str, event_name: str, at: datetime) -> None:

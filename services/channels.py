@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 import uuid
 
 from domain.access import (
     Caller,
     broadcasting_host,
+    named_broadcaster,
     needs_own_assignment,
     require_grant,
     require_may_leave_offline,
@@ -31,7 +31,6 @@ from domain.model import (
     NewChannelRequest,
 )
 from domain.naming import ivs_channel_name
-from domain.state_machine import StateChange, plan_state_change
 from domain.validation import validate_identifier, validate_new_channel
 from data.repository import (
     AssignmentGone,
@@ -43,9 +42,10 @@ from data.repository import (
     IdempotencyRecord,
     StaleChannel,
 )
-from data.sessions import session_sort_key
-from data.stream_claims import SessionChanged, StreamClaims
+from data.stream_claims import SessionChanged
+from services import stream_control
 from services.backend import ChannelsBackend
+from services.transitions import applied, wait_briefly
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +89,6 @@ def create_channel(backend: ChannelsBackend, caller: Caller, request: NewChannel
         except IdempotencyKeyTaken:
             continue  # a concurrent create took the key first: wait for its channel
     raise Conflict(f"A create with idempotencyKey '{key}' is still in progress; retry shortly.")
-
-
-def wait_briefly(attempt: int) -> None:
-    """Pause between polls of another request's progress (a create with the same key in flight)."""
-    time.sleep(min(0.05 * 2**attempt, 0.5))
 
 
 def _replay(backend: ChannelsBackend, record: IdempotencyRecord, request: NewChannelRequest) -> Channel | None:
@@ -319,21 +314,23 @@ def set_channel_state(
         if channel is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.")
         require_may_leave_offline(caller, channel, target)
-        broadcaster = broadcasting_host(caller, channel, host_user_id) if target is ChannelState.LIVE else None
-        change = plan_caller_change(channel, target, session_id, backend.clock(), host_user_id=broadcaster)
+        live = target is ChannelState.LIVE
+        change = plan_caller_change(
+            channel, target, session_id, backend.clock(),
+            host_user_id=broadcasting_host(caller, channel, host_user_id) if live else None,
+            named_host=named_broadcaster(caller, channel, host_user_id) if live else None,
+        )
         if change is None:
             return channel
         if isinstance(change, NameSession):
             try:
-                StreamClaims(repository.table).name_session(channel_id, change.expected_session_id,
-                                                            change.session_key, change.session_id)
+                backend.stream_claims.name_session(channel_id, change.expected_session_id, change.session_key,
+                                                   change.session_id, change.host_user_id)
             except SessionChanged:
                 continue  # the session ended or was named meanwhile: plan again
             return dataclasses.replace(channel, current_session_id=change.session_id, current_session_named=True)
         if ChannelState.OFFLINE in (change.expected_state, change.new_state):
             # OFFLINE takes the channel off the air: its IVS stream and key change with the state.
-            from services import stream_control
-
             if change.new_state is ChannelState.OFFLINE:
                 return stream_control.take_off_air(backend, channel)
             return stream_control.put_back_on_air(backend, channel)
@@ -347,36 +344,6 @@ def set_channel_state(
             continue  # another request changed it first: plan again from what it did
         return applied(channel, change)
     raise Conflict(f"Channel '{channel_id}' kept changing concurrently; retry.")
-
-
-def applied(channel: Channel, change: StateChange) -> Channel:
-    """The channel as `change` leaves it (what apply_state_change wrote), without reading it back."""
-    stats = channel.stats
-    if change.enters_live:
-        return dataclasses.replace(
-            channel,
-            state=change.new_state,
-            current_session_id=change.session_id,
-            current_session_key=session_sort_key(change.at, change.session_id or ""),
-            current_stream_id=change.stream_id,
-            current_session_named=change.session_named,
-            live_since=change.at,
-            updated_at=change.at,
-            stats=dataclasses.replace(stats, total_broadcasts=stats.total_broadcasts + 1, last_broadcast_at=change.at),
-        )
-    return dataclasses.replace(
-        channel,
-        state=change.new_state,
-        current_session_id=None if change.leaves_live else channel.current_session_id,
-        live_since=None if change.leaves_live else channel.live_since,
-        current_session_key=None if change.leaves_live else channel.current_session_key,
-        current_stream_id=None if change.leaves_live else channel.current_stream_id,
-        current_session_named=False if change.leaves_live else channel.current_session_named,
-        updated_at=change.at,
-        stats=dataclasses.replace(
-            stats, total_streaming_minutes=round(stats.total_streaming_minutes + change.minutes_streamed, 3)
-        ),
-    )
 
 
 def delete_channel(backend: ChannelsBackend, caller: Caller, channel_id: str) -> Channel:

@@ -53,17 +53,33 @@ def describe_event(event: dict[str, Any]) -> str:
     return f"{event.get('detail-type')} {name!r} of {resource}"
 
 
+def refusal_of(body: str) -> str | None:
+    """The reason of a refused event (the events function's own dead letter: `refusedEvent` and
+    `reason`, app.lambda_handler), or None for any other body."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(message, dict) and {"refusedEvent", "reason"} <= message.keys():
+        return str(message["reason"])
+    return None
+
+
 @dataclass
 class RedriveReport:
     applied: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    # Events that can never be applied, with their reasons: left in the queue for the operator to read.
+    refused: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [*self.applied, *self.planned,
                 *(f"{message_id}: not an IVS event nor Lambda's on-failure record of one: left in the queue"
                   for message_id in self.unreadable),
-                f"applied {len(self.applied)}, to apply {len(self.planned)}, unreadable {len(self.unreadable)}"]
+                *self.refused,
+                f"applied {len(self.applied)}, to apply {len(self.planned)}, unreadable {len(self.unreadable)}"
+                + (f", refused {len(self.refused)}" if self.refused else "")]
 
 
 def redrive_dead_letters(backend: ChannelsBackend, queue: DeadLetterQueue, *, apply: bool,
@@ -82,7 +98,11 @@ def redrive_dead_letters(backend: ChannelsBackend, queue: DeadLetterQueue, *, ap
             for letter in letters:
                 seen.add(letter.message_id)
                 event = unwrap_dead_letter(letter.body)
-                if event is None:
+                reason = refusal_of(letter.body) if event is None else None
+                if reason is not None:
+                    report.refused.append(f"{letter.message_id}: {reason}: left in the queue to read and delete")
+                    kept.append(letter)
+                elif event is None:
                     report.unreadable.append(letter.message_id)
                     kept.append(letter)
                 elif not apply:
@@ -90,6 +110,11 @@ def redrive_dead_letters(backend: ChannelsBackend, queue: DeadLetterQueue, *, ap
                     kept.append(letter)
                 else:
                     outcome = apply_ivs_event(backend, event)
+                    if outcome.startswith("refused"):  # it can never be applied: keep it, with why
+                        report.refused.append(f"{letter.message_id}: {describe_event(event)}: {outcome}: "
+                                              "left in the queue to read and delete")
+                        kept.append(letter)
+                        continue
                     queue.delete(letter)
                     report.applied.append(f"{letter.message_id}: {describe_event(event)}: {outcome} [done]")
     finally:

@@ -55,8 +55,7 @@ def _stream(backend: ChannelsBackend, channel_id: str, event: StreamStateEvent) 
     if not event.is_start:
         return broadcasts.stream_ended(backend, channel_id, event.stream_id, event.at)
     now_streaming = backend.ivs.get_stream(event.channel_arn)
-    live_now = (now_streaming is not None and now_streaming.stream_id == event.stream_id
-                and now_streaming.state == "LIVE")
+    live_now = now_streaming is not None and now_streaming.stream_id == event.stream_id and now_streaming.is_live
     return broadcasts.stream_seen(backend, channel_id, StreamReport(event.stream_id, event.at, live_now=live_now))
 
 

@@ -23,7 +23,6 @@ from domain.broadcasts import NoteMissed, StreamReport, carries_stream, plan_str
 from domain.model import Channel, ChannelState
 from domain.state_machine import StateChange
 from data.ivs import IvsStream
-from data.live_notes import LiveNotes
 from data.repository import StaleChannel
 from services import broadcasts
 from services.backend import ChannelsBackend
@@ -69,10 +68,10 @@ def _live_channels(backend: ChannelsBackend) -> list[Channel]:
 def check_live(backend: ChannelsBackend) -> LiveCheckReport:
     """One check; safe to run concurrently with anything (every write is conditional)."""
     report = LiveCheckReport()
-    notes = LiveNotes(backend.repository.table)
+    notes = backend.live_notes
     now = backend.clock()
     # ListStreams may list streams that are not LIVE: only LIVE ones are broadcasting.
-    streams = {stream.channel_arn: stream for stream in backend.ivs.list_streams() if stream.state == "LIVE"}
+    streams = {stream.channel_arn: stream for stream in backend.ivs.list_streams() if stream.is_live}
     live = _live_channels(backend)
     live_arns = {channel.arn for channel in live}
 

@@ -23,7 +23,7 @@ from domain.validation import validate_identifier
 from data.repository import StaleChannel
 from data.stream_key_records import LEASE_SECONDS, KeyChangeInProgress, KeyWrite, LeaseLost, StreamKeyRecords, hosts_of
 from services.backend import ChannelsBackend
-from services.channels import applied, wait_briefly
+from services.transitions import applied, wait_briefly
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def _read(backend: ChannelsBackend, channel_id: str) -> Channel:
 
 
 def _records(backend: ChannelsBackend) -> StreamKeyRecords:
-    return StreamKeyRecords(backend.repository.table)
+    return backend.stream_key_records
 
 
 def _hosts(backend: ChannelsBackend, channel: Channel) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ SHARED_CONTRACT = ROOT.parent / "shared" / "contract" / "schema.graphql"
 
 
 def test_exported_schema_matches_committed_snapshot() -> None:
-    # On purpose changes: `make schema` rewrites the snapshot (README, "Schema snapshot").
+    # On purpose changes: `make schema` rewrites the snapshot (docs/testing.md, "Schema snapshot").
     assert export_sdl() == SNAPSHOT.read_text()
 
 

@@ -182,3 +182,34 @@ async def test_graphiqls_introspection_query_is_answered_in_development(gql: Gra
 async def test_graphiqls_introspection_query_is_refused_in_production(gql: GraphQLClient, admin: str) -> None:
     result = await gql(get_introspection_query(descriptions=True), token=admin)
     assert error_codes(result) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_aliased_sessions_count_toward_one_budget_of_backend_calls_per_request(
+    gql: GraphQLClient, admin: str, service: Service
+) -> None:
+    from schema.context import FAN_OUT_CALLS_MAX
+    from tests.api.test_errors import create
+
+    for number in range(5):
+        await create(gql, admin, name=f"Fan {number}")
+    # 24 aliases of sessions on a page of 5 channels: 120 Queries asked for, 100 allowed.
+    aliases = " ".join(f"s{n}: sessions(first: 1) {{ edges {{ cursor }} }}" for n in range(24))
+    document = f"query {{ channels(first: 5) {{ edges {{ node {{ id {aliases} }} }} }} }}"
+    with Spy(service.clients.dynamodb) as spy:
+        result = await gql(document, token=admin)
+    assert spy.operations.count("Query") <= FAN_OUT_CALLS_MAX + 1  # the sessions' Queries and the page's own
+    assert set(error_codes(result)) == {"BAD_USER_INPUT"}
+    assert result["errors"][0]["message"] == (
+        f"This request asks for sessions of more than {FAN_OUT_CALLS_MAX} channels; "
+        "ask for fewer (a smaller 'first', fewer aliases)."
+    )
+
+
+async def test_sessions_of_a_full_page_stay_within_the_budget(gql: GraphQLClient, admin: str) -> None:
+    from tests.api.test_errors import create
+
+    for number in range(3):
+        await create(gql, admin, name=f"Page {number}")
+    document = "query { channels(first: 100) { edges { node { id sessions(first: 5) { edges { cursor } } } } } }"
+    result = await gql(document, token=admin)
+    assert "errors" not in result and len(result["data"]["channels"]["edges"]) == 3

@@ -278,3 +278,22 @@ async def test_admins_and_services_name_the_host_who_broadcasts_on_a_shared_chan
     assert "errors" not in named
     [session] = await session_nodes(gql, admin, shared["id"])
     assert session["hostUserId"] == "host-b"
+
+
+async def test_encoder_first_on_a_shared_channel_the_platform_names_the_session_and_its_host(
+    gql: GraphQLClient, admin: str, tokens: TokenFactory, service: Service, stand_in: LocalIvsStreamsStandIn,
+) -> None:
+    shared = await create(gql, admin, assignmentModel="SHARED")
+    for host in ("host-a", "host-b"):
+        await gql(queries.ASSIGN, {"channelId": shared["id"], "hostUserId": host}, token=admin)
+    stand_in.connect_encoder(shared["streamKey"])
+    _, start = start_event(stand_in, shared)
+    apply_ivs_event(service.backend, start)  # IVS opened it: nobody to attribute it to among two hosts
+    assert (await session_nodes(gql, admin, shared["id"]))[0]["hostUserId"] is None
+
+    named = await set_state(gql, tokens.service_token("sessions"), shared["id"], "LIVE", sessionId="platform-3",
+                            hostUserId="host-a")
+
+    assert named["data"]["setChannelState"]["currentSessionId"] == "platform-3"
+    [session] = await session_nodes(gql, admin, shared["id"])
+    assert (session["sessionId"], session["hostUserId"]) == ("platform-3", "host-a")

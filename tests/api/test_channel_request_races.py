@@ -104,3 +104,19 @@ async def test_many_requesters_at_once_are_all_counted(gql: GraphQLClient, admin
     await asyncio.gather(*(gql(CANCEL, {"id": request_id}, token=admin) for request_id in ids[:4]),
                          *(gql(CANCEL, {"id": request_id}, token=admin) for request_id in ids[:4]))
     assert (await capacity(gql, admin))["pendingRequests"] == 6
+
+
+@pytest.mark.parametrize("round_", range(4))
+async def test_approvals_racing_a_rejection_and_a_cancellation_answer_only_the_decision(
+    gql: GraphQLClient, admin: str, tokens: TokenFactory, round_: int
+) -> None:
+    producer = tokens.host(f"producer-race-{round_}")
+    request = await submit(gql, producer)
+    variables = {"id": request["id"]}
+    results = await asyncio.gather(
+        approve(gql, admin, request["id"]), approve(gql, admin, request["id"]),
+        gql(REJECT, {**variables, "note": "No"}, token=admin), gql(CANCEL, variables, token=producer),
+    )
+    # Whoever wins, the others learn the decision: never NOT_FOUND, CONFLICT or UPSTREAM_ERROR.
+    assert set(outcomes(results)) <= {"OK", "INVALID_STATE_TRANSITION"}, outcomes(results)
+    assert (await capacity(gql, admin))["pendingRequests"] == 0

@@ -157,7 +157,10 @@ async def test_sessions_page_with_cursors_at_one_query_per_channel(
     ({"first": 0}, "'first' must be between 1 and 100, got 0."),
     ({"first": 101}, "'first' must be between 1 and 100, got 101."),
     ({"after": "bm90LWEtY3Vyc29y"}, "'after' is not a cursor this service returned for these sessions."),
-])
+    # Forged: "session#0001-01-01T00:00:00+01:00#x", a timestamp whose UTC falls before year 1.
+    ({"after": "c2Vzc2lvbiMwMDAxLTAxLTAxVDAwOjAwOjAwKzAxOjAwI3g"},
+     "'after' is not a cursor this service returned for these sessions."),
+], ids=["first-0", "first-101", "not-a-cursor", "timestamp-overflows-utc"])
 async def test_bad_page_arguments_are_bad_user_input(
     gql: GraphQLClient, admin: str, variables: dict[str, Any], message: str
 ) -> None:

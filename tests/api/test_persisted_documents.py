@@ -111,8 +111,12 @@ async def test_hash_that_does_not_match_its_query_is_bad_user_input(http: httpx.
         ({"version": 1, "sha256Hash": f"sha1:{'0' * 40}"}, f"extensions.persistedQuery.sha256Hash must be {ID_FORMS}."),
         ({"version": 1, "sha256Hash": f"SHA256:{'0' * 64}"}, f"extensions.persistedQuery.sha256Hash must be {ID_FORMS}."),
         ("v1", "extensions.persistedQuery.version must be 1."),
+        ({"version": True, "sha256Hash": "0" * 64}, "extensions.persistedQuery.version must be 1."),
+        ({"version": 1.0, "sha256Hash": "0" * 64}, "extensions.persistedQuery.version must be 1."),
+        ({"version": "1", "sha256Hash": "0" * 64}, "extensions.persistedQuery.version must be 1."),
     ],
-    ids=["version-2", "not-a-hash", "sha1-prefix", "upper-case-prefix", "not-an-object"],
+    ids=["version-2", "not-a-hash", "sha1-prefix", "upper-case-prefix", "not-an-object", "version-true",
+         "version-float", "version-string"],
 )
 async def test_malformed_persisted_query_is_bad_user_input(http: httpx.AsyncClient, persisted: object, message: str) -> None:
     response = await http.post("/graphql", json={"extensions": {"persistedQuery": persisted}})

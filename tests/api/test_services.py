@@ -99,9 +99,10 @@ async def test_phase_2_session_flow_counts_one_broadcast_and_every_retry_is_safe
 
 
 def readme_requests() -> list[dict[str, Any]]:
-    """The JSON bodies of README.md's "Calling from another service", in order."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme.split("## Calling from another service", 1)[1].split("\n## ", 1)[0]
+    """The JSON bodies of docs/calling-from-another-service.md (the README's "Calling from another
+    service" before it moved there), in order."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "calling-from-another-service.md").read_text()
+    section = text.split("# Calling from another service", 1)[1].split("\n## ", 1)[0]
     return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, re.DOTALL)]
 
 

@@ -123,7 +123,7 @@ async def test_router_refusal_is_logged_with_its_code(http: httpx.AsyncClient, c
 
 async def test_long_path_is_cut_short_in_the_log_line(http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="shelcaster.channels.requests"):
-        response = await http.get("/" + "p" * 20_000)
+        response = await http.get("/" + "p" * 8_000)  # within the URL's cap (app.header_limits), unknown
     assert response.status_code == 404
     assert len(json.loads(caplog.records[-1].getMessage())["path"]) <= 120
 

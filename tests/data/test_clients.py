@@ -1,5 +1,5 @@
-"""The clients come from a plain botocore session (no boto3 import) with a loader that knows the
-service's own services only: the same models, endpoints, credentials and configuration as boto3's."""
+"""The clients come from a plain botocore session (no boto3 import): the same models, endpoints,
+credentials and configuration as boto3's."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from botocore.exceptions import UnknownServiceError
 
 from data.clients import SERVICES, AwsConnection, _session, build_clients, build_sqs_client
 
@@ -39,14 +38,6 @@ def test_each_client_is_the_one_boto3_would_make(service: str) -> None:
     config = ours.meta.config
     assert (config.retries, config.max_pool_connections, config.connect_timeout, config.read_timeout) == (
         {"mode": "standard", "total_max_attempts": 5}, 64, 3, 10)
-
-
-def test_the_loader_knows_the_services_own_services_only() -> None:
-    loader = _session(CONNECTION).get_component("data_loader")
-    assert loader.list_available_services("service-2") == sorted(SERVICES)
-    assert loader.list_available_services("endpoint-rule-set-1") == sorted(SERVICES)
-    with pytest.raises(UnknownServiceError):
-        _session(CONNECTION).create_client("s3")
 
 
 def test_aws_data_path_is_still_searched_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

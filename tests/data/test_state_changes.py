@@ -11,7 +11,7 @@ from data.repository import ChannelRepository, StaleChannel
 from domain.capacity import CapacityCounts
 from domain.model import Channel, ChannelState, ChannelStats
 from domain.state_machine import StateChange, plan_state_change
-from services.channels import applied
+from services.transitions import applied
 from tests.data.table_setup import store_channel
 from tests.unit.builders import NOW
 from tests.unit.seed_records import seed_channel

@@ -164,6 +164,8 @@ def _broadcast(admin: Api, stand_in: LocalIvsStreamsStandIn, recorder: AwsCallRe
     stand_in.disconnect_encoder(made["arn"])
     with recorder.acting_as("IVS events"):  # a start IVS no longer streams: the session that covered it
         server.events_handler(_now(sample("ivs_stream_start", made["arn"], stream_id="st-late")), CONTEXT)
+        # An event that can never be applied: to the dead letters once, with its reason.
+        server.events_handler(_now(sample("ivs_stream_start", made["arn"], stream_id="not an id")), CONTEXT)
     lambda_handler.reset()  # a new API container: its first stream key read opens the sealed key (kms:Decrypt)
     with recorder.acting_as("API"):
         admin('query($id: ID!) { channel(id: $id) { streamKey } }', {"id": made["id"]})
@@ -243,6 +245,7 @@ def recorded_paths(aws: EmbeddedAws, signing: tuple[TokenFactory, JwksServer]) -
             "CHANNELS_RECORDING_CONFIGURATION_ARN": RECORDING_CONFIGURATION, "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": aws.endpoint_url,
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "CHANNELS_EVENTS_DEAD_LETTER_QUEUE_URL": queue_url,
         }.items():
             patch.setenv(name, value)
         lambda_handler.reset()

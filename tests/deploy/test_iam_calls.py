@@ -27,8 +27,9 @@ from tests.support import JwksServer, TokenFactory
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "template.yaml"
 DEPLOY_README = ROOT / "deploy" / "README.md"
-# Granted for what boto3 never calls: Lambda's runtime writes the logs and X-Ray traces, Lambda's
-# destination (not the code) sends failed events to the dead-letter queue.
+# Granted for what boto3 does not always call: Lambda's runtime writes the logs and X-Ray traces, Lambda's
+# destinations send failed invocations to the queues (the events function also sends its refused events,
+# which the paths record and check).
 NOT_THROUGH_BOTO3 = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
                      "xray:PutTelemetryRecords", "sqs:SendMessage"}
 # Statements for paths no test reaches, each with its reason in the template.
@@ -48,7 +49,8 @@ def stack(recorded: Recorded) -> Stack:
     assert not problems
     return Stack(template, parameters={"TableName": recorded.table, "UseExistingTable": "true",
                                        "CognitoUserPoolId": "us-east-1_TestPool1", "CognitoAppClientIds": ["web"]},
-                 region=REGION, account=ACCOUNT, physical={"StreamKeyEncryptionKey": recorded.kms_key_arn})
+                 region=REGION, account=ACCOUNT, physical={"StreamKeyEncryptionKey": recorded.kms_key_arn,
+                                                           "EventsDeadLetterQueue": recorded.queue_name})
 
 
 def _where(recorded: Recorded) -> Where:

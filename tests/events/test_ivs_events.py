@@ -306,3 +306,20 @@ async def test_last_recording_is_a_channel_field(backend: ChannelsBackend, chann
         "at": "2026-11-25T10:31:00.000Z",
         "recordingSessionId": "AbCdEf123456",
     }
+
+
+def test_a_broadcast_ivs_opened_before_stream_claims_is_not_counted_again(
+    backend: ChannelsBackend, channel: Channel, stand_in: LocalIvsStreamsStandIn
+) -> None:
+    stream = encoder(stand_in, channel)
+    # As the previous version wrote it: the session's id is the stream id; no currentStreamId, no claim.
+    opened = plan_state_change(channel, ChannelState.LIVE, stream, datetime(2026, 11, 25, 10, tzinfo=UTC))
+    assert opened is not None
+    backend.repository.apply_state_change(channel.id, opened)
+
+    assert apply_ivs_event(backend, sample("ivs_stream_start", channel.arn, stream_id=stream)) == (
+        "already applied: the stream has its session")
+    assert apply_ivs_event(backend, sample("ivs_stream_end", channel.arn, stream_id=stream,
+                                           time="2026-11-25T10:30:00Z")) == "went IDLE"
+    after = read(backend, channel.id)
+    assert (after.stats.total_broadcasts, after.stats.total_streaming_minutes) == (1, 30.0)

@@ -16,7 +16,7 @@ import httpx
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-# As root on a closed network (README, "GraphiQL"); the resolver rule makes the browser offline.
+# As root on a closed network (README, "Try it in GraphiQL"); the resolver rule makes the browser offline.
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -24,7 +24,8 @@ def allowed_headers(response: httpx.Response) -> set[str]:
 LOCAL = "http://localhost:5173"
 
 
-@pytest.mark.parametrize("origin", ["http://localhost:5173", "http://127.0.0.1:3000", "http://localhost"])
+@pytest.mark.parametrize("origin", ["http://localhost:5173", "http://127.0.0.1:3000", "http://localhost",
+                                    "http://localhost:1", "http://127.0.0.1:65535"])
 async def test_development_allows_local_dev_servers_with_apollo_headers(http: httpx.AsyncClient, origin: str) -> None:
     response = await http.options("/graphql", headers=preflight(origin))
     assert response.status_code == 200, response.text
@@ -36,7 +37,9 @@ async def test_development_allows_local_dev_servers_with_apollo_headers(http: ht
 
 
 @pytest.mark.parametrize(
-    "origin", ["http://localhost.evil.example:5173", "https://evil.example", "http://127.0.0.1.evil.example", "http://192.168.1.10:5173"]
+    "origin", ["http://localhost.evil.example:5173", "https://evil.example", "http://127.0.0.1.evil.example",
+               "http://192.168.1.10:5173", "http://localhost:0", "http://localhost:65536", "http://localhost:99999",
+               "http://127.0.0.1:08080"]
 )
 async def test_development_refuses_other_origins(http: httpx.AsyncClient, origin: str) -> None:
     response = await http.options("/graphql", headers=preflight(origin))

@@ -11,13 +11,25 @@ import sys
 from pathlib import Path
 
 from app.bootstrap import EMBEDDED_ONLY_MODULES
-from bench.cold_start import aws_mode_environment
 
 ROOT = Path(__file__).resolve().parents[2]
-# Libraries the service does not use in aws mode (boto3: its clients come from botocore directly;
-# pydantic: the settings validate themselves), and the operator's commands.
-NOT_NEEDED = ("boto3", "s3transfer", "pydantic", "pydantic_settings", "moto", "app.cli", "app.doctor",
-              "app.smoke", "app.simulate_broadcast")
+# What the service does not use in aws mode: moto and the operator's commands. boto3 and pydantic-settings
+# are used since their DynamoDB types and settings replaced copies of them (issue 25: libraries over
+# hand-made copies; the API runs with SnapStart, so their imports are paid before the snapshot).
+NOT_NEEDED = ("moto", "app.cli", "app.doctor", "app.smoke", "app.simulate_broadcast")
+NOWHERE = "http://127.0.0.1:9"  # discard port: nothing answers, and nothing may be called
+
+
+def aws_mode_environment(name: str) -> dict[str, str]:
+    """The CHANNELS_* and AWS_* settings of an aws-mode process that answers `{ __typename }` (no AWS
+    call, no token): every endpoint points where nothing listens."""
+    return {
+        "CHANNELS_BACKEND": "aws", "CHANNELS_ENV": "production", "CHANNELS_TABLE": f"{name}-cold",
+        "CHANNELS_AUTH_ISSUER": f"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_{name}",
+        "CHANNELS_AUTH_AUDIENCE": f"{name}client", "CHANNELS_AUTH_JWKS_URL": f"{NOWHERE}/jwks.json",
+        "CHANNELS_KMS_KEY_ID": f"alias/{name}", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": NOWHERE,
+        "AWS_ACCESS_KEY_ID": name, "AWS_SECRET_ACCESS_KEY": name,
+    }
 
 
 def last_line_of(code: str, **environment_extra: str) -> str:

@@ -14,7 +14,7 @@ from app.bootstrap import Service
 from domain.access import Caller
 from data.channel_requests import ChannelRequestStore
 from domain.channel_requests import ChannelRequest, ChannelRequestDraft, ChannelRequestStatus
-from domain.errors import Conflict, InvalidStateTransition
+from domain.errors import Conflict, InvalidStateTransition, NotFound, UpstreamError
 from domain.model import ChannelState, NewChannelRequest
 from services.approvals import approve_channel_request
 from services.channel_requests import cancel_channel_request, request_channel
@@ -271,3 +271,35 @@ def test_an_assignment_made_while_the_request_was_written_makes_its_approval_con
     assert_consistent(service, 1)  # the host still holds one channel, and no other was made
     request = service.backend.requests.get(request_id)
     assert request is not None and request.status is ChannelRequestStatus.PENDING
+
+
+@pytest.mark.parametrize("failure", [NotFound("Channel 'c' does not exist."), UpstreamError("IVS CreateChannel failed.")])
+def test_an_approval_whose_channel_failed_because_the_request_was_decided_meanwhile_answers_the_decision(
+    service: Service, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    # A cancellation withdrew the channel another approval of the request was making: this approval's
+    # create then fails (the replay finds the channel gone, or IVS refuses), but the answer is the decision.
+    request_id = submit(service)
+
+    def cancelled_meanwhile(*_: Any) -> Any:
+        cancel_channel_request(service.backend, PRODUCER, request_id)
+        raise failure
+
+    monkeypatch.setattr(services.approvals, "_channel_for", cancelled_meanwhile)
+    with pytest.raises(InvalidStateTransition) as refused:
+        approve_channel_request(service.backend, ADMIN, request_id, None)
+    assert str(refused.value) == f"Channel request '{request_id}' was cancelled meanwhile; it can no longer be approved."
+
+
+def test_an_approval_that_failed_while_the_request_is_still_pending_answers_the_failure(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = submit(service)
+
+    def throttled(*_: Any) -> Any:
+        raise UpstreamError("IVS CreateChannel failed: ThrottlingException.")
+
+    monkeypatch.setattr(services.approvals, "_channel_for", throttled)
+    with pytest.raises(UpstreamError, match="ThrottlingException"):
+        approve_channel_request(service.backend, ADMIN, request_id, None)
+    assert_pending(service, request_id)

@@ -95,3 +95,26 @@ def test_redrive_of_an_empty_queue_succeeds(
         QueueName="empty-dlq")["QueueUrl"]
     main(["redrive-events", "--queue-url", url, "--apply"])
     assert capsys.readouterr().out.strip() == "applied 0, to apply 0, unreadable 0"
+
+
+def test_an_event_that_can_never_be_applied_goes_to_the_dead_letters_once_with_its_reason(
+    lambda_env: Settings, aws_connection: AwsConnection, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sqs = build_sqs_client(aws_connection)
+    url = sqs.create_queue(QueueName="ivs-events-refused")["QueueUrl"]
+    monkeypatch.setenv("CHANNELS_EVENTS_DEAD_LETTER_QUEUE_URL", url)
+    forged = sample("ivs_stream_start", "arn:aws:ivs:us-east-1:123456789012:channel/abc", stream_id="st-1 OR 1=1")
+
+    outcome = server.events_handler(forged, CONTEXT)  # answered, not raised: Lambda does not retry it
+
+    reason = "'detail.stream_id' is not an identifier of the shape IVS documents"
+    assert outcome == {"outcome": f"refused: {reason}"}
+    [body] = queue_bodies(sqs, url)
+    assert json.loads(body) == {"refusedEvent": forged, "reason": reason}
+
+    main(["redrive-events", "--queue-url", url, "--apply"])  # succeeds: nothing it could apply is left
+    out = capsys.readouterr().out
+    assert f": {reason}: left in the queue to read and delete" in out
+    assert "applied 0, to apply 0, unreadable 0, refused 1" in out
+    assert queue_bodies(sqs, url) == [body]

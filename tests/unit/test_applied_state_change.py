@@ -1,4 +1,4 @@
-"""services.channels.applied: the channel a state change leaves, as setChannelState returns it."""
+"""services.transitions.applied: the channel a state change leaves, as setChannelState returns it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.model import ChannelState, ChannelStats
 from domain.state_machine import plan_state_change
-from services.channels import applied
+from services.transitions import applied
 from tests.unit.builders import NOW, make_channel
 
 LAST_BROADCAST = datetime(2026, 9, 30, 20, 0, 0, tzinfo=UTC)

@@ -76,3 +76,8 @@ def test_parse_what_format_wrote_gives_the_same_instant() -> None:
 )
 def test_parse_garbage_is_none(value: object) -> None:
     assert parse_timestamp(value) is None
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"], ids=["before-1", "after-9999"])
+def test_parse_offset_whose_utc_is_out_of_range_is_none(value: str) -> None:
+    assert parse_timestamp(value) is None
