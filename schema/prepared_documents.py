@@ -17,7 +17,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +27,9 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from schema.document_limits import check_document_limits
-from schema.errors import BAD_USER_INPUT, PARSE_FAILED, VALIDATION_FAILED
+from schema.errors import BAD_USER_INPUT, PARSE_FAILED, UPSTREAM_ERROR, VALIDATION_FAILED
 from schema.validation_process import ValidationProcess, errors_of
+from schema.validation_queue import ValidationQueue
 
 
 # graphql-core's default is 100; each error locates itself in the text, so many errors over a long text
@@ -94,7 +94,7 @@ class DocumentPreparer:
     def __init__(self, bounds: DocumentBounds) -> None:
         self.bounds = bounds
         self._cache = _Lru(bounds.cache_size, bounds.cache_bytes)
-        self._executor: ThreadPoolExecutor | None = None
+        self._queue = ValidationQueue()
         self._process: ValidationProcess | None = None
 
     def isolate(self) -> None:
@@ -104,26 +104,43 @@ class DocumentPreparer:
             process.start()
             self._process = process
 
+    def wait_idle(self) -> None:
+        """Block until the documents queued so far are checked (and cached)."""
+        self._queue.wait_idle()
+
     def close(self) -> None:
         if self._process is not None:
             self._process.close()
             self._process = None
 
     async def prepare(
-        self, query: str, schema: GraphQLSchema, rules: Sequence[type[ASTValidationRule]]
+        self, query: str, schema: GraphQLSchema, rules: Sequence[type[ASTValidationRule]], *,
+        authenticated: bool = True,
     ) -> Prepared:
+        """The document and its errors: from the cache at once, else from the validating thread within
+        the budget. Anonymous callers' new documents wait behind signed-in callers' (schema.validation_queue);
+        a document that waited its whole budget without being checked, or found the anonymous queue full,
+        is refused as the service's load (retryable), not as the document's fault."""
         cached = self._cache.get(query)
         if cached is not None:
             return cached
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphql-prepare")
         deadline = time.monotonic() + self.bounds.budget_seconds
-        job: Future[Prepared | None] = self._executor.submit(self._prepare, query, schema, tuple(rules), deadline)
+        started = threading.Event()
+
+        def work() -> Prepared | None:
+            started.set()
+            return self._prepare(query, schema, tuple(rules), deadline)
+
+        job = self._queue.submit(work, authenticated=authenticated)
+        if job is None:
+            return Prepared(None, (_busy(),))
         try:
             outcome = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job)), self.bounds.budget_seconds)
         except TimeoutError:
             outcome = None
         if outcome is None:
+            if not started.is_set():
+                return Prepared(None, (_busy(),))
             milliseconds = round(self.bounds.budget_seconds * 1000)
             return Prepared(None, (_coded(f"The document could not be checked within {milliseconds} ms.", VALIDATION_FAILED),))
         return outcome
@@ -212,7 +229,9 @@ class BoundedDocuments(SchemaExtension):
     async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
         if context.graphql_document is None and context.query:
-            prepared = await self.preparer.prepare(context.query, context.schema._schema, context.validation_rules)
+            caller = getattr(context.context, "caller", None)  # schema.context.Context: None when anonymous
+            prepared = await self.preparer.prepare(context.query, context.schema._schema, context.validation_rules,
+                                                   authenticated=caller is not None)
             if prepared.document is None:
                 # Raised before strawberry parses, so it does not parse again on the event loop; the
                 # error carries its code already (ErrorCodes does not see errors raised here).
@@ -237,6 +256,12 @@ def _unnamed_choice(document: DocumentNode) -> list[GraphQLError]:
     if len(operations) < 2:
         return []
     return [_coded("The document has several operations: name the one to run in operationName.", BAD_USER_INPUT)]
+
+
+def _busy() -> GraphQLError:
+    """The service's load, not the document: a retryable refusal (as UPSTREAM_ERROR is)."""
+    return GraphQLError("The service is checking too many new documents; retry shortly.",
+                        extensions={"code": UPSTREAM_ERROR, "retryable": True})
 
 
 def _coded(message: str, code: str) -> GraphQLError:

@@ -15,11 +15,24 @@ import pytest
 
 from tests.test_cli import ROOT, free_port, service_environment
 
+pytestmark = pytest.mark.slow  # each test starts `serve` as a process; `make test-fast` skips them
 # A suite started in the background inherits SIGINT ignored; Ctrl-C at a terminal finds Python's own
 # handler, so the command starts with it, as `make run` typed at a prompt does.
-pytestmark = pytest.mark.slow  # each test starts `serve` as a process; `make test-fast` skips them
 WITH_CTRL_C = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
                "from app.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def wait_until_healthy(process: subprocess.Popen[str], port: int) -> None:
+    """/healthz answers once the lifespan (which starts the validation child) is done."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, "serve never answered /healthz"
+        time.sleep(0.1)
 
 
 def test_ctrl_c_on_serve_exits_quietly(tmp_path: Path) -> None:
@@ -30,15 +43,7 @@ def test_ctrl_c_on_serve_exits_quietly(tmp_path: Path) -> None:
         start_new_session=True,  # its own process group, as a terminal's foreground job
     ) as process:
         try:
-            deadline = time.monotonic() + 60
-            while True:  # /healthz answers once the lifespan (which starts the validation child) is done
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None and time.monotonic() < deadline, "serve never answered /healthz"
-                time.sleep(0.1)
+            wait_until_healthy(process, port)
             # A document validated in the child, so that the child is certainly running.
             httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ __typename }"}, timeout=10)
 
@@ -64,15 +69,7 @@ def test_sigterm_ends_serve_within_seconds_even_with_a_client_sending_its_body_s
         start_new_session=True,
     ) as process:
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None and time.monotonic() < deadline, "serve never answered /healthz"
-                time.sleep(0.1)
+            wait_until_healthy(process, port)
             # A request whose body never finishes: uvicorn would wait for it forever.
             slow = socket.create_connection(("127.0.0.1", port))
             slow.sendall(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

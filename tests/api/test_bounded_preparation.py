@@ -69,7 +69,7 @@ async def test_document_over_the_budget_is_refused_and_its_result_kept_for_next_
         ("The document could not be checked within 50 ms.", {"code": "GRAPHQL_VALIDATION_FAILED"})
     ]
     held.release.set()
-    await asyncio.to_thread(preparer._executor.shutdown, wait=True)  # type: ignore[union-attr]
+    await asyncio.to_thread(preparer.wait_idle)
     # The worker finished after the refusal; its outcome is what the same text gets from now on.
     again = await preparer.prepare("{ capacity { used } }", graphql_schema, specified_rules)
     assert again.document is not None and again.errors == ()
@@ -85,5 +85,5 @@ async def test_documents_queued_past_their_budget_are_not_worked_on(held: HeldLi
     await first
     held.entered.clear()
     held.release.set()
-    await asyncio.to_thread(preparer._executor.shutdown, wait=True)  # type: ignore[union-attr]
+    await asyncio.to_thread(preparer.wait_idle)
     assert not held.entered.is_set()  # the queued document's limits were never computed

@@ -54,6 +54,13 @@ def start_event(stand_in: LocalIvsStreamsStandIn, channel: dict[str, Any]) -> tu
     return str(stream["streamId"]), ivs_event("ivs_stream_start", channel["arn"], stream["streamId"], stream["startTime"])
 
 
+async def shared_channel(gql: GraphQLClient, admin: str, *hosts: str) -> dict[str, Any]:
+    shared = await create(gql, admin, assignmentModel="SHARED")
+    for host in hosts:
+        await gql(queries.ASSIGN, {"channelId": shared["id"], "hostUserId": host}, token=admin)
+    return shared
+
+
 async def set_state(gql: GraphQLClient, token: str, channel_id: str, state: str, **more: Any) -> dict[str, Any]:
     return await gql(SET_STATE, {"channelId": channel_id, "state": state, **more}, token=token)
 
@@ -264,9 +271,7 @@ async def test_offline_deletes_the_key_before_stopping_so_the_encoder_cannot_rec
 async def test_admins_and_services_name_the_host_who_broadcasts_on_a_shared_channel(
     gql: GraphQLClient, admin: str, tokens: TokenFactory,
 ) -> None:
-    shared = await create(gql, admin, assignmentModel="SHARED")
-    for host in ("host-a", "host-b"):
-        await gql(queries.ASSIGN, {"channelId": shared["id"], "hostUserId": host}, token=admin)
+    shared = await shared_channel(gql, admin, "host-a", "host-b")
 
     unassigned = await set_state(gql, admin, shared["id"], "LIVE", hostUserId="host-z")
     as_other_host = await set_state(gql, tokens.host("host-a"), shared["id"], "LIVE", hostUserId="host-b")
@@ -283,9 +288,7 @@ async def test_admins_and_services_name_the_host_who_broadcasts_on_a_shared_chan
 async def test_encoder_first_on_a_shared_channel_the_platform_names_the_session_and_its_host(
     gql: GraphQLClient, admin: str, tokens: TokenFactory, service: Service, stand_in: LocalIvsStreamsStandIn,
 ) -> None:
-    shared = await create(gql, admin, assignmentModel="SHARED")
-    for host in ("host-a", "host-b"):
-        await gql(queries.ASSIGN, {"channelId": shared["id"], "hostUserId": host}, token=admin)
+    shared = await shared_channel(gql, admin, "host-a", "host-b")
     stand_in.connect_encoder(shared["streamKey"])
     _, start = start_event(stand_in, shared)
     apply_ivs_event(service.backend, start)  # IVS opened it: nobody to attribute it to among two hosts

@@ -148,7 +148,9 @@ async def test_healthz_answers_while_the_worst_of_each_kind_is_in_flight(
     during_small = await _healthz_wait(http, lambda: small(http, admin, channel_id))
     # One flight first: a loop held for seconds shows at once, before five flights would take minutes.
     ratios = [await _healthz_wait(http, lambda: worst(http, admin, channel_id), flights=1) / during_small]
-    while ratios[-1] > MAX_GROWTH and ratios[-1] <= 3 * MAX_GROWTH and len(ratios) < 3:  # noise: measured again
+    while ratios[-1] > MAX_GROWTH and len(ratios) < 3:  # noise (a pause of this shared machine): measured again
+        # Far over the bound, one flight again (a loop really held shows as fast); near it, five.
+        flights = 1 if ratios[-1] > 3 * MAX_GROWTH else _FLIGHTS
         during_small = await _healthz_wait(http, lambda: small(http, admin, channel_id))
-        ratios.append(await _healthz_wait(http, lambda: worst(http, admin, channel_id)) / during_small)
+        ratios.append(await _healthz_wait(http, lambda: worst(http, admin, channel_id), flights=flights) / during_small)
     assert min(ratios) <= MAX_GROWTH

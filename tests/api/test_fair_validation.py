@@ -1,0 +1,90 @@
+"""Fair validation (issue 23): new documents wait for one validating thread, signed-in callers' before
+anonymous ones, with at most ANONYMOUS_WAITING_MAX anonymous ones waiting; known documents never wait;
+a refusal for load is retryable (UPSTREAM_ERROR), not GRAPHQL_VALIDATION_FAILED."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+from graphql import specified_rules
+
+from schema.prepared_documents import DocumentPreparer, Prepared
+from schema.schema import SchemaLimits, build_schema
+from schema.validation_queue import ANONYMOUS_WAITING_MAX, ValidationQueue
+
+
+def test_signed_in_work_runs_before_anonymous_work_that_waited_longer() -> None:
+    work_queue, release, done = ValidationQueue(), threading.Event(), []
+    blocking = work_queue.submit(release.wait, authenticated=False)  # the thread is busy with this one
+    time.sleep(0.05)
+    futures = [work_queue.submit(lambda n=n: done.append(f"anonymous-{n}"), authenticated=False) for n in range(3)]
+    futures.append(work_queue.submit(lambda: done.append("signed-in"), authenticated=True))
+    release.set()
+    for future in [blocking, *futures]:
+        assert future is not None
+        future.result(timeout=5)
+    assert done == ["signed-in", "anonymous-0", "anonymous-1", "anonymous-2"]
+
+
+def test_anonymous_work_beyond_its_share_is_refused_at_once_and_signed_in_work_is_not() -> None:
+    work_queue, release = ValidationQueue(), threading.Event()
+    assert work_queue.submit(release.wait, authenticated=True) is not None
+    time.sleep(0.05)
+    waiting = [work_queue.submit(lambda: None, authenticated=False) for _ in range(ANONYMOUS_WAITING_MAX)]
+    assert all(future is not None for future in waiting)
+    assert work_queue.submit(lambda: None, authenticated=False) is None
+    assert work_queue.submit(lambda: None, authenticated=True) is not None
+    release.set()
+    for future in waiting:
+        assert future is not None
+        future.result(timeout=5)
+    assert work_queue.submit(lambda: None, authenticated=False) is not None  # its share is free again
+
+
+@pytest.fixture
+def slow_preparer(monkeypatch: pytest.MonkeyPatch) -> tuple[DocumentPreparer, Any]:
+    """A preparer whose every new document takes 50 ms of the thread (a costly document's check)."""
+    limits = SchemaLimits()
+    schema = build_schema(limits)
+    preparer: DocumentPreparer = schema.preparer  # type: ignore[attr-defined]
+    checked = preparer._parse_and_validate
+
+    def slowly(*arguments: Any) -> Prepared:
+        time.sleep(0.05)
+        return checked(*arguments)
+
+    monkeypatch.setattr(preparer, "_parse_and_validate", slowly)
+    return preparer, schema._schema
+
+
+async def test_a_flood_of_anonymous_new_documents_holds_up_no_signed_in_caller(
+    slow_preparer: tuple[DocumentPreparer, Any]
+) -> None:
+    preparer, schema = slow_preparer
+    rules = tuple(specified_rules)
+    known = "{ __typename }"
+    await preparer.prepare(known, schema, rules)
+
+    async def timed(query: str, authenticated: bool) -> tuple[float, Prepared]:
+        started = time.monotonic()
+        prepared = await preparer.prepare(query, schema, rules, authenticated=authenticated)
+        return time.monotonic() - started, prepared
+
+    flood = [asyncio.create_task(timed(f"{{ a{n}: __typename }}", False)) for n in range(40)]
+    await asyncio.sleep(0.02)
+    own_new = asyncio.create_task(timed("{ mine: __typename }", True))
+    own_known = asyncio.create_task(timed(known, True))
+    (new_wait, new_prepared), (known_wait, known_prepared) = await own_new, await own_known
+    anonymous = [prepared for _, prepared in await asyncio.gather(*flood)]
+
+    assert new_prepared.document is not None and new_prepared.errors == ()
+    assert new_wait < 0.5  # behind at most the document being checked, never behind the flood
+    assert known_prepared.document is not None and known_wait < 0.05
+    refused = [prepared.errors[0] for prepared in anonymous if prepared.document is None]
+    assert refused and len(refused) <= 40 - ANONYMOUS_WAITING_MAX
+    assert {(error.message, error.extensions["code"], error.extensions["retryable"]) for error in refused} == {
+        ("The service is checking too many new documents; retry shortly.", "UPSTREAM_ERROR", True)}
