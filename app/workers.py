@@ -63,7 +63,7 @@ def worker_count(value: str) -> int:
 def serve_workers(listening: socket.socket, workers: int, keep_alive: int) -> None:
     """Run `workers` uvicorn processes on the bound socket, restarted by uvicorn's supervisor if one dies.
 
-    The socket is ours (app.cli.bind_port), not uvicorn's: a busy port is then one line and exit 1, and
+    The socket is ours (app.serve.bind_port), not uvicorn's: a busy port is then one line and exit 1, and
     its accepted connections get TCP_NODELAY (see bind_port)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
@@ -80,8 +80,8 @@ def serve_workers(listening: socket.socket, workers: int, keep_alive: int) -> No
 def worker_app() -> Starlette:
     """The app of one worker process (uvicorn's factory): settings read and the service built here."""
     from app.bootstrap import bootstrap
-    from app.cli import _settings_or_exit, configure_logging
+    from app.serve import configure_logging, settings_or_exit
     from app.http import create_app
 
     configure_logging()
-    return create_app(bootstrap(_settings_or_exit()))
+    return create_app(bootstrap(settings_or_exit()))

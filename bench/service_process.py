@@ -137,7 +137,7 @@ def main() -> None:
     import uvicorn
 
     from app.bootstrap import bootstrap
-    from app.cli import bind_port
+    from app.serve import bind_port
     from app.http import create_app
     from bench.local_service import embedded_settings
 

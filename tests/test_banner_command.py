@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import command_as_typed
+from app.serve import command_as_typed
 
 
 @pytest.fixture

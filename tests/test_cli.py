@@ -23,7 +23,8 @@ import jwt
 import pytest
 
 from app.auth import StaticJwks, TokenVerifier
-from app.cli import DEV_ADMIN_USER, DEV_HOST_USER, main
+from app.cli import main
+from app.serve import DEV_ADMIN_USER, DEV_HOST_USER
 from app.dev_keys import DEV_AUDIENCE, DEV_ISSUER, DEV_SERVICE_CLIENT, DevSigningKey, embedded_audiences
 from app.settings import SettingsError, load_settings
 from domain.access import Caller, CallerKind

@@ -12,8 +12,9 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from app import cli
-from app.cli import bind_port, parser
+from app import cli, serve as serving
+from app.cli import parser
+from app.serve import bind_port
 from app.workers import available_cpus, worker_app
 from tests.support import CLIENT_ID, ISSUER
 
@@ -41,7 +42,7 @@ def configured(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """serve's logging setup, recorded instead of run: run in this process it would attach a handler to
     one test's captured stderr for every later test (and stop the request logger propagating)."""
     calls: list[str] = []
-    monkeypatch.setattr(cli, "configure_logging", lambda: calls.append("logging"))
+    monkeypatch.setattr(serving, "configure_logging", lambda: calls.append("logging"))
     return calls
 
 
@@ -119,7 +120,7 @@ def test_one_process_serves_with_the_keep_alive_asked_for(aws_mode: None, monkey
     monkeypatch.setattr(uvicorn, "Server", Server)
     monkeypatch.setattr(app.bootstrap, "bootstrap", lambda settings: Service())
     monkeypatch.setattr(app.http, "create_app", lambda service: Starlette())
-    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)  # not this test process's SIGTERM handler
+    monkeypatch.setattr(serving.signal, "signal", lambda *args: None)  # not this test process's SIGTERM handler
     cli.main(["serve", "--port", "0", "--keep-alive", "75"])
     (config,) = served
     assert config.timeout_keep_alive == 75
@@ -185,6 +186,6 @@ def test_embedded_mode_stays_one_process_and_says_so(
 
     monkeypatch.setattr(app.bootstrap, "bootstrap", stop_here)
     with pytest.raises(RuntimeError, match="bootstrap reached: one process"):
-        cli.serve("127.0.0.1", 0, workers=2)
+        serving.serve("127.0.0.1", 0, workers=2)
     assert ("the embedded backend runs in one process (its emulator holds the data); --workers 2 ignored"
             in capsys.readouterr().err)
