@@ -18,7 +18,6 @@ from typing import Any
 from domain.capacity import CapacityCounts
 from domain.clock import format_timestamp, parse_timestamp
 from domain.model import Assignment, Channel, ChannelState
-from domain.state_machine import StateChange
 from data.assignments import ASSIGNMENT_PUT, assignment_operations
 from data.dynamo import DynamoTable, TransactionCancelled, delete, put, update
 from data.listing_indexes import ListingIndexes
@@ -28,13 +27,7 @@ from data.records import (
     channel_from_item,
     new_channel_item,
 )
-from data.state_changes import (  # re-exported: the use cases know them as the repository's
-    STATE_COUNTERS as _STATE_COUNTERS,
-    EventAlreadyApplied,
-    StaleChannel,
-    StateChangeStorage,
-    StreamEventMarker,
-)
+from data.state_changes import STATE_COUNTERS as _STATE_COUNTERS, StaleChannel
 from data.table import (
     CHANNEL_ENTITY,
     PENDING_CREATE_ENTITY,
@@ -102,9 +95,9 @@ class ChannelPage:
     items_read: int
 
 
-class ChannelRepository(StateChangeStorage):
-    """Channels, assignments, capacity and creates; state changes and IVS events come from
-    data.state_changes.StateChangeStorage."""
+class ChannelRepository:
+    """Channels, assignments, capacity and creates; state changes and IVS events are
+    data.state_changes.StateChangeStorage's (`ChannelsBackend.state_changes`)."""
 
     def __init__(self, table: DynamoTable) -> None:
         self.table = table

@@ -6,7 +6,7 @@ No index attribute of the service's (`channelCatalog`, `channelState`, `channelA
 sessions never appear in channel listings, counts or ARN look-ups.
 
 The writes here are transaction entries: the state change that opens or closes a session carries
-them in its own TransactWriteItems (data.repository.apply_state_change).
+them in its own TransactWriteItems (data.state_changes.StateChangeStorage.apply_state_change).
 """
 
 from __future__ import annotations

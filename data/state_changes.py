@@ -2,8 +2,8 @@
 counts each broadcast once, with its session, its IVS event marker and (for key changes) its stream
 key, in one transaction (CONTRACT.md sections 2 and 7).
 
-Mixed into data.repository.ChannelRepository (the one door to the table), kept here so that the
-repository stays one module per record kind.
+The store of state changes (`ChannelsBackend.state_changes`), beside the repository of channels and
+assignments: one door per record kind.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ IVS_EVENT_MARKER_LIFETIME_SECONDS = 14 * 24 * 60 * 60
 class StateChangeStorage:
     """The state-change writes of the channel table (see the module docstring)."""
 
-    table: DynamoTable
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
 
     # State
 

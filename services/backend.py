@@ -14,6 +14,7 @@ from data.live_notes import LiveNotes
 from data.repository import ChannelRepository
 from data.live_streams import LiveStreams
 from data.sessions import SessionStore
+from data.state_changes import StateChangeStorage
 from data.stream_claims import StreamClaims
 from data.stream_key_records import StreamKeyRecords
 from data.stream_keys import StreamKeyCipher
@@ -46,6 +47,11 @@ class ChannelsBackend:
     def requests(self) -> ChannelRequestStore:
         """Channel request records."""
         return ChannelRequestStore(self.repository.table)
+
+    @property
+    def state_changes(self) -> StateChangeStorage:
+        """State changes with their sessions and counters, and IVS's event markers."""
+        return StateChangeStorage(self.repository.table)
 
     @property
     def approval_keys(self) -> ApprovalKeys:

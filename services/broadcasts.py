@@ -26,7 +26,7 @@ from domain.clock import format_timestamp, parse_timestamp
 from domain.model import Channel, ChannelState
 from domain.sessions import SessionEndReason, only_host
 from domain.state_machine import StateChange, plan_state_change
-from data.repository import EventAlreadyApplied, StaleChannel, StreamEventMarker
+from data.state_changes import EventAlreadyApplied, StaleChannel, StreamEventMarker
 from data.stream_claims import SessionChanged, StreamAlreadyClaimed, StreamClaims
 from services.backend import ChannelsBackend
 
@@ -55,14 +55,14 @@ def note_stream_event(backend: ChannelsBackend, stream_id: str, event_name: str,
     """Remember that IVS reported `event_name` for the stream at `at` (for a report of the other end
     that arrives later); a repeated event is already noted."""
     try:
-        backend.repository.mark_stream_event(StreamEventMarker(stream_id, event_name, format_timestamp(at)),
+        backend.state_changes.mark_stream_event(StreamEventMarker(stream_id, event_name, format_timestamp(at)),
                                              backend.clock())
     except EventAlreadyApplied:
         pass
 
 
 def _noted(backend: ChannelsBackend, stream_id: str, event_name: str) -> datetime | None:
-    marker = backend.repository.get_stream_event(stream_id, event_name)
+    marker = backend.state_changes.get_stream_event(stream_id, event_name)
     return parse_timestamp(marker.at) if marker is not None else None
 
 
@@ -92,7 +92,7 @@ def stream_seen(backend: ChannelsBackend, channel_id: str, report: StreamReport)
                 continue
             return "attached to the open session"
         try:
-            backend.repository.apply_state_change(channel_id, plan)
+            backend.state_changes.apply_state_change(channel_id, plan)
         except StreamAlreadyClaimed:
             return "already applied: the stream has its session"
         except StaleChannel:
@@ -115,7 +115,7 @@ def _end_if_session_had_another_stream(backend: ChannelsBackend, channel_id: str
                               end_reason=SessionEndReason.STREAM_ENDED)
     assert close is not None
     try:
-        backend.repository.apply_state_change(channel_id, close)
+        backend.state_changes.apply_state_change(channel_id, close)
     except StaleChannel:
         pass
 
@@ -149,7 +149,7 @@ def _past_stream(backend: ChannelsBackend, channel: Channel, report: StreamRepor
 
 
 def _count_finished(backend: ChannelsBackend, channel: Channel, plan: CountFinishedBroadcast) -> str:
-    backend.repository.add_finished_broadcast(channel.id, plan.stream_id, plan.started_at, plan.ended_at,
+    backend.state_changes.add_finished_broadcast(channel.id, plan.stream_id, plan.started_at, plan.ended_at,
                                               plan.minutes, backend.clock(), host_user_id=only_host(channel))
     return f"counted a finished broadcast of {plan.minutes} minutes (reported late)"
 
@@ -167,7 +167,7 @@ def stream_ended(backend: ChannelsBackend, channel_id: str, stream_id: str, ende
                                                                    ended_at=ended_at))
             return plan.reason
         try:
-            backend.repository.apply_state_change(channel_id, _not_before_start(plan, channel))
+            backend.state_changes.apply_state_change(channel_id, _not_before_start(plan, channel))
         except StaleChannel:
             continue
         return "went IDLE"

@@ -339,7 +339,7 @@ def set_channel_state(
             backend.live_streams.forget()
             stopped_stream = True
         try:
-            repository.apply_state_change(channel_id, change)
+            backend.state_changes.apply_state_change(channel_id, change)
         except StaleChannel:
             continue  # another request changed it first: plan again from what it did
         return applied(channel, change)

@@ -38,7 +38,7 @@ def apply_ivs_event(backend: ChannelsBackend, event: dict[str, Any]) -> str:
         return f"refused: {unusable}"
     if parsed is None:
         return "ignored: not an IVS stream or recording event the service acts on"
-    channel_id = backend.repository.find_channel_id_by_arn(parsed.channel_arn)
+    channel_id = backend.state_changes.find_channel_id_by_arn(parsed.channel_arn)
     if channel_id is None:
         return f"ignored: no channel record for {parsed.channel_arn}"
     try:
@@ -65,7 +65,7 @@ def _recording(backend: ChannelsBackend, channel_id: str, event: RecordingStateE
     session's recording status and never replaces another broadcast's recording."""
     outcomes: list[str] = []
     if event.recording.succeeded:
-        kept = backend.repository.record_recording(channel_id, event.recording)
+        kept = backend.state_changes.record_recording(channel_id, event.recording)
         outcomes.append("kept as the channel's last recording" if kept else "a later recording is already kept")
     assert backend.sessions is not None
     claims = broadcasts.stream_claims(backend)

@@ -23,7 +23,7 @@ from domain.broadcasts import NoteMissed, StreamReport, carries_stream, plan_str
 from domain.model import Channel, ChannelState
 from domain.state_machine import StateChange
 from data.ivs import IvsStream
-from data.repository import StaleChannel
+from data.state_changes import StaleChannel
 from services import broadcasts
 from services.backend import ChannelsBackend
 
@@ -96,7 +96,7 @@ def check_live(backend: ChannelsBackend) -> LiveCheckReport:
     for arn, stream in streams.items():
         if arn in live_arns:
             continue
-        channel_id = backend.repository.find_channel_id_by_arn(arn)
+        channel_id = backend.state_changes.find_channel_id_by_arn(arn)
         if channel_id is not None:  # else not this service's channel
             _report_stream(backend, channel_id, stream, report)
     return report
@@ -118,7 +118,7 @@ def _report_stream(backend: ChannelsBackend, channel_id: str, stream: IvsStream,
 
 def _end_lost(backend: ChannelsBackend, channel: Channel, change: StateChange, report: LiveCheckReport) -> None:
     try:
-        backend.repository.apply_state_change(channel.id, change)
+        backend.state_changes.apply_state_change(channel.id, change)
     except StaleChannel:
         report.changed_meanwhile.append(channel.id)
         return

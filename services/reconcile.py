@@ -25,7 +25,8 @@ from domain.capacity import CapacityCounts
 from domain.model import Channel, ChannelState
 from domain.sessions import SessionEndReason
 from domain.state_machine import plan_state_change
-from data.repository import PendingCreate, StaleChannel
+from data.repository import PendingCreate
+from data.state_changes import StaleChannel
 from services import stream_control
 from services.approvals import interrupted_approvals, withdraw_interrupted
 from services.backend import ChannelsBackend
@@ -137,7 +138,7 @@ def reconcile(
             change = plan_state_change(channel, ChannelState.OFFLINE, None, now, end_reason=SessionEndReason.LOST)
             try:
                 if change is not None:
-                    repository.apply_state_change(channel.id, change)
+                    backend.state_changes.apply_state_change(channel.id, change)
                 finding.applied = True
             except StaleChannel:
                 finding.action += " (changed meanwhile: run again)"

@@ -20,7 +20,7 @@ from domain.model import Channel, ChannelState
 from domain.sessions import SessionEndReason
 from domain.state_machine import plan_state_change
 from domain.validation import validate_identifier
-from data.repository import StaleChannel
+from data.state_changes import StaleChannel
 from data.stream_key_records import LEASE_SECONDS, KeyChangeInProgress, KeyWrite, LeaseLost, StreamKeyRecords, hosts_of
 from services.backend import ChannelsBackend
 from services.transitions import applied, wait_briefly
@@ -183,7 +183,7 @@ def _leave_live(backend: ChannelsBackend, channel_id: str, write: KeyWrite | Non
                                    end_reason=SessionEndReason.STOPPED_BY_ADMIN)
         assert change is not None
         try:
-            backend.repository.apply_state_change(channel_id, change, key_write=write)
+            backend.state_changes.apply_state_change(channel_id, change, key_write=write)
         except StaleChannel:
             continue
         stopped = applied(channel, change)
@@ -262,7 +262,7 @@ def _change_state_with_key(backend: ChannelsBackend, channel_id: str, target: Ch
         if change is None:
             raise ChannelsError(f"channel {channel_id} reached {target.value} while holding the key-change lease")
         try:
-            backend.repository.apply_state_change(channel_id, change, key_write=write)
+            backend.state_changes.apply_state_change(channel_id, change, key_write=write)
         except StaleChannel:
             continue  # e.g. IVS's Stream End after StopStream: plan again from what it did
         return dataclasses.replace(applied(channel, change), stream_key=write.plain, sealed_stream_key=write.sealed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from data.state_changes import StateChangeStorage
 from data.repository import (
     AssignmentGone,
     ChannelIsLive,
@@ -106,7 +107,7 @@ def test_unassigning_on_a_live_channel_is_refused(repository: ChannelRepository)
     repository.add_assignment(assignment, channel)
     change = plan_state_change(channel, ChannelState.LIVE, "s-1", NOW)
     assert change is not None
-    repository.apply_state_change(channel.id, change)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, change)
 
     with pytest.raises(ChannelIsLive):
         repository.remove_assignment(assignment, channel_exists=True)
@@ -120,7 +121,7 @@ def test_unassigning_on_a_live_shared_channel_is_refused_too(repository: Channel
     repository.add_assignment(assignment, channel)
     change = plan_state_change(channel, ChannelState.LIVE, "s-1", NOW)
     assert change is not None
-    repository.apply_state_change(channel.id, change)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, change)
 
     with pytest.raises(ChannelIsLive):
         repository.remove_assignment(assignment, channel_exists=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from data.state_changes import StateChangeStorage
 from data.approvals import ApprovalRefused, complete_approval, list_approval_keys, withdraw_channel
 from data.channel_requests import AlreadyPending, ChannelRequestStore, NotPending
 from data.dynamo import TransactionCancelled
@@ -244,7 +245,7 @@ def test_a_channel_that_left_idle_is_never_withdrawn(repository: ChannelReposito
     channel = made_by_approval(repository)
     change = plan_state_change(channel, ChannelState.LIVE, None, NOW)
     assert change is not None
-    repository.apply_state_change(channel.id, change)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, change)
     assert not withdraw_channel(repository.table, channel.id, "channelRequest:req-1")
     assert repository.read_capacity_counts().used == 1
 

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from data.repository import ChannelRepository, StaleChannel
+from data.state_changes import StateChangeStorage
+from data.repository import ChannelRepository
+from data.state_changes import StaleChannel
 from domain.capacity import CapacityCounts
 from domain.model import Channel, ChannelState, ChannelStats
 from domain.state_machine import StateChange, plan_state_change
@@ -36,7 +38,7 @@ def test_going_live_writes_the_session_and_counts_a_broadcast(repository: Channe
     channel = store_channel(repository)
     change = plan(channel, LIVE, "s-1")
 
-    repository.apply_state_change(channel.id, change)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, change)
 
     assert repository.get_channel(channel.id) == applied(channel, change)
     assert repository.read_capacity_counts() == counts(idle=0, live=1, offline=0)
@@ -45,11 +47,11 @@ def test_going_live_writes_the_session_and_counts_a_broadcast(repository: Channe
 def test_leaving_live_writes_the_minutes_and_removes_the_session(repository: ChannelRepository) -> None:
     channel = store_channel(repository)
     live_change = plan(channel, LIVE, "s-1")
-    repository.apply_state_change(channel.id, live_change)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, live_change)
     live = applied(channel, live_change)
     idle_change = plan(live, IDLE, minutes_later=45)
 
-    repository.apply_state_change(channel.id, idle_change)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, idle_change)
 
     stored = repository.get_channel(channel.id)
     assert stored == applied(live, idle_change)
@@ -61,10 +63,10 @@ def test_going_live_from_a_stale_read_is_refused_and_counts_nothing(repository: 
     channel = store_channel(repository)
     first = plan(channel, LIVE, "s-1")
     concurrent = plan(channel, LIVE, "s-2")  # planned from the same read, before the first was written
-    repository.apply_state_change(channel.id, first)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, first)
 
     with pytest.raises(StaleChannel):
-        repository.apply_state_change(channel.id, concurrent)
+        StateChangeStorage(repository.table).apply_state_change(channel.id, concurrent)
 
     assert repository.get_channel(channel.id) == applied(channel, first)
     assert repository.read_capacity_counts() == counts(idle=0, live=1, offline=0)
@@ -73,14 +75,14 @@ def test_going_live_from_a_stale_read_is_refused_and_counts_nothing(repository: 
 def test_leaving_live_twice_from_the_same_read_counts_the_minutes_once(repository: ChannelRepository) -> None:
     channel = store_channel(repository)
     live_change = plan(channel, LIVE, "s-1")
-    repository.apply_state_change(channel.id, live_change)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, live_change)
     live = applied(channel, live_change)
     to_idle = plan(live, IDLE, minutes_later=30)
     to_offline = plan(live, OFFLINE, minutes_later=30)
-    repository.apply_state_change(channel.id, to_idle)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, to_idle)
 
     with pytest.raises(StaleChannel):
-        repository.apply_state_change(channel.id, to_offline)
+        StateChangeStorage(repository.table).apply_state_change(channel.id, to_offline)
 
     stored = repository.get_channel(channel.id)
     assert stored is not None and stored.state is IDLE
@@ -91,16 +93,16 @@ def test_leaving_live_twice_from_the_same_read_counts_the_minutes_once(repositor
 def test_a_change_planned_for_another_session_is_stale(repository: ChannelRepository) -> None:
     channel = store_channel(repository)
     first = plan(channel, LIVE, "s-1")
-    repository.apply_state_change(channel.id, first)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, first)
     live = applied(channel, first)
     leave = plan(live, IDLE)
-    repository.apply_state_change(channel.id, leave)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, leave)
     second = plan(applied(live, leave), LIVE, "s-2")
-    repository.apply_state_change(channel.id, second)
+    StateChangeStorage(repository.table).apply_state_change(channel.id, second)
 
     # Planned while s-1 was live; s-2 is live now.
     with pytest.raises(StaleChannel):
-        repository.apply_state_change(channel.id, plan(live, IDLE))
+        StateChangeStorage(repository.table).apply_state_change(channel.id, plan(live, IDLE))
 
     stored = repository.get_channel(channel.id)
     assert stored is not None and (stored.state, stored.current_session_id) == (LIVE, "s-2")
@@ -113,7 +115,7 @@ def test_a_change_to_a_channel_without_record_is_stale(repository: ChannelReposi
     )
 
     with pytest.raises(StaleChannel):
-        repository.apply_state_change(channel.id, plan(channel, LIVE, "s-1"))
+        StateChangeStorage(repository.table).apply_state_change(channel.id, plan(channel, LIVE, "s-1"))
 
     assert repository.get_channel(channel.id) is None
 
@@ -125,7 +127,7 @@ def test_older_live_record_with_null_session_can_be_set_idle(repository: Channel
     channel = repository.get_channel("0d000000-0000-4000-8000-000000000004")
     assert channel is not None and channel.current_session_id is None
 
-    repository.apply_state_change(channel.id, plan(channel, IDLE))
+    StateChangeStorage(repository.table).apply_state_change(channel.id, plan(channel, IDLE))
 
     stored = repository.get_channel(channel.id)
     assert stored is not None

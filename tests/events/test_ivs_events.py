@@ -184,7 +184,7 @@ def test_a_stream_on_an_offline_channel_is_stopped_and_counts_nothing(
     # The table says OFFLINE while IVS still streams (an old connection): as after a failed stop.
     offline = plan_state_change(channel, ChannelState.OFFLINE, None, SAMPLES_DAY)
     assert offline is not None
-    backend.repository.apply_state_change(channel.id, offline)
+    backend.state_changes.apply_state_change(channel.id, offline)
 
     assert apply_ivs_event(backend, sample("ivs_stream_start", channel.arn, stream_id=stream)) == (
         "stopped: the channel is OFFLINE")
@@ -221,7 +221,7 @@ def test_an_assignment_record_carrying_the_arn_is_not_taken_for_the_channel(back
     from services.channels import assign_channel
 
     assign_channel(backend, ADMIN, channel.id, "h1")
-    assert backend.repository.find_channel_id_by_arn(channel.arn) == channel.id
+    assert backend.state_changes.find_channel_id_by_arn(channel.arn) == channel.id
 
 
 def _broadcast(backend: ChannelsBackend, stand_in: LocalIvsStreamsStandIn, channel: Channel, start: str, end: str) -> str:
@@ -315,7 +315,7 @@ def test_a_broadcast_ivs_opened_before_stream_claims_is_not_counted_again(
     # As the previous version wrote it: the session's id is the stream id; no currentStreamId, no claim.
     opened = plan_state_change(channel, ChannelState.LIVE, stream, datetime(2026, 11, 25, 10, tzinfo=UTC))
     assert opened is not None
-    backend.repository.apply_state_change(channel.id, opened)
+    backend.state_changes.apply_state_change(channel.id, opened)
 
     assert apply_ivs_event(backend, sample("ivs_stream_start", channel.arn, stream_id=stream)) == (
         "already applied: the stream has its session")
