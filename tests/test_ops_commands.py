@@ -18,7 +18,7 @@ import pytest
 from botocore.stub import Stubber
 
 from app.cli import main
-from app.doctor import Check, check_channel_quota, check_jwks, check_kms_key, check_recording_configuration
+from app.doctor_checks import Check, check_channel_quota, check_jwks, check_kms_key, check_recording_configuration
 from app.settings import Settings
 from app.operations import codegen_manifest, load_operations
 from app.persisted_documents import sha256_hex
