@@ -22,7 +22,8 @@ from app.doctor_checks import Check, check_channel_quota, check_jwks, check_kms_
 from app.settings import Settings
 from app.operations import codegen_manifest, load_operations
 from app.persisted_documents import sha256_hex
-from app.smoke import graphql_url, run_smoke
+from app.smoke import run_smoke
+from app.smoke_endpoint import graphql_url
 from data.clients import AwsConnection, build_clients
 from data.dynamo import DynamoTable
 from data.provisioning import provision, required_indexes
