@@ -10,7 +10,8 @@ PORT ?= 8000
 
 # Installs exactly the versions of requirements-dev.lock, then the project itself, then GraphiQL's
 # npm packages at the versions of graphiql/package-lock.json (with the Node.js of .venv, a PyPI wheel),
-# then the frontends' tools the tests run (frontend-tools/package-lock.json: GraphQL Code Generator).
+# then the frontends' tools the tests run (frontend-tools/package-lock.json: GraphQL Code Generator, and
+# Apollo Client, urql and graphql-request for docs/frontend-clients.md's snippets).
 $(STAMP): pyproject.toml requirements-dev.lock graphiql/package-lock.json frontend-tools/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
