@@ -42,9 +42,17 @@ def snippet(starting_with: str) -> str:
 APOLLO = ("apollo", 'import { ApolloClient, HttpLink', """
 import { CapacityDocument } from "./gql/graphql";
 (globalThis as any).currentIdToken = async () => process.env.TOKEN;
+// The client-awareness headers each request carried, read where the link hands it to fetch.
+const clientNames: string[] = [];
+const fetchOfNode = globalThis.fetch;
+globalThis.fetch = (input, init) => {
+  const headers = new Headers(init?.headers);
+  clientNames.push(`${headers.get("apollographql-client-name")}/${headers.get("apollographql-client-version")}`);
+  return fetchOfNode(input, init);
+};
 const { client } = await import("./snippet");
 const { data, error } = await client.query({ query: CapacityDocument });
-console.log(JSON.stringify({ data, error: error?.message }));
+console.log(JSON.stringify({ data, error: error?.message, clientNames }));
 """)
 APOLLO_APQ = ("apollo-apq", 'import { sha256 } from "crypto-hash"', """
 import { ApolloClient, HttpLink, InMemoryCache } from "@apollo/client";
@@ -150,7 +158,10 @@ def test_snippet_fetches_capacity_from_a_trusted_documents_only_service(
     manifest.write_text(json.dumps(merged))
     service = service_with(trusted_documents=manifest, trusted_documents_only=True)
     with served(service) as base_url:
-        assert_capacity(run_snippet(frontend, case, f"{base_url}/graphql", tokens.admin()))
+        result = run_snippet(frontend, case, f"{base_url}/graphql", tokens.admin())
+    assert_capacity(result)
+    if case is APOLLO:
+        assert result["clientNames"] == ["vista-stream/1.4.0"]
 
 
 @pytest.mark.parametrize("case", OPEN, ids=[case[0] for case in OPEN])
