@@ -9,14 +9,17 @@ PORT ?= 8000
 .PHONY: run test test-fast bench schema lock clean
 
 # Installs exactly the versions of requirements-dev.lock, then the project itself, then GraphiQL's
-# npm packages at the versions of graphiql/package-lock.json (with the Node.js of .venv, a PyPI wheel).
-$(STAMP): pyproject.toml requirements-dev.lock graphiql/package-lock.json
+# npm packages at the versions of graphiql/package-lock.json (with the Node.js of .venv, a PyPI wheel),
+# then the frontends' tools the tests run (frontend-tools/package-lock.json: GraphQL Code Generator, and
+# Apollo Client, urql and graphql-request for docs/frontend-clients.md's snippets).
+$(STAMP): pyproject.toml requirements-dev.lock graphiql/package-lock.json frontend-tools/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/npm ci --prefix graphiql --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(BIN)/npm ci --prefix frontend-tools --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -60,4 +63,4 @@ lock:
 	$(PYTHON) deploy/hash_requirements.py graphiql/requirements-node.lock image
 
 clean:
-	rm -rf $(VENV) .channels-dev graphiql/node_modules
+	rm -rf $(VENV) .channels-dev graphiql/node_modules frontend-tools/node_modules
