@@ -173,3 +173,13 @@ def test_cors_allow_headers_refuses_a_wildcard_in_production(monkeypatch: pytest
     assert refused.value.problems == [
         "CHANNELS_CORS_ALLOW_HEADERS: '*' is refused in production; list the headers the frontends send."
     ]
+
+
+def test_the_readme_lists_every_header_allowed_by_default() -> None:
+    from pathlib import Path
+
+    from app.cors import ALLOWED_HEADERS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [row] = [line for line in readme.splitlines() if line.startswith("| `CHANNELS_CORS_ALLOW_HEADERS` |")]
+    assert [header for header in ALLOWED_HEADERS if f"`{header}`" not in row] == []
