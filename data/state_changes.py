@@ -1,6 +1,6 @@
 """Channel state changes and IVS's events on the channel record: the conditional transition that
-counts each broadcast once, with its session, its IVS event marker and (for key changes) its stream
-key, in one transaction (CONTRACT.md sections 2 and 7).
+counts each broadcast once, with its session, its stream's claim and (for key changes) its stream
+key, in one transaction (docs/broadcasts.md); and the markers of IVS's stream events.
 
 The store of state changes (`ChannelsBackend.state_changes`), beside the repository of channels and
 assignments: one door per record kind.
@@ -73,16 +73,15 @@ class StateChangeStorage:
     # State
 
     def apply_state_change(
-        self, channel_id: str, change: StateChange, event: StreamEventMarker | None = None,
-        key_write: KeyWrite | None = None,
+        self, channel_id: str, change: StateChange, key_write: KeyWrite | None = None,
     ) -> None:
         """Write one planned transition and move the per-state counters, conditional on the state
         (and session) it was planned from: a concurrent change makes this raise StaleChannel.
 
-        With `event`, the IVS event's marker is written in the same transaction, so that a
-        redelivered event raises EventAlreadyApplied instead of counting twice. With `key_write`,
-        the stream key IVS just made (or none) goes onto the channel and its assignments in the same
-        transaction, conditional on the key-change lease (data.stream_key_records)."""
+        A change that opens a session for an IVS stream puts the stream's claim with it
+        (StreamAlreadyClaimed when the stream has a session already). With `key_write`, the stream key
+        IVS just made (or none) goes onto the channel and its assignments in the same transaction,
+        conditional on the key-change lease (data.stream_key_records)."""
         now = format_timestamp(change.at)
         names = {"#state": "state", "#state_key": STATE_KEY_ATTRIBUTE, "#session": "currentSessionId"}
         values: dict[str, Any] = {":new": change.new_state.value, ":now": now, ":expected": change.expected_state.value}
@@ -155,8 +154,6 @@ class StateChangeStorage:
                 values={":minus_one": -1, ":one": 1},
             ),
         ]
-        if event is not None:
-            operations.append(self._marker_put(event, change.at))
         # The session opened or closed by this change is written with it: each broadcast once.
         opened_at = len(operations) if change.enters_live else -1
         operations += session_entries
@@ -167,8 +164,6 @@ class StateChangeStorage:
         try:
             self.table.transact(operations)
         except TransactionCancelled as cancelled:
-            if event is not None and 2 in cancelled.failed:
-                raise EventAlreadyApplied from None
             if claim_entries and (claim_at in cancelled.failed or opened_at in cancelled.failed):
                 # The stream has its session (its claim, or a session IVS opened for it before claims).
                 raise StreamAlreadyClaimed from None

@@ -20,6 +20,9 @@ from services import broadcasts
 from services.backend import ChannelsBackend
 
 log = logging.getLogger("shelcaster.channels.ivs_events")
+# A recording event whose stream has no session yet is retried while it is this young (its Stream
+# Start may still be on its way); older, it is applied to the channel alone.
+RETRY_UNKNOWN_STREAM_SECONDS = 60 * 60
 
 
 class StreamNotYetKnown(RuntimeError):
@@ -84,8 +87,3 @@ def _recording(backend: ChannelsBackend, channel_id: str, event: RecordingStateE
     else:
         outcomes.append(f"attached to {attached} session{'s' if attached != 1 else ''}")
     return f"recording {event.recording.status}: " + "; ".join(outcomes)
-
-
-# A recording event whose stream has no session yet is retried while it is this young (its Stream
-# Start may still be on its way); older, it is applied to the channel alone.
-RETRY_UNKNOWN_STREAM_SECONDS = 60 * 60
