@@ -142,9 +142,9 @@ class SessionStore:
             has_next_page=len(items) > first,
         )
 
-    def find_covering_session(self, channel_id: str, at: datetime) -> tuple[StreamSession, str] | None:
-        """The session of the channel that was open at `at` (the newest started at or before it, if
-        it had not ended by then), with its sort key; one Query of one item."""
+    def latest_started_by(self, channel_id: str, at: datetime) -> tuple[StreamSession, str] | None:
+        """The channel's newest session that started at or before `at`, with its sort key (one Query
+        of one item); whether it covers `at` is domain.broadcasts.covers'."""
         pk = channel_key(channel_id)["pk"]
         items, _ = self.table.query(
             KeyConditionExpression="pk = :pk AND sk BETWEEN :prefix AND :upto",
@@ -156,12 +156,7 @@ class SessionStore:
             ScanIndexForward=False,
             Limit=1,
         )
-        if not items:
-            return None
-        session = session_from_item(items[0])
-        if session.ended_at is not None and session.ended_at < at:
-            return None
-        return session, str(items[0]["sk"])
+        return (session_from_item(items[0]), str(items[0]["sk"])) if items else None
 
     def attach_recording(self, channel_id: str, sort_key: str, recording: Recording) -> bool:
         """Attach a recording to the session of its stream (found by the stream's claim), unless a

@@ -249,11 +249,10 @@ def named_broadcaster(caller: Caller, channel: Channel, named_host: str | None) 
     return named_host
 
 
-def broadcasting_host(caller: Caller, channel: Channel, named_host: str | None = None) -> str | None:
+def broadcasting_host(caller: Caller, channel: Channel, named: str | None = None) -> str | None:
     """The host a broadcast that `caller` starts on `channel` is attributed to (a session's hostUserId):
-    the one the caller names (named_broadcaster), else the admin who starts it, else for a service the
-    channel's only host."""
-    named = named_broadcaster(caller, channel, named_host)
+    `named`, what named_broadcaster answered for the caller, else the person who starts it, else for a
+    service the channel's only host."""
     if named is not None:
         return named
     if BROADCAST_HOSTS[caller.kind] is BroadcastHost.CALLER:

@@ -190,8 +190,11 @@ def plan_past_stream(
     It opens nothing. If a session of the channel covers the stream's start and has no stream, the
     stream is that session's; if the stream's end is known and no session covers it, it was a whole
     broadcast nobody saw live and is counted once as a finished session; otherwise nothing (its
-    Stream End, when it comes, decides).
+    Stream End, when it comes, decides). `covering` is the newest session started by the stream's
+    start; it covers the start unless it had ended before.
     """
+    if covering is not None and not covers(covering, report.started_at):
+        covering = None
     if covering is not None and covering_key is not None:
         if covering.stream_id == report.stream_id:
             return NoChange("already applied: the stream has its session")

@@ -125,7 +125,7 @@ def _past_stream(backend: ChannelsBackend, channel: Channel, report: StreamRepor
     if report.ended_at is None:
         report = dataclasses.replace(report, ended_at=_noted(backend, report.stream_id, END))
     assert backend.sessions is not None
-    found = backend.sessions.find_covering_session(channel.id, report.started_at)
+    found = backend.sessions.latest_started_by(channel.id, report.started_at)
     plan = plan_past_stream(report, *(found or (None, None)))
     if isinstance(plan, NoChange):
         return plan.reason

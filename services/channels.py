@@ -314,11 +314,11 @@ def set_channel_state(
         if channel is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.")
         require_may_leave_offline(caller, channel, target)
-        live = target is ChannelState.LIVE
+        named = named_broadcaster(caller, channel, host_user_id) if target is ChannelState.LIVE else None
         change = plan_caller_change(
             channel, target, session_id, backend.clock(),
-            host_user_id=broadcasting_host(caller, channel, host_user_id) if live else None,
-            named_host=named_broadcaster(caller, channel, host_user_id) if live else None,
+            host_user_id=broadcasting_host(caller, channel, named) if target is ChannelState.LIVE else None,
+            named_host=named,
         )
         if change is None:
             return channel

@@ -195,3 +195,11 @@ def test_a_session_a_caller_opens_is_named_only_when_the_caller_gave_its_id() ->
     unnamed = plan_caller_change(make_channel(), LIVE, None, NOW)
     assert isinstance(named, StateChange) and named.session_named
     assert isinstance(unnamed, StateChange) and not unnamed.session_named and unnamed.session_id
+
+
+def test_a_session_that_ended_before_the_stream_started_does_not_cover_it() -> None:
+    ended_before = session(None, ended_at=NOW - timedelta(minutes=1))
+    ended = NOW + timedelta(minutes=10)
+    assert plan_past_stream(seen(live_now=False, ended_at=ended), ended_before, "sk-1") == CountFinishedBroadcast(
+        "st-1", NOW, ended, 10.0)
+    assert isinstance(plan_past_stream(seen(live_now=False), ended_before, "sk-1"), NoChange)
