@@ -12,11 +12,11 @@ import pytest
 
 from app.auth import RemoteJwks, TokenVerifier
 from app.bootstrap import Service, bootstrap
-from app.embedded import EmbeddedAws
 from app.http import create_app
 from app.settings import Settings
 from data.clients import AwsConnection
 from data.provisioning import provision
+from embedded.emulator import EmbeddedAws
 from tests.support import (
     ADMIN_GROUP,
     CLIENT_ID,

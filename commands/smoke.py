@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from app.operations import document
-from app.smoke_endpoint import (
+from commands.operations import document
+from commands.smoke_endpoint import (
     REQUEST_TIMEOUT_SECONDS,
     GraphQLEndpoint,
     StepFailed,
