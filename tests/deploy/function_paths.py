@@ -4,7 +4,7 @@ What each function's Lambda handler (app/lambda_handler.py) does with real event
 
 - the API function: every document of both frontends (operations/vista-stream, operations/program-manager)
   and the contract's other operations (rotateStreamKey, stopBroadcast, Channel.stream, Channel.sessions),
-  `smoke`'s fifteen steps and cleanup (its HTTP client routed into the handler), /healthz and /readyz;
+  `smoke`'s eighteen steps and cleanup (its HTTP client routed into the handler), /healthz and /readyz;
 - the IVS events function: each sample of tests/events/samples, in a broadcast's order;
 - the live check: a stream IVS has that no event reported, then the stream lost;
 - the operator's commands (app/cli.py, run with an operator's credentials, not a role of the stack):
