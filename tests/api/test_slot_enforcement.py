@@ -185,14 +185,20 @@ def test_the_live_state_check_attributes_what_it_finds(service: Service, stand_i
     assert sessions(service.backend, channel.id) == [(host, slot.id)]
 
 
-def test_a_host_naming_the_session_ivs_opened_gets_their_slot(
-    service: Service, stand_in: LocalIvsStreamsStandIn
-) -> None:
+def ivs_opened_session(service: Service, stand_in: LocalIvsStreamsStandIn) -> tuple[Channel, str, str, Slot]:
+    """A SHARED channel of two hosts, the first booked now, on which IVS reported a stream first."""
     host, other = host_id(), host_id()
     channel = shared(service.backend, host, other)
     slot = book(service.backend, channel, host, minute(), minute(HOUR))
     stream = start_stream(service, stand_in, channel)
     apply_ivs_event(service.backend, ivs_event("ivs_stream_start", channel.arn, stream["streamId"], stream["startTime"]))
+    return channel, host, other, slot
+
+
+def test_a_host_naming_the_session_ivs_opened_gets_their_slot(
+    service: Service, stand_in: LocalIvsStreamsStandIn
+) -> None:
+    channel, host, _, slot = ivs_opened_session(service, stand_in)
     set_channel_state(service.backend, Caller(host), channel.id, ChannelState.LIVE, "platform-session")
     assert sessions(service.backend, channel.id) == [(host, slot.id)]
 
@@ -200,11 +206,7 @@ def test_a_host_naming_the_session_ivs_opened_gets_their_slot(
 def test_a_host_without_a_slot_cannot_name_the_session_ivs_opened(
     service: Service, stand_in: LocalIvsStreamsStandIn
 ) -> None:
-    host, other = host_id(), host_id()
-    channel = shared(service.backend, host, other)
-    book(service.backend, channel, host, minute(), minute(HOUR))
-    stream = start_stream(service, stand_in, channel)
-    apply_ivs_event(service.backend, ivs_event("ivs_stream_start", channel.arn, stream["streamId"], stream["startTime"]))
+    channel, _, other, _ = ivs_opened_session(service, stand_in)
     with pytest.raises(Conflict):
         set_channel_state(service.backend, Caller(other), channel.id, ChannelState.LIVE, "platform-session")
 
