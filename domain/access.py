@@ -337,15 +337,22 @@ def require_may_book(caller: Caller, own_assignment: Assignment | None, channel_
     return host
 
 
-def require_may_change_slot(caller: Caller, operation: str, own_assignment: Assignment | None,
-                            slot_host: str | None, slot_channel: str | None, slot_id: str) -> None:
-    """moveSlot and cancelSlot: admins any slot; a host only their own, on the channel they hold.
-    FORBIDDEN for anyone else's slot whether or not it exists (`slot_host` None), so that slot ids
-    cannot be probed."""
-    grant = require_grant(caller, operation)
-    if grant.reach is Reach.OWN and (
-        slot_host != caller.user_id or slot_channel is None or not is_assigned(own_assignment, slot_channel)
-    ):
+def may_change_slot(caller: Caller, operation: str, own_assignment: Assignment | None,
+                    slot_host: str | None, slot_channel: str | None) -> bool:
+    """moveSlot and cancelSlot: admins any slot; a host only their own, on the channel they hold."""
+    grant = grant_for(caller, operation)
+    if grant is None:
+        return False
+    return grant.reach is Reach.ANY or (
+        slot_host == caller.user_id and slot_channel is not None and is_assigned(own_assignment, slot_channel)
+    )
+
+
+def require_may_change_slot(caller: Caller, operation: str, may: bool, slot_id: str) -> None:
+    """FORBIDDEN unless `may` (may_change_slot): for anyone else's slot whether or not it exists, so
+    that slot ids cannot be probed."""
+    require_grant(caller, operation)
+    if not may:
         raise Forbidden(f"Slot '{slot_id}' is not yours; you may change your own slots only.")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from domain.access import (
     Caller,
     held_to_schedule,
+    may_change_slot,
     needs_own_assignment,
     require_grant,
     require_may_book,
@@ -110,13 +111,12 @@ def book_slot(backend: ChannelsBackend, caller: Caller, booking: SlotBooking) ->
     raise Conflict(f"The schedule of channel '{channel.id}' kept changing while booking; retry.")
 
 
-def _changeable_slot(backend: ChannelsBackend, caller: Caller, operation: str, slot_id: str) -> Slot | None:
-    """The slot as read, once the caller may change it (FORBIDDEN before NOT_FOUND for hosts)."""
+def _slot_for(backend: ChannelsBackend, caller: Caller, operation: str, slot_id: str) -> tuple[Slot | None, bool]:
+    """The slot as read (None when there is none), and whether the caller may change it."""
     validate_identifier("id", slot_id)
     slot = backend.slots.get(slot_id)
-    require_may_change_slot(caller, operation, _own_assignment(backend, caller, operation),
-                            slot.host_user_id if slot else None, slot.channel_id if slot else None, slot_id)
-    return slot
+    return slot, may_change_slot(caller, operation, _own_assignment(backend, caller, operation),
+                                 slot.host_user_id if slot else None, slot.channel_id if slot else None)
 
 
 def _found(slot: Slot | None, slot_id: str, now: datetime) -> Slot:
@@ -131,8 +131,10 @@ def move_slot(backend: ChannelsBackend, caller: Caller, slot_id: str, starts_at:
     """New times for a slot that has not ended, under the rules of a booking."""
     now = backend.clock()
     slots = backend.slots
-    read = _changeable_slot(backend, caller, "moveSlot", slot_id)
-    times = validate_times(starts_at, ends_at, now, current=read.times if read else None)
+    read, may = _slot_for(backend, caller, "moveSlot", slot_id)
+    # BAD_USER_INPUT before FORBIDDEN; a slot's own start is known only to whom may change it.
+    times = validate_times(starts_at, ends_at, now, current=read.times if read and may else None)
+    require_may_change_slot(caller, "moveSlot", may, slot_id)
     slot = _found(read, slot_id, now)
     for attempt in range(ATTEMPTS):
         version = slots.schedule_version(slot.channel_id)
@@ -152,7 +154,9 @@ def move_slot(backend: ChannelsBackend, caller: Caller, slot_id: str, starts_at:
 def cancel_slot(backend: ChannelsBackend, caller: Caller, slot_id: str) -> Slot:
     """Cancel a slot that has not ended: it keeps its record (with `cancelledAt`) and blocks no time."""
     now = backend.clock()
-    slot = _found(_changeable_slot(backend, caller, "cancelSlot", slot_id), slot_id, now)
+    read, may = _slot_for(backend, caller, "cancelSlot", slot_id)
+    require_may_change_slot(caller, "cancelSlot", may, slot_id)
+    slot = _found(read, slot_id, now)
     for _ in range(ATTEMPTS):
         try:
             return backend.slots.cancel(slot, now)

@@ -291,3 +291,12 @@ async def test_unassigning_a_host_cancels_their_future_slots(gql: GraphQLClient,
     assert [edge["node"]["id"] for edge in page["edges"]] == [kept["id"]]
     assert (await gql(MY_SLOTS, token=tokens.host(host)))["data"]["mySlots"]["edges"] == []
     assert error_codes(await gql(CANCEL, {"id": theirs["id"]}, token=admin)) == ["INVALID_STATE_TRANSITION"]
+
+
+async def test_bad_times_are_bad_user_input_before_forbidden(gql: GraphQLClient, admin: str, tokens: TokenFactory) -> None:
+    first, second = host_id(), host_id()
+    channel_id = await shared_channel(gql, admin, first, second)
+    slot = await booked(gql, tokens.host(first), channel_id, tomorrow(10), tomorrow(11))
+    result = await gql(MOVE, {"id": slot["id"], "startsAt": at(tomorrow(14)), "endsAt": at(tomorrow(14)).replace("00:00", "04:00")},
+                       token=tokens.host(second))
+    assert only_error(result) == ("BAD_USER_INPUT", "slots must be at least 5 minutes.")
