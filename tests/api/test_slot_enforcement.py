@@ -13,6 +13,7 @@ from app.bootstrap import Service
 from app.embedded import EmbeddedAws
 from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
 from domain.access import Caller
+from domain.clock import format_timestamp, utc_now
 from domain.errors import Conflict
 from domain.model import AssignmentModel, Channel, ChannelState, NewChannelRequest
 from domain.slots import Slot
@@ -21,7 +22,7 @@ from services.channels import assign_channel, create_channel, delete_channel, se
 from services.ivs_events import apply_ivs_event
 from services.live_check import check_live
 from services.slots import SlotBooking, book_slot
-from tests.api.slot_support import HOUR, SESSIONS, SET_LIVE, host_id, minute
+from tests.api.slot_support import HOUR, SESSIONS, SET_LIVE, host_id, minute, tomorrow
 from tests.api.test_live_streams import ivs_event
 from tests.support import GraphQLClient, TokenFactory, error_codes
 
@@ -185,6 +186,18 @@ def test_the_live_state_check_attributes_what_it_finds(service: Service, stand_i
     assert sessions(service.backend, channel.id) == [(host, slot.id)]
 
 
+def test_a_whole_broadcast_reported_late_belongs_to_the_slot_it_started_in(service: Service) -> None:
+    host, other = host_id(), host_id()
+    channel = shared(service.backend, host, other)
+    slot = book(service.backend, channel, other, minute(), minute(HOUR))
+    stream_id = "st-late1AbCdEfGhIjKlMnOp"  # IVS no longer streams it: both events are late
+    started, ended = format_timestamp(minute()), format_timestamp(utc_now())
+    apply_ivs_event(service.backend, ivs_event("ivs_stream_end", channel.arn, stream_id, ended))
+    assert apply_ivs_event(service.backend, ivs_event("ivs_stream_start", channel.arn, stream_id, started)).startswith(
+        "counted a finished broadcast")
+    assert sessions(service.backend, channel.id) == [(other, slot.id)]
+
+
 def ivs_opened_session(service: Service, stand_in: LocalIvsStreamsStandIn) -> tuple[Channel, str, str, Slot]:
     """A SHARED channel of two hosts, the first booked now, on which IVS reported a stream first."""
     host, other = host_id(), host_id()
@@ -211,7 +224,7 @@ def test_a_host_without_a_slot_cannot_name_the_session_ivs_opened(
         set_channel_state(service.backend, Caller(other), channel.id, ChannelState.LIVE, "platform-session")
 
 
-# Deleting a channel
+# Unassigning and deleting
 
 
 def test_deleting_a_channel_cancels_its_ended_slots_too(service: Service) -> None:
@@ -224,3 +237,17 @@ def test_deleting_a_channel_cancels_its_ended_slots_too(service: Service) -> Non
     set_channel_state(later, ADMIN, channel.id, ChannelState.OFFLINE, None)
     delete_channel(later, ADMIN, channel.id)
     assert later.slots.get(slot.id).cancelled_at == minute(2 * HOUR)  # type: ignore[union-attr]
+
+
+def test_unassigning_a_host_with_more_slots_than_a_transaction_holds_cancels_them_all(service: Service) -> None:
+    host, other = host_id(), host_id()
+    channel = shared(service.backend, host, other)
+    for n in range(60):
+        start = tomorrow(n)
+        book(service.backend, channel, host, start, start + timedelta(minutes=30))
+    kept = book(service.backend, channel, other, tomorrow(70), tomorrow(71))
+
+    unassign_channel(service.backend, ADMIN, channel.id, host)
+
+    assert service.backend.slots.all_ending_after(channel.id, minute()) == [kept]
+    assert service.backend.repository.get_assignment(host) is None

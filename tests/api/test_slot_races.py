@@ -147,3 +147,4 @@ def test_concurrent_bookings_of_separate_times_all_succeed(service: Service) -> 
            for n in range(8)])
 
     assert [slot.starts_at for slot in live_slots(service.backend, channel.id)] == starts
+

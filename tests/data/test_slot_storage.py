@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from data.dynamo import DynamoTable
-from data.repository import ChannelRepository
+from data.repository import AlongsideChanged, ChannelRepository
 from data.slots import HostNotAssigned, ScheduleChanged, SlotChanged, SlotStore
 from data.table import SLOT_ENTITY, schedule_key, slot_key
 from domain.slots import Slot, SlotTimes
@@ -184,3 +184,28 @@ def test_a_host_page_reads_the_host_index(store: SlotStore) -> None:
     assert [found for found, _ in page.slots] == [slot]
     store.cancel(slot, NOW)
     assert store.host_page(host, NOW, None, 10, None).slots == []
+
+
+def test_an_unassignment_conditional_on_a_schedule_changed_since_is_refused_whole(
+    store: SlotStore, repository: ChannelRepository
+) -> None:
+    slot = booked(store)
+    assignment = repository.get_assignment("h-1")
+    assert assignment is not None
+    stale = [store.schedule_unchanged(slot.channel_id, 0), *store.cancel_entries(slot, NOW)]
+    with pytest.raises(AlongsideChanged):
+        repository.remove_assignment(assignment, channel_exists=False, alongside=stale)
+    assert repository.get_assignment("h-1") is not None
+    assert store.get(slot.id) == slot
+
+
+def test_an_unassignment_on_the_schedule_as_read_cancels_the_slots_with_it(
+    store: SlotStore, repository: ChannelRepository
+) -> None:
+    slot = booked(store)
+    assignment = repository.get_assignment("h-1")
+    assert assignment is not None
+    current = [store.schedule_unchanged(slot.channel_id, 1), *store.cancel_entries(slot, NOW)]
+    repository.remove_assignment(assignment, channel_exists=False, alongside=current)
+    assert repository.get_assignment("h-1") is None
+    assert store.get(slot.id).cancelled_at == NOW  # type: ignore[union-attr]
