@@ -7,6 +7,7 @@ function (always aws mode) never imports it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from app.auth import RemoteJwks, StaticJwks, TokenVerifier
@@ -116,6 +117,7 @@ def bootstrap(
         ivs=IvsGateway(clients.ivs),
         channel_limit=settings.limit,
         lost_after_seconds=settings.lost_after_seconds,
+        slot_grace=timedelta(minutes=settings.slot_grace_minutes),
         recording_configuration_arn=recording_configuration_arn,
         stream_keys=StreamKeyCipher(clients.kms, kms_key_id, table) if kms_key_id else None,
     )

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # How long IVS must show no stream for a LIVE channel before the live-state check ends it as LOST
     # (docs/broadcasts.md); at least two checks must have missed it too.
     lost_after_seconds: int = Field(default=90, ge=1, le=24 * 60 * 60)
+    # How early before its slot, and how late after it, a host may go LIVE on a scheduled channel.
+    slot_grace_minutes: int = Field(default=10, ge=0, le=60)
     # The events function's dead-letter queue: an IVS event that can never be applied goes there once,
     # with its reason (docs/broadcasts.md), instead of being retried.
     events_dead_letter_queue_url: str | None = Field(default=None, min_length=1)

@@ -1,6 +1,7 @@
 """`shelcaster-channels smoke --url URL --token TOKEN [--host-token TOKEN]`: the seed's eleven
 automated tests (test-persistent-channels.ps1), then the channel request path of Program Manager and
-Vista Stream (request, queue, approve, the requester sees the channel: steps 12 to 15), through
+Vista Stream (request, queue, approve, the requester sees the channel: steps 12 to 15) and a schedule
+on the SHARED channel the approval made (book, list, cancel a slot: steps 16 to 18, commands.smoke_slots), through
 GraphQL, against any running deployment, with an admin token. The request is made with
 `--host-token` (a producer's), or with the admin's own token when none is given.
 
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 import httpx
 
 from commands.operations import document
+from commands.smoke_slots import SlotSteps
 from commands.smoke_endpoint import (
     REQUEST_TIMEOUT_SECONDS,
     GraphQLEndpoint,
@@ -81,6 +83,7 @@ class SmokeRun:
         self.request_id: str | None = None
         self.requester_id: str | None = None
         self.requested_channel_id: str | None = None
+        self.slots = SlotSteps(api)
 
     # Running
 
@@ -103,6 +106,11 @@ class SmokeRun:
             self.step(14, "approve request", self.approve, needs=self.needs_request)
             self.step(15, "requester's channel", self.requester_channel,
                       needs=lambda: None if self.requested_channel_id else "step 14 failed")
+            self.step(16, "book slot", lambda: self.slots.book(self.requested_channel_id or "", self.requester_id or ""),
+                      needs=lambda: None if self.requested_channel_id else "no SHARED channel (step 14 failed)")
+            self.step(17, "channel's slots", lambda: self.slots.listed(self.requested_channel_id or ""),
+                      needs=self.slots.needs_slot)
+            self.step(18, "cancel slot", self.slots.cancel, needs=self.slots.needs_slot)
         finally:
             self.clean_up()
         return 0 if self.failures == 0 else 1
@@ -224,7 +232,8 @@ class SmokeRun:
         return f"hostChannel({self.host_id}) is null"
 
     def request_channel(self) -> str:
-        variables = {"input": {"name": f"{self.channel_name}-requested", "reason": "shelcaster-channels smoke"}}
+        variables = {"input": {"name": f"{self.channel_name}-requested", "reason": "shelcaster-channels smoke",
+                               "assignmentModel": "SHARED"}}  # steps 16 to 18 book a slot on it
         request = self.requester(REQUEST_CHANNEL, variables)["requestChannel"]
         self.request_id, self.requester_id = request["id"], request["requesterId"]
         expect(request["status"] == "PENDING", f"status {request['status']}, expected PENDING")

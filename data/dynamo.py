@@ -180,3 +180,9 @@ def _entry(key: Mapping[str, str] | None, condition: str | None, names: Mapping[
     if values:
         body["ExpressionAttributeValues"] = to_dynamo(values)
     return body
+
+
+def condition_check(key: Mapping[str, str], condition: str, *, names: Mapping[str, str] | None = None,
+                    values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A `ConditionCheck` entry: the transaction holds only while `condition` holds on `key`'s item."""
+    return {"ConditionCheck": _entry(key, condition, names, values)}

@@ -24,6 +24,8 @@ from data.table import (
     REQUEST_CATALOG_ATTRIBUTE,
     REQUEST_STATUS_ATTRIBUTE,
     REQUESTER_ATTRIBUTE,
+    SLOT_HOST_ATTRIBUTE,
+    SLOTS_BY_HOST_INDEX,
     STATE_KEY_ATTRIBUTE,
 )
 
@@ -43,7 +45,7 @@ def _index(name: str, partition: str, sort: str | None, projection: str = ALL) -
 def required_indexes(entity_index: str) -> list[dict[str, Any]]:
     """Every GSI the service reads: the platform's entityType index, the two sparse listing indexes,
     channels by IVS ARN (for IVS's events), and the channel requests' three: by status (the admin
-    queue), all by creation, and by requester.
+    queue), all by creation, and by requester; and a host's live slots (mySlots).
 
     Each is created as listed; what an existing one must project is in WHOLE_RECORD_INDEXES.
     """
@@ -55,6 +57,7 @@ def required_indexes(entity_index: str) -> list[dict[str, Any]]:
         _index(CHANNEL_REQUESTS_BY_STATUS_INDEX, REQUEST_STATUS_ATTRIBUTE, "createdAt"),
         _index(CHANNEL_REQUESTS_BY_CREATED_INDEX, REQUEST_CATALOG_ATTRIBUTE, "createdAt"),
         _index(CHANNEL_REQUESTS_BY_REQUESTER_INDEX, REQUESTER_ATTRIBUTE, "createdAt"),
+        _index(SLOTS_BY_HOST_INDEX, SLOT_HOST_ATTRIBUTE, "endsAt"),
     ]
 
 
@@ -63,7 +66,7 @@ LISTING_INDEXES = (CHANNELS_BY_CREATED_INDEX, CHANNELS_BY_STATE_INDEX)
 # project ALL. From the others (the entityType and ARN indexes) it reads keys only, then the record by key.
 WHOLE_RECORD_INDEXES = frozenset({
     *LISTING_INDEXES, CHANNEL_REQUESTS_BY_STATUS_INDEX, CHANNEL_REQUESTS_BY_CREATED_INDEX,
-    CHANNEL_REQUESTS_BY_REQUESTER_INDEX,
+    CHANNEL_REQUESTS_BY_REQUESTER_INDEX, SLOTS_BY_HOST_INDEX,
 })
 
 

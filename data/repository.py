@@ -11,6 +11,7 @@ hold under concurrent requests (CONTRACT.md sections 1 and 2):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,6 +67,10 @@ class ChannelIsLive(Exception):
 
 class AssignmentGone(Exception):
     """The assignment to remove does not exist (any more) for that channel."""
+
+
+class AlongsideChanged(Exception):
+    """What was to be written alongside an assignment's removal refused (its slots changed meanwhile)."""
 
 
 class ReservationLost(Exception):
@@ -340,8 +345,11 @@ class ChannelRepository:
                 raise HostAlreadyAssigned from None
             raise ChannelUnavailable from None
 
-    def remove_assignment(self, assignment: Assignment, channel_exists: bool) -> None:
-        """Delete the assignment record and take the host off the channel, unless the channel is LIVE."""
+    def remove_assignment(self, assignment: Assignment, channel_exists: bool,
+                          alongside: Sequence[dict[str, Any]] = ()) -> None:
+        """Delete the assignment record and take the host off the channel, unless the channel is LIVE,
+        with `alongside` (the host's slots cancelled, conditional on the channel's schedule) in the
+        same transaction: AlongsideChanged when one of those refused."""
         operations = [
             delete(
                 assignment_key(assignment.host_user_id),
@@ -359,11 +367,14 @@ class ChannelRepository:
                     values={":host": {assignment.host_user_id}, ":live": ChannelState.LIVE.value},
                 )
             )
+        own = len(operations)
         try:
-            self.table.transact(operations)
+            self.table.transact([*operations, *alongside])
         except TransactionCancelled as cancelled:
             if 0 in cancelled.failed:
                 raise AssignmentGone from None
+            if any(index >= own for index in cancelled.failed):
+                raise AlongsideChanged from None
             raise ChannelIsLive from None
 
     def delete_channel_record(self, channel_id: str) -> None:

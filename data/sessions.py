@@ -36,7 +36,8 @@ def session_sort_key(started_at: datetime, session_id: str) -> str:
 
 
 def open_session(
-    channel_id: str, session_id: str, started_at: datetime, host_user_id: str | None, stream_id: str | None
+    channel_id: str, session_id: str, started_at: datetime, host_user_id: str | None, stream_id: str | None,
+    slot_id: str | None = None,
 ) -> dict[str, Any]:
     """The Put of a new, open session (absent before: a broadcast is opened once)."""
     item: dict[str, Any] = {
@@ -50,6 +51,8 @@ def open_session(
         item["hostUserId"] = host_user_id
     if stream_id is not None:
         item["streamId"] = stream_id
+    if slot_id is not None:
+        item["slotId"] = slot_id
     return put(item, condition="attribute_not_exists(pk)")
 
 
@@ -67,10 +70,10 @@ def close_session(
 
 def completed_session(
     channel_id: str, stream_id: str, started_at: datetime, ended_at: datetime, minutes: float,
-    host_user_id: str | None, reason: SessionEndReason,
+    host_user_id: str | None, reason: SessionEndReason, slot_id: str | None = None,
 ) -> dict[str, Any]:
     """The Put of a whole session at once (IVS's end arrived before its start)."""
-    entry = open_session(channel_id, stream_id, started_at, host_user_id, stream_id)
+    entry = open_session(channel_id, stream_id, started_at, host_user_id, stream_id, slot_id)
     entry["Put"]["Item"].update(
         {"endedAt": {"S": format_timestamp(ended_at)}, "durationMinutes": {"N": str(minutes)},
          "endReason": {"S": reason.value}}
@@ -92,6 +95,7 @@ def session_from_item(item: dict[str, Any]) -> StreamSession:
         host_user_id=item.get("hostUserId") or None,
         end_reason=SessionEndReason(str(reason)) if reason in SessionEndReason.__members__ else None,
         recording=recording_from_attribute(item.get("recording")),
+        slot_id=item.get("slotId") or None,
     )
 
 

@@ -99,7 +99,8 @@ class StateChangeStorage:
             values.update({":session": change.session_id, ":one": 1, ":session_key": sort_key,
                            ":named": change.session_named})
             session_entries.append(
-                open_session(channel_id, change.session_id, change.at, change.host_user_id, change.stream_id)
+                open_session(channel_id, change.session_id, change.at, change.host_user_id, change.stream_id,
+                             change.slot_id)
             )
             if change.stream_id is not None:
                 # One stream, one session: the stream's claim is written once, with its session.
@@ -197,12 +198,13 @@ class StateChangeStorage:
             raise EventAlreadyApplied from None
 
     def add_finished_broadcast(self, channel_id: str, stream_id: str, started: datetime, ended: datetime,
-                               minutes: float, now: datetime, host_user_id: str | None = None) -> None:
+                               minutes: float, now: datetime, host_user_id: str | None = None,
+                               slot_id: str | None = None) -> None:
         """Count a whole broadcast nobody saw live (its start and end both arrived late): the stats,
         its finished session and the stream's claim, without a state change. StreamAlreadyClaimed
         when the stream has a session already."""
         session = completed_session(channel_id, stream_id, started, ended, minutes, host_user_id,
-                                    SessionEndReason.STREAM_ENDED)
+                                    SessionEndReason.STREAM_ENDED, slot_id)
         claim = claim_put(stream_id, channel_id, session_sort_key(started, stream_id), now)
         values = {":started": format_timestamp(started), ":one": 1, ":minutes": Decimal(str(minutes)), ":null": "NULL"}
         try:

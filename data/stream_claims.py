@@ -101,12 +101,19 @@ class StreamClaims:
         )
 
     def name_session(self, channel_id: str, expected_session_id: str, sort_key: str, session_id: str,
-                     host_user_id: str | None = None) -> None:
-        """The caller's sessionId (and the host it broadcasts for, when given) becomes the open
-        session's (its encoder connected first); once."""
+                     host_user_id: str | None = None, slot_id: str | None = None) -> None:
+        """The caller's sessionId (and the host it broadcasts for, with that host's slot, when given)
+        becomes the open session's (its encoder connected first); once."""
         session_values: dict[str, Any] = {":new": session_id}
+        expression = "SET sessionId = :new"
         if host_user_id is not None:
             session_values[":host"] = host_user_id
+            expression += ", hostUserId = :host"
+            if slot_id is not None:
+                session_values[":slot"] = slot_id
+                expression += ", slotId = :slot"
+            else:
+                expression += " REMOVE slotId"
         self._write(
             [
                 update(
@@ -120,7 +127,7 @@ class StreamClaims:
                 ),
                 update(
                     session_key(channel_id, sort_key),
-                    "SET sessionId = :new" + (", hostUserId = :host" if host_user_id is not None else ""),
+                    expression,
                     condition="attribute_exists(pk) AND attribute_not_exists(endedAt)",
                     values=session_values,
                 ),

@@ -38,6 +38,7 @@ KEYRING_PK = "keyring#streamKeys"
 CHANNEL_REQUEST_PK_PREFIX = "channelRequest#"
 REQUESTER_PK_PREFIX = "requester#"
 CHANNEL_REQUEST_COUNTER_PK = "counter#channelRequest"
+SLOT_PK_PREFIX = "slot#"
 # IAM `StringLike` patterns: `*` after a prefix, a whole key as it is.
 WRITTEN_PARTITION_KEYS: tuple[str, ...] = (
     CHANNEL_PK_PREFIX + "*",
@@ -49,6 +50,7 @@ WRITTEN_PARTITION_KEYS: tuple[str, ...] = (
     CHANNEL_REQUEST_PK_PREFIX + "*",
     REQUESTER_PK_PREFIX + "*",
     CHANNEL_REQUEST_COUNTER_PK,
+    SLOT_PK_PREFIX + "*",
 )
 # What the functions without HTTP (IVS's events, the live-state check) write: state changes only
 # (the channel, its sessions, the applied-event markers, the capacity counter's state counts).
@@ -115,3 +117,24 @@ def channel_request_key(request_id: str) -> dict[str, str]:
 def pending_request_guard_key(requester_id: str) -> dict[str, str]:
     """Held while the requester has a PENDING request: put only when absent (one PENDING per requester)."""
     return {"pk": f"{REQUESTER_PK_PREFIX}{requester_id}", "sk": "pendingChannelRequest"}
+
+
+# Schedules (CONTRACT.md section 12, docs/schedules.md). A slot is its record, found by id
+# (`slot#{slotId}`), and its time entry in its channel's partition, ordered by its end, which a
+# booking's overlap check and a channel's schedule read consistently. The channel's schedule item
+# holds the version every booking and move is conditional on.
+SLOT_ENTITY = "channelSlot"
+SLOT_TIME_ENTITY = "channelSlotTime"
+SCHEDULE_ENTITY = "channelSchedule"
+SLOT_TIME_SK_PREFIX = "slot#"
+# A host's live slots by `endsAt` (`slotHostUserId` is on live slot records only: a sparse index).
+SLOTS_BY_HOST_INDEX = "slots-by-host-index"
+SLOT_HOST_ATTRIBUTE = "slotHostUserId"
+
+
+def slot_key(slot_id: str) -> dict[str, str]:
+    return {"pk": f"{SLOT_PK_PREFIX}{slot_id}", "sk": CHANNEL_SK}
+
+
+def schedule_key(channel_id: str) -> dict[str, str]:
+    return {"pk": f"{CHANNEL_PK_PREFIX}{channel_id}", "sk": "schedule"}

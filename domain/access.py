@@ -143,6 +143,14 @@ PERMISSIONS: Mapping[str, Mapping[CallerKind, Grant]] = {
     "Channel.sessions": _row(admin=ANYWHERE, host=OWN),
     "rotateStreamKey": _row(admin=ANYWHERE, host=OWN),
     "stopBroadcast": ADMINS_ONLY,
+    # Schedules (CONTRACT.md section 12): admins book for any host assigned to the channel; hosts
+    # their own slots on the SHARED channel they hold, and see its schedule. The sessions scope: none.
+    "bookSlot": _row(admin=ANYWHERE, host=OWN),
+    "moveSlot": _row(admin=ANYWHERE, host=OWN),
+    "cancelSlot": _row(admin=ANYWHERE, host=OWN),
+    "Channel.slots": _row(admin=ANYWHERE, host=OWN),
+    "Channel.currentSlot": _row(admin=ANYWHERE, host=OWN),
+    "mySlots": _row(admin=ANYWHERE, host=OWN),
 }
 
 
@@ -310,3 +318,49 @@ def require_may_rotate_stream_key(caller: Caller, own_assignment: Assignment | N
 
 def require_may_stop_broadcast(caller: Caller) -> None:
     require_grant(caller, "stopBroadcast")
+
+
+# Schedules (CONTRACT.md sections 4 and 12, docs/schedules.md)
+
+
+def require_may_book(caller: Caller, own_assignment: Assignment | None, channel_id: str,
+                     host_user_id: str | None) -> str:
+    """The host a booking is for: the caller unless an admin names one. A host books only for
+    themselves, on the channel they are assigned to (FORBIDDEN otherwise, whether or not it exists)."""
+    grant = require_grant(caller, "bookSlot")
+    host = host_user_id or caller.user_id
+    if grant.reach is Reach.OWN:
+        if host != caller.user_id:
+            raise Forbidden(f"Hosts book their own slots; you may not book for host '{host}'.")
+        if not is_assigned(own_assignment, channel_id):
+            raise Forbidden(f"You are not assigned to channel '{channel_id}'.")
+    return host
+
+
+def may_change_slot(caller: Caller, operation: str, own_assignment: Assignment | None,
+                    slot_host: str | None, slot_channel: str | None) -> bool:
+    """moveSlot and cancelSlot: admins any slot; a host only their own, on the channel they hold."""
+    grant = grant_for(caller, operation)
+    if grant is None:
+        return False
+    return grant.reach is Reach.ANY or (
+        slot_host == caller.user_id and slot_channel is not None and is_assigned(own_assignment, slot_channel)
+    )
+
+
+def require_may_change_slot(caller: Caller, operation: str, may: bool, slot_id: str) -> None:
+    """FORBIDDEN unless `may` (may_change_slot): for anyone else's slot whether or not it exists, so
+    that slot ids cannot be probed."""
+    require_grant(caller, operation)
+    if not may:
+        raise Forbidden(f"Slot '{slot_id}' is not yours; you may change your own slots only.")
+
+
+def held_to_schedule(caller: Caller, named: str | None) -> str | None:
+    """Whom a caller's LIVE is held to the schedule for: a host themselves, a sessions-scoped service
+    the host it names; admins (people and admin-scoped services) are not held to it."""
+    if caller.kind is CallerKind.HOST:
+        return caller.user_id
+    if caller.kind is CallerKind.SESSION_SERVICE:
+        return named
+    return None

@@ -63,6 +63,8 @@ class NameSession:
     session_key: str
     session_id: str
     host_user_id: str | None = None
+    # The named host's slot covering the broadcast's start (docs/schedules.md).
+    slot_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class StreamSession:
     host_user_id: str | None
     end_reason: SessionEndReason | None
     recording: Recording | None = None
+    # The slot the broadcast started in, on a scheduled SHARED channel (docs/schedules.md).
+    slot_id: str | None = None
 
 
 def only_host(channel: Channel) -> str | None:

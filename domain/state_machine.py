@@ -37,6 +37,8 @@ class StateChange:
     session_id: str | None = None
     host_user_id: str | None = None
     stream_id: str | None = None
+    # The slot the broadcast started in, on a scheduled SHARED channel (docs/schedules.md)
+    slot_id: str | None = None
     # Whether `session_id` was given by the caller (docs/broadcasts.md: a caller may name a session once)
     session_named: bool = False
     # Leaving LIVE: the session closed (None for a broadcast older than session records) and why
@@ -64,10 +66,11 @@ def plan_state_change(
     host_user_id: str | None = None,
     stream_id: str | None = None,
     end_reason: SessionEndReason = SessionEndReason.ENDED_BY_CALLER,
+    slot_id: str | None = None,
 ) -> StateChange | None:
     """What setting `target` on `channel` means; None when it is a no-op.
 
-    Entering LIVE opens a session broadcast by `host_user_id`; leaving LIVE closes the channel's
+    Entering LIVE opens a session broadcast by `host_user_id` (in slot `slot_id`, if any); leaving LIVE closes the channel's
     current session with `end_reason`.
 
     Raises InvalidStateTransition for a transition the state machine forbids, and Conflict for
@@ -106,6 +109,7 @@ def plan_state_change(
             session_id=session_id or str(uuid.uuid4()),
             host_user_id=host_user_id,
             stream_id=stream_id,
+            slot_id=slot_id,
         )
     return StateChange(
         expected_state=channel.state,

@@ -11,11 +11,12 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from resolvers import channel_requests as request_resolvers
-from resolvers import mutations, queries, stream_mutations
+from resolvers import mutations, queries, slots as slot_resolvers, stream_mutations
 from schema.channel_requests import ChannelRequest, ChannelRequestConnection
 from schema.errors import ErrorCodes
 from schema.prepared_documents import BoundedDocuments, DocumentBounds, DocumentPreparer
 from schema.scalars import DATETIME
+from schema.slots import Slot, SlotConnection
 from schema.types import Assignment, Capacity, Channel, ChannelConnection
 
 
@@ -41,6 +42,10 @@ class Query:
     my_channel_requests: list[ChannelRequest] = strawberry.field(
         resolver=request_resolvers.my_channel_requests,
         description="The caller's own requests, newest first (at most 50).",
+    )
+    my_slots: SlotConnection = strawberry.field(
+        resolver=slot_resolvers.my_slots,
+        description="The caller's slots on every channel, earliest first. first: 1 to 100.",
     )
 
 
@@ -85,6 +90,12 @@ class Mutation:
     )
     reject_channel_request: ChannelRequest = strawberry.mutation(resolver=request_resolvers.reject_channel_request)
     cancel_channel_request: ChannelRequest = strawberry.mutation(resolver=request_resolvers.cancel_channel_request)
+    book_slot: Slot = strawberry.mutation(
+        resolver=slot_resolvers.book_slot,
+        description="Books a slot on a SHARED channel; CONFLICT when it overlaps another slot.",
+    )
+    move_slot: Slot = strawberry.mutation(resolver=slot_resolvers.move_slot)
+    cancel_slot: Slot = strawberry.mutation(resolver=slot_resolvers.cancel_slot)
 
 
 class ChannelsSchema(strawberry.Schema):

@@ -64,6 +64,9 @@ class StreamSession:
     )
     end_reason: SessionEndReason | None
     recording: Recording | None = strawberry.field(description="The recording of this broadcast, once IVS reported it.")
+    slot_id: strawberry.ID | None = strawberry.field(
+        description="The slot this broadcast started in, on a scheduled SHARED channel."
+    )
 
     @classmethod
     def of(cls, session: session_values.StreamSession) -> StreamSession:
@@ -76,4 +79,5 @@ class StreamSession:
             host_user_id=strawberry.ID(session.host_user_id) if session.host_user_id else None,
             end_reason=SessionEndReason(session.end_reason.value) if session.end_reason else None,
             recording=Recording.of(session.recording) if session.recording else None,
+            slot_id=strawberry.ID(session.slot_id) if session.slot_id else None,
         )

@@ -10,12 +10,13 @@ import strawberry
 
 from domain import model
 from domain.capacity import Capacity as CapacityValue
-from resolvers import channel_fields, channel_request_fields
+from resolvers import channel_fields, channel_request_fields, slot_fields
 from resolvers.channel_fields import MaybeAwaitable
 from schema.connections import Connection, Edge
 from schema.context import Info
 
 if TYPE_CHECKING:
+    from schema.slots import Slot
     from schema.streams import LiveStream, StreamSession
 
 T = TypeVar("T")
@@ -145,6 +146,25 @@ class Channel:
             return Connection.of([], has_next_page=False)
         return Connection.of([Edge(cursor=cursor, node=StreamSession.of(found)) for found, cursor in page.sessions],
                              has_next_page=page.has_next_page)
+
+    @strawberry.field(description=(
+        "SHARED channels: slots overlapping [from, to) (default: from now, no end), earliest first, "
+        "cancelled ones left out. first: 1 to 100."
+    ))
+    async def slots(
+        self, info: Info, from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None, first: int = 50, after: str | None = None,
+    ) -> Connection[Annotated[Slot, strawberry.lazy("schema.slots")]]:
+        from schema.slots import page_of
+
+        return page_of(await slot_fields.slots_of(self.value, info.context, from_, to, first, after))
+
+    @strawberry.field(description="The slot covering now; null when none.")
+    async def current_slot(self, info: Info) -> Annotated[Slot, strawberry.lazy("schema.slots")] | None:
+        from schema.slots import Slot
+
+        found = await slot_fields.current_slot_of(self.value, info.context)
+        return Slot.of(found) if found is not None else None
 
     @classmethod
     def of(cls, channel: model.Channel) -> Channel:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.clock import utc_now
 from data.approvals import ApprovalKeys
@@ -14,6 +14,7 @@ from data.live_notes import LiveNotes
 from data.repository import ChannelRepository
 from data.live_streams import LiveStreams
 from data.sessions import SessionStore
+from data.slots import SlotStore
 from data.state_changes import StateChangeStorage
 from data.stream_claims import StreamClaims
 from data.stream_key_records import StreamKeyRecords
@@ -35,6 +36,8 @@ class ChannelsBackend:
     live_streams: LiveStreams = field(default=None)  # type: ignore[assignment]
     # CHANNELS_LOST_AFTER_SECONDS: the live-state check's evidence for LOST (docs/broadcasts.md).
     lost_after_seconds: float = 90.0
+    # CHANNELS_SLOT_GRACE_MINUTES: how early and late a slot admits its host (docs/schedules.md).
+    slot_grace: timedelta = timedelta(minutes=10)
 
     def __post_init__(self) -> None:
         if self.live_streams is None:
@@ -72,3 +75,8 @@ class ChannelsBackend:
     def stream_key_records(self) -> StreamKeyRecords:
         """Stream keys on the channel and assignment records, under the key-change lease."""
         return StreamKeyRecords(self.repository.table)
+
+    @property
+    def slots(self) -> SlotStore:
+        """Slots of shared channels' schedules, and each channel's schedule version (docs/schedules.md)."""
+        return SlotStore(self.repository.table)

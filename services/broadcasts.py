@@ -23,8 +23,9 @@ from domain.broadcasts import (
     plan_stream_seen,
 )
 from domain.clock import format_timestamp, parse_timestamp
-from domain.model import Channel, ChannelState
+from domain.model import AssignmentModel, Channel, ChannelState
 from domain.sessions import SessionEndReason, only_host
+from domain.slots import Attribution, attribute_start
 from domain.state_machine import StateChange, plan_state_change
 from data.state_changes import EventAlreadyApplied, StaleChannel, StreamEventMarker
 from data.stream_claims import SessionChanged, StreamAlreadyClaimed, StreamClaims
@@ -72,6 +73,8 @@ def stream_seen(backend: ChannelsBackend, channel_id: str, report: StreamReport)
         channel = _read(backend, channel_id)
         claimed = stream_claims(backend).get(report.stream_id) is not None
         plan = plan_stream_seen(channel, report, already_claimed=claimed, host_user_id=only_host(channel))
+        if isinstance(plan, StateChange) and plan.enters_live:
+            plan = dataclasses.replace(plan, **start_attribution(backend, channel, report.started_at)._asdict())
         if isinstance(plan, NoChange):
             return plan.reason
         if isinstance(plan, StopOffAirStream):
@@ -101,6 +104,16 @@ def stream_seen(backend: ChannelsBackend, channel_id: str, report: StreamReport)
             return "went LIVE"
         # The older stream's session ended at this start (its end was lost): now plan this one.
     raise RuntimeError(f"channel {channel_id} kept changing while IVS stream {report.stream_id} started")
+
+
+def start_attribution(backend: ChannelsBackend, channel: Channel, at: datetime) -> Attribution:
+    """Whom a broadcast IVS reported starting at `at` belongs to: the channel's only host, and on a
+    SHARED channel the slot covering the start (whose host it is when the channel has several)."""
+    host = only_host(channel)
+    if channel.assignment_model is not AssignmentModel.SHARED:
+        return Attribution(None, host)
+    grace = backend.slot_grace
+    return attribute_start(backend.slots.around(channel.id, at, grace), at, grace, host)
 
 
 def _end_if_session_had_another_stream(backend: ChannelsBackend, channel_id: str, plan: AttachStream,
@@ -149,8 +162,10 @@ def _past_stream(backend: ChannelsBackend, channel: Channel, report: StreamRepor
 
 
 def _count_finished(backend: ChannelsBackend, channel: Channel, plan: CountFinishedBroadcast) -> str:
+    attribution = start_attribution(backend, channel, plan.started_at)
     backend.state_changes.add_finished_broadcast(channel.id, plan.stream_id, plan.started_at, plan.ended_at,
-                                              plan.minutes, backend.clock(), host_user_id=only_host(channel))
+                                              plan.minutes, backend.clock(), host_user_id=attribution.host_user_id,
+                                              slot_id=attribution.slot_id)
     return f"counted a finished broadcast of {plan.minutes} minutes (reported late)"
 
 

@@ -33,6 +33,7 @@ from domain.model import (
 from domain.naming import ivs_channel_name
 from domain.validation import validate_identifier, validate_new_channel
 from data.repository import (
+    AlongsideChanged,
     AssignmentGone,
     CapacityFull,
     ChannelIsLive,
@@ -44,6 +45,7 @@ from data.repository import (
 )
 from data.stream_claims import SessionChanged
 from services import stream_control
+from services.slots import cancel_every_slot, live_slot_check, slots_cancelled_with
 from services.backend import ChannelsBackend
 from services.transitions import applied, wait_briefly
 
@@ -265,7 +267,8 @@ def _host_owned_conflict(channel: Channel) -> Conflict:
 
 
 def unassign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, host_user_id: str) -> Assignment:
-    """Remove a host's assignment; returns the assignment that was removed."""
+    """Remove a host's assignment, cancelling their slots on the channel that have not ended in the
+    same transaction (services.slots); returns the assignment that was removed."""
     validate_identifier("channelId", channel_id)
     validate_identifier("hostUserId", host_user_id)
     require_grant(caller, "unassignChannel")
@@ -277,13 +280,18 @@ def unassign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, 
     live = Conflict(f"Channel '{channel_id}' is LIVE; set it IDLE before unassigning hosts.")
     if channel is not None and channel.state is ChannelState.LIVE:
         raise live
-    try:
-        repository.remove_assignment(assignment, channel_exists=channel is not None)
-    except AssignmentGone:
-        raise NotFound(f"Host '{host_user_id}' is not assigned to channel '{channel_id}'.") from None
-    except ChannelIsLive:
-        raise live from None
-    return assignment
+    for _ in range(STATE_CHANGE_ATTEMPTS):
+        try:
+            repository.remove_assignment(assignment, channel_exists=channel is not None,
+                                         alongside=slots_cancelled_with(backend, channel, host_user_id))
+        except AssignmentGone:
+            raise NotFound(f"Host '{host_user_id}' is not assigned to channel '{channel_id}'.") from None
+        except ChannelIsLive:
+            raise live from None
+        except AlongsideChanged:
+            continue  # a booking, move or cancel of the channel came first: read its schedule again
+        return assignment
+    raise Conflict(f"The schedule of channel '{channel_id}' kept changing while unassigning; retry.")
 
 
 def set_channel_state(
@@ -314,18 +322,21 @@ def set_channel_state(
         if channel is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.")
         require_may_leave_offline(caller, channel, target)
+        now = backend.clock()
         named = named_broadcaster(caller, channel, host_user_id) if target is ChannelState.LIVE else None
-        change = plan_caller_change(
-            channel, target, session_id, backend.clock(),
-            host_user_id=broadcasting_host(caller, channel, named) if target is ChannelState.LIVE else None,
-            named_host=named,
-        )
+        host = broadcasting_host(caller, channel, named) if target is ChannelState.LIVE else None
+        change = plan_caller_change(channel, target, session_id, now, host_user_id=host, named_host=named)
         if change is None:
             return channel
+        if isinstance(change, NameSession) or change.enters_live:
+            # On a SHARED channel: held to its schedule, and the broadcast belongs to a slot (docs/schedules.md).
+            slot_id, host = live_slot_check(backend, caller, channel, named, host, now)
+            change = (dataclasses.replace(change, slot_id=slot_id if change.host_user_id else None)
+                      if isinstance(change, NameSession) else dataclasses.replace(change, host_user_id=host, slot_id=slot_id))
         if isinstance(change, NameSession):
             try:
                 backend.stream_claims.name_session(channel_id, change.expected_session_id, change.session_key,
-                                                   change.session_id, change.host_user_id)
+                                                   change.session_id, change.host_user_id, change.slot_id)
             except SessionChanged:
                 continue  # the session ended or was named meanwhile: plan again
             return dataclasses.replace(channel, current_session_id=change.session_id, current_session_named=True)
@@ -347,9 +358,12 @@ def set_channel_state(
 
 
 def delete_channel(backend: ChannelsBackend, caller: Caller, channel_id: str) -> Channel:
-    """Delete an OFFLINE channel without hosts: its IVS channel, then its record (freeing its slot).
+    """Delete an OFFLINE channel without hosts: its slots are cancelled, then its IVS channel deleted,
+    then its record (freeing its capacity).
 
-    OFFLINE is the fence: an OFFLINE channel cannot go LIVE, so nobody broadcasts on it meanwhile.
+    Without hosts nobody can book it (a booking is conditional on its host's assignment), so the
+    cancelled schedule stays empty; a failure after it leaves a channel without slots, which a retry
+    deletes. OFFLINE is the fence: an OFFLINE channel cannot go LIVE, so nobody broadcasts on it meanwhile.
     If the record changed between the two steps (set IDLE, or assigned), the record stays and the
     request is CONFLICT; deleting it again (once OFFLINE and unassigned) completes the deletion.
     """
@@ -364,6 +378,7 @@ def delete_channel(backend: ChannelsBackend, caller: Caller, channel_id: str) ->
         raise Conflict(
             f"Channel '{channel_id}' is assigned to {', '.join(sorted(channel.assigned_host_ids))}; unassign first."
         )
+    cancel_every_slot(backend, channel_id)
     backend.ivs.delete_channel(channel.arn)
     try:
         backend.repository.delete_channel_record(channel_id)

@@ -61,10 +61,22 @@ BROADCAST_TRUTH_PART = {
     "Mutation": {"setChannelState", "stopBroadcast"},
     "Recording": {"recordingSessionId"},
 }
+# Schedules on shared channels (CONTRACT.md section 12, draft 3).
+SCHEDULES_PART = {
+    "Query": {"mySlots"},
+    "Mutation": {"bookSlot", "moveSlot", "cancelSlot"},
+    "Channel": {"slots", "currentSlot"},
+    "StreamSession": {"slotId"},
+    "Slot": None,
+    "BookSlotInput": None,
+    "SlotConnection": None,
+    "SlotEdge": None,
+}
 LANDED_PARTS = {
     "channel requests": CHANNEL_REQUESTS_PART,
     "live streams": LIVE_STREAMS_PART,
     "broadcast truth": BROADCAST_TRUTH_PART,
+    "schedules": SCHEDULES_PART,
 }
 
 
@@ -142,7 +154,7 @@ def test_inputs_and_enums_the_service_has_are_whole(draft: GraphQLSchema, servic
 
 
 # The draft each part belongs to: a whole type (None) is whole as that draft has it.
-PART_DRAFTS = {"channel requests": DRAFT2, "live streams": DRAFT2, "broadcast truth": DRAFT3}
+PART_DRAFTS = {"channel requests": DRAFT2, "live streams": DRAFT2, "broadcast truth": DRAFT3, "schedules": DRAFT3}
 
 
 @pytest.mark.parametrize("name", LANDED_PARTS.keys())

@@ -25,9 +25,10 @@ def test_every_setting_is_read_from_its_variable(clean_env: pytest.MonkeyPatch) 
     assert variable_of("limit") == "CHANNELS_LIMIT"
     assert variable_of("aws_region") == "AWS_REGION"
     clean_env.setenv("CHANNELS_LOST_AFTER_SECONDS", "120")
+    clean_env.setenv("CHANNELS_SLOT_GRACE_MINUTES", "5")
     clean_env.setenv("AWS_REGION", "eu-west-1")
     settings = load_settings()
-    assert (settings.lost_after_seconds, settings.region) == (120, "eu-west-1")
+    assert (settings.lost_after_seconds, settings.slot_grace_minutes, settings.region) == (120, 5, "eu-west-1")
 
 
 @pytest.mark.parametrize(("variable", "value", "message"), [
@@ -37,6 +38,10 @@ def test_every_setting_is_read_from_its_variable(clean_env: pytest.MonkeyPatch) 
     ("CHANNELS_TABLE", "a b", "CHANNELS_TABLE: String should match pattern '^[a-zA-Z0-9_.-]+$' (got 'a b')."),
     ("CHANNELS_LOST_AFTER_SECONDS", "86401",
      "CHANNELS_LOST_AFTER_SECONDS: Input should be less than or equal to 86400 (got '86401')."),
+    ("CHANNELS_SLOT_GRACE_MINUTES", "61",
+     "CHANNELS_SLOT_GRACE_MINUTES: Input should be less than or equal to 60 (got '61')."),
+    ("CHANNELS_SLOT_GRACE_MINUTES", "-1",
+     "CHANNELS_SLOT_GRACE_MINUTES: Input should be greater than or equal to 0 (got '-1')."),
     ("CHANNELS_TRUSTED_DOCUMENTS_ONLY", "maybe",
      "CHANNELS_TRUSTED_DOCUMENTS_ONLY: Input should be a valid boolean, unable to interpret input (got 'maybe')."),
 ])

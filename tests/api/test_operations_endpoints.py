@@ -40,6 +40,7 @@ async def test_readyz_reports_the_table_and_every_index_active(http: httpx.Async
         "index channel-requests-by-status-index": "ACTIVE",
         "index channel-requests-by-created-index": "ACTIVE",
         "index channel-requests-by-requester-index": "ACTIVE",
+        "index slots-by-host-index": "ACTIVE",
         "capacity counter": "present",
     }
 

@@ -141,17 +141,19 @@ def migrated_provisioned(table: DynamoTable) -> Migrated:
     return migrate(table, "ALL", "PROVISIONED")
 
 
-def test_provision_adds_the_six_new_indexes_to_the_existing_table(migrated: Migrated) -> None:
+def test_provision_adds_the_seven_new_indexes_to_the_existing_table(migrated: Migrated) -> None:
     description = migrated.table.client.describe_table(TableName=migrated.table.name)["Table"]
 
     assert sorted(index["IndexName"] for index in description["GlobalSecondaryIndexes"]) == [
         "channel-requests-by-created-index", "channel-requests-by-requester-index", "channel-requests-by-status-index",
         "channels-by-arn-index", "channels-by-created-index", "channels-by-state-index", "entityType-index",
+        "slots-by-host-index",
     ]
     assert migrated.summary.created_table is False
     assert migrated.summary.created_indexes == [
         "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index",
         "channel-requests-by-status-index", "channel-requests-by-created-index", "channel-requests-by-requester-index",
+        "slots-by-host-index",
     ]
 
 
@@ -166,10 +168,12 @@ def test_provision_gives_the_new_indexes_of_a_provisioned_table_its_own_units(mi
     assert units == {name: (7, 3) for name in (
         "entityType-index", "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index",
         "channel-requests-by-status-index", "channel-requests-by-created-index", "channel-requests-by-requester-index",
+        "slots-by-host-index",
     )}
     assert migrated_provisioned.summary.created_indexes == [
         "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index",
-        "channel-requests-by-status-index", "channel-requests-by-created-index", "channel-requests-by-requester-index"
+        "channel-requests-by-status-index", "channel-requests-by-created-index", "channel-requests-by-requester-index",
+        "slots-by-host-index",
     ]
 
 

@@ -34,11 +34,12 @@ STEPS = [
     ("UpdateTable", 3, "add index channels-by-arn-index", 3),
     ("UpdateTable", 4, "add index channel-requests-by-status-index", 4),
     ("UpdateTable", 6, "add index channel-requests-by-requester-index", 6),
-    ("Query", 1, "backfill channel records", 7),  # DynamoTable's read wraps the error: still one line
-    ("UpdateItem", 1, "backfill channel records", 7),
-    ("UpdateItem", 3, "backfill channel records", 7),
-    ("UpdateItem", 6, "backfill assignment records", 7),  # five channels first, then the assignments
-    ("PutItem", 1, "create the capacity counter", 7),
+    ("UpdateTable", 7, "add index slots-by-host-index", 7),
+    ("Query", 1, "backfill channel records", 8),  # DynamoTable's read wraps the error: still one line
+    ("UpdateItem", 1, "backfill channel records", 8),
+    ("UpdateItem", 3, "backfill channel records", 8),
+    ("UpdateItem", 6, "backfill assignment records", 8),  # five channels first, then the assignments
+    ("PutItem", 1, "create the capacity counter", 8),
 ]
 
 

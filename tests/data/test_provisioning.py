@@ -24,10 +24,11 @@ def test_provision_creates_the_table_with_pk_and_sk(table: DynamoTable) -> None:
     assert {d["AttributeName"]: d["AttributeType"] for d in description["AttributeDefinitions"]} == {
         "pk": "S", "sk": "S", "entityType": "S", "channelCatalog": "S", "channelState": "S", "createdAt": "S",
         "channelArn": "S", "channelRequestStatus": "S", "channelRequestCatalog": "S", "channelRequesterId": "S",
+        "slotHostUserId": "S", "endsAt": "S",
     }
 
 
-def test_provision_creates_the_seven_indexes(table: DynamoTable) -> None:
+def test_provision_creates_the_eight_indexes(table: DynamoTable) -> None:
     provision(table, ENTITY_INDEX)
 
     description = table.client.describe_table(TableName=table.name)["Table"]
@@ -39,6 +40,7 @@ def test_provision_creates_the_seven_indexes(table: DynamoTable) -> None:
         "channel-requests-by-status-index": [("channelRequestStatus", "HASH"), ("createdAt", "RANGE")],
         "channel-requests-by-created-index": [("channelRequestCatalog", "HASH"), ("createdAt", "RANGE")],
         "channel-requests-by-requester-index": [("channelRequesterId", "HASH"), ("createdAt", "RANGE")],
+        "slots-by-host-index": [("slotHostUserId", "HASH"), ("endsAt", "RANGE")],
     }
     projections = {i["IndexName"]: i["Projection"]["ProjectionType"] for i in description["GlobalSecondaryIndexes"]}
     assert projections["channels-by-arn-index"] == "KEYS_ONLY"
@@ -57,7 +59,7 @@ def test_provision_reports_what_it_created(table: DynamoTable) -> None:
         created_indexes=[
             "entityType-index", "channels-by-created-index", "channels-by-state-index", "channels-by-arn-index",
             "channel-requests-by-status-index", "channel-requests-by-created-index",
-            "channel-requests-by-requester-index",
+            "channel-requests-by-requester-index", "slots-by-host-index",
         ],
         backfilled_channels=0,
         backfilled_assignments=0,

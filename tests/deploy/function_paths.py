@@ -4,7 +4,7 @@ What each function's Lambda handler (app/lambda_handler.py) does with real event
 
 - the API function: every document of both frontends (operations/vista-stream, operations/program-manager)
   and the contract's other operations (rotateStreamKey, stopBroadcast, Channel.stream, Channel.sessions),
-  `smoke`'s fifteen steps and cleanup (its HTTP client routed into the handler), /healthz and /readyz;
+  `smoke`'s eighteen steps and cleanup (its HTTP client routed into the handler), /healthz and /readyz;
 - the IVS events function: each sample of tests/events/samples, in a broadcast's order;
 - the live check: a stream IVS has that no event reported, then the stream lost;
 - the operator's commands (commands/cli.py, run with an operator's credentials, not a role of the stack):
@@ -21,6 +21,7 @@ import json
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,7 @@ def _frontends(admin: Api, host: Api, producer: Api) -> None:
     admin.operation("vista-stream/UnassignChannel.graphql", {"channelId": channel, "hostUserId": "host-1"})
     admin.operation("vista-stream/SetChannelState.graphql", {"channelId": channel, "state": "OFFLINE"})
     admin.operation("vista-stream/DeleteChannel.graphql", {"id": channel})
+    _schedule(admin, host)
     for name in ("rejected", "cancelled", "approved"):
         request = producer.operation("program-manager/RequestChannel.graphql",
                                      {"input": {"name": f"IAM {name}", "reason": "a show"}})["requestChannel"]["id"]
@@ -145,12 +147,41 @@ def _frontends(admin: Api, host: Api, producer: Api) -> None:
     admin.operation("vista-stream/ChannelRequests.graphql", {"status": None, "first": 20})  # every request
 
 
+def _schedule(admin: Api, host: Api) -> None:
+    """A SHARED channel's schedule from both frontends, the host going LIVE in their slot, and the
+    unassignment and deletion that cancel what is left (docs/schedules.md)."""
+    shared = admin.operation("vista-stream/CreateChannel.graphql", {"input": {
+        "name": "IAM schedule", "assignmentModel": "SHARED", "idempotencyKey": "iam-paths-2"}})["createChannel"]["id"]
+    admin.operation("vista-stream/AssignChannel.graphql", {"channelId": shared, "hostUserId": "host-1"})
+    now = utc_now().replace(second=0, microsecond=0)
+
+    def times(hours: int) -> dict[str, str]:
+        return {"startsAt": format_timestamp(now + timedelta(hours=hours)),
+                "endsAt": format_timestamp(now + timedelta(hours=hours + 1))}
+
+    slot = host.operation("program-manager/BookSlot.graphql",
+                          {"input": {"channelId": shared, **times(0)}})["bookSlot"]["id"]
+    host.operation("program-manager/MySlots.graphql")
+    host.operation("program-manager/HostGoLive.graphql", {"channelId": shared, "state": "LIVE"})
+    host.operation("program-manager/HostGoLive.graphql", {"channelId": shared, "state": "IDLE"})
+    host.operation("program-manager/MoveSlot.graphql", {"id": slot, **times(2)})
+    admin.operation("vista-stream/BookSlotForHost.graphql",
+                    {"input": {"channelId": shared, "hostUserId": "host-1", **times(4)}})
+    admin.operation("vista-stream/ChannelSchedule.graphql", {"id": shared})
+    host.operation("program-manager/CancelSlot.graphql", {"id": slot})
+    admin.operation("vista-stream/UnassignChannel.graphql", {"channelId": shared, "hostUserId": "host-1"})
+    admin.operation("vista-stream/SetChannelState.graphql", {"channelId": shared, "state": "OFFLINE"})
+    admin.operation("vista-stream/DeleteChannel.graphql", {"id": shared})
+
+
 def _broadcast(admin: Api, stand_in: LocalIvsStreamsStandIn, recorder: AwsCallRecorder, ivs: Any) -> str:
     """A channel the events drive through a broadcast, then the live check finding and losing a stream,
     and finding one on the channel once it is OFFLINE (an encoder on a key left behind, as a failed
     put-back-on-air leaves one; `ivs` is the test's own client, unrecorded); the channel's ARN."""
     with recorder.acting_as("API"):
-        made = admin('mutation { createChannel(input: {name: "Broadcast"}) { id arn streamKey } }')["createChannel"]
+        # SHARED: a stream's start is attributed to the slot covering it (a Query of the channel's slots).
+        made = admin('mutation { createChannel(input: {name: "Broadcast", assignmentModel: SHARED}) '
+                     '{ id arn streamKey } }')["createChannel"]
         admin('mutation($id: ID!) { assignChannel(channelId: $id, hostUserId: "host-2") { hostUserId } }',
               {"id": made["id"]})
     stand_in.connect_encoder(made["streamKey"])

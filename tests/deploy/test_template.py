@@ -40,6 +40,7 @@ API_DYNAMODB_ACTIONS = {
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",  # a booking checks its host's assignment (docs/schedules.md)
     "dynamodb:DescribeTable",  # /readyz
 }
 EVENTS_DYNAMODB_ACTIONS = {
@@ -57,6 +58,7 @@ EXPECTED_INDEXES = {
     "channel-requests-by-status-index": ("channelRequestStatus", "createdAt", "ALL"),
     "channel-requests-by-created-index": ("channelRequestCatalog", "createdAt", "ALL"),
     "channel-requests-by-requester-index": ("channelRequesterId", "createdAt", "ALL"),
+    "slots-by-host-index": ("slotHostUserId", "endsAt", "ALL"),
 }
 
 
@@ -222,7 +224,7 @@ def test_table_key_attributes_are_strings(template: dict[str, Any]) -> None:
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
-    key_attributes = {"pk", "sk"} | {key[0] for key in EXPECTED_INDEXES.values()} | {"createdAt"}
+    key_attributes = {"pk", "sk"} | {key[0] for key in EXPECTED_INDEXES.values()} | {"createdAt", "endsAt"}
     assert {d["AttributeName"]: d["AttributeType"] for d in properties["AttributeDefinitions"]} == dict.fromkeys(
         key_attributes, "S"
     )

@@ -149,7 +149,7 @@ def test_the_frontends_manifest_merged_with_export_documents_serves_smoke_and_th
         assert run_smoke(base_url, tokens.admin(), report=lines.append) == 0, lines
         frontend = httpx.post(f"{base_url}/graphql", json={"documentId": capacity_id()},
                               headers={"authorization": f"Bearer {tokens.admin()}"})
-    assert len(lines) == 16 and all(line.startswith("PASS") for line in lines)
+    assert len(lines) == 19 and all(line.startswith("PASS") for line in lines)
     assert_capacity(frontend)
     assert {sha256_hex(operation.sent()) for operation in SMOKE} <= {key.removeprefix("sha256:") for key in exported}
 

@@ -94,7 +94,7 @@ def test_smoke_sends_documents_by_hash_to_a_trusted_only_deployment(
     lines: list[str] = []
     with served(service) as base_url:
         assert run_smoke(base_url, tokens.admin(), report=lines.append, transport=transport) == 0, lines
-    assert len(lines) == 16 and all(line.startswith("PASS") for line in lines)  # 15 steps and the cleanup
+    assert len(lines) == 19 and all(line.startswith("PASS") for line in lines)  # 18 steps and the cleanup
     # Every document went by hash alone: the deployment knows them all from its manifest.
     assert transport.bodies and all(
         "query" not in body and body["extensions"]["persistedQuery"]["version"] == 1 for body in transport.bodies

@@ -1,0 +1,333 @@
+"""Slot records (CONTRACT.md section 12, docs/schedules.md): the schedule of a SHARED channel.
+
+Each slot is two items, written together:
+
+- its record, `pk = slot#{slotId}`, `sk = info` (entityType `channelSlot`): found by id (moveSlot,
+  cancelSlot), and, while live, in the sparse `slots-by-host-index` (`slotHostUserId`, `endsAt`) that
+  answers mySlots in one Query;
+- its time entry in its channel's partition, `sk = slot#{endsAt}#{slotId}` (entityType
+  `channelSlotTime`), present while the slot is live: a channel's schedule, earliest first, is one
+  consistent Query of its partition. Live slots never overlap, so ordering by end orders by start too.
+
+Invariants and the condition that guards each:
+
+- no two live slots of a channel overlap: every booking and move is conditional on the channel's
+  schedule version (`pk = channel#{channelId}`, `sk = schedule`) that it read before checking the
+  time entries around it, and increments it, so two bookings of one channel never both commit on
+  the same view of the schedule;
+- a slot's host is assigned to its channel: a ConditionCheck on the host's assignment record;
+- a cancelled slot never changes again, and a change applies to the slot as it was read: the record's
+  update is conditional on its times and on having no `cancelledAt`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.clock import format_timestamp, parse_timestamp
+from domain.errors import BadUserInput
+from domain.slots import SLOT_MAX_LENGTH, Slot, SlotTimes, candidates_around
+from data.dynamo import DynamoTable, TransactionCancelled, condition_check, delete, put, to_dynamo, update
+from data.pagination import decode_cursor, encode_cursor
+from data.table import (
+    CHANNEL_PK_PREFIX,
+    SCHEDULE_ENTITY,
+    SLOT_ENTITY,
+    SLOT_HOST_ATTRIBUTE,
+    SLOT_PK_PREFIX,
+    SLOT_TIME_ENTITY,
+    SLOT_TIME_SK_PREFIX,
+    SLOTS_BY_HOST_INDEX,
+    assignment_key,
+    channel_key,
+    schedule_key,
+    slot_key,
+)
+
+# DynamoDB's limit of items per transaction, and the items a cancel takes (record and time entry).
+TRANSACTION_ITEMS_MAX = 100
+CANCEL_ITEMS = 2
+
+
+class ScheduleChanged(Exception):
+    """The channel's schedule changed between the read a booking was planned from and its write."""
+
+
+class SlotChanged(Exception):
+    """The slot was moved or cancelled between the read a change was planned from and its write."""
+
+
+class HostNotAssigned(Exception):
+    """The slot's host is not (or no longer) assigned to the slot's channel."""
+
+
+def _time_sort_key(ends_at: datetime, slot_id: str) -> str:
+    return f"{SLOT_TIME_SK_PREFIX}{format_timestamp(ends_at)}#{slot_id}"
+
+
+def _after(at: datetime) -> str:
+    """A sort key after every time entry ending at or before `at` (ids hold no `~`)."""
+    return f"{SLOT_TIME_SK_PREFIX}{format_timestamp(at)}#~"
+
+
+def time_entry_key(channel_id: str, ends_at: datetime, slot_id: str) -> dict[str, str]:
+    return {"pk": f"{CHANNEL_PK_PREFIX}{channel_id}", "sk": _time_sort_key(ends_at, slot_id)}
+
+
+def _attributes(slot: Slot) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "slotId": slot.id,
+        "channelId": slot.channel_id,
+        "hostUserId": slot.host_user_id,
+        "startsAt": format_timestamp(slot.starts_at),
+        "endsAt": format_timestamp(slot.ends_at),
+        "createdBy": slot.created_by,
+        "createdAt": format_timestamp(slot.created_at),
+    }
+    if slot.title is not None:
+        item["title"] = slot.title
+    return item
+
+
+def slot_from_item(item: dict[str, Any]) -> Slot:
+    starts, ends, created = (parse_timestamp(item.get(name)) for name in ("startsAt", "endsAt", "createdAt"))
+    assert starts is not None and ends is not None and created is not None
+    return Slot(
+        id=str(item["slotId"]),
+        channel_id=str(item["channelId"]),
+        host_user_id=str(item["hostUserId"]),
+        title=item.get("title"),
+        times=SlotTimes(starts, ends),
+        created_by=str(item["createdBy"]),
+        created_at=created,
+        cancelled_at=parse_timestamp(item.get("cancelledAt")),
+    )
+
+
+@dataclass(frozen=True)
+class SlotPage:
+    slots: list[tuple[Slot, str]]  # each with its cursor
+    has_next_page: bool
+
+
+class SlotStore:
+    """The one door to slot records (ChannelsBackend.slots)."""
+
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    # Reads
+
+    def get(self, slot_id: str) -> Slot | None:
+        item = self.table.get(slot_key(slot_id))
+        return slot_from_item(item) if item else None
+
+    def schedule_version(self, channel_id: str) -> int:
+        """The channel's schedule version (0 before its first booking); read before the time entries."""
+        item = self.table.get(schedule_key(channel_id))
+        return int(item["version"]) if item else 0
+
+    def ending_after(self, channel_id: str, at: datetime, limit: int) -> list[Slot]:
+        """The channel's first `limit` live slots ending after `at`, earliest first (one consistent Query)."""
+        items, _ = self.table.query(**self._channel_query(channel_id, _after(at), None), Limit=limit)
+        return [slot_from_item(item) for item in items]
+
+    def around(self, channel_id: str, now: datetime, grace: timedelta) -> list[Slot]:
+        """The live slots that may cover `now` widened by `grace`, and one more (to tell whether the
+        channel is scheduled): those ending after `now - grace`, earliest first."""
+        return self.ending_after(channel_id, now - grace, candidates_around(grace))
+
+    def all_ending_after(self, channel_id: str, at: datetime) -> list[Slot]:
+        """Every live slot of the channel ending after `at` (unassign and delete; not for pages)."""
+        return [slot_from_item(item) for item in self.table.query_all(**self._channel_query(channel_id, _after(at), None))]
+
+    def channel_page(self, channel_id: str, start: datetime, end: datetime | None, first: int,
+                     after: str | None) -> SlotPage:
+        """The channel's live slots overlapping [start, end), earliest first: one Query of `first + 1`
+        time entries. Entries are ordered by end, and live slots never overlap, so the first one
+        starting at or after `end` (the filter) is the last one read: a page reads what it returns."""
+        # A slot starting before `end` ends within 12 hours of it: the key range stops there.
+        upper = _after(end + SLOT_MAX_LENGTH) if end is not None else None
+        query = self._channel_query(channel_id, _after(start), upper)
+        if after is not None:
+            query["ExclusiveStartKey"] = to_dynamo(self._channel_position(channel_id, after))
+        return self._page(query, end, first, lambda item: encode_cursor({"pk": item["pk"], "sk": item["sk"]}))
+
+    def host_page(self, host_user_id: str, start: datetime, end: datetime | None, first: int,
+                  after: str | None) -> SlotPage:
+        """The host's live slots overlapping [start, end), earliest first: one Query of the host index
+        (a host's live slots never overlap either: they are all on the channel they hold)."""
+        query: dict[str, Any] = {
+            "IndexName": SLOTS_BY_HOST_INDEX,
+            "KeyConditionExpression": "#host = :host AND endsAt > :start",
+            "ExpressionAttributeNames": {"#host": SLOT_HOST_ATTRIBUTE},
+            "ExpressionAttributeValues": {":host": {"S": host_user_id}, ":start": {"S": format_timestamp(start)}},
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = to_dynamo(self._host_position(host_user_id, after))
+
+        def cursor(item: dict[str, Any]) -> str:
+            return encode_cursor({"pk": item["pk"], "sk": item["sk"], SLOT_HOST_ATTRIBUTE: host_user_id,
+                                  "endsAt": item["endsAt"]})
+
+        return self._page(query, end, first, cursor)
+
+    def _page(self, query: dict[str, Any], end: datetime | None, first: int, cursor: Any) -> SlotPage:
+        if end is not None:
+            query["FilterExpression"] = "startsAt < :end"
+            query["ExpressionAttributeValues"][":end"] = {"S": format_timestamp(end)}
+        items, _ = self.table.query(**query, Limit=first + 1)
+        return SlotPage([(slot_from_item(item), cursor(item)) for item in items[:first]], len(items) > first)
+
+    @staticmethod
+    def _channel_query(channel_id: str, lower: str, upper: str | None) -> dict[str, Any]:
+        return {
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lower AND :upper",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": channel_key(channel_id)["pk"]},
+                ":lower": {"S": lower},
+                ":upper": {"S": upper or f"{SLOT_TIME_SK_PREFIX}~"},
+            },
+            "ConsistentRead": True,
+        }
+
+    @staticmethod
+    def _channel_position(channel_id: str, cursor: str) -> dict[str, str]:
+        position = decode_cursor(cursor, {"pk", "sk"})
+        if (position is None or position["pk"] != channel_key(channel_id)["pk"]
+                or not position["sk"].startswith(SLOT_TIME_SK_PREFIX)):
+            raise BadUserInput("'after' is not a cursor this service returned for these slots.")
+        return position
+
+    @staticmethod
+    def _host_position(host_user_id: str, cursor: str) -> dict[str, str]:
+        position = decode_cursor(cursor, {"pk", "sk", SLOT_HOST_ATTRIBUTE, "endsAt"})
+        if (position is None or position[SLOT_HOST_ATTRIBUTE] != host_user_id
+                or not position["pk"].startswith(SLOT_PK_PREFIX) or parse_timestamp(position["endsAt"]) is None):
+            raise BadUserInput("'after' is not a cursor this service returned for these slots.")
+        return position
+
+    # Writes
+
+    def book(self, slot: Slot, expected_version: int) -> None:
+        """Write a new slot, conditional on the schedule version read and on its host's assignment.
+
+        Raises ScheduleChanged (another booking or move came first: plan again) or HostNotAssigned."""
+        record = {**slot_key(slot.id), "entityType": SLOT_ENTITY, SLOT_HOST_ATTRIBUTE: slot.host_user_id,
+                  **_attributes(slot)}
+        entry = {**time_entry_key(slot.channel_id, slot.ends_at, slot.id), "entityType": SLOT_TIME_ENTITY,
+                 **_attributes(slot)}
+        self._write([
+            self._next_version(slot.channel_id, expected_version),
+            put(entry, condition="attribute_not_exists(pk)"),
+            put(record, condition="attribute_not_exists(pk)"),
+            self._host_assigned(slot),
+        ])
+
+    def move(self, slot: Slot, times: SlotTimes, expected_version: int) -> Slot:
+        """Give a live slot new times, conditional on the schedule version read, on the slot being as
+        read, and on its host's assignment. Raises ScheduleChanged, SlotChanged or HostNotAssigned."""
+        moved = Slot(slot.id, slot.channel_id, slot.host_user_id, slot.title, times, slot.created_by,
+                     slot.created_at)
+        new_entry = {**time_entry_key(slot.channel_id, times.ends_at, slot.id), "entityType": SLOT_TIME_ENTITY,
+                     **_attributes(moved)}
+        entries = [self._next_version(slot.channel_id, expected_version), self._record_update(
+            slot, "SET startsAt = :starts, endsAt = :ends",
+            {":starts": format_timestamp(times.starts_at), ":ends": format_timestamp(times.ends_at)})]
+        if times.ends_at == slot.ends_at:  # the same entry: one write of it
+            entries.append(put(new_entry, condition="attribute_exists(pk)"))
+        else:
+            entries += [delete(time_entry_key(slot.channel_id, slot.ends_at, slot.id), condition="attribute_exists(pk)"),
+                        put(new_entry, condition="attribute_not_exists(pk)")]
+        self._write([*entries, self._host_assigned(slot)])
+        return moved
+
+    def cancel(self, slot: Slot, now: datetime) -> Slot:
+        """Cancel a live slot as read (SlotChanged when it was moved or cancelled meanwhile)."""
+        try:
+            self.table.transact(self.cancel_entries(slot, now))
+        except TransactionCancelled:
+            raise SlotChanged from None
+        return _cancelled(slot, now)
+
+    def cancel_entries(self, slot: Slot, now: datetime) -> list[dict[str, Any]]:
+        """The transaction entries of a cancel (CANCEL_ITEMS): the record gets `cancelledAt` and leaves
+        the host index, its time entry goes (it blocks no time)."""
+        return [
+            self._record_update(slot, f"SET cancelledAt = :now REMOVE {SLOT_HOST_ATTRIBUTE}",
+                                {":now": format_timestamp(now)}),
+            delete(time_entry_key(slot.channel_id, slot.ends_at, slot.id), condition="attribute_exists(pk)"),
+        ]
+
+    def cancel_all(self, slots: Sequence[Slot], now: datetime) -> list[Slot]:
+        """Cancel each slot, in transactions of as many as fit; one already changed is left as it is
+        (a cancel is final, a move is planned again by the caller). Returns those cancelled here."""
+        done: list[Slot] = []
+        per_transaction = TRANSACTION_ITEMS_MAX // CANCEL_ITEMS
+        for start in range(0, len(slots), per_transaction):
+            batch = slots[start:start + per_transaction]
+            try:
+                self.table.transact([entry for slot in batch for entry in self.cancel_entries(slot, now)])
+                done += [_cancelled(slot, now) for slot in batch]
+            except TransactionCancelled:
+                for slot in batch:  # one of them changed: cancel the others one by one
+                    try:
+                        done.append(self.cancel(slot, now))
+                    except SlotChanged:
+                        pass
+        return done
+
+    def schedule_unchanged(self, channel_id: str, expected_version: int) -> dict[str, Any]:
+        """A ConditionCheck entry: no booking or move of the channel since its version was read."""
+        condition, values = self._version_condition(expected_version)
+        return condition_check(schedule_key(channel_id), condition, values=values)
+
+    def _next_version(self, channel_id: str, expected_version: int) -> dict[str, Any]:
+        condition, values = self._version_condition(expected_version)
+        return update(
+            schedule_key(channel_id),
+            "SET version = :next, entityType = :entity, channelId = :channel",
+            condition=condition,
+            values={**values, ":next": expected_version + 1, ":entity": SCHEDULE_ENTITY, ":channel": channel_id},
+        )
+
+    @staticmethod
+    def _version_condition(expected_version: int) -> tuple[str, dict[str, Any]]:
+        if expected_version == 0:
+            return "attribute_not_exists(version)", {}
+        return "version = :read", {":read": expected_version}
+
+    @staticmethod
+    def _record_update(slot: Slot, expression: str, values: dict[str, Any]) -> dict[str, Any]:
+        return update(
+            slot_key(slot.id),
+            expression,
+            condition="startsAt = :read_starts AND endsAt = :read_ends AND attribute_not_exists(cancelledAt)",
+            values={**values, ":read_starts": format_timestamp(slot.starts_at),
+                    ":read_ends": format_timestamp(slot.ends_at)},
+        )
+
+    @staticmethod
+    def _host_assigned(slot: Slot) -> dict[str, Any]:
+        return condition_check(assignment_key(slot.host_user_id), "channelId = :channel",
+                               values={":channel": slot.channel_id})
+
+    def _write(self, entries: list[dict[str, Any]]) -> None:
+        """A booking or move: the version first, the host's assignment last."""
+        try:
+            self.table.transact(entries)
+        except TransactionCancelled as cancelled:
+            if len(entries) - 1 in cancelled.failed:
+                raise HostNotAssigned from None
+            if 0 in cancelled.failed:
+                raise ScheduleChanged from None
+            raise SlotChanged from None
+
+
+def _cancelled(slot: Slot, now: datetime) -> Slot:
+    return Slot(slot.id, slot.channel_id, slot.host_user_id, slot.title, slot.times, slot.created_by,
+                slot.created_at, cancelled_at=now)
+
