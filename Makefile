@@ -38,8 +38,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest $(PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
-# The performance benchmark on the embedded backend (docs/performance.md); a few minutes.
+# The performance benchmark on the embedded backend (docs/performance.md); a few minutes. The Node peer's
+# npm packages (bench/peer/package-lock.json) are installed for `python -m bench --section peer`.
 bench: $(STAMP)
+	$(BIN)/npm ci --prefix bench/peer --ignore-scripts --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m bench
 
 # Regenerate the committed schema snapshot on purpose (docs/testing.md, "Schema snapshot").

@@ -1,7 +1,7 @@
-"""`python -m bench [--quick] [--section all|replayed|fixed|attack] [--json PATH]`: run the benchmark on the
+"""`python -m bench [--quick] [--section all|replayed|fixed|attack|peer] [--json PATH]`: run the benchmark on the
 embedded backend, print its tables, and write them as JSON (default bench-results.json). One part alone:
 `replayed` (3b, the added latency over a replayed backend), `fixed` (3c, the fixed cost per request),
-`attack` (6, bounded work under attack)."""
+`attack` (6, bounded work under attack), `peer` (issue 30: the service beside a Node peer, bench/peer/)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _commit() -> str:
     return f"{head}{' with uncommitted changes' if dirty else ''}"
 
 
-SECTIONS = ("all", "replayed", "fixed", "attack")
+SECTIONS = ("all", "replayed", "fixed", "attack", "peer")
 ATTACK_TABLE = "bench-attack"
 
 
@@ -103,8 +103,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments.add_argument("--section", choices=SECTIONS, default="all",
                            help="all parts (default) or one: replayed (part 3b, the added latency over a replayed "
                                 "backend), fixed (part 3c, the fixed cost per request), attack (part 6, bounded "
-                                "work under attack)")
+                                "work under attack), peer (the service beside the Node peer: ratios and profiles)")
     parsed = arguments.parse_args(argv)
+    if parsed.section == "peer":  # a report of its own (bench/peer/part.py)
+        from bench.peer import part
+        from bench.peer.side_by_side import PeerPlan
+
+        result = part.measure(PeerPlan.quick() if parsed.quick else PeerPlan.full())
+        sys.stdout.write(part.render(result))
+        parsed.json.write_text(json.dumps(part.to_json(result), indent=2) + "\n")
+        print(f"bench: results written to {parsed.json}", file=sys.stderr)
+        return
     results = run(Plan.quick() if parsed.quick else Plan.full(), parsed.section)
     sys.stdout.write(render(results))
     parsed.json.write_text(json.dumps(to_json(results), indent=2) + "\n")

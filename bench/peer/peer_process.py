@@ -7,6 +7,7 @@ when they are missing; `make bench` installs them too.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -31,9 +32,14 @@ class NodePeer:
     pid: int
 
 
+@functools.cache
 def node() -> str:
+    """The node binary itself: .venv/bin/node is the wheel's Python launcher, whose process would be the one
+    signalled and whose CPU would be read, so the peer runs under the binary it starts (`process.execPath`)."""
     found = NODE_BIN / "node"
-    return str(found) if found.exists() else (shutil.which("node") or "node")
+    launcher = str(found) if found.exists() else (shutil.which("node") or "node")
+    return subprocess.run([launcher, "-p", "process.execPath"], capture_output=True, text=True,
+                          check=True).stdout.strip()
 
 
 def ensure_installed() -> None:
