@@ -125,12 +125,12 @@ def side_by_side() -> Iterator[SideBySide]:
             with served_service(seeded.table, LIMIT, backend=connection, kms_key_id=seeded.kms_key_id) as service:
                 (service_pid,) = set(children(os.getpid())) - before
                 token = service.token(BENCH_ADMIN, admin=True)
-                answers = {scenario.name: _answer(service.port, token, scenario) for scenario in scenarios()}
+                answers = {scenario.name: answer_of(service.port, token, scenario) for scenario in scenarios()}
                 replay_control(replay_url, "POST", "/__replay__/replay")
                 with served_jwks(service.dev_key.jwks()) as jwks_url, \
                         node_peer(connection, seeded.table, jwks_url, service.admin_group) as peer:
                     for scenario in scenarios():
-                        theirs = _answer(peer.port, token, scenario)
+                        theirs = answer_of(peer.port, token, scenario)
                         if theirs != answers[scenario.name]:
                             raise RuntimeError(f"{scenario.name}: the peer answered {json.dumps(theirs)[:300]}, "
                                                f"the service {json.dumps(answers[scenario.name])[:300]}")
@@ -138,7 +138,7 @@ def side_by_side() -> Iterator[SideBySide]:
                                      token, replay_url, connection, seeded.table, jwks_url, service.admin_group)
 
 
-def _answer(port: int, token: str, scenario: Scenario) -> object:
+def answer_of(port: int, token: str, scenario: Scenario) -> object:
     answers: list[bytes] = []
     with graphql_sender(port, token, scenario, answers) as send:
         send()
