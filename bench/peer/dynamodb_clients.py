@@ -78,8 +78,7 @@ async def run_aiobotocore(plan: dict[str, Any], iterations: int) -> dict[str, tu
 
 async def run_aiodynamo(plan: dict[str, Any], iterations: int, http: str) -> dict[str, tuple[float, float]]:
     from aiodynamo.client import Client
-    from aiodynamo.credentials import StaticCredentials
-    from aiodynamo.models import Key
+    from aiodynamo.credentials import Key, StaticCredentials
     from yarl import URL
 
     credentials = StaticCredentials(Key(plan["access_key_id"], plan["secret_access_key"]))
