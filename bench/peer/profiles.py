@@ -31,8 +31,9 @@ PYTHON_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("thread-pool hop (anyio, concurrent.futures, threading)",
      ("/anyio/", "/concurrent/futures/", "/threading.py", "/queue.py")),
     ("event loop (asyncio, uvloop)", ("/asyncio/", "/uvloop/")),
-    ("the service's own code (app, schema, resolvers, data, domain, services)",
-     ("/app/", "/schema/", "/resolvers/", "/data/", "/domain/", "/services/")),
+    ("the service's HTTP layer (app/: middleware, token check, the GraphQL view)", ("/app/",)),
+    ("the service's resolvers and records (schema, resolvers, data, domain, services)",
+     ("/schema/", "/resolvers/", "/data/", "/domain/", "/services/")),
 )
 NODE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("AWS SDK (@aws-sdk, @smithy)", ("/@aws-sdk/", "/@smithy/", "/@aws-crypto/")),

@@ -111,6 +111,7 @@ class SideBySide:
     table: str
     jwks_url: str
     admin_group: str
+    kms_key_id: str | None  # of the stream keys sealed in the table
 
 
 @contextlib.contextmanager
@@ -135,7 +136,8 @@ def side_by_side() -> Iterator[SideBySide]:
                             raise RuntimeError(f"{scenario.name}: the peer answered {json.dumps(theirs)[:300]}, "
                                                f"the service {json.dumps(answers[scenario.name])[:300]}")
                     yield SideBySide({"service": Server(service.port, service_pid), "peer": Server(peer.port, peer.pid)},
-                                     token, replay_url, connection, seeded.table, jwks_url, service.admin_group)
+                                     token, replay_url, connection, seeded.table, jwks_url, service.admin_group,
+                                     seeded.kms_key_id)
 
 
 def answer_of(port: int, token: str, scenario: Scenario) -> object:
