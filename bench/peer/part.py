@@ -29,7 +29,8 @@ def measure(plan: PeerPlan, *, profiles: bool = True) -> PeerResult:
     before = load_average()
     with side_by_side() as both:
         rounds = run_rounds(both, plan)
-        found = [*profile_service(both, PROFILE_SECONDS), *profile_peer(both, PROFILE_SECONDS)] if profiles else []
+        found = ([*profile_service(both, PROFILE_SECONDS, gil_only=True), *profile_peer(both, PROFILE_SECONDS)]
+                 if profiles else [])
         stats = replay_stats(both)
     return PeerResult(plan, rounds.rows, found, stats, rounds.machine_busy_share, before, load_average())
 
@@ -61,7 +62,8 @@ def render(result: PeerResult) -> str:
                for side in found}
         parts += ["", f"### Where the CPU goes, {operation}: share of samples (ms of CPU per request)"]
         for side, profile in found.items():
-            parts.append(table([f"{side} ({profile.samples} samples)", "share", "ms/request"],
+            samples = "samples of the thread holding the GIL" if side == "service" else "samples"
+            parts.append(table([f"{side} ({profile.samples} {samples})", "share", "ms/request"],
                                [[group, f"{share:.0%}", f"{share * cpu[side]:.2f}"]
                                 for group, share in profile.shares.items()]))
     return "\n".join(parts) + "\n"
