@@ -2,11 +2,11 @@
 
 Each sample is given to the library of its innermost frame that belongs to one of the groups below (a
 `json.loads` called by botocore's parser counts as botocore); samples in neither group are "other".
-The service is sampled by py-spy during a 16-connection window; with `gil_only` (what the benchmark
-reports) only the thread holding the GIL, since py-spy counts a thread waiting for the GIL as active,
-which gives the thread-pool hop 4-26% of the samples from one window to the next instead of 2-9%. The
-peer is a fresh process started with `--cpu-prof`, loaded for a warm-up window and then the measured
-one, of which only the last window's samples are counted.
+The service is sampled by py-spy during a 16-connection window. With `gil_only` (what the benchmark
+reports) only the thread holding the GIL is sampled: py-spy counts a thread waiting for the GIL as
+active, which gave the thread-pool hop 4-26% of all threads' samples from one window to the next (2-9%
+of the GIL holder's). The peer is a fresh process started with `--cpu-prof`, loaded for a warm-up
+window and then the measured one, of which only the last window's samples are counted.
 """
 
 from __future__ import annotations
