@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.dev_keys import DEV_AUDIENCE, DEV_ISSUER
+from embedded.dev_keys import DEV_AUDIENCE, DEV_ISSUER
 from data.clients import AwsConnection
 
 PEER_DIR = Path(__file__).resolve().parent

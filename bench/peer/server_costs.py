@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from app.dev_keys import DevSigningKey
+from embedded.dev_keys import DevSigningKey
 from bench.local_service import BENCH_ADMIN
 from bench.peer.side_by_side import Server, request_of, scenarios, side_by_side, window
 from bench.report import table
