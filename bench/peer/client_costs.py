@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench.fast_backend import record_direct_calls
 from bench.peer.side_by_side import scenarios
@@ -31,7 +32,7 @@ TABLE = "bench-clients"
 LIMIT = 1000
 
 
-def _named(operation: str, params: dict) -> str:
+def _named(operation: str, params: dict[str, Any]) -> str:
     if operation == "BatchGetItem":
         keys = sum(len(request["Keys"]) for request in params["RequestItems"].values())
         return f"BatchGetItem, {keys} key{'s' if keys > 1 else ''}"
@@ -58,7 +59,7 @@ def main() -> None:
             replay(direct, calls)()
             replay_control(url, "POST", "/__replay__/replay")
             connection = served.connection
-            plan = {"endpoint": url, "region": connection.region or "us-east-1",
+            plan: dict[str, Any] = {"endpoint": url, "region": connection.region or "us-east-1",
                     "access_key_id": connection.access_key_id, "secret_access_key": connection.secret_access_key,
                     "calls": [{"name": _named(call.operation, call.params), "operation": call.operation,
                                "params": call.params} for call in calls]}

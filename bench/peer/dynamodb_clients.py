@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -58,7 +59,7 @@ def run_botocore(plan: dict[str, Any], iterations: int) -> dict[str, tuple[float
         aws_access_key_id=plan["access_key_id"], aws_secret_access_key=plan["secret_access_key"],
         config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10,
                       max_pool_connections=64))
-    return {call["name"]: _timed_sync(lambda call=call: getattr(client, _snake(call["operation"]))(**call["params"]),
+    return {call["name"]: _timed_sync(functools.partial(getattr(client, _snake(call["operation"])), **call["params"]),
                                       iterations) for call in plan["calls"]}
 
 
@@ -72,7 +73,7 @@ async def run_aiobotocore(plan: dict[str, Any], iterations: int) -> dict[str, tu
         config=AioConfig(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10,
                          max_pool_connections=64)) as client:
         return {call["name"]: await _timed_async(
-            lambda call=call: getattr(client, _snake(call["operation"]))(**call["params"]), iterations)
+            functools.partial(getattr(client, _snake(call["operation"])), **call["params"]), iterations)
             for call in plan["calls"]}
 
 
@@ -99,7 +100,7 @@ async def run_aiodynamo(plan: dict[str, Any], iterations: int, http: str) -> dic
 
 async def _each(client: Any, plan: dict[str, Any], iterations: int) -> dict[str, tuple[float, float]]:
     return {call["name"]: await _timed_async(
-        lambda call=call: client.send_request(action=call["operation"], payload=call["params"]), iterations)
+        functools.partial(client.send_request, action=call["operation"], payload=call["params"]), iterations)
         for call in plan["calls"]}
 
 

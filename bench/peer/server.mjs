@@ -40,9 +40,11 @@ const channelKey = (id) => ({ pk: `channel#${id}`, sk: "info" });
 const assignmentKey = (host) => ({ pk: `host#${host}`, sk: "channel#assignment" });
 
 // BatchGetItem of up to 100 keys; unprocessed keys are asked again. Keys are deduplicated and sorted, so
-// that one set of keys is always the same request (DynamoDB answers in no particular order anyway).
+// that one set of keys is always the same request, the one the service sends for the page's hosts
+// (DynamoDB answers in no particular order anyway).
 async function batchGet(keys) {
-  const unique = [...new Map(keys.map((key) => [key.pk, key])).values()].sort((a, b) => (a.pk < b.pk ? -1 : 1));
+  const byKey = new Map(keys.map((key) => [`${key.pk}\n${key.sk}`, key]));
+  const unique = [...byKey.values()].sort((a, b) => (a.pk < b.pk ? -1 : a.pk > b.pk ? 1 : 0));
   const items = [];
   for (let start = 0; start < unique.length; start += BATCH_GET_MAX_KEYS) {
     let request = { [TABLE]: { Keys: unique.slice(start, start + BATCH_GET_MAX_KEYS) } };

@@ -13,7 +13,6 @@ this process, so that its CPU is this process's).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -23,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,7 +51,7 @@ def granian_service(connection: AwsConnection, table_name: str, kms_key_id: str 
                 break
             if process.poll() is not None:
                 raise RuntimeError(f"the granian child exited ({process.returncode})")
-            asyncio.run(asyncio.sleep(0.1))
+            time.sleep(0.1)
         yield Server(port, process.pid)
     finally:
         process.terminate()
