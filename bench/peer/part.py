@@ -8,7 +8,24 @@ from typing import Any
 
 from bench.cpu_usage import load_average
 from bench.peer.profiles import Profile, profile_peer, profile_service
-from bench.peer.side_by_side import PeerPlan, PeerRow, replay_stats, run_rounds, side_by_side
+import json
+import os
+
+from bench.cpu_usage import children
+from bench.floor import FloorPlan, floor_service
+from bench.peer.side_by_side import (
+    SIDES,
+    PeerPlan,
+    PeerRow,
+    Server,
+    SideBySide,
+    replay_stats,
+    request_of,
+    run_rounds,
+    scenarios,
+    side_by_side,
+    window,
+)
 from bench.report import table
 
 PROFILE_SECONDS = 4
@@ -18,6 +35,7 @@ PROFILE_SECONDS = 4
 class PeerResult:
     plan: PeerPlan
     rows: list[PeerRow]
+    floor: list[PeerRow]  # bench.floor's bare app (as "service") against the peer
     profiles: list[Profile]
     replay: dict[str, int]  # recorded, replayed, missed (0, or the run fails)
     machine_busy_share: float
@@ -29,10 +47,32 @@ def measure(plan: PeerPlan, *, profiles: bool = True) -> PeerResult:
     before = load_average()
     with side_by_side() as both:
         rounds = run_rounds(both, plan)
+        floor = floor_rounds(both, plan)
         found = ([*profile_service(both, PROFILE_SECONDS, gil_only=True), *profile_peer(both, PROFILE_SECONDS)]
                  if profiles else [])
         stats = replay_stats(both)
-    return PeerResult(plan, rounds.rows, found, stats, rounds.machine_busy_share, before, load_average())
+    return PeerResult(plan, rounds.rows, floor, found, stats, rounds.machine_busy_share, before, load_average())
+
+
+def floor_rounds(both: SideBySide, plan: PeerPlan) -> list[PeerRow]:
+    """The stack's floor against the peer: bench.floor's bare app on the same uvicorn, making the service's
+    very DynamoDB calls (one thread-pool trip, stock boto3) and answering the service's answer, without
+    GraphQL, token check or middleware; alternating rounds as the service's."""
+    rows = []
+    for scenario in scenarios():
+        row = PeerRow(scenario.name)
+        answer = json.dumps(both.answers[scenario.name], separators=(",", ":")).encode()
+        before = set(children(os.getpid()))
+        with floor_service(both.connection, FloorPlan(both.calls[scenario.name], answer)) as started:
+            (pid,) = set(children(os.getpid())) - before
+            servers = {"service": Server(started.port, pid), "peer": both.servers["peer"]}
+            for number in range(plan.rounds + 1):
+                for side in SIDES if number % 2 == 0 else SIDES[::-1]:
+                    measured = window(servers[side], request_of(servers[side].port, both.token, scenario), plan.seconds)
+                    if number > 0:
+                        getattr(row, side).append(measured)
+        rows.append(row)
+    return rows
 
 
 def _range(row: PeerRow, figure: str) -> str:
@@ -52,6 +92,13 @@ def render(result: PeerResult) -> str:
                 _range(r, "requests_per_second"),
                 f"{r.median('service', 'cpu_ms_per_request'):.2f} vs {r.median('peer', 'cpu_ms_per_request'):.2f}",
                 _range(r, "cpu_ms_per_request")] for r in rows]),
+        "",
+        "The stack's floor (bench/floor.py: uvicorn, one thread-pool trip for the same boto3 calls, the same answer; "
+        "no GraphQL, no token check) against the peer, floor / peer:",
+        table(["operation", "p50 at c=1", "req/s at c=16", "server CPU per request"],
+              [[r.operation, _range(r, "p50_ms"), _range(r, "requests_per_second"), _range(r, "cpu_ms_per_request")]
+               for r in result.floor]),
+        "",
         f"Replayed backend: {result.replay['recorded']} calls recorded, {result.replay['replayed']} replayed, "
         f"{result.replay['missed']} missed. Machine busy {result.machine_busy_share:.0%} of all cores during the "
         f"rounds; load average {result.load_average_before} before / {result.load_average_after} after.",

@@ -25,7 +25,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from bench import queries
+from bench.calls import AwsCall
 from bench.cpu_usage import MachineCpu, children, process_cpu_seconds
+from bench.fast_backend import record_direct_calls
 from bench.jwks_server import served_jwks
 from bench.local_service import BENCH_ADMIN
 from bench.peer.peer_process import node_peer
@@ -112,6 +114,8 @@ class SideBySide:
     jwks_url: str
     admin_group: str
     kms_key_id: str | None  # of the stream keys sealed in the table
+    answers: dict[str, object]  # each scenario's answer, the same from both
+    calls: dict[str, list[AwsCall]]  # each scenario's DynamoDB calls, as the service makes them
 
 
 @contextlib.contextmanager
@@ -119,7 +123,8 @@ def side_by_side() -> Iterator[SideBySide]:
     """Seed moto, record the service's calls through the replayed backend, switch it to replaying, start
     the peer on it and check that both answer every scenario alike."""
     with served_service(TABLE, LIMIT) as seeded:
-        prepare(seeded, LIMIT)
+        prepared = prepare(seeded, LIMIT)
+        calls = {scenario.name: record_direct_calls(prepared.backend, prepared, scenario) for scenario in scenarios()}
         with replayed_backend(seeded.connection.endpoint_url or "") as replay_url:
             connection = dataclasses.replace(seeded.connection, endpoint_url=replay_url)
             before = set(children(os.getpid()))
@@ -137,7 +142,7 @@ def side_by_side() -> Iterator[SideBySide]:
                                                f"the service {json.dumps(answers[scenario.name])[:300]}")
                     yield SideBySide({"service": Server(service.port, service_pid), "peer": Server(peer.port, peer.pid)},
                                      token, replay_url, connection, seeded.table, jwks_url, service.admin_group,
-                                     seeded.kms_key_id)
+                                     seeded.kms_key_id, answers, calls)
 
 
 def answer_of(port: int, token: str, scenario: Scenario) -> object:
