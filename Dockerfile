@@ -15,6 +15,8 @@ RUN python -m venv /opt/venv
 WORKDIR /src
 COPY requirements.lock requirements-build.lock pyproject.toml README.md server.py ./
 COPY app/ app/
+COPY commands/ commands/
+COPY embedded/ embedded/
 COPY data/ data/
 COPY domain/ domain/
 COPY resolvers/ resolvers/
@@ -68,7 +70,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 # One worker process per CPU the container may use: its cgroup CPU quota rounded up, within its CPU set
-# (app/workers.py; not os.cpu_count(), which counts the host's CPUs).
+# (commands/workers.py; not os.cpu_count(), which counts the host's CPUs).
 # --keep-alive 75: longer than a load balancer's idle timeout (an ALB's default is 60 s), so that the
 # balancer, not uvicorn, closes an idle connection (else a request it sends as uvicorn closes gets a 502).
 CMD ["shelcaster-channels", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "auto", "--keep-alive", "75"]

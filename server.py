@@ -22,7 +22,7 @@ __all__ = ["events_handler", "handler", "live_check_handler"]
 if __name__ == "__main__":
     import argparse
 
-    from app.cli import add_serve_arguments, serve
+    from commands.cli import add_serve_arguments, serve
 
     arguments = argparse.ArgumentParser(description="Serve shelcaster-channels (same as `shelcaster-channels serve`).")
     add_serve_arguments(arguments)

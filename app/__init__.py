@@ -1,1 +1,1 @@
-"""Running the service: settings, bootstrap, HTTP app, auth, embedded backend, command line."""
+"""Running the service: settings, bootstrap, the HTTP app and its middleware, auth, the Lambda handlers."""

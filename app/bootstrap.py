@@ -22,14 +22,14 @@ from data.stream_keys import StreamKeyCipher
 from services.backend import ChannelsBackend
 
 if TYPE_CHECKING:
-    from app.dev_keys import DevSigningKey
-    from app.embedded import EmbeddedAws
-    from app.embedded_registry import RunningEmbedded
+    from embedded.dev_keys import DevSigningKey
+    from embedded.emulator import EmbeddedAws
+    from embedded.registry import RunningEmbedded
 
 # Imported on the embedded paths only (tests/handlers/test_cold_start_imports.py: aws mode imports none;
 # the readiness probe's index list is data.index_layout's).
-EMBEDDED_ONLY_MODULES = ("app.dev_keys", "app.embedded", "app.embedded_ivs_stand_in", "app.embedded_ivs_wire",
-                         "app.embedded_registry", "data.provisioning")
+EMBEDDED_ONLY_MODULES = ("embedded.dev_keys", "embedded.emulator", "embedded.ivs_stand_in", "embedded.ivs_wire",
+                         "embedded.registry", "data.provisioning")
 
 # moto has no IVS recording configurations: embedded mode attaches this stand-in ARN (IVS's format,
 # moto's account) so that `recordingEnabled` behaves as with a configured recording configuration.
@@ -69,8 +69,8 @@ def bootstrap(
     embedded = None
     dev_key = None
     if settings.backend == "embedded":
-        from app.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
-        from app.embedded import EMBEDDED_CREDENTIALS, EMBEDDED_REGION, EmbeddedAws, create_embedded_kms_key
+        from embedded.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
+        from embedded.emulator import EMBEDDED_CREDENTIALS, EMBEDDED_REGION, EmbeddedAws, create_embedded_kms_key
         from data.provisioning import provision
     if attached_to is not None:
         assert settings.backend == "embedded", "attached_to is a running embedded serve"
@@ -144,7 +144,7 @@ def bootstrap_attached(settings: Settings, *, verifier: TokenVerifier | None = N
     """
     if settings.backend != "embedded":
         return bootstrap(settings, verifier=verifier)
-    from app.embedded_registry import find_running
+    from embedded.registry import find_running
 
     running = find_running(settings.dev_dir)
     if running is None:

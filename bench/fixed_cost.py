@@ -34,7 +34,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 
 from app.auth import RemoteJwks, TokenVerifier
 from app.bootstrap import bootstrap
-from app.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
+from embedded.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
 from app.http import create_app
 from app.settings import Settings
 from bench.cpu_usage import load_average

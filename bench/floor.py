@@ -84,7 +84,7 @@ def bare_app(call: Callable[[], None], answer: bytes) -> Any:
 def main() -> None:
     import uvicorn
 
-    from app.serve import bind_port
+    from commands.serve import bind_port
     from bench.workload import replay, stock_dynamodb_client
 
     arguments = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__)

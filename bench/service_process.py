@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from app.dev_keys import DevSigningKey
+from embedded.dev_keys import DevSigningKey
 from data.clients import AwsConnection
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -137,7 +137,7 @@ def main() -> None:
     import uvicorn
 
     from app.bootstrap import bootstrap
-    from app.serve import bind_port
+    from commands.serve import bind_port
     from app.http import create_app
     from bench.local_service import embedded_settings
 

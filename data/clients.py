@@ -6,11 +6,13 @@ agent), and the functions need no more of boto3 than its DynamoDB type conversio
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
@@ -98,8 +100,17 @@ def build_sqs_client(connection: AwsConnection) -> Any:
 def _session(connection: AwsConnection) -> botocore.session.Session:
     """What boto3.session.Session(region_name=..., aws_access_key_id=..., ...) sets up for a client."""
     session = botocore.session.get_session()
+    session.register_component("data_loader", _model_loader(session.get_config_variable("data_path")))
     if connection.access_key_id or connection.secret_access_key:
         session.set_credentials(connection.access_key_id, connection.secret_access_key)
     if connection.region:
         session.set_config_variable("region", connection.region)
     return session
+
+
+@functools.cache
+def _model_loader(data_path: str | None) -> botocore.loaders.Loader:
+    """One reader of botocore's service models per data path (AWS_DATA_PATH), as the session would make
+    it, shared by the process's sessions: each model is read from disk once, however many sessions a
+    command (or a test run) makes."""
+    return botocore.loaders.create_loader(data_path)

@@ -1,4 +1,8 @@
-"""Fixtures: one moto server for the session (reset per test), a loopback JWKS, the app over httpx."""
+"""Fixtures: one moto server per test process, a loopback JWKS, the app over httpx.
+
+The `service` tests of one process share a table, provisioned once and emptied before each test
+(docs/testing.md, "Fixtures"); a test that asks for `aws_connection` gets an empty account instead.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,12 @@ import pytest
 
 from app.auth import RemoteJwks, TokenVerifier
 from app.bootstrap import Service, bootstrap
-from app.embedded import EmbeddedAws
 from app.http import create_app
 from app.settings import Settings
-from data.clients import AwsConnection
+from data.clients import AwsConnection, build_clients
+from data.dynamo import DynamoTable
 from data.provisioning import provision
+from embedded.emulator import EmbeddedAws
 from tests.support import (
     ADMIN_GROUP,
     CLIENT_ID,
@@ -49,12 +54,57 @@ def aws() -> Iterator[EmbeddedAws]:
     emulator.stop()
 
 
+class WorkerTable:
+    """The table the `service` tests of one test process share: provisioned once, and again only after
+    a test empties the account; emptied before each test, so every test still starts from the table
+    `provision` leaves (its indexes, TTL, the capacity counter at zero) without paying for the table."""
+
+    def __init__(self, aws: EmbeddedAws, entity_index: str) -> None:
+        self.name = f"channels-test-{uuid.uuid4().hex[:8]}"
+        self.entity_index = entity_index
+        self._table = DynamoTable(build_clients(aws.connection).dynamodb, self.name)
+        self._provisioned = False
+
+    def account_emptied(self) -> None:
+        self._provisioned = False
+
+    def empty(self) -> None:
+        """Delete every item, then `provision` again: it finds the table and its indexes (or makes them
+        again, after a test that deleted them) and writes the capacity counter anew."""
+        if self._provisioned:
+            self._delete_items()
+        provision(self._table, self.entity_index)
+        self._provisioned = True
+
+    def _delete_items(self) -> None:
+        client = self._table.client
+        scan = {"TableName": self.name, "ProjectionExpression": "#pk, #sk",
+                "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"}}
+        try:
+            pages = list(client.get_paginator("scan").paginate(**scan))
+        except client.exceptions.ResourceNotFoundException:
+            return  # a test deleted it: provision makes it again
+        keys = [item for page in pages for item in page["Items"]]
+        for start in range(0, len(keys), 25):
+            batch = [{"DeleteRequest": {"Key": key}} for key in keys[start:start + 25]]
+            unprocessed: dict = {self.name: batch}
+            while unprocessed:
+                unprocessed = client.batch_write_item(RequestItems=unprocessed)["UnprocessedItems"]
+
+
+@pytest.fixture(scope="session")
+def worker_table(aws: EmbeddedAws) -> WorkerTable:
+    return WorkerTable(aws, make_settings().entity_index)
+
+
 @pytest.fixture
-def aws_connection(aws: EmbeddedAws) -> AwsConnection:
-    # Every test starts from an empty account (moto's reset API).
+def aws_connection(aws: EmbeddedAws, worker_table: WorkerTable) -> AwsConnection:
+    """An empty account (moto's reset API): for tests that count what the account holds (IVS channels
+    and streams, KMS keys, queues, tables) or that need a table of their own."""
     request = urllib.request.Request(f"{aws.endpoint_url}/moto-api/reset", method="POST")
     with urllib.request.urlopen(request) as response:
         assert response.status == 200
+    worker_table.account_emptied()
     return aws.connection
 
 
@@ -92,13 +142,25 @@ def make_settings(**overrides: object) -> Settings:
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest) -> Settings:
-    """Test settings; a test changes some with `@pytest.mark.parametrize("settings", [{...}], indirect=True)`."""
-    return make_settings(**getattr(request, "param", {}))
+def settings(request: pytest.FixtureRequest, worker_table: WorkerTable) -> Settings:
+    """Test settings on the shared table (a table of the test's own when it asks for `aws_connection`);
+    a test changes some with `@pytest.mark.parametrize("settings", [{...}], indirect=True)`."""
+    own_table = "aws_connection" in request.fixturenames
+    return make_settings(**({} if own_table else {"table": worker_table.name}), **getattr(request, "param", {}))
 
 
 @pytest.fixture
-def service(settings: Settings, aws_connection: AwsConnection, jwks_server: JwksServer) -> Iterator[Service]:
+def service(settings: Settings, aws: EmbeddedAws, worker_table: WorkerTable, jwks_server: JwksServer,
+            request: pytest.FixtureRequest) -> Iterator[Service]:
+    """The service over an empty table: the shared one emptied, or the test's own in an empty account."""
+    shared = settings.table == worker_table.name and settings.entity_index == worker_table.entity_index
+    connection = aws.connection if shared else request.getfixturevalue("aws_connection")
+    if shared:
+        worker_table.empty()
+        # What moto's reset would also do for the IVS stand-in: no stream, key or pinned clock of an
+        # earlier test (moto's own IVS channels stay: tests that count them ask for aws_connection).
+        assert aws.ivs_stand_in is not None
+        aws.ivs_stand_in.reset()
     verifier = TokenVerifier(
         issuer=ISSUER,
         audiences=settings.audiences,
@@ -106,8 +168,9 @@ def service(settings: Settings, aws_connection: AwsConnection, jwks_server: Jwks
         keys=RemoteJwks(jwks_server.url),
         scope_prefix=settings.auth_scope_prefix,
     )
-    built = bootstrap(settings, connection=aws_connection, verifier=verifier)
-    provision(built.table, settings.entity_index)
+    built = bootstrap(settings, connection=connection, verifier=verifier)
+    if not shared:
+        provision(built.table, settings.entity_index)
     yield built
     built.close()
 

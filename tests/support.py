@@ -197,7 +197,7 @@ class CallCounter:
 
 def run_main(capsys: Any, *arguments: str) -> tuple[int, list[str], str]:
     """Run `shelcaster-channels ARGUMENTS` in-process: (exit status, stdout lines, stderr)."""
-    from app.cli import main
+    from commands.cli import main
 
     try:
         main(list(arguments))

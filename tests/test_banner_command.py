@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.serve import command_as_typed
+from commands.serve import command_as_typed
 
 
 @pytest.fixture
@@ -37,5 +37,5 @@ def test_the_bare_name_when_the_shell_finds_this_very_command(
 
 
 def test_the_bare_name_when_started_as_a_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "argv", ["/somewhere/app/cli.py", "serve"])
+    monkeypatch.setattr(sys, "argv", ["/somewhere/commands/cli.py", "serve"])
     assert command_as_typed() == "shelcaster-channels"

@@ -23,9 +23,9 @@ import jwt
 import pytest
 
 from app.auth import StaticJwks, TokenVerifier
-from app.cli import main
-from app.serve import DEV_ADMIN_USER, DEV_HOST_USER
-from app.dev_keys import DEV_AUDIENCE, DEV_ISSUER, DEV_SERVICE_CLIENT, DevSigningKey, embedded_audiences
+from commands.cli import main
+from commands.serve import DEV_ADMIN_USER, DEV_HOST_USER
+from embedded.dev_keys import DEV_AUDIENCE, DEV_ISSUER, DEV_SERVICE_CLIENT, DevSigningKey, embedded_audiences
 from app.settings import SettingsError, load_settings
 from domain.access import Caller, CallerKind
 
@@ -454,7 +454,7 @@ def serving(command: list[str], folder: Path) -> Iterator[Served]:
 # serve as a process; its tests are marked slow (`make test-fast` skips them, `make test` runs them).
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with serving([sys.executable, "-m", "app.cli", "serve"], tmp_path_factory.mktemp("serve")) as running:
+    with serving([sys.executable, "-m", "commands.cli", "serve"], tmp_path_factory.mktemp("serve")) as running:
         yield running
 
 
@@ -587,7 +587,7 @@ def test_server_py_serves_the_same_way(tmp_path: Path) -> None:
 def test_help_lists_every_command_and_points_to_the_readme(capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from app.cli import parser
+    from commands.cli import parser
 
     with pytest.raises(SystemExit) as stopped:
         main(["--help"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.embedded_registry import find_running
+from embedded.registry import find_running
 from data.clients import AwsConnection, build_clients
 from tests.support import run_main
 from tests.test_cli import ROOT, Served, clean_env, graphql, service_environment, serving  # noqa: F401
@@ -24,7 +24,7 @@ CREATE = "mutation($name: String!) { createChannel(input: {name: $name}) { id } 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with serving([sys.executable, "-m", "app.cli", "serve"], tmp_path_factory.mktemp("attach")) as served:
+    with serving([sys.executable, "-m", "commands.cli", "serve"], tmp_path_factory.mktemp("attach")) as served:
         yield served
 
 
@@ -88,7 +88,7 @@ def test_embedded_encrypt_keys_sees_the_running_services_sealed_keys(
 
 def test_a_second_serve_on_the_busy_port_is_one_line_and_exit_1(running: Served, tmp_path: Path) -> None:
     second = subprocess.run(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(running.port)],
+        [sys.executable, "-m", "commands.cli", "serve", "--port", str(running.port)],
         cwd=ROOT, env=service_environment(tmp_path / "dev"), capture_output=True, text=True, timeout=60,
     )
 
@@ -102,7 +102,7 @@ def test_a_second_serve_on_the_busy_port_is_one_line_and_exit_1(running: Served,
 
 def test_a_second_embedded_serve_from_the_same_folder_is_refused(running: Served) -> None:
     second = subprocess.run(
-        [sys.executable, "-m", "app.cli", "serve", "--port", "0"],
+        [sys.executable, "-m", "commands.cli", "serve", "--port", "0"],
         cwd=ROOT, env=service_environment(running.dev_dir), capture_output=True, text=True, timeout=60,
     )
 
@@ -130,7 +130,7 @@ def test_embedded_commands_without_a_running_serve_say_there_is_nothing_to_inspe
 
 
 def test_serve_removes_its_record_on_exit(tmp_path: Path) -> None:
-    with serving([sys.executable, "-m", "app.cli", "serve"], tmp_path) as served:
+    with serving([sys.executable, "-m", "commands.cli", "serve"], tmp_path) as served:
         assert find_running(served.dev_dir) is not None
 
     assert not (served.dev_dir / "running-serve.json").exists()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from app.embedded_registry import find_running
-from app.simulate_broadcast import StandInControl
+from embedded.registry import find_running
+from commands.simulate_broadcast import StandInControl
 from tests.test_cli import ROOT, Served, graphql, service_environment, serving
 
 pytestmark = pytest.mark.slow  # every test starts commands as processes; `make test-fast` skips them
@@ -23,19 +23,19 @@ CREATE = 'mutation { createChannel(input: {name: "Sim"}) { id arn streamKey } }'
 # A job started in the background (`make test &`) inherits SIGINT ignored, and so do the commands it
 # starts: this wrapper starts the command that way, as such a job would (issue 25).
 SIGINT_IGNORED = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                  "os.execv(sys.executable, [sys.executable, '-m', 'app.cli', *sys.argv[1:]])")
+                  "os.execv(sys.executable, [sys.executable, '-m', 'commands.cli', *sys.argv[1:]])")
 WATCH = ("query($id: ID!) { channel(id: $id) { state stream { viewerCount health } stats { totalBroadcasts }"
          " sessions { edges { node { endReason streamId } } } } }")
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with serving([sys.executable, "-m", "app.cli", "serve"], tmp_path_factory.mktemp("live")) as running:
+    with serving([sys.executable, "-m", "commands.cli", "serve"], tmp_path_factory.mktemp("live")) as running:
         yield running
 
 
 def command(served: Served, *arguments: str, sigint_ignored: bool = False) -> subprocess.Popen[str]:
-    start = [sys.executable, "-c", SIGINT_IGNORED] if sigint_ignored else [sys.executable, "-m", "app.cli"]
+    start = [sys.executable, "-c", SIGINT_IGNORED] if sigint_ignored else [sys.executable, "-m", "commands.cli"]
     return subprocess.Popen([*start, *arguments], cwd=ROOT,
                             env=service_environment(served.dev_dir), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -120,7 +120,7 @@ def test_check_live_runs_against_the_serve(served: Served) -> None:
 
 
 def test_simulate_broadcast_without_a_running_serve_says_so(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "app.cli", "simulate-broadcast", "c-1"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "commands.cli", "simulate-broadcast", "c-1"], cwd=ROOT,
                             env=service_environment(tmp_path / "dev"), capture_output=True, text=True, timeout=60)
 
     assert result.returncode == 2

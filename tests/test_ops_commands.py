@@ -17,13 +17,13 @@ import httpx
 import pytest
 from botocore.stub import Stubber
 
-from app.cli import main
-from app.doctor_checks import Check, check_channel_quota, check_jwks, check_kms_key, check_recording_configuration
+from commands.cli import main
+from commands.doctor_checks import Check, check_channel_quota, check_jwks, check_kms_key, check_recording_configuration
 from app.settings import Settings
-from app.operations import codegen_manifest, load_operations
+from commands.operations import codegen_manifest, load_operations
 from app.persisted_documents import sha256_hex
-from app.smoke import run_smoke
-from app.smoke_endpoint import graphql_url
+from commands.smoke import run_smoke
+from commands.smoke_endpoint import graphql_url
 from data.clients import AwsConnection, build_clients
 from data.dynamo import DynamoTable
 from data.provisioning import provision, required_indexes
@@ -291,7 +291,7 @@ def test_unreachable_jwks_fails_with_the_fix(clean_env: pytest.MonkeyPatch) -> N
 # Its tests are marked slow (`make test-fast` skips them, `make test` runs them).
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with serving([sys.executable, "-m", "app.cli", "serve"], tmp_path_factory.mktemp("smoke")) as running:
+    with serving([sys.executable, "-m", "commands.cli", "serve"], tmp_path_factory.mktemp("smoke")) as running:
         yield running
 
 
@@ -328,7 +328,7 @@ def test_smoke_passes_all_eleven_steps_against_a_served_deployment_and_cleans_up
     admin = mint(served, clean_env, capsys, "--user", "smoke-admin", "--admin")
     used_before = capacity_used(served, admin)
     finished = subprocess.run(
-        [sys.executable, "-m", "app.cli", "smoke", "--url", served.base_url, "--token", admin],
+        [sys.executable, "-m", "commands.cli", "smoke", "--url", served.base_url, "--token", admin],
         cwd=ROOT, env=service_environment(served.dev_dir), capture_output=True, text=True, timeout=60,
     )
     assert (finished.returncode, finished.stderr) == (0, ""), finished.stdout

@@ -6,6 +6,7 @@ compares whatever is present, so each part lands on its own."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,9 @@ DRAFT2 = ROOT / "contract" / "schema-draft2.graphql"  # draft 2's SDL, vendored
 SHARED_DRAFT2 = ROOT.parent / "shared" / "contract" / "schema-draft2.graphql"
 DRAFT3 = ROOT / "contract" / "schema-draft3.graphql"  # draft 3's SDL, vendored: the latest
 SHARED_DRAFT3 = ROOT.parent / "shared" / "contract" / "schema-draft3.graphql"
+# The contract's text, vendored so that the code's "CONTRACT.md section N" resolves inside the repository.
+CONTRACT = ROOT / "contract" / "CONTRACT.md"
+SHARED_CONTRACT = ROOT.parent / "shared" / "contract" / "CONTRACT.md"
 
 # The channel requests' part of draft 2 (CONTRACT.md section 8): the service has all of it.
 CHANNEL_REQUESTS_PART = {
@@ -182,3 +186,21 @@ def test_vendored_draft3_is_the_shared_draft3() -> None:
     if not SHARED_DRAFT3.exists():
         pytest.skip(f"{SHARED_DRAFT3} is not beside this clone")
     assert DRAFT3.read_text() == SHARED_DRAFT3.read_text()
+
+
+def test_vendored_contract_is_the_shared_contract() -> None:
+    if not SHARED_CONTRACT.exists():
+        pytest.skip(f"{SHARED_CONTRACT} is not beside this clone")
+    assert CONTRACT.read_text() == SHARED_CONTRACT.read_text()
+
+
+def test_every_contract_section_the_code_cites_exists() -> None:
+    # Comments cite "CONTRACT.md section N" (or "sections N and M"): each N must be a heading of the vendored text.
+    headings = {int(n) for n in re.findall(r"^## (\d+)\.", CONTRACT.read_text(), flags=re.MULTILINE)}
+    cited: set[int] = set()
+    for path in ROOT.glob("[a-z]*/**/*.py"):
+        if ".venv" in path.parts or "node_modules" in path.parts:
+            continue
+        for match in re.finditer(r"CONTRACT\.md,? sections? ([\d, and]+)", path.read_text()):
+            cited |= {int(n) for n in re.findall(r"\d+", match.group(1))}
+    assert cited and cited <= headings

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # each test starts `serve` as a process; `make te
 # A suite started in the background inherits SIGINT ignored; Ctrl-C at a terminal finds Python's own
 # handler, so the command starts with it, as `make run` typed at a prompt does.
 WITH_CTRL_C = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-               "from app.cli import main; sys.exit(main(sys.argv[1:]))")
+               "from commands.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
 def wait_until_healthy(process: subprocess.Popen[str], port: int) -> None:
@@ -64,7 +64,7 @@ def test_sigterm_ends_serve_within_seconds_even_with_a_client_sending_its_body_s
 
     port = free_port()
     with subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT,
+        [sys.executable, "-m", "commands.cli", "serve", "--port", str(port)], cwd=ROOT,
         env=service_environment(tmp_path / "dev"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     ) as process:
@@ -84,7 +84,7 @@ def test_sigterm_ends_serve_within_seconds_even_with_a_client_sending_its_body_s
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-    # The graceful shutdown's bound (app.workers.GRACEFUL_SHUTDOWN_SECONDS, 5 s) plus the process's own exit;
+    # The graceful shutdown's bound (commands.workers.GRACEFUL_SHUTDOWN_SECONDS, 5 s) plus the process's own exit;
     # uvicorn then cancels the unfinished request (and logs that it did).
     assert took < 15, (took, stderr)
     assert "timeout graceful shutdown exceeded" in stderr and "Finished server process" in stderr, stderr

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from app.bootstrap import EMBEDDED_RECORDING_CONFIGURATION_STAND_IN, Service
-from app.embedded import EmbeddedAws
-from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
-from app.simulate_broadcast import EMBEDDED_RECORDINGS_BUCKET, StandInControl, play_encoder
+from embedded.emulator import EmbeddedAws
+from embedded.ivs_stand_in import LocalIvsStreamsStandIn
+from commands.simulate_broadcast import EMBEDDED_RECORDINGS_BUCKET, StandInControl, play_encoder
 from domain.model import ChannelState
 from services.ivs_events import apply_ivs_event
 from tests.api.test_errors import create

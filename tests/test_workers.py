@@ -1,4 +1,4 @@
-"""`serve --workers N|auto` (app.workers): several processes in aws mode only, sized from the CPUs."""
+"""`serve --workers N|auto` (commands.workers): several processes in aws mode only, sized from the CPUs."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from app import cli, serve as serving
-from app.cli import parser
-from app.serve import bind_port
-from app.workers import available_cpus, worker_app
+from commands import cli, serve as serving
+from commands.cli import parser
+from commands.serve import bind_port
+from commands.workers import available_cpus, worker_app
 from tests.support import CLIENT_ID, ISSUER
 
 CPUS = len(os.sched_getaffinity(0))
@@ -145,7 +145,7 @@ def test_aws_mode_serves_several_workers_each_building_its_service(
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("uvicorn bound its own socket"))
     cli.main(["serve", "--port", "0", "--workers", "2", "--keep-alive", "75"])
     ((config, (listening,)),) = ran
-    assert (config.app, config.factory, config.workers) == ("app.workers:worker_app", True, 2)
+    assert (config.app, config.factory, config.workers) == ("commands.workers:worker_app", True, 2)
     assert config.timeout_keep_alive == 75
     assert listening.proto == socket.IPPROTO_TCP
     assert listening.fileno() == -1  # closed when the supervisor returns

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from app.bootstrap import Service
-from app.embedded import EmbeddedAws
-from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
+from embedded.emulator import EmbeddedAws
+from embedded.ivs_stand_in import LocalIvsStreamsStandIn
 from data.ivs import IvsStream
 from services.ivs_events import apply_ivs_event
 from services.live_check import check_live

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from app.bootstrap import Service
-from app.embedded import EmbeddedAws
-from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
+from embedded.emulator import EmbeddedAws
+from embedded.ivs_stand_in import LocalIvsStreamsStandIn
 from domain.access import Caller
 from domain.errors import Conflict, InvalidStateTransition
 from domain.model import ChannelState, NewChannelRequest

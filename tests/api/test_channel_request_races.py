@@ -23,7 +23,9 @@ from tests.api.channel_requests_support import (
 )
 from tests.support import GraphQLClient, TokenFactory, error_codes
 
-pytestmark = pytest.mark.race
+# These tests count the account's IVS channels (or reconcile it against the table): an empty account each
+# (docs/testing.md, "Fixtures").
+pytestmark = [pytest.mark.race, pytest.mark.usefixtures("aws_connection")]
 
 
 def outcomes(results: list[dict[str, Any]]) -> Counter[str]:

@@ -204,6 +204,7 @@ async def test_someone_elses_request_is_forbidden_to_cancel_whether_or_not_it_ex
 # Approve
 
 
+@pytest.mark.usefixtures("aws_connection")  # counts the account's IVS channels (docs/testing.md, "Fixtures")
 async def test_approval_creates_the_channel_and_the_requester_sees_it(
     gql: GraphQLClient, admin: str, tokens: TokenFactory, service: Service
 ) -> None:
@@ -241,6 +242,7 @@ async def test_the_approved_channel_is_null_for_a_requester_no_longer_assigned_t
     assert queued[0]["node"]["channel"]["id"] == channel["id"]  # admins still see it
 
 
+@pytest.mark.usefixtures("aws_connection")  # counts the account's IVS channels (docs/testing.md, "Fixtures")
 async def test_approval_for_a_requester_who_got_a_channel_meanwhile_is_conflict_and_changes_nothing(
     gql: GraphQLClient, admin: str, tokens: TokenFactory, service: Service
 ) -> None:
@@ -256,6 +258,7 @@ async def test_approval_for_a_requester_who_got_a_channel_meanwhile_is_conflict_
     assert [edge["node"]["id"] for edge in queue] == [request["id"]]
 
 
+@pytest.mark.usefixtures("aws_connection")  # counts the account's IVS channels (docs/testing.md, "Fixtures")
 @pytest.mark.parametrize("settings", [{"limit": 1}], indirect=True)
 async def test_approval_at_full_capacity_is_capacity_exceeded_and_the_request_stays_pending(
     gql: GraphQLClient, admin: str, tokens: TokenFactory, service: Service

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from app.bootstrap import Service
 from tests.api import queries
 from tests.api.test_errors import capacity, create, ivs_channel_count
 from tests.faults import Fault
 from tests.support import GraphQLClient, TokenFactory, error_codes
+
+# These tests count the account's IVS channels (or reconcile it against the table): an empty account each
+# (docs/testing.md, "Fixtures").
+pytestmark = pytest.mark.usefixtures("aws_connection")
 
 DELETE = "mutation Delete($id: ID!) { deleteChannel(id: $id) { id name state } }"
 

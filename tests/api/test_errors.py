@@ -14,6 +14,10 @@ from tests.api import queries
 from tests.faults import Fault
 from tests.support import GraphQLClient, error_codes
 
+# These tests count the account's IVS channels (or reconcile it against the table): an empty account each
+# (docs/testing.md, "Fixtures").
+pytestmark = pytest.mark.usefixtures("aws_connection")
+
 
 async def create(gql: GraphQLClient, admin: str, **fields: Any) -> dict[str, Any]:
     result = await gql(queries.CREATE, {"input": {"name": "Channel", **fields}}, token=admin)

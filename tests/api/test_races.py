@@ -17,7 +17,9 @@ from tests.api import queries
 from tests.api.test_errors import capacity, create, ivs_channel_count
 from tests.support import GraphQLClient, TokenFactory, error_codes
 
-pytestmark = pytest.mark.race
+# These tests count the account's IVS channels (or reconcile it against the table): an empty account each
+# (docs/testing.md, "Fixtures").
+pytestmark = [pytest.mark.race, pytest.mark.usefixtures("aws_connection")]
 
 
 def outcomes(results: list[dict[str, Any]]) -> Counter[str]:

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.bootstrap import Service
-from app.embedded import EmbeddedAws
-from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
+from embedded.emulator import EmbeddedAws
+from embedded.ivs_stand_in import LocalIvsStreamsStandIn
 from domain.access import Caller
 from domain.clock import format_timestamp, utc_now
 from domain.errors import Conflict

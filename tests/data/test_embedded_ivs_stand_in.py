@@ -12,9 +12,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
 
-from app.embedded import EmbeddedAws
-from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
-from app.simulate_broadcast import StandInControl
+from embedded.emulator import EmbeddedAws
+from embedded.ivs_stand_in import LocalIvsStreamsStandIn
+from commands.simulate_broadcast import StandInControl
 from data.clients import AwsClients
 from data.ivs import IvsGateway, StreamKeyExists
 from domain.clock import format_timestamp

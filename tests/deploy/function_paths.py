@@ -7,7 +7,7 @@ What each function's Lambda handler (app/lambda_handler.py) does with real event
   `smoke`'s eighteen steps and cleanup (its HTTP client routed into the handler), /healthz and /readyz;
 - the IVS events function: each sample of tests/events/samples, in a broadcast's order;
 - the live check: a stream IVS has that no event reported, then the stream lost;
-- the operator's commands (app/cli.py, run with an operator's credentials, not a role of the stack):
+- the operator's commands (commands/cli.py, run with an operator's credentials, not a role of the stack):
   provision, doctor, reconcile and reconcile --apply, encrypt-keys, check-live, redrive-events --apply.
 
 New code on these paths is recorded without a change here: the recorder hooks every client.
@@ -31,10 +31,10 @@ import pytest
 
 import server
 from app import lambda_handler
-from app.cli import main as cli
-from app.embedded import EmbeddedAws
-from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
-from app.smoke import run_smoke
+from commands.cli import main as cli
+from embedded.emulator import EmbeddedAws
+from embedded.ivs_stand_in import LocalIvsStreamsStandIn
+from commands.smoke import run_smoke
 from domain.clock import format_timestamp, utc_now
 from tests.conftest import make_settings
 from tests.deploy.aws_calls import AwsCallRecorder

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import parser
+from commands.cli import parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -166,10 +166,10 @@ def test_command_is_a_console_script_of_the_project(stages: list[list[Instructio
 
 
 def test_image_sizes_its_workers_from_the_cpus_the_container_may_use(stages: list[list[Instruction]]) -> None:
-    from app.workers import available_cpus
+    from commands.workers import available_cpus
 
     _, *arguments = served_arguments(stages)
-    assert arguments[arguments.index("--workers") + 1] == "auto"  # app.workers.available_cpus, at start
+    assert arguments[arguments.index("--workers") + 1] == "auto"  # commands.workers.available_cpus, at start
     assert parser().parse_args(arguments).workers == available_cpus()
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from app.bootstrap import Service
-from app.embedded import EmbeddedAws
-from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
+from embedded.emulator import EmbeddedAws
+from embedded.ivs_stand_in import LocalIvsStreamsStandIn
 from data.table import STATE_CHANGE_PARTITION_KEYS, WRITTEN_PARTITION_KEYS
 from domain.access import Caller
 from domain.model import NewChannelRequest

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode
 
-from app.embedded import EmbeddedAws
+from embedded.emulator import EmbeddedAws
 from data.clients import AwsConnection, build_clients
 from tests.deploy.aws_calls import AwsCall, AwsCallRecorder, Where, iam_requests
 from tests.deploy.function_paths import ACCOUNT, FUNCTIONS, OPERATOR, REGION, Recorded, recorded_paths

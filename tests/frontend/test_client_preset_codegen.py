@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
-from app.client_preset_print import client_preset_id, client_preset_print
-from app.operations import SMOKE_GROUP, load_operations
+from commands.cli import main
+from commands.client_preset_print import client_preset_id, client_preset_print
+from commands.operations import SMOKE_GROUP, load_operations
 
 pytestmark = pytest.mark.slow
 

@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from app.cli import main
-from app.client_preset_print import client_preset_id, client_preset_print
+from commands.cli import main
+from commands.client_preset_print import client_preset_id, client_preset_print
 from app.http import create_app
-from app.operations import SMOKE_GROUP, codegen_manifest, load_operations
+from commands.operations import SMOKE_GROUP, codegen_manifest, load_operations
 from app.persisted_documents import sha256_hex
-from app.smoke import run_smoke
+from commands.smoke import run_smoke
 from tests.frontend.conftest import ServiceFactory, served
 from tests.support import TokenFactory
 

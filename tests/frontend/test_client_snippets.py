@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from app.cli import main
+from commands.cli import main
 from tests.frontend.conftest import ServiceFactory, served
 from tests.support import TokenFactory
 

@@ -12,11 +12,11 @@ import pytest
 from graphql import OperationDefinitionNode, parse, validate
 
 from app.bootstrap import Service
-from app.cli import main
-from app.operations import apollo_manifest, codegen_manifest, document, load_operations
-from app.client_preset_print import client_preset_id
+from commands.cli import main
+from commands.operations import apollo_manifest, codegen_manifest, document, load_operations
+from commands.client_preset_print import client_preset_id
 from app.persisted_documents import load_manifest, sha256_hex
-from app.smoke import run_smoke
+from commands.smoke import run_smoke
 from schema.schema import SchemaLimits, build_schema
 from tests.frontend.conftest import ServiceFactory, served
 from tests.support import TokenFactory

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # What the service does not use in aws mode: moto and the operator's commands. boto3 and pydantic-settings
 # are used since their DynamoDB types and settings replaced copies of them (issue 25: libraries over
 # hand-made copies; the API runs with SnapStart, so their imports are paid before the snapshot).
-NOT_NEEDED = ("moto", "app.cli", "app.doctor", "app.doctor_checks", "app.smoke", "app.smoke_endpoint",
-              "app.simulate_broadcast")
+NOT_NEEDED = ("moto", "commands.cli", "commands.doctor", "commands.doctor_checks", "commands.smoke", "commands.smoke_endpoint",
+              "commands.simulate_broadcast")
 NOWHERE = "http://127.0.0.1:9"  # discard port: nothing answers, and nothing may be called
 
 

@@ -24,6 +24,10 @@ from tests.api.channel_requests_support import ivs_channel_count, table_items
 from tests.faults import Fault
 from tests.reliability.test_create_saga import Crash
 
+# These tests count the account's IVS channels (or reconcile it against the table): an empty account each
+# (docs/testing.md, "Fixtures").
+pytestmark = pytest.mark.usefixtures("aws_connection")
+
 ADMIN = Caller("admin-1", is_admin=True)
 PRODUCER = Caller("producer-1", is_admin=False)
 NOW = timedelta(0)

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from app.bootstrap import Service
-from app.embedded import EmbeddedAws
+from embedded.emulator import EmbeddedAws
 from domain.access import Caller
 from domain.clock import format_timestamp, utc_now
 from domain.errors import ChannelsError

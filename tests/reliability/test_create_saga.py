@@ -21,6 +21,10 @@ from tests.api.test_errors import capacity, ivs_channel_count
 from tests.faults import Fault
 from tests.support import GraphQLClient, error_codes
 
+# These tests count the account's IVS channels (or reconcile it against the table): an empty account each
+# (docs/testing.md, "Fixtures").
+pytestmark = pytest.mark.usefixtures("aws_connection")
+
 ADMIN = Caller("admin-1", is_admin=True)
 NOW = timedelta(0)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.cli import main
+from commands.cli import main
 from app.settings import Settings
 from data.clients import AwsConnection, build_clients
 from services.channels import CHANNEL_ID_TAG, SERVICE_TAG

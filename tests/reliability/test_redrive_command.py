@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 import server
-from app.cli import main
+from commands.cli import main
 from app.settings import Settings
 from data.clients import AwsConnection, build_sqs_client
 from services.event_redrive import unwrap_dead_letter

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.embedded_registry import RunningEmbedded, clear_running, find_running, record_running
+from embedded.registry import RunningEmbedded, clear_running, find_running, record_running
 
 
 def _running(pid: int) -> RunningEmbedded:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.ivs_event_shapes import recording_key_prefix, recording_state_event, stream_state_event
+from embedded.ivs_event_shapes import recording_key_prefix, recording_state_event, stream_state_event
 
 SAMPLES = Path(__file__).resolve().parents[1] / "events" / "samples"
 ARN = "arn:aws:ivs:us-east-1:123456789012:channel/abcdefghijkl"

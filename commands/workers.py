@@ -63,12 +63,12 @@ def worker_count(value: str) -> int:
 def serve_workers(listening: socket.socket, workers: int, keep_alive: int) -> None:
     """Run `workers` uvicorn processes on the bound socket, restarted by uvicorn's supervisor if one dies.
 
-    The socket is ours (app.serve.bind_port), not uvicorn's: a busy port is then one line and exit 1, and
+    The socket is ours (commands.serve.bind_port), not uvicorn's: a busy port is then one line and exit 1, and
     its accepted connections get TCP_NODELAY (see bind_port)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config("app.workers:worker_app", factory=True, workers=workers, log_level="info",
+    config = uvicorn.Config("commands.workers:worker_app", factory=True, workers=workers, log_level="info",
                             lifespan="on", access_log=False, timeout_keep_alive=keep_alive,
                             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     try:
@@ -80,7 +80,7 @@ def serve_workers(listening: socket.socket, workers: int, keep_alive: int) -> No
 def worker_app() -> Starlette:
     """The app of one worker process (uvicorn's factory): settings read and the service built here."""
     from app.bootstrap import bootstrap
-    from app.serve import configure_logging, settings_or_exit
+    from commands.serve import configure_logging, settings_or_exit
     from app.http import create_app
 
     configure_logging()

@@ -1,5 +1,5 @@
 """`shelcaster-channels serve`: bind the port, build the service, print the banner, serve until a
-signal (one process, or uvicorn's workers through app.workers); and the helpers every command shares
+signal (one process, or uvicorn's workers through commands.workers); and the helpers every command shares
 to read the settings and to log."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
     import uvicorn
 
     from app.bootstrap import bootstrap
-    from app.embedded_registry import RunningEmbedded, clear_running, find_running, record_running
+    from embedded.registry import RunningEmbedded, clear_running, find_running, record_running
     from app.http import create_app
 
     settings = settings_or_exit()
@@ -54,8 +54,8 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
             print(f"shelcaster-channels: an embedded serve already runs from {settings.dev_dir} (pid {other.pid}, "
                   f"{other.service_url}): stop it, or set CHANNELS_DEV_DIR to another folder", file=sys.stderr)
             raise SystemExit(1)
-    if workers > 1 and settings.backend == "aws":  # each worker builds its own service (app.workers)
-        from app.workers import serve_workers
+    if workers > 1 and settings.backend == "aws":  # each worker builds its own service (commands.workers)
+        from commands.workers import serve_workers
 
         listening = bind_port(host, port)
         configure_logging()
@@ -100,7 +100,7 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
             )
         else:
             print(f"shelcaster-channels listening on http://{host}:{port} (GraphQL at /graphql)", flush=True)
-        from app.workers import GRACEFUL_SHUTDOWN_SECONDS
+        from commands.workers import GRACEFUL_SHUTDOWN_SECONDS
 
         # Our request log (JSON, one line per request) replaces uvicorn's access log.
         config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.operations import document
-from app.smoke_endpoint import GraphQLEndpoint, StepFailed
+from commands.operations import document
+from commands.smoke_endpoint import GraphQLEndpoint, StepFailed
 from domain.clock import format_timestamp
 
 BOOK_SLOT = document("SmokeBookSlot")

@@ -10,8 +10,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app.serve import DEFAULT_KEEP_ALIVE, serve, settings_or_exit as _settings_or_exit
 from app.settings import Settings
+from commands.serve import DEFAULT_KEEP_ALIVE, serve, settings_or_exit as _settings_or_exit
 
 if TYPE_CHECKING:
     from app.bootstrap import Service
@@ -21,7 +21,7 @@ DESCRIPTION = ("The shelcaster-channels service and its operations commands; REA
                "and docs/operations.md describe each. `shelcaster-channels COMMAND --help` gives a command's flags.")
 def token(user: str | None, admin: bool, service: str | None = None, scopes: Sequence[str] = ()) -> None:
     """A person's ID token (`--user`), or a service's client-credentials access token (`--service`)."""
-    from app.dev_keys import DevSigningKey, embedded_audiences
+    from embedded.dev_keys import DevSigningKey, embedded_audiences
 
     settings = _settings_or_exit()
     if settings.backend != "embedded":
@@ -176,7 +176,7 @@ def check_live_command() -> None:
 
 
 def simulate_broadcast_command(channel_id: str, seconds: float, viewers: int, reconnect: bool) -> None:
-    from app.simulate_broadcast import simulate_broadcast
+    from commands.simulate_broadcast import simulate_broadcast
 
     settings = _settings_or_exit()
     if settings.backend != "embedded":
@@ -204,7 +204,7 @@ def export_schema() -> None:
 def export_documents(manifest_format: str, add_typename: bool) -> None:
     import json
 
-    from app.operations import apollo_manifest, codegen_manifest, load_operations
+    from commands.operations import apollo_manifest, codegen_manifest, load_operations
 
     operations = load_operations()
     write = apollo_manifest if manifest_format == "apollo" else codegen_manifest
@@ -331,7 +331,7 @@ def _seconds(value: str) -> int:
 
 
 def _workers(value: str) -> int:
-    from app.workers import worker_count
+    from commands.workers import worker_count
 
     try:
         return worker_count(value)
@@ -366,11 +366,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif arguments.command == "redrive-events":
         redrive_events(arguments.queue_url, arguments.apply)
     elif arguments.command == "doctor":
-        from app.doctor import run_doctor
+        from commands.doctor import run_doctor
 
         raise SystemExit(run_doctor())
     elif arguments.command == "smoke":
-        from app.smoke import run_smoke_command
+        from commands.smoke import run_smoke_command
 
         raise SystemExit(run_smoke_command(arguments.url, arguments.token, arguments.host_token))
 

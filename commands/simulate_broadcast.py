@@ -31,10 +31,10 @@ from datetime import datetime
 from typing import Any
 
 from app.bootstrap import Service
-from app.embedded_ivs_stand_in import CONTROL_PREFIX
-from app.ivs_event_shapes import recording_key_prefix, recording_state_event, stream_state_event
 from domain.clock import parse_timestamp
 from domain.model import Channel
+from embedded.ivs_event_shapes import recording_key_prefix, recording_state_event, stream_state_event
+from embedded.ivs_stand_in import CONTROL_PREFIX
 from services.backend import ChannelsBackend
 
 __all__ = ["EMBEDDED_RECORDINGS_BUCKET", "StandInControl", "play_encoder", "simulate_broadcast", "stream_state_event"]

@@ -2,7 +2,7 @@
 sends it) and their manifests for `shelcaster-channels export-documents`.
 
 What is sent, and kept in a manifest, is not a file's text but the text GraphQL Code Generator's
-client preset prints for it (app/client_preset_print.py: sorted, without comments, one line), and
+client preset prints for it (commands/client_preset_print.py: sorted, without comments, one line), and
 its id is the preset's `sha256:<hex>` of that text. So the manifest `export-documents` prints and
 the ones the frontends' builds write name a document alike, and an operator can merge them into the
 one CHANNELS_TRUSTED_DOCUMENTS (docs/frontend-clients.md). `smoke` sends the same text by hash.
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from app.client_preset_print import client_preset_id, client_preset_print
 from app.persisted_documents import APOLLO_MANIFEST_FORMAT, sha256_hex
+from commands.client_preset_print import client_preset_id, client_preset_print
 
 SMOKE_GROUP = "smoke"
 

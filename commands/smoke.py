@@ -1,7 +1,7 @@
 """`shelcaster-channels smoke --url URL --token TOKEN [--host-token TOKEN]`: the seed's eleven
 automated tests (test-persistent-channels.ps1), then the channel request path of Program Manager and
 Vista Stream (request, queue, approve, the requester sees the channel: steps 12 to 15) and a schedule
-on the SHARED channel the approval made (book, list, cancel a slot: steps 16 to 18, app.smoke_slots), through
+on the SHARED channel the approval made (book, list, cancel a slot: steps 16 to 18, commands.smoke_slots), through
 GraphQL, against any running deployment, with an admin token. The request is made with
 `--host-token` (a producer's), or with the admin's own token when none is given.
 
@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from app.operations import document
-from app.smoke_slots import SlotSteps
-from app.smoke_endpoint import (
+from commands.operations import document
+from commands.smoke_slots import SlotSteps
+from commands.smoke_endpoint import (
     REQUEST_TIMEOUT_SECONDS,
     GraphQLEndpoint,
     StepFailed,

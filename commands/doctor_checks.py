@@ -1,4 +1,4 @@
-"""The checks of `shelcaster-channels doctor` (app.doctor runs them): one function per thing to check,
+"""The checks of `shelcaster-channels doctor` (commands.doctor runs them): one function per thing to check,
 each answering a `Check` (OK, WARN, or FAIL with its fix)."""
 
 from __future__ import annotations

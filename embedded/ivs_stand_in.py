@@ -1,11 +1,11 @@
 """Embedded mode only: what moto's IVS lacks (stream keys, streams, StopStream, stream sessions),
 served on IVS's own REST-JSON wire API so that the service's IVS gateway is the same code in both modes.
 
-`LocalIvsStreamsStandIn` is a WSGI layer in front of moto's server (app.embedded). It answers the
+`LocalIvsStreamsStandIn` is a WSGI layer in front of moto's server (embedded.emulator). It answers the
 IVS operations listed in `OPERATIONS` itself, watches moto's CreateChannel and DeleteChannel go by
 (the key moto's CreateChannel returns becomes the channel's one stream key here, so that IVS's rule
 of one key per channel holds), and passes every other request to moto unchanged. It is never built
-in `aws` mode: app.embedded is only imported for the embedded backend and the tests.
+in `aws` mode: embedded.emulator is only imported for the embedded backend and the tests.
 
 An encoder is played through `connect_encoder` (or POST /_stand-in/ivs/connect from another process,
 as `shelcaster-channels simulate-broadcast` does): it connects with a stream key, as a real encoder
@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from app.embedded_ivs_wire import (IvsError, RequestReplay, is_ivs_request, one_page, request_body, respond,
-                                   with_token)
 from domain.clock import format_timestamp
+from embedded.ivs_wire import (IvsError, RequestReplay, is_ivs_request, one_page, request_body, respond,
+                                   with_token)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

@@ -18,7 +18,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from app.doctor_checks import (
+from app.settings import Settings, SettingsError, load_settings
+from commands.doctor_checks import (
     Check,
     Printer,
     Target,
@@ -37,7 +38,6 @@ from app.doctor_checks import (
     ok,
     warn,
 )
-from app.settings import Settings, SettingsError, load_settings
 from data.clients import AwsConnection, build_clients, client_config
 from data.index_layout import (
     required_indexes,

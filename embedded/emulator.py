@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from app.embedded_ivs_stand_in import LocalIvsStreamsStandIn
 from data.clients import AwsConnection
+from embedded.ivs_stand_in import LocalIvsStreamsStandIn
 
 EMBEDDED_REGION = "us-east-1"
 # moto accepts any credentials; these keep boto3 from looking for real ones.

@@ -1,4 +1,4 @@
-"""Embedded mode only: IVS's REST-JSON wire as the stand-in (app.embedded_ivs_stand_in) speaks it
+"""Embedded mode only: IVS's REST-JSON wire as the stand-in (embedded.ivs_stand_in) speaks it
 inside moto's WSGI server: which requests are IVS's, their JSON bodies, IVS's pagination and its
 error answers (`x-amzn-ErrorType`, which botocore turns into the operation's error code)."""
 
