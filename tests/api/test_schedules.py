@@ -300,3 +300,12 @@ async def test_bad_times_are_bad_user_input_before_forbidden(gql: GraphQLClient,
     result = await gql(MOVE, {"id": slot["id"], "startsAt": at(tomorrow(14)), "endsAt": at(tomorrow(14)).replace("00:00", "04:00")},
                        token=tokens.host(second))
     assert only_error(result) == ("BAD_USER_INPUT", "slots must be at least 5 minutes.")
+
+
+async def test_my_slots_without_a_token_is_unauthenticated(gql: GraphQLClient) -> None:
+    assert error_codes(await gql(MY_SLOTS)) == ["UNAUTHENTICATED"]
+
+
+async def test_my_slots_for_a_sessions_service_is_forbidden(gql: GraphQLClient, tokens: TokenFactory) -> None:
+    result = await gql(MY_SLOTS, token=tokens.service_token("shelcaster-channels/sessions"))
+    assert only_error(result) == ("FORBIDDEN", "Services with the sessions scope may not call 'mySlots'.")
