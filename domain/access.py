@@ -143,6 +143,10 @@ PERMISSIONS: Mapping[str, Mapping[CallerKind, Grant]] = {
     "Channel.sessions": _row(admin=ANYWHERE, host=OWN),
     "rotateStreamKey": _row(admin=ANYWHERE, host=OWN),
     "stopBroadcast": ADMINS_ONLY,
+    # Live updates (CONTRACT.md section 13): a host's channel events are its channel's, its request
+    # events its own requests' (services.live_updates decides each event at delivery).
+    "channelEvents": _row(admin=ANYWHERE, host=OWN),
+    "channelRequestEvents": _row(admin=ANYWHERE, host=OWN),
 }
 
 

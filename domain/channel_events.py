@@ -173,3 +173,22 @@ def _request_events(change: TableChange) -> list[Event]:
         return [ChannelRequestEvent(ChannelRequestEventKind.REQUESTED, change.approximate_at, new)]
     kind = _DECISIONS.get(ChannelRequestStatus(status)) if status in ChannelRequestStatus.__members__ else None
     return [] if kind is None else [ChannelRequestEvent(kind, change.approximate_at, new)]
+
+
+Reading = tuple[int, str]  # what IVS reports of a live stream: (viewer count, health)
+
+
+class StreamReadings:
+    """The last reading of each channel's live stream (by channel ARN), to tell which changed.
+
+    A stream seen for the first time counts as changed (its channel just went live, a subscriber wants
+    its numbers); a stream no longer listed is forgotten (its end is the channel's SESSION_ENDED)."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, Reading] = {}
+
+    def changed(self, readings: Mapping[str, Reading]) -> list[str]:
+        """The ARNs whose reading differs from the last one, in `readings`' order; remembers `readings`."""
+        changed = [arn for arn, reading in readings.items() if self._last.get(arn) != reading]
+        self._last = dict(readings)
+        return changed

@@ -1,4 +1,4 @@
-"""The schema object: Query and Mutation over the resolvers, with the service's error handling."""
+"""The schema object: Query, Mutation and Subscription over the resolvers, with the service's error handling."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from resolvers import channel_requests as request_resolvers
-from resolvers import mutations, queries, stream_mutations
+from resolvers import mutations, queries, stream_mutations, subscriptions
 from schema.channel_requests import ChannelRequest, ChannelRequestConnection
 from schema.errors import ErrorCodes
+from schema.live_updates import ChannelEvent, ChannelRequestEvent
 from schema.prepared_documents import BoundedDocuments, DocumentBounds, DocumentPreparer
 from schema.scalars import DATETIME
 from schema.types import Assignment, Capacity, Channel, ChannelConnection
@@ -87,6 +88,18 @@ class Mutation:
     cancel_channel_request: ChannelRequest = strawberry.mutation(resolver=request_resolvers.cancel_channel_request)
 
 
+@strawberry.type
+class Subscription:
+    channel_events: ChannelEvent = strawberry.subscription(
+        resolver=subscriptions.channel_events,
+        description="Changes to the channels the caller may see (one channel with channelId, else all of them).",
+    )
+    channel_request_events: ChannelRequestEvent = strawberry.subscription(
+        resolver=subscriptions.channel_request_events,
+        description="Requests made and decided: every one for admins, their own for others.",
+    )
+
+
 class ChannelsSchema(strawberry.Schema):
     preparer: DocumentPreparer  # parse and validation, bounded (schema.prepared_documents)
 
@@ -133,6 +146,7 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> ChannelsSchema:
     schema = ChannelsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,  # type: ignore[arg-type]
         config=StrawberryConfig(scalar_map={datetime: DATETIME}, disable_field_suggestions=limits.hide_schema),
     )

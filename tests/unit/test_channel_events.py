@@ -18,6 +18,7 @@ from domain.channel_events import (
     ChannelRequestEvent,
     ChannelRequestEventKind,
     HostAssignment,
+    StreamReadings,
     events_of,
     host_assignment_of,
 )
@@ -216,3 +217,26 @@ def test_an_assignment_is_no_event_of_its_own() -> None:
 
 def test_a_channel_record_says_nothing_of_a_hosts_assignment() -> None:
     assert host_assignment_of(change(None, channel())) is None
+
+
+def test_a_stream_seen_first_is_a_change() -> None:
+    assert StreamReadings().changed({"arn:1": (0, "HEALTHY")}) == ["arn:1"]
+
+
+def test_a_stream_read_the_same_again_is_no_change() -> None:
+    readings = StreamReadings()
+    readings.changed({"arn:1": (5, "HEALTHY")})
+    assert readings.changed({"arn:1": (5, "HEALTHY")}) == []
+
+
+def test_a_new_viewer_count_or_health_is_a_change() -> None:
+    readings = StreamReadings()
+    readings.changed({"arn:1": (5, "HEALTHY"), "arn:2": (1, "HEALTHY")})
+    assert readings.changed({"arn:1": (6, "HEALTHY"), "arn:2": (1, "STARVING")}) == ["arn:1", "arn:2"]
+
+
+def test_a_stream_back_after_a_gap_is_a_change() -> None:
+    readings = StreamReadings()
+    readings.changed({"arn:1": (5, "HEALTHY")})
+    readings.changed({})
+    assert readings.changed({"arn:1": (5, "HEALTHY")}) == ["arn:1"]
