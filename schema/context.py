@@ -41,6 +41,8 @@ class Context:
     caller_expires_at: float | None = None
     # graphql-transport-ws's `connection_init` payload (strawberry sets it): where the token is sent.
     connection_params: dict[str, Any] | None = None
+    # The connection of a WebSocket request (app.subscription_connections closes it at the token's expiry).
+    websocket: Any = None
     # Built on first use (most requests never ask for `Channel.stream`).
     _live_stream_loader: DataLoader[str, IvsStream | None] | None = None
     # Backend calls made once per parent (a Channel's `sessions`), counted against FAN_OUT_CALLS_MAX.
