@@ -74,7 +74,7 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
         raise
     recorded = False
     try:
-        app = create_app(service)
+        app = create_app(service, service.change_feed())  # one reader of the table's changes per process
         if service.embedded is not None:
             stream_keys = service.backend.stream_keys
             record_running(settings.dev_dir, RunningEmbedded(

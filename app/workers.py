@@ -78,10 +78,11 @@ def serve_workers(listening: socket.socket, workers: int, keep_alive: int) -> No
 
 
 def worker_app() -> Starlette:
-    """The app of one worker process (uvicorn's factory): settings read and the service built here."""
+    """The app of one worker process (uvicorn's factory): settings read, the service and its live updates' reader built here."""
     from app.bootstrap import bootstrap
     from app.serve import configure_logging, settings_or_exit
     from app.http import create_app
 
     configure_logging()
-    return create_app(bootstrap(settings_or_exit()))
+    service = bootstrap(settings_or_exit())
+    return create_app(service, service.change_feed())  # each worker its own reader and subscribers
