@@ -21,6 +21,7 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.streaming import MultipartSubscriptionTransport
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -65,6 +66,7 @@ from services.live_updates import ChannelEventHub
 THREAD_POOL_SIZE = 64
 # graphql-transport-ws: how long a connection may stay open without `connection_init`.
 CONNECTION_INIT_WAIT = timedelta(seconds=10)
+MULTIPART_SUBSCRIPTIONS = MultipartSubscriptionTransport()  # tells a request that accepts them
 
 
 class ChannelsGraphQL(GraphQL[Context, None]):
@@ -134,6 +136,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             hub=self.hub,
             caller_expires_at=expires_at,
             websocket=request if isinstance(request, WebSocket) else None,
+            can_stream=isinstance(request, WebSocket) or MULTIPART_SUBSCRIPTIONS.accepts(request.headers.get("accept", "")),
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
@@ -242,7 +245,7 @@ def _freeze_startup_heap() -> None:
 
 def create_app(service: Service, feed: ChangeFeed | None = None) -> Starlette:
     """The app; with `feed`, it serves subscriptions from it (one reader for the process's subscribers)."""
-    hub = ChannelEventHub(service.backend, feed)
+    hub = ChannelEventHub(service.backend, feed) if feed is not None else None  # no feed: no subscriptions
     graphql = ChannelsGraphQL(service, hub)
 
     readiness = ReadinessProbe(service.clients.dynamodb, service.settings.table, service.settings.entity_index)
@@ -283,11 +286,13 @@ def create_app(service: Service, feed: ChangeFeed | None = None) -> Starlette:
         # Served: documents are validated in a child process, off the event loop's GIL (docs/security.md).
         graphql.preparer.isolate()
         _freeze_startup_heap()
-        hub.start()
+        if hub is not None:
+            hub.start()
         try:
             yield
         finally:
-            await hub.stop()
+            if hub is not None:
+                await hub.stop()
             graphql.preparer.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)

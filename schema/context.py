@@ -41,6 +41,8 @@ class Context:
     caller_expires_at: float | None = None
     # graphql-transport-ws's `connection_init` payload (strawberry sets it): where the token is sent.
     connection_params: dict[str, Any] | None = None
+    # Whether the transport can hold a subscription open (a WebSocket, a multipart HTTP response).
+    can_stream: bool = False
     # The connection of a WebSocket request (app.subscription_connections closes it at the token's expiry).
     websocket: Any = None
     # Built on first use (most requests never ask for `Channel.stream`).
