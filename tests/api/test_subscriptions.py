@@ -22,10 +22,16 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from app.bootstrap import Service
+from pathlib import Path
+
+from app.bootstrap import Service, bootstrap
+from app.persisted_documents import sha256_hex
+from data.clients import AwsConnection
 from app.http import create_app
 from domain.table_changes import ChangeKind, Deliver, TableChange
 from services import live_updates
+from tests.api.test_persisted_documents import codegen_manifest
+from tests.conftest import make_settings
 from tests.support import TokenFactory
 
 AT = datetime(2026, 12, 6, 14, 0, tzinfo=UTC)
@@ -261,3 +267,56 @@ def test_multipart_subscription_streams_events(client: TestClient, feed: ListFee
     assert [part for part in parts if part] == [
         {"payload": {"data": {"channelEvents": {"kind": "STATE_CHANGED", "channelId": "c1"}}}}
     ]
+
+
+TRUSTED_SUBSCRIPTION = "subscription Trusted { channelEvents { kind channelId } }"
+
+
+@pytest.fixture
+def trusted_only_client(service: Service, feed: ListFeed, tmp_path: Path,
+                        aws_connection: AwsConnection) -> Iterator[TestClient]:
+    manifest = codegen_manifest(tmp_path / "manifest.json", TRUSTED_SUBSCRIPTION)
+    settings = make_settings(table=service.settings.table, trusted_documents=manifest, trusted_documents_only=True)
+    other = bootstrap(settings, connection=aws_connection, verifier=service.verifier)
+    try:
+        with TestClient(create_app(other, feed)) as client:
+            yield client
+    finally:
+        other.close()
+
+
+def test_trusted_documents_only_refuses_another_subscription(trusted_only_client: TestClient, admin: str) -> None:
+    with connect(trusted_only_client) as websocket:
+        connection = Connection(websocket)
+        connection.init(admin)
+        connection.subscribe("subscription { channelEvents { kind } }")
+        refused = connection.receive()
+    assert refused == {"id": "1", "type": "error", "payload": [{
+        "message": "This service accepts trusted documents only: send a document of its manifest, "
+                   'by hash (extensions.persistedQuery or "documentId": "sha256:<hex>") or as its exact text.',
+        "extensions": {"code": "PERSISTED_QUERY_NOT_ALLOWED"},
+    }]}
+
+
+def test_trusted_documents_only_runs_a_trusted_subscription_by_id(
+    trusted_only_client: TestClient, feed: ListFeed, admin: str
+) -> None:
+    with connect(trusted_only_client) as websocket:
+        connection = Connection(websocket)
+        connection.init(admin)
+        websocket.send_json({"id": "1", "type": "subscribe",
+                             "payload": {"documentId": f"sha256:{sha256_hex(TRUSTED_SUBSCRIPTION)}"}})
+        wait_for_subscribers(trusted_only_client, 1)
+        feed.put(went_live("c1"))
+        assert connection.receive()["payload"] == {"data": {"channelEvents": {"kind": "STATE_CHANGED", "channelId": "c1"}}}
+
+
+def test_a_subscription_document_past_the_bounds_is_refused(client: TestClient, admin: str) -> None:
+    aliases = " ".join(f"a{n}: kind" for n in range(40))
+    with connect(client) as websocket:
+        connection = Connection(websocket)
+        connection.init(admin)
+        connection.subscribe(f"subscription {{ channelEvents {{ {aliases} }} }}")
+        refused = connection.receive()
+    assert refused == {"id": "1", "type": "error", "payload": [{
+        "message": "40 aliases found. Allowed: 30", "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}
