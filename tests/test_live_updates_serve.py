@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -121,6 +123,16 @@ def test_a_mutation_reaches_a_multipart_subscriber(served: Served) -> None:
     parts = [json.loads(part.split("\r\n--")[0]) for part in received.split("\r\n\r\n")[1:]]
     assert [part for part in parts if part][-1] == {"payload": {"data": {"channelEvents": {
         "kind": "CREATED", "channelId": channel_id, "channel": {"state": "IDLE"}}}}}
+
+
+def test_sigterm_closes_websockets_with_service_restart(tmp_path: Path) -> None:
+    with serving([sys.executable, "-m", "app.cli", "serve"], tmp_path) as running:
+        with subscribed(running, running.admin_authorization, EVENTS, {}) as websocket:
+            _wait_until_listening(running)
+            os.kill(running.pid, signal.SIGTERM)
+            with pytest.raises(ConnectionClosed) as closed:
+                websocket.recv(timeout=WAIT_SECONDS)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012  # RFC 6455's "Service Restart"
 
 
 def _wait_until_listening(served: Served) -> None:
