@@ -299,6 +299,8 @@ class ChannelEventHub:
                 streams = await to_thread.run_sync(self.backend.live_streams.refresh)
             except ChannelsError as failure:
                 log.warning("ListStreams for live updates failed: %s", failure.message)
+            except Exception:
+                log.exception("The live updates' ListStreams poll failed; it goes on")
             else:
                 events = []
                 readings = {arn: (stream.viewer_count, stream.health) for arn, stream in streams.items()}
