@@ -171,7 +171,7 @@ def _request_events(change: TableChange) -> list[Event]:
         return []  # a note or the created channel's id: no decision
     if old is None and status == ChannelRequestStatus.PENDING:
         return [ChannelRequestEvent(ChannelRequestEventKind.REQUESTED, change.approximate_at, new)]
-    kind = _DECISIONS.get(ChannelRequestStatus(status)) if status in ChannelRequestStatus.__members__ else None
+    kind = _DECISIONS.get(ChannelRequestStatus(str(status))) if status in ChannelRequestStatus.__members__ else None
     return [] if kind is None else [ChannelRequestEvent(kind, change.approximate_at, new)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -90,11 +91,11 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    channel_events: ChannelEvent = strawberry.subscription(
+    channel_events: AsyncGenerator[ChannelEvent, None] = strawberry.subscription(
         resolver=subscriptions.channel_events,
         description="Changes to the channels the caller may see (one channel with channelId, else all of them).",
     )
-    channel_request_events: ChannelRequestEvent = strawberry.subscription(
+    channel_request_events: AsyncGenerator[ChannelRequestEvent, None] = strawberry.subscription(
         resolver=subscriptions.channel_request_events,
         description="Requests made and decided: every one for admins, their own for others.",
     )
