@@ -53,6 +53,8 @@ QUEUE_SIZE = 256
 STREAM_POLL_SECONDS = 10.0
 # Channels whose latest image is kept for events about their other records (sessions, slots, STREAM).
 CHANNEL_IMAGES_MAX = 4096
+READ_RETRY_FIRST_SECONDS = 1.0
+READ_RETRY_MAX_SECONDS = 30.0
 
 
 class SubscriberTooSlow(ChannelsError):
@@ -136,7 +138,7 @@ class ChannelEventHub:
             if task is not None:
                 task.cancel()
         for subscriber in list(self._subscribers):
-            self._end(subscriber, Unauthenticated("The service is shutting down; reconnect."))
+            self._end(subscriber, UpstreamError("The service is shutting down; subscribe again."))
         self._reader = self._poll = None
 
     @property
@@ -227,15 +229,26 @@ class ChannelEventHub:
                     ))
 
     async def _read(self, feed: ChangeFeed) -> None:
-        try:
-            await feed.run(self._on_changes)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("The live updates' feed stopped; subscriptions end")
-            for subscriber in list(self._subscribers):
-                self._end(subscriber, UpstreamError("The live updates' feed failed; subscribe again shortly."))
-            self._reader = None
+        """Read the feed for the life of the process. A failure is retried, after a pause that grows to
+        READ_RETRY_MAX_SECONDS: the feed goes on from its checkpoints, so subscribers lose nothing.
+        A table without a stream ends every subscription and refuses new ones (docs/live-updates.md)."""
+        from data.table_stream import StreamMissing  # here: the functions, which have no feed, never import it
+
+        pause = READ_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                await feed.run(self._on_changes)
+                return
+            except StreamMissing as missing:
+                log.error("Live updates are off: %s", missing)
+                for subscriber in list(self._subscribers):
+                    self._end(subscriber, LiveUpdatesUnavailable("This deployment's table has no stream: no live updates."))
+                self._reader = None
+                return
+            except Exception:
+                log.exception("The live updates' feed failed; reading again in %.0f s", pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, READ_RETRY_MAX_SECONDS)
 
     async def _on_changes(self, changes: Sequence[TableChange]) -> None:
         # Who has which channel first: an assignment and its channel's change are one transaction,
@@ -249,10 +262,14 @@ class ChannelEventHub:
                         subscriber.assignment = assignment
         delivered: list[Delivered] = []
         for change in changes:
-            for event in events_of(change):
-                found = await self._ready(event)
-                if found is not None:
-                    delivered.append(found)
+            try:
+                for event in events_of(change):
+                    found = await self._ready(event)
+                    if found is not None:
+                        delivered.append(found)
+            except (KeyError, ValueError, AssertionError):
+                # A record another writer shaped otherwise: skipped, so it cannot stop everyone's feed.
+                log.exception("A change to %s became no event", dict(change.keys))
         self.deliver(delivered)
 
     async def _ready(self, event: Event) -> Delivered | None:

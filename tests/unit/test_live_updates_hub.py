@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from data.ivs import IvsStream
 from data.records import channel_from_item
 from domain.access import Caller
 from domain.model import Channel
-from domain.table_changes import Deliver
+from domain.table_changes import ChangeKind, Deliver, TableChange
+from services import live_updates
 from services.live_updates import ChannelEventHub
 
 ARN = "arn:aws:ivs:us-east-1:123456789012:channel/c1"
@@ -116,4 +119,32 @@ async def test_the_poll_stops_when_the_last_channel_subscriber_leaves() -> None:
     calls = backend.live_streams.calls
     await asyncio.sleep(0.1)
     assert backend.live_streams.calls == calls
+    await hub.stop()
+
+
+class FailingOnceFeed:
+    """Fails its first run, then delivers one change: as a stream reader that lost its connection."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def run(self, deliver: Deliver) -> None:
+        self.runs += 1
+        if self.runs == 1:
+            raise ConnectionError("the stream could not be read")
+        image = {"pk": "channel#c1", "sk": "info", "entityType": "persistentChannel", "channelId": "c1"}
+        await deliver([TableChange(ChangeKind.INSERT, {"pk": "channel#c1", "sk": "info"}, None, image, "s", "1",
+                                   datetime(2026, 12, 6, tzinfo=UTC))])
+        await asyncio.Event().wait()
+
+
+async def test_a_failed_read_is_retried_and_subscribers_stay(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live_updates, "READ_RETRY_FIRST_SECONDS", 0.01)
+    feed = FailingOnceFeed()
+    hub = ChannelEventHub(BackendStub(LiveStreamsStub([(1, "HEALTHY")])), feed, stream_poll_seconds=0)  # type: ignore[arg-type]
+    hub.start()
+    events = hub.channel_events(ADMIN, None)
+    assert await kinds(events, 1) == [("CREATED", "c1")]
+    assert feed.runs == 2
+    await events.aclose()
     await hub.stop()
