@@ -320,3 +320,30 @@ def test_a_subscription_document_past_the_bounds_is_refused(client: TestClient, 
         refused = connection.receive()
     assert refused == {"id": "1", "type": "error", "payload": [{
         "message": "40 aliases found. Allowed: 30", "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}
+
+
+def test_a_sessions_service_may_not_subscribe(client: TestClient, tokens: TokenFactory) -> None:
+    with connect(client) as websocket:
+        connection = Connection(websocket)
+        connection.init(tokens.service_token("sessions"))
+        connection.subscribe("subscription { channelEvents { kind } }")
+        refused = connection.receive()
+    assert refused["type"] == "next" and refused["payload"]["data"] is None
+    assert [error["extensions"]["code"] for error in refused["payload"]["errors"]] == ["FORBIDDEN"]
+
+
+def test_a_host_never_receives_the_other_channel_events_an_admin_receives(
+    client: TestClient, feed: ListFeed, tokens: TokenFactory, admin: str
+) -> None:
+    with connect(client) as host_socket, connect(client) as admin_socket:
+        host, watcher = Connection(host_socket), Connection(admin_socket)
+        host.init(tokens.host("host-1"))
+        watcher.init(admin)
+        host.subscribe(CHANNEL_EVENTS)
+        watcher.subscribe(CHANNEL_EVENTS)
+        wait_for_subscribers(client, 2)
+        feed.put(change(None, assignment("host-1", "c1")), went_live("c2"), went_live("c1"))
+        seen_by_admin = [watcher.receive()["payload"]["data"]["channelEvents"]["channelId"] for _ in range(2)]
+        seen_by_host = host.receive()["payload"]["data"]["channelEvents"]
+    assert seen_by_admin == ["c2", "c1"]
+    assert seen_by_host["channelId"] == "c1"

@@ -4,6 +4,7 @@ when a channel's viewer count or health changed, and no poll while no channel su
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ import pytest
 from data.ivs import IvsStream
 from data.records import channel_from_item
 from domain.access import Caller
+from domain.errors import Unauthenticated
 from domain.model import Channel
 from domain.table_changes import ChangeKind, Deliver, TableChange
 from services import live_updates
@@ -147,4 +149,14 @@ async def test_a_failed_read_is_retried_and_subscribers_stay(monkeypatch: pytest
     assert await kinds(events, 1) == [("CREATED", "c1")]
     assert feed.runs == 2
     await events.aclose()
+    await hub.stop()
+
+
+async def test_a_subscription_ends_when_its_token_expires() -> None:
+    hub = ChannelEventHub(BackendStub(LiveStreamsStub([(1, "HEALTHY")])), IdleFeed(), stream_poll_seconds=0)  # type: ignore[arg-type]
+    hub.start()
+    events = hub.request_events(ADMIN, until=time.time() + 0.05)
+    with pytest.raises(Unauthenticated, match=r"^The token has expired; subscribe again with a fresh token\.$"):
+        await asyncio.wait_for(anext(events), timeout=5)
+    assert hub.subscriber_count == 0
     await hub.stop()
