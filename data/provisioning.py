@@ -11,7 +11,8 @@ is already done before it writes):
    table's OnDemandThroughput limits). Until all are ACTIVE `/readyz` answers 503: clearly not ready;
 3. the table's stream (NEW_AND_OLD_IMAGES), the feed of live updates (docs/live-updates.md), enabled
    when the table has none (a table created in step 1 has it already); a stream of another view type
-   is refused, not replaced (data.stream_specification says why); a failure leaves the table as it was;
+   is refused, not replaced (data.stream_specification says why), before step 2 builds anything; a
+   failure leaves the table's stream as it was;
 4. the backfill of the older channel and assignment records (conditional writes, each done once);
    the older functions keep working meanwhile;
 5. the capacity counter, counted from the channel records; creates are refused until it exists;
@@ -40,7 +41,7 @@ from data.provision_steps import (
     step,
     wait_until_built,
 )
-from data.stream_specification import STREAM_SPECIFICATION, ensure_stream
+from data.stream_specification import STREAM_SPECIFICATION, ensure_stream, refuse_other_view_type
 from data.table import (
     ASSIGNMENT_ENTITY,
     CATALOG_ATTRIBUTE,
@@ -97,6 +98,7 @@ def provision(
         report(f"created table {table.name} (PAY_PER_REQUEST) with indexes {', '.join(summary.created_indexes)} "
                "and its stream (NEW_AND_OLD_IMAGES)")
     else:
+        refuse_other_view_type(description, table.name)
         for index in indexes:
             ensure_index(client, table.name, index, capacity, index_throughput, summary, report,
                          replace_misshapen=replace_misshapen)

@@ -69,6 +69,11 @@ class StreamCheckpoints:
         positions = {shard: number for shard, number in self.positions.items() if shard != shard_id}
         return StreamCheckpoints(self.began_at, positions, self.finished)
 
+    def within(self, shard_ids: set[str]) -> StreamCheckpoints:
+        """Only what concerns these shards (those still listed: the others were trimmed away)."""
+        positions = {shard: number for shard, number in self.positions.items() if shard in shard_ids}
+        return StreamCheckpoints(self.began_at, positions, self.finished & shard_ids)
+
     def finish(self, *shard_ids: str) -> StreamCheckpoints:
         return StreamCheckpoints(self.began_at, self.positions, self.finished | set(shard_ids))
 

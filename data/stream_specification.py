@@ -36,17 +36,21 @@ def switch_view_type_fix(table_name: str) -> str:
             "stream reads the new stream's ARN")
 
 
-def ensure_stream(client: Any, table_name: str, description: Mapping[str, Any], report: Report) -> bool:
-    """Enable the stream of the table DescribeTable described when it has none; True when this call
-    enabled it.
-
-    Raises ProvisionFailed when the table has a stream of another view type (the module docstring)."""
+def refuse_other_view_type(description: Mapping[str, Any], table_name: str) -> None:
+    """ProvisionFailed when the table DescribeTable described has a stream of another view type (the
+    module docstring says why it is not replaced)."""
     view_type = stream_view_type(description)
-    if view_type == VIEW_TYPE:
-        return False
-    if view_type is not None:
+    if view_type is not None and view_type != VIEW_TYPE:
         raise ProvisionFailed(STEP, f"{table_name} has a stream of {view_type}; live updates need {VIEW_TYPE} "
                                     "and DynamoDB cannot change a stream's view type", switch_view_type_fix(table_name))
+
+
+def ensure_stream(client: Any, table_name: str, description: Mapping[str, Any], report: Report) -> bool:
+    """Enable the stream of the table DescribeTable described when it has none; True when this call
+    enabled it (ProvisionFailed for a stream of another view type)."""
+    refuse_other_view_type(description, table_name)
+    if stream_view_type(description) == VIEW_TYPE:
+        return False
     with step(STEP, "dynamodb:UpdateTable"):
         # One table update at a time: wait for an index build provision started to finish first.
         wait_until_quiet(client, table_name, STEP)

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from domain.table_changes import ChangeKind, Deliver, TableChange
 from data.dynamo import from_dynamo
@@ -74,7 +74,8 @@ class _ReadFailed(Exception):
 
     def __init__(self, operation: str, exc: ClientError | BotoCoreError) -> None:
         code = exc.response.get("Error", {}).get("Code", "Error") if isinstance(exc, ClientError) else type(exc).__name__
-        super().__init__(f"{operation} failed: {code}")
+        # AWS's name of the operation (get_records: GetRecords), as the logs of AWS errors name it.
+        super().__init__(f"{''.join(word.title() for word in operation.split('_'))} failed: {code}")
         self.code = str(code)
 
 
@@ -199,6 +200,8 @@ class TableStream:
             return await anyio.to_thread.run_sync(
                 lambda: method(**kwargs), limiter=limiter, abandon_on_cancel=True
             )
+        except ParamValidationError:
+            raise  # a request the reader got wrong: a bug, not AWS failing
         except (ClientError, BotoCoreError) as exc:
             raise _ReadFailed(operation, exc) from exc
 
@@ -236,8 +239,11 @@ class TableStream:
             after = description.get("LastEvaluatedShardId")
             if not after:
                 break
+        shards = [shard_of(shard) for shard in described]
+        # A shard no longer listed was trimmed away: nothing more to know of it.
+        self._checkpoints = self._checkpoints.within({shard.shard_id for shard in shards} | set(self._reading))
         plan = plan_shards(
-            [shard_of(shard) for shard in described],
+            shards,
             checkpoints=self._checkpoints,
             reading=self._reading,
             first_start=self._first_listing,
@@ -285,11 +291,9 @@ class TableStream:
             changes = [table_change(record, shard_id) for record in records]
             fresh = [change for change in changes if not self._checkpoints.precedes_feed(change.approximate_at, self._clock_leeway)]
             if fresh:
-                try:
-                    await deliver(fresh)
-                except BaseException:
-                    reading.iterator = None  # the batch is read again, from the unmoved position
-                    raise
+                # Raised as it is: the position and the iterator stay where they were, so the batch is
+                # read again by the next `run` (an iterator may be used again until it expires).
+                await deliver(fresh)
             self._checkpoints = self._checkpoints.after(shard_id, changes[-1].sequence_number)
         reading.iterator = response.get("NextShardIterator")
         if reading.iterator is None:
