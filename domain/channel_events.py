@@ -55,7 +55,7 @@ class ChannelRequestEventKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class ChannelEvent:
+class ChannelRecordEvent:
     """Something happened to one channel.
 
     `channel_image` is the channel record after the change when the change was to that record; None
@@ -69,7 +69,7 @@ class ChannelEvent:
 
 
 @dataclass(frozen=True)
-class ChannelRequestEvent:
+class RequestRecordEvent:
     """A request was made or decided; `request_image` is its record after the change."""
 
     kind: ChannelRequestEventKind
@@ -89,7 +89,7 @@ class HostAssignment:
     channel_id: str | None
 
 
-Event = ChannelEvent | ChannelRequestEvent
+Event = ChannelRecordEvent | RequestRecordEvent  # as the records say it: images, not yet domain values
 
 _DECISIONS = {
     ChannelRequestStatus.APPROVED: ChannelRequestEventKind.APPROVED,
@@ -109,7 +109,7 @@ def events_of(change: TableChange) -> list[Event]:
     if entity == SESSION_RECORD:
         return _session_events(change)
     if entity == SLOT_RECORD:
-        return [ChannelEvent(ChannelEventKind.SCHEDULE_CHANGED, str(image["channelId"]), change.approximate_at)]
+        return [ChannelRecordEvent(ChannelEventKind.SCHEDULE_CHANGED, str(image["channelId"]), change.approximate_at)]
     if entity == REQUEST_RECORD:
         return _request_events(change)
     return []
@@ -128,10 +128,10 @@ def _channel_events(change: TableChange) -> list[Event]:
     old, new, at = change.old, change.new, change.approximate_at
     if new is None:
         assert old is not None
-        return [ChannelEvent(ChannelEventKind.DELETED, str(old["channelId"]), at)]
+        return [ChannelRecordEvent(ChannelEventKind.DELETED, str(old["channelId"]), at)]
     channel_id = str(new["channelId"])
     if old is None:
-        return [ChannelEvent(ChannelEventKind.CREATED, channel_id, at, new)]
+        return [ChannelRecordEvent(ChannelEventKind.CREATED, channel_id, at, new)]
     kinds = []
     if old.get("state") != new.get("state"):
         kinds.append(ChannelEventKind.STATE_CHANGED)
@@ -141,7 +141,7 @@ def _channel_events(change: TableChange) -> list[Event]:
     # one OFFLINE makes (a STATE_CHANGED already).
     if _stream_key(new) is not None and _stream_key(old) != _stream_key(new):
         kinds.append(ChannelEventKind.STREAM_KEY_CHANGED)
-    return [ChannelEvent(kind, channel_id, at, new) for kind in kinds]
+    return [ChannelRecordEvent(kind, channel_id, at, new) for kind in kinds]
 
 
 def _stream_key(image: Mapping[str, Any]) -> tuple[object, ...] | None:
@@ -156,9 +156,9 @@ def _session_events(change: TableChange) -> list[Event]:
     channel_id, at = str(new["channelId"]), change.approximate_at
     events: list[Event] = []
     if old is None:
-        events.append(ChannelEvent(ChannelEventKind.SESSION_STARTED, channel_id, at))
+        events.append(ChannelRecordEvent(ChannelEventKind.SESSION_STARTED, channel_id, at))
     if new.get("endedAt") is not None and (old is None or old.get("endedAt") is None):
-        events.append(ChannelEvent(ChannelEventKind.SESSION_ENDED, channel_id, at))
+        events.append(ChannelRecordEvent(ChannelEventKind.SESSION_ENDED, channel_id, at))
     return events
 
 
@@ -170,9 +170,9 @@ def _request_events(change: TableChange) -> list[Event]:
     if old is not None and old.get("status") == status:
         return []  # a note or the created channel's id: no decision
     if old is None and status == ChannelRequestStatus.PENDING:
-        return [ChannelRequestEvent(ChannelRequestEventKind.REQUESTED, change.approximate_at, new)]
+        return [RequestRecordEvent(ChannelRequestEventKind.REQUESTED, change.approximate_at, new)]
     kind = _DECISIONS.get(ChannelRequestStatus(str(status))) if status in ChannelRequestStatus.__members__ else None
-    return [] if kind is None else [ChannelRequestEvent(kind, change.approximate_at, new)]
+    return [] if kind is None else [RequestRecordEvent(kind, change.approximate_at, new)]
 
 
 Reading = tuple[int, str]  # what IVS reports of a live stream: (viewer count, health)

@@ -23,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from anyio import to_thread
@@ -31,10 +32,11 @@ from data.channel_requests import request_from_item
 from data.records import assignment_from_item, channel_from_item
 from domain.access import Caller, Grant, Reach, require_grant
 from domain.channel_events import (
-    ChannelEvent as ChannelChange,
+    ChannelRecordEvent,
     ChannelEventKind,
-    ChannelRequestEvent as RequestChange,
+    ChannelRequestEventKind,
     Event,
+    RequestRecordEvent,
     StreamReadings,
     events_of,
     host_assignment_of,
@@ -71,14 +73,16 @@ class ChannelEvent:
 
     kind: ChannelEventKind
     channel_id: str
-    at: Any
+    at: datetime
     channel: Channel | None
 
 
 @dataclass(frozen=True)
 class ChannelRequestEvent:
-    kind: Any
-    at: Any
+    """A request event ready for delivery: the request as it is after the change."""
+
+    kind: ChannelRequestEventKind
+    at: datetime
     request: ChannelRequest
 
 
@@ -273,9 +277,9 @@ class ChannelEventHub:
         self.deliver(delivered)
 
     async def _ready(self, event: Event) -> Delivered | None:
-        if isinstance(event, RequestChange):
+        if isinstance(event, RequestRecordEvent):
             return ChannelRequestEvent(event.kind, event.at, request_from_item(event.request_image))
-        assert isinstance(event, ChannelChange)
+        assert isinstance(event, ChannelRecordEvent)
         if event.kind is ChannelEventKind.DELETED:
             self._images.pop(event.channel_id, None)
             return ChannelEvent(event.kind, event.channel_id, event.at, None)

@@ -13,9 +13,9 @@ from domain.channel_events import (
     CHANNEL_RECORD,
     REQUEST_RECORD,
     SESSION_RECORD,
-    ChannelEvent,
+    ChannelRecordEvent,
     ChannelEventKind,
-    ChannelRequestEvent,
+    RequestRecordEvent,
     ChannelRequestEventKind,
     HostAssignment,
     StreamReadings,
@@ -67,16 +67,16 @@ def test_record_kinds_are_spelled_as_storage_writes_them() -> None:
 
 def test_a_new_channel_record_is_created_with_its_image() -> None:
     new = channel()
-    assert events_of(change(None, new)) == [ChannelEvent(ChannelEventKind.CREATED, "c1", AT, new)]
+    assert events_of(change(None, new)) == [ChannelRecordEvent(ChannelEventKind.CREATED, "c1", AT, new)]
 
 
 def test_a_removed_channel_record_is_deleted_without_a_channel() -> None:
-    assert events_of(change(channel(), None)) == [ChannelEvent(ChannelEventKind.DELETED, "c1", AT, None)]
+    assert events_of(change(channel(), None)) == [ChannelRecordEvent(ChannelEventKind.DELETED, "c1", AT, None)]
 
 
 def test_a_new_state_is_state_changed() -> None:
     new = channel(state="LIVE")
-    assert events_of(change(channel(), new)) == [ChannelEvent(ChannelEventKind.STATE_CHANGED, "c1", AT, new)]
+    assert events_of(change(channel(), new)) == [ChannelRecordEvent(ChannelEventKind.STATE_CHANGED, "c1", AT, new)]
 
 
 def test_a_host_added_is_assignments_changed() -> None:
@@ -127,12 +127,12 @@ def test_bookkeeping_on_a_channel_is_no_event(bookkeeping: dict[str, Any]) -> No
 
 
 def test_a_session_opened_is_session_started() -> None:
-    assert events_of(change(None, session())) == [ChannelEvent(ChannelEventKind.SESSION_STARTED, "c1", AT, None)]
+    assert events_of(change(None, session())) == [ChannelRecordEvent(ChannelEventKind.SESSION_STARTED, "c1", AT, None)]
 
 
 def test_a_session_closed_is_session_ended() -> None:
     assert events_of(change(session(), session(endedAt="2026-12-06T15:00:00.000Z"))) == [
-        ChannelEvent(ChannelEventKind.SESSION_ENDED, "c1", AT, None)
+        ChannelRecordEvent(ChannelEventKind.SESSION_ENDED, "c1", AT, None)
     ]
 
 
@@ -159,19 +159,19 @@ def test_a_session_removed_is_no_event() -> None:
 def test_any_change_to_a_slot_is_schedule_changed(old: str | None, new: str | None) -> None:
     slot = {"pk": "channel#c1", "sk": "slot#1", "entityType": "channelSlot", "channelId": "c1"}
     assert events_of(change(slot if old else None, {**slot, "note": "x"} if new else None)) == [
-        ChannelEvent(ChannelEventKind.SCHEDULE_CHANGED, "c1", AT, None)
+        ChannelRecordEvent(ChannelEventKind.SCHEDULE_CHANGED, "c1", AT, None)
     ]
 
 
 def test_a_new_pending_request_is_requested() -> None:
     new = request()
-    assert events_of(change(None, new)) == [ChannelRequestEvent(ChannelRequestEventKind.REQUESTED, AT, new)]
+    assert events_of(change(None, new)) == [RequestRecordEvent(ChannelRequestEventKind.REQUESTED, AT, new)]
 
 
 @pytest.mark.parametrize("status", ["APPROVED", "REJECTED", "CANCELLED"])
 def test_a_decision_is_its_event(status: str) -> None:
     new = request(status=status)
-    assert events_of(change(request(), new)) == [ChannelRequestEvent(ChannelRequestEventKind(status), AT, new)]
+    assert events_of(change(request(), new)) == [RequestRecordEvent(ChannelRequestEventKind(status), AT, new)]
 
 
 def test_a_request_changed_without_a_new_status_is_no_event() -> None:
@@ -184,7 +184,7 @@ def test_a_request_removed_is_no_event() -> None:
 
 def test_a_request_event_names_its_requester() -> None:
     (event,) = events_of(change(None, request()))
-    assert isinstance(event, ChannelRequestEvent) and event.requester_id == "host-1"
+    assert isinstance(event, RequestRecordEvent) and event.requester_id == "host-1"
 
 
 @pytest.mark.parametrize(
