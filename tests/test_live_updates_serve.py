@@ -9,7 +9,9 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +21,13 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.test_cli import Served, graphql, serving
+from tests.test_cli import ROOT, Served, graphql, service_environment, serving
 from tests.test_live_commands import command, read_lines
 
 pytestmark = pytest.mark.slow  # `serve` and the commands run as processes; `make test-fast` skips them
 
 CREATE = 'mutation($name: String!) { createChannel(input: {name: $name}) { id } }'
+LIVE = 'mutation($id: ID!) { setChannelState(channelId: $id, state: LIVE) { state } }'
 OFFLINE = 'mutation($id: ID!) { setChannelState(channelId: $id, state: OFFLINE) { state } }'
 EVENTS = "subscription($id: ID) { channelEvents(channelId: $id) { kind channelId channel { state } } }"
 PROTOCOL: Any = "graphql-transport-ws"
@@ -98,6 +101,31 @@ def test_a_broadcast_from_another_process_reaches_a_subscriber(served: Served) -
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
     assert kinds - {("CREATED", "IDLE")} == {("STATE_CHANGED", "LIVE"), ("SESSION_STARTED", "LIVE")}
+
+
+def test_the_live_state_check_in_another_process_reaches_a_subscriber(served: Served) -> None:
+    channel_id = create_channel(served, "Lost")
+    with subscribed(served, served.admin_authorization, EVENTS, {"id": channel_id}) as websocket:
+        _wait_until_listening(served)
+        # LIVE by hand, with no stream on IVS: the check notes the miss, then a later one ends it as LOST.
+        graphql(served, LIVE, served.admin_authorization, {"id": channel_id})
+        for _ in range(2):
+            check_live(served)
+            time.sleep(1.5)
+        seen: set[tuple[str, str]] = set()
+        while ("SESSION_ENDED", "IDLE") not in seen or ("STATE_CHANGED", "IDLE") not in seen:
+            event = events_of(websocket, channel_id, 1)[0]
+            seen.add((event["kind"], event["channel"]["state"]))
+    # (its CREATED may still be on its way: the subscription began after the write)
+    assert seen - {("CREATED", "IDLE")} == {("STATE_CHANGED", "LIVE"), ("SESSION_STARTED", "LIVE"),
+                                            ("STATE_CHANGED", "IDLE"), ("SESSION_ENDED", "IDLE")}
+
+
+def check_live(served: Served) -> None:
+    environment = {**service_environment(served.dev_dir), "CHANNELS_LOST_AFTER_SECONDS": "1"}
+    done = subprocess.run([sys.executable, "-m", "app.cli", "check-live"], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def test_a_websocket_without_a_token_is_refused(served: Served) -> None:
