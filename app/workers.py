@@ -60,17 +60,18 @@ def worker_count(value: str) -> int:
     return count
 
 
-def serve_workers(listening: socket.socket, workers: int, keep_alive: int) -> None:
+def serve_workers(listening: socket.socket, workers: int, keep_alive: int, message_max_bytes: int = 64 * 1024) -> None:
     """Run `workers` uvicorn processes on the bound socket, restarted by uvicorn's supervisor if one dies.
 
     The socket is ours (app.serve.bind_port), not uvicorn's: a busy port is then one line and exit 1, and
-    its accepted connections get TCP_NODELAY (see bind_port)."""
+    its accepted connections get TCP_NODELAY (see bind_port). A WebSocket message is bounded by
+    `message_max_bytes` (CHANNELS_MAX_BODY_BYTES, as a request body is)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("app.workers:worker_app", factory=True, workers=workers, log_level="info",
                             lifespan="on", access_log=False, timeout_keep_alive=keep_alive,
-                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, ws_max_size=message_max_bytes)
     try:
         Multiprocess(config, sockets=[listening]).run()
     finally:
