@@ -16,11 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from app.embedded import EMBEDDED_CREDENTIALS, EMBEDDED_REGION
+from app.embedded_registry import find_running
 from tests.test_cli import ROOT, Served, graphql, service_environment, serving
 from tests.test_live_commands import command, read_lines
 
@@ -119,6 +122,26 @@ def test_the_live_state_check_in_another_process_reaches_a_subscriber(served: Se
     # (its CREATED may still be on its way: the subscription began after the write)
     assert seen - {("CREATED", "IDLE")} == {("STATE_CHANGED", "LIVE"), ("SESSION_STARTED", "LIVE"),
                                             ("STATE_CHANGED", "IDLE"), ("SESSION_ENDED", "IDLE")}
+
+
+def test_reconcile_in_another_process_reaches_a_subscriber(served: Served) -> None:
+    created = graphql(served, 'mutation { createChannel(input: {name: "Gone"}) { id arn } }', served.admin_authorization)
+    channel_id, arn = created["data"]["createChannel"]["id"], created["data"]["createChannel"]["arn"]
+    with subscribed(served, served.admin_authorization, EVENTS, {"id": channel_id}) as websocket:
+        _wait_until_listening(served)
+        running = find_running(served.dev_dir)
+        assert running is not None
+        access_key, secret_key = EMBEDDED_CREDENTIALS
+        ivs = boto3.client("ivs", region_name=EMBEDDED_REGION, endpoint_url=running.endpoint_url,
+                           aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+        ivs.delete_channel(arn=arn)  # IVS lost the channel: reconcile sets its record OFFLINE
+        done = subprocess.run([sys.executable, "-m", "app.cli", "reconcile", "--apply"], cwd=ROOT,
+                              env=service_environment(served.dev_dir), capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0, done.stderr
+        event = next(event for event in iter(lambda: events_of(websocket, channel_id, 1)[0], None)
+                     if event["kind"] != "CREATED")
+    assert event == {"kind": "STATE_CHANGED", "channelId": channel_id, "channel": {"state": "OFFLINE"}}
 
 
 def check_live(served: Served) -> None:
