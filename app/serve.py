@@ -105,8 +105,9 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
         # Our request log (JSON, one line per request) replaces uvicorn's access log.
         config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False,
                                 timeout_keep_alive=keep_alive, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-                                # A WebSocket message (a subscribe) is bounded as a request body is.
-                                ws_max_size=settings.max_body_bytes)
+                                # A WebSocket message (a subscribe) is bounded as a request body is; no
+                                # per-message deflate (docs/live-updates.md, "Measured").
+                                ws_max_size=settings.max_body_bytes, ws_per_message_deflate=False)
         # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again to the handler
         # it found: make that an exit through the `finally` below (which removes the record).
         signal.signal(signal.SIGTERM, _exit_on_signal)

@@ -65,13 +65,15 @@ def serve_workers(listening: socket.socket, workers: int, keep_alive: int, messa
 
     The socket is ours (app.serve.bind_port), not uvicorn's: a busy port is then one line and exit 1, and
     its accepted connections get TCP_NODELAY (see bind_port). A WebSocket message is bounded by
-    `message_max_bytes` (CHANNELS_MAX_BODY_BYTES, as a request body is)."""
+    `message_max_bytes` (CHANNELS_MAX_BODY_BYTES, as a request body is), and not compressed: zlib's
+    state per connection would triple an idle subscriber's memory (docs/live-updates.md, "Measured")."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("app.workers:worker_app", factory=True, workers=workers, log_level="info",
                             lifespan="on", access_log=False, timeout_keep_alive=keep_alive,
-                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, ws_max_size=message_max_bytes)
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, ws_max_size=message_max_bytes,
+                            ws_per_message_deflate=False)
     try:
         Multiprocess(config, sockets=[listening]).run()
     finally:

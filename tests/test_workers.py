@@ -128,6 +128,7 @@ def test_one_process_serves_with_the_keep_alive_asked_for(aws_mode: None, monkey
     (config,) = served
     assert config.timeout_keep_alive == 75
     assert config.ws_max_size == 64 * 1024  # a WebSocket message bounded as a body is (CHANNELS_MAX_BODY_BYTES)
+    assert config.ws_per_message_deflate is False  # zlib's state per connection: most of an idle subscriber's memory
 
 
 def test_aws_mode_serves_several_workers_each_building_its_service(
@@ -152,6 +153,7 @@ def test_aws_mode_serves_several_workers_each_building_its_service(
     assert (config.app, config.factory, config.workers) == ("app.workers:worker_app", True, 2)
     assert config.timeout_keep_alive == 75
     assert config.ws_max_size == 64 * 1024
+    assert config.ws_per_message_deflate is False
     assert listening.proto == socket.IPPROTO_TCP
     assert listening.fileno() == -1  # closed when the supervisor returns
     configured.clear()
