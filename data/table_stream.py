@@ -193,13 +193,12 @@ class TableStream:
         since = time.monotonic() - self._listed_at
         return self._listing_due or since >= (LISTING_SECONDS if self._reading else LISTING_RETRY_SECONDS)
 
-    async def _call(self, limiter: anyio.CapacityLimiter, operation: str, **kwargs: Any) -> Any:
-        """One call of the streams client in a worker thread; its failure as _ReadFailed."""
-        method = getattr(self._streams, operation)
+    async def _call(self, limiter: anyio.CapacityLimiter, operation: str, *, client: Any = None,
+                    **kwargs: Any) -> Any:
+        """One call of the streams client (or `client`) in a worker thread; its failure as _ReadFailed."""
+        method = getattr(client or self._streams, operation)
         try:
-            return await anyio.to_thread.run_sync(
-                lambda: method(**kwargs), limiter=limiter, abandon_on_cancel=True
-            )
+            return await anyio.to_thread.run_sync(lambda: method(**kwargs), limiter=limiter, abandon_on_cancel=True)
         except ParamValidationError:
             raise  # a request the reader got wrong: a bug, not AWS failing
         except (ClientError, BotoCoreError) as exc:
@@ -207,18 +206,12 @@ class TableStream:
 
     async def _resolve_stream_arn(self, limiter: anyio.CapacityLimiter) -> str:
         if self._stream_arn is None:
-            assert self._dynamodb is not None and self._table_name is not None
-            describe = self._dynamodb.describe_table
-            try:
-                table = await anyio.to_thread.run_sync(
-                    lambda: describe(TableName=self._table_name)["Table"], limiter=limiter, abandon_on_cancel=True
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise _ReadFailed("describe_table", exc) from exc
-            arn = table.get("LatestStreamArn")
-            if not arn or not table.get("StreamSpecification", {}).get("StreamEnabled"):
+            assert self._table_name is not None
+            described = await self._call(limiter, "describe_table", client=self._dynamodb, TableName=self._table_name)
+            table = described["Table"]
+            if not table.get("LatestStreamArn") or not table.get("StreamSpecification", {}).get("StreamEnabled"):
                 raise StreamMissing(self._table_name)
-            self._stream_arn = str(arn)
+            self._stream_arn = str(table["LatestStreamArn"])
         return self._stream_arn
 
     async def _list_shards(self, limiter: anyio.CapacityLimiter) -> None:

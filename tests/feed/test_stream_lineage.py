@@ -212,6 +212,25 @@ async def test_the_stream_is_found_from_the_table() -> None:
     assert streams.calls[0] == ("DescribeStream", {"StreamArn": STREAM_ARN})
 
 
+async def test_a_stream_gone_is_replaced_by_the_tables_new_one_read_whole(
+        listing_each_round: None, quick_backoff: None, caplog: pytest.LogCaptureFixture) -> None:
+    streams = FakeStreams([shard("old")])
+    table = FakeTable()
+    received = Received()
+    reader = TableStream(streams, dynamodb=table, table_name="channels", poll_seconds=0.01)
+    async with reading(reader, received.deliver):
+        # The stream is disabled and enabled anew: a new ARN, new shards, the old stream unknown.
+        table.stream_arn = STREAM_ARN.replace("2026-12-06", "2026-12-07")
+        streams.fail["DescribeStream"] = ["ResourceNotFoundException"]
+        streams.shards = {shard_id("new"): shard("new", records=range(1))}
+        await wait_until(lambda: len(received.changes) == 1)
+    assert received.pks() == items(range(1))
+    assert iterator_requests(streams)[-1] == (shard_id("new"), "TRIM_HORIZON")
+    assert [arguments["StreamArn"] for name, arguments in streams.calls if name == "DescribeStream"][-1] == (
+        table.stream_arn)
+    assert f"stream reader: stream {STREAM_ARN} is gone; looking up the table's stream again" in caplog.messages
+
+
 class BlockingStreams(FakeStreams):
     """GetRecords that blocks in its thread until released (a call in flight when the reader is cancelled)."""
 
