@@ -53,17 +53,24 @@ def iterator_requests(streams: FakeStreams) -> list[tuple[str, str]]:
             if name == "GetShardIterator"]
 
 
-async def test_a_split_shards_children_are_read_from_trim_horizon_after_the_parent_is_finished(
-        listing_each_round: None) -> None:
+async def read_a_split(children: dict[str, range]) -> tuple[FakeStreams, Received]:
+    """A reader begun on one open shard, which then takes records 0-2, closes and splits into
+    `children` (name: their records); what the reader made of it once every record came."""
     parent = shard("parent")
     streams = FakeStreams([parent])
     received = Received()
     async with reading(fast_reader(streams), received.deliver):
         parent.records.extend(FIRST + n for n in range(3))
         parent.closed = True
-        streams.shards.update({shard_id("left"): shard("left", "parent", range(3, 5)),
-                               shard_id("right"): shard("right", "parent", range(5, 6))})
-        await wait_until(lambda: len(received.changes) == 6)
+        streams.shards.update({shard_id(name): shard(name, "parent", numbers) for name, numbers in children.items()})
+        total = 3 + sum(len(numbers) for numbers in children.values())
+        await wait_until(lambda: len(received.changes) == total)
+    return streams, received
+
+
+async def test_a_split_shards_children_are_read_from_trim_horizon_after_the_parent_is_finished(
+        listing_each_round: None) -> None:
+    streams, received = await read_a_split({"left": range(3, 5), "right": range(5, 6)})
     pks = received.pks()
     assert pks[:3] == items(range(3))
     assert sorted(pks[3:]) == items(range(3, 6))
@@ -72,14 +79,7 @@ async def test_a_split_shards_children_are_read_from_trim_horizon_after_the_pare
 
 
 async def test_a_child_is_not_read_while_its_parent_still_gives_records(listing_each_round: None) -> None:
-    parent = shard("parent")
-    streams = FakeStreams([parent])
-    received = Received()
-    async with reading(fast_reader(streams), received.deliver):
-        parent.records.extend(FIRST + n for n in range(3))
-        parent.closed = True
-        streams.shards[shard_id("child")] = shard("child", "parent", range(3, 4))
-        await wait_until(lambda: len(received.changes) == 4)
+    streams, received = await read_a_split({"child": range(3, 4)})
     first_child_call = next(n for n, (_, arguments) in enumerate(streams.calls)
                             if arguments.get("ShardId") == shard_id("child"))
     last_parent_read = max(n for n, (name, arguments) in enumerate(streams.calls)
