@@ -269,3 +269,14 @@ async def test_cancelling_an_idle_reader_stops_it_between_polls() -> None:
             started = time.monotonic()
     assert not scope.cancelled_caught
     assert time.monotonic() - started < 1.0
+
+
+async def test_a_throttled_reader_keeps_its_iterator(quick_backoff: None) -> None:
+    open_shard = shard("open")
+    streams = FakeStreams([open_shard])
+    received = Received()
+    async with reading(fast_reader(streams), received.deliver):
+        streams.fail["GetRecords"] = ["LimitExceededException"]
+        open_shard.records.append(FIRST)
+        await wait_until(lambda: len(received.changes) == 1)
+    assert iterator_requests(streams) == [(shard_id("open"), "LATEST")]
