@@ -3,10 +3,10 @@ from whichever process made it, handed to `deliver` as TableChange values.
 
 One reader per process (docs/live-updates.md, "The feed"). It lists the stream's shards
 (DescribeStream, page by page), reads each readable shard (data.stream_shards decides which, and from
-where) with GetShardIterator and GetRecords, polling every POLL_SECONDS while the stream is quiet,
-and re-lists when a shard closes (its children take over) and every LISTING_SECONDS. After each batch
-`deliver` returned, the shard's position moves past it: that is the checkpoint a restarted reader
-goes on from (`TableStream.checkpoints`).
+where) with GetShardIterator and GetRecords every POLL_SECONDS (at once again after a full batch: more
+may be waiting), and lists the shards again when one closes (its children take over) and every
+LISTING_SECONDS. After each batch `deliver` returned, the shard's position moves past it: that is the
+checkpoint a restarted reader goes on from (`TableStream.checkpoints`).
 
 What AWS may answer, and what the reader does:
 - ExpiredIteratorException (an iterator is good for 15 minutes): a new one from the position;
@@ -73,7 +73,8 @@ class _ReadFailed(Exception):
     """An AWS call of the reader failed (never one of `deliver`'s errors): pause, then go on."""
 
     def __init__(self, operation: str, exc: ClientError | BotoCoreError) -> None:
-        code = exc.response.get("Error", {}).get("Code", "Error") if isinstance(exc, ClientError) else type(exc).__name__
+        code = exc.response.get("Error", {}).get("Code", "Error") if isinstance(exc, ClientError) else (
+            type(exc).__name__)
         # AWS's name of the operation (get_records: GetRecords), as the logs of AWS errors name it.
         super().__init__(f"{''.join(word.title() for word in operation.split('_'))} failed: {code}")
         self.code = str(code)
@@ -175,9 +176,9 @@ class TableStream:
             try:
                 if self._listing_is_due():
                     await self._list_shards(limiter)
-                handled = 0
+                behind = False
                 for shard_id in list(self._reading):
-                    handled += await self._read_shard(shard_id, deliver, limiter)
+                    behind |= await self._read_shard(shard_id, deliver, limiter) >= RECORDS_PER_CALL
                 self._failures = 0
                 self._began = True
             except _ReadFailed as failed:
@@ -186,20 +187,19 @@ class TableStream:
                 logger.warning("stream reader: %s; trying again in %.1f s", failed, pause)
                 await anyio.sleep(pause)
                 continue
-            if not handled:
+            if not behind:  # a full batch: more may wait, ask again at once; else every POLL_SECONDS
                 await anyio.sleep(self._poll_seconds)
 
     def _listing_is_due(self) -> bool:
         since = time.monotonic() - self._listed_at
         return self._listing_due or since >= (LISTING_SECONDS if self._reading else LISTING_RETRY_SECONDS)
 
-    async def _call(self, limiter: anyio.CapacityLimiter, operation: str, **kwargs: Any) -> Any:
-        """One call of the streams client in a worker thread; its failure as _ReadFailed."""
-        method = getattr(self._streams, operation)
+    async def _call(self, limiter: anyio.CapacityLimiter, operation: str, *, client: Any = None,
+                    **kwargs: Any) -> Any:
+        """One call of the streams client (or `client`) in a worker thread; its failure as _ReadFailed."""
+        method = getattr(client or self._streams, operation)
         try:
-            return await anyio.to_thread.run_sync(
-                lambda: method(**kwargs), limiter=limiter, abandon_on_cancel=True
-            )
+            return await anyio.to_thread.run_sync(lambda: method(**kwargs), limiter=limiter, abandon_on_cancel=True)
         except ParamValidationError:
             raise  # a request the reader got wrong: a bug, not AWS failing
         except (ClientError, BotoCoreError) as exc:
@@ -207,18 +207,12 @@ class TableStream:
 
     async def _resolve_stream_arn(self, limiter: anyio.CapacityLimiter) -> str:
         if self._stream_arn is None:
-            assert self._dynamodb is not None and self._table_name is not None
-            describe = self._dynamodb.describe_table
-            try:
-                table = await anyio.to_thread.run_sync(
-                    lambda: describe(TableName=self._table_name)["Table"], limiter=limiter, abandon_on_cancel=True
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise _ReadFailed("describe_table", exc) from exc
-            arn = table.get("LatestStreamArn")
-            if not arn or not table.get("StreamSpecification", {}).get("StreamEnabled"):
+            assert self._table_name is not None
+            described = await self._call(limiter, "describe_table", client=self._dynamodb, TableName=self._table_name)
+            table = described["Table"]
+            if not table.get("LatestStreamArn") or not table.get("StreamSpecification", {}).get("StreamEnabled"):
                 raise StreamMissing(self._table_name)
-            self._stream_arn = str(arn)
+            self._stream_arn = str(table["LatestStreamArn"])
         return self._stream_arn
 
     async def _list_shards(self, limiter: anyio.CapacityLimiter) -> None:
@@ -289,7 +283,8 @@ class TableStream:
         records: Sequence[Mapping[str, Any]] = response.get("Records", [])
         if records:
             changes = [table_change(record, shard_id) for record in records]
-            fresh = [change for change in changes if not self._checkpoints.precedes_feed(change.approximate_at, self._clock_leeway)]
+            fresh = [change for change in changes
+                     if not self._checkpoints.precedes_feed(change.approximate_at, self._clock_leeway)]
             if fresh:
                 # Raised as it is: the position and the iterator stay where they were, so the batch is
                 # read again by the next `run` (an iterator may be used again until it expires).
@@ -304,22 +299,23 @@ class TableStream:
         return len(records)
 
     def _shard_failed(self, shard_id: str, reading: _Reading, failed: _ReadFailed) -> int:
-        """What a failed GetShardIterator or GetRecords on one shard means (the module docstring)."""
+        """What a failed GetShardIterator or GetRecords on one shard means (the module docstring). Any
+        other failure keeps the iterator (still good: taking a new one could mean reading the shard
+        again from its oldest record) and is raised, for the pause."""
         assert self._checkpoints is not None
+        if failed.code not in {"ExpiredIteratorException", "TrimmedDataAccessException", "ResourceNotFoundException"}:
+            raise failed
         reading.iterator = None
         if failed.code == "ExpiredIteratorException":
             logger.info("stream reader: the iterator of shard %s expired; taking a new one", shard_id)
-            return 0
-        if failed.code == "TrimmedDataAccessException":
+        elif failed.code == "TrimmedDataAccessException":
             logger.warning("stream reader: shard %s's position was trimmed (older than 24 h): records were lost; "
                            "reading it from its oldest record", shard_id)
             self._checkpoints = self._checkpoints.forget(shard_id)
             reading.start = ShardStart(IteratorType.TRIM_HORIZON)
-            return 0
-        if failed.code == "ResourceNotFoundException":
+        else:  # ResourceNotFoundException
             logger.warning("stream reader: shard %s is gone (trimmed); counted as finished", shard_id)
             del self._reading[shard_id]
             self._checkpoints = self._checkpoints.finish(shard_id)
             self._listing_due = True
-            return 0
-        raise failed
+        return 0

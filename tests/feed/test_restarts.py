@@ -3,6 +3,7 @@ repeats a change; a quiet stream costs a bounded number of calls (against the em
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from data.clients import AwsClients
 from data.dynamo import DynamoTable
-from data.table_stream import TableStream
+from data.table_stream import POLL_SECONDS, TableStream
 from domain.table_changes import TableChange
 from tests.feed.conftest import Received, put, reading, wait_until
 
@@ -104,3 +105,20 @@ async def test_a_quiet_stream_is_asked_about_twice_a_second(
         await anyio.sleep(2.0)
     assert counts.keys() == most.keys()
     assert all(counts[operation] <= most[operation] for operation in most), counts
+
+
+async def test_a_busy_stream_is_still_asked_about_twice_a_second(
+        feed_clients: AwsClients, feed_table: DynamoTable, new_reader: Callable[..., TableStream]) -> None:
+    """Batches short of GetRecords' limit mean the reader has caught up: it waits its poll."""
+    counts = count_calls(feed_clients.dynamodbstreams.resolve())
+    received = Received()
+    async with reading(new_reader(), received.deliver):
+        counts.clear()
+        started = time.monotonic()
+        for n in range(40):  # a write every 50 ms or so, for 2 s or more
+            put(feed_table, f"channel#{n}")
+            await anyio.sleep(0.05)
+        calls, polls = counts.get("GetRecords", 0), (time.monotonic() - started) / POLL_SECONDS
+        await wait_until(lambda: len(received.changes) == 40)
+    assert 1 <= calls <= polls + 1, (counts, polls)
+

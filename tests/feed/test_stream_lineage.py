@@ -53,17 +53,24 @@ def iterator_requests(streams: FakeStreams) -> list[tuple[str, str]]:
             if name == "GetShardIterator"]
 
 
-async def test_a_split_shards_children_are_read_from_trim_horizon_after_the_parent_is_finished(
-        listing_each_round: None) -> None:
+async def read_a_split(children: dict[str, range]) -> tuple[FakeStreams, Received]:
+    """A reader begun on one open shard, which then takes records 0-2, closes and splits into
+    `children` (name: their records); what the reader made of it once every record came."""
     parent = shard("parent")
     streams = FakeStreams([parent])
     received = Received()
     async with reading(fast_reader(streams), received.deliver):
         parent.records.extend(FIRST + n for n in range(3))
         parent.closed = True
-        streams.shards.update({shard_id("left"): shard("left", "parent", range(3, 5)),
-                               shard_id("right"): shard("right", "parent", range(5, 6))})
-        await wait_until(lambda: len(received.changes) == 6)
+        streams.shards.update({shard_id(name): shard(name, "parent", numbers) for name, numbers in children.items()})
+        total = 3 + sum(len(numbers) for numbers in children.values())
+        await wait_until(lambda: len(received.changes) == total)
+    return streams, received
+
+
+async def test_a_split_shards_children_are_read_from_trim_horizon_after_the_parent_is_finished(
+        listing_each_round: None) -> None:
+    streams, received = await read_a_split({"left": range(3, 5), "right": range(5, 6)})
     pks = received.pks()
     assert pks[:3] == items(range(3))
     assert sorted(pks[3:]) == items(range(3, 6))
@@ -72,14 +79,7 @@ async def test_a_split_shards_children_are_read_from_trim_horizon_after_the_pare
 
 
 async def test_a_child_is_not_read_while_its_parent_still_gives_records(listing_each_round: None) -> None:
-    parent = shard("parent")
-    streams = FakeStreams([parent])
-    received = Received()
-    async with reading(fast_reader(streams), received.deliver):
-        parent.records.extend(FIRST + n for n in range(3))
-        parent.closed = True
-        streams.shards[shard_id("child")] = shard("child", "parent", range(3, 4))
-        await wait_until(lambda: len(received.changes) == 4)
+    streams, received = await read_a_split({"child": range(3, 4)})
     first_child_call = next(n for n, (_, arguments) in enumerate(streams.calls)
                             if arguments.get("ShardId") == shard_id("child"))
     last_parent_read = max(n for n, (name, arguments) in enumerate(streams.calls)
@@ -212,6 +212,25 @@ async def test_the_stream_is_found_from_the_table() -> None:
     assert streams.calls[0] == ("DescribeStream", {"StreamArn": STREAM_ARN})
 
 
+async def test_a_stream_gone_is_replaced_by_the_tables_new_one_read_whole(
+        listing_each_round: None, quick_backoff: None, caplog: pytest.LogCaptureFixture) -> None:
+    streams = FakeStreams([shard("old")])
+    table = FakeTable()
+    received = Received()
+    reader = TableStream(streams, dynamodb=table, table_name="channels", poll_seconds=0.01)
+    async with reading(reader, received.deliver):
+        # The stream is disabled and enabled anew: a new ARN, new shards, the old stream unknown.
+        table.stream_arn = STREAM_ARN.replace("2026-12-06", "2026-12-07")
+        streams.fail["DescribeStream"] = ["ResourceNotFoundException"]
+        streams.shards = {shard_id("new"): shard("new", records=range(1))}
+        await wait_until(lambda: len(received.changes) == 1)
+    assert received.pks() == items(range(1))
+    assert iterator_requests(streams)[-1] == (shard_id("new"), "TRIM_HORIZON")
+    assert [arguments["StreamArn"] for name, arguments in streams.calls if name == "DescribeStream"][-1] == (
+        table.stream_arn)
+    assert f"stream reader: stream {STREAM_ARN} is gone; looking up the table's stream again" in caplog.messages
+
+
 class BlockingStreams(FakeStreams):
     """GetRecords that blocks in its thread until released (a call in flight when the reader is cancelled)."""
 
@@ -250,3 +269,14 @@ async def test_cancelling_an_idle_reader_stops_it_between_polls() -> None:
             started = time.monotonic()
     assert not scope.cancelled_caught
     assert time.monotonic() - started < 1.0
+
+
+async def test_a_throttled_reader_keeps_its_iterator(quick_backoff: None) -> None:
+    open_shard = shard("open")
+    streams = FakeStreams([open_shard])
+    received = Received()
+    async with reading(fast_reader(streams), received.deliver):
+        streams.fail["GetRecords"] = ["LimitExceededException"]
+        open_shard.records.append(FIRST)
+        await wait_until(lambda: len(received.changes) == 1)
+    assert iterator_requests(streams) == [(shard_id("open"), "LATEST")]
