@@ -91,6 +91,25 @@ def test_mutations_reach_a_websocket_subscriber(served: Served) -> None:
     ]
 
 
+def test_a_rotated_key_is_one_event_whose_channel_shows_the_new_key_to_an_admin(served: Served) -> None:
+    channel_id = create_channel(served, "Rotated")
+    document = "subscription($id: ID) { channelEvents(channelId: $id) { kind channel { streamKey } } }"
+    with subscribed(served, served.admin_authorization, document, {"id": channel_id}) as websocket:
+        _wait_until_listening(served)
+        rotated = graphql(served, 'mutation($id: ID!) { rotateStreamKey(channelId: $id) { streamKey } }',
+                          served.admin_authorization, {"id": channel_id})["data"]["rotateStreamKey"]["streamKey"]
+        graphql(served, OFFLINE, served.admin_authorization, {"id": channel_id})
+        events = []
+        while not events or events[-1]["kind"] != "STATE_CHANGED":
+            events.append(json.loads(websocket.recv(timeout=WAIT_SECONDS))["payload"]["data"]["channelEvents"])
+    # (its CREATED may come first: the subscription began after the write.) The rotation's first step,
+    # the key cleared under its lease, is no event: one STREAM_KEY_CHANGED, with the new key.
+    assert [event for event in events if event["kind"] != "CREATED"] == [
+        {"kind": "STREAM_KEY_CHANGED", "channel": {"streamKey": rotated}},
+        {"kind": "STATE_CHANGED", "channel": {"streamKey": None}},
+    ]
+
+
 def test_a_broadcast_from_another_process_reaches_a_subscriber(served: Served) -> None:
     channel_id = create_channel(served, "Broadcast")
     with subscribed(served, served.admin_authorization, EVENTS, {"id": channel_id}) as websocket:
