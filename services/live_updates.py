@@ -111,7 +111,11 @@ class Subscriber:
             return True
         if isinstance(event, ChannelRequestEvent):
             return event.request.requester_id == self.caller.user_id
-        return self.channel_id is not None and event.channel_id == self.channel_id
+        if self.channel_id is not None and event.channel_id == self.channel_id:
+            return True
+        # The channel record names its hosts too, written in the same transaction as the assignment
+        # record; the two may reach the feed in either order (other partitions, other shards).
+        return event.channel is not None and self.caller.user_id in event.channel.assigned_host_ids
 
 
 @dataclass
@@ -255,8 +259,7 @@ class ChannelEventHub:
             pause = min(pause * 2, READ_RETRY_MAX_SECONDS)
 
     async def _on_changes(self, changes: Sequence[TableChange]) -> None:
-        # Who has which channel first: an assignment and its channel's change are one transaction,
-        # delivered in the same batch but in no set order.
+        # Who has which channel first, when an assignment and its channel's change come in one batch.
         for change in changes:
             host = host_assignment_of(change)
             if host is not None:

@@ -205,6 +205,20 @@ def test_a_host_unassigned_mid_subscription_stops_receiving(
     assert (first, second) == ({"kind": "STATE_CHANGED", "channelId": "c1"}, {"kind": "STATE_CHANGED", "channelId": "c2"})
 
 
+def test_a_host_receives_its_assignment_before_the_feed_brings_its_assignment_record(
+    client: TestClient, feed: ListFeed, tokens: TokenFactory
+) -> None:
+    with connect(client) as websocket:
+        connection = Connection(websocket)
+        connection.init(tokens.host("host-1"))
+        connection.subscribe("subscription { channelEvents { kind channelId } }")
+        wait_for_subscribers(client, 1)
+        feed.put(change(channel("c1"), channel("c1", assignedHostIds={"host-2"})),  # someone else's
+                 change(channel("c2"), channel("c2", assignedHostIds={"host-1"})))
+        event = connection.receive()["payload"]["data"]["channelEvents"]
+    assert event == {"kind": "ASSIGNMENTS_CHANGED", "channelId": "c2"}
+
+
 def test_a_host_receives_only_its_own_requests(client: TestClient, feed: ListFeed, tokens: TokenFactory) -> None:
     with connect(client) as websocket:
         connection = Connection(websocket)
