@@ -68,10 +68,11 @@ class Service:
 
         from data.table_stream import TableStream
 
+        clients, table_name = self.clients, self.table.name
         if self.settings.backend == "embedded":
-            return TableStream(self.clients.dynamodbstreams, dynamodb=self.clients.dynamodb, table_name=self.table.name,
+            return TableStream(clients.dynamodbstreams, dynamodb=clients.dynamodb, table_name=table_name,
                                reuse_iterators=False, clock_leeway=timedelta(0))
-        return TableStream(self.clients.dynamodbstreams, dynamodb=self.clients.dynamodb, table_name=self.table.name)
+        return TableStream(clients.dynamodbstreams, dynamodb=clients.dynamodb, table_name=table_name)
 
 
 def bootstrap(

@@ -46,7 +46,8 @@ from data.index_layout import (
 
 def aws_check_names(entity_index: str) -> list[str]:
     indexes = [f"index {index['IndexName']}" for index in required_indexes(entity_index)]
-    return ["table", *indexes, "stream", "capacity counter", "ttl", "ivs", "channel quota", "recording configuration", "kms key"]
+    return ["table", *indexes, "stream", "capacity counter", "ttl", "ivs", "channel quota", "recording configuration",
+            "kms key"]
 
 
 def run_checks(settings: Settings, target: Target) -> Iterator[Check]:

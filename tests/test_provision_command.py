@@ -193,5 +193,5 @@ def test_provision_replaces_a_misshapen_listing_index_when_asked_one_line_per_st
     ]
 
     code, lines, err = provision_cli(capsys, "--replace-misshapen-indexes")
-    assert (code, lines, err) == (0, [f"{aws_table}: nothing to do, table, indexes, stream, backfill, capacity counter and TTL "
-                                      "are in place"], "")
+    assert (code, lines, err) == (0, [f"{aws_table}: nothing to do, table, indexes, stream, backfill, capacity counter "
+                                      "and TTL are in place"], "")

@@ -200,8 +200,8 @@ async def test_a_table_without_a_stream_is_one_clear_error() -> None:
     reader = TableStream(FakeStreams([]), dynamodb=FakeTable(stream_arn=None), table_name="channels")
     with pytest.raises(StreamMissing) as raised:
         await reader.run(Received().deliver)
-    assert str(raised.value) == ("Table 'channels' has no stream; run `shelcaster-channels provision`, which enables it "
-                                 "(NEW_AND_OLD_IMAGES).")
+    assert str(raised.value) == ("Table 'channels' has no stream; run `shelcaster-channels provision`, which enables "
+                                 "it (NEW_AND_OLD_IMAGES).")
 
 
 async def test_the_stream_is_found_from_the_table() -> None:
