@@ -136,7 +136,8 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             hub=self.hub,
             caller_expires_at=expires_at,
             websocket=request if isinstance(request, WebSocket) else None,
-            can_stream=isinstance(request, WebSocket) or MULTIPART_SUBSCRIPTIONS.accepts(request.headers.get("accept", "")),
+            can_stream=isinstance(request, WebSocket)
+            or MULTIPART_SUBSCRIPTIONS.accepts(request.headers.get("accept", "")),
         )
 
     async def on_ws_connect(self, context: Context) -> Any:

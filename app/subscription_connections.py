@@ -53,7 +53,8 @@ async def authenticate_connection(verifier: TokenVerifier, context: Context) -> 
     try:
         token = bearer_token(header if isinstance(header, str) else None)
         if token is None:
-            raise ConnectionRejectionError({"message": "Send {\"Authorization\": \"Bearer <token>\"} in connection_init."})
+            refusal = 'Send {"Authorization": "Bearer <token>"} in connection_init.'
+            raise ConnectionRejectionError({"message": refusal})
         context.caller = await verified_caller(verifier, token)
     except ChannelsError as refusal:
         raise ConnectionRejectionError({"message": refusal.message, "code": refusal.code}) from None
@@ -96,7 +97,8 @@ class SubscriptionSocket(ASGIWebSocketAdapter):
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
         async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
-            if isinstance(message, dict) and message.get("type") == "subscribe" and isinstance(message.get("payload"), dict):
+            payload = message.get("payload") if isinstance(message, dict) else None
+            if isinstance(message, dict) and message.get("type") == "subscribe" and isinstance(payload, dict):
                 try:
                     message["payload"]["query"] = self._document(message["payload"])
                 except PersistedDocumentError as refusal:

@@ -81,7 +81,8 @@ def serve_workers(listening: socket.socket, workers: int, keep_alive: int, messa
 
 
 def worker_app() -> Starlette:
-    """The app of one worker process (uvicorn's factory): settings read, the service and its live updates' reader built here."""
+    """The app of one worker process (uvicorn's factory): settings read, the service and its live updates'
+    reader built here."""
     from app.bootstrap import bootstrap
     from app.serve import configure_logging, settings_or_exit
     from app.http import create_app

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SUBSCRIBE = {"query": "subscription { channelEvents { kind channelId } }"}
 CREATE = 'mutation { createChannel(input: {name: "Bench"}) { id } }'
 SET_STATE = "mutation($id: ID!, $state: ChannelState!) { setChannelState(channelId: $id, state: $state) { state } }"
+PROTOCOL: Any = "graphql-transport-ws"  # websockets types it as its Subprotocol
 CONNECTS_AT_ONCE = 100  # handshakes in flight at once (the accept backlog)
 
 
@@ -47,7 +48,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def _subscriber(url: str, authorization: str) -> ClientConnection:
-    websocket = await connect(url, subprotocols=["graphql-transport-ws"], open_timeout=120, ping_interval=None)  # type: ignore[list-item]
+    websocket = await connect(url, subprotocols=[PROTOCOL], open_timeout=120, ping_interval=None)
     await websocket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": authorization}}))
     assert json.loads(await websocket.recv()) == {"type": "connection_ack"}
     await websocket.send(json.dumps({"id": "1", "type": "subscribe", "payload": SUBSCRIBE}))
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--subscribers", default="100,1000,5000", help="comma-separated N (default 100,1000,5000)")
     counts = [int(n) for n in parser.parse_args(argv).subscribers.split(",")]
     with tempfile.TemporaryDirectory() as folder:
-        environment = {**os.environ, "CHANNELS_DEV_DIR": folder, "CHANNELS_BACKEND": "embedded", "PYTHONUNBUFFERED": "1"}
+        environment = {**os.environ, "CHANNELS_DEV_DIR": folder, "CHANNELS_BACKEND": "embedded",
+                       "PYTHONUNBUFFERED": "1"}
         with subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", "0"], cwd=ROOT, env=environment,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as served:
             try:

@@ -186,7 +186,9 @@ class ChannelEventHub:
         self, caller: Caller, grant: Grant, wants: Callable[[Delivered], bool], *, of_channels: bool
     ) -> Subscriber:
         if self._reader is None:
-            raise LiveUpdatesUnavailable("This deployment has no live updates (subscriptions); see docs/live-updates.md.")
+            raise LiveUpdatesUnavailable(
+                "This deployment has no live updates (subscriptions); see docs/live-updates.md."
+            )
         subscriber = Subscriber(caller, grant, wants, asyncio.Queue(self.queue_size), of_channels)
         self._subscribers.add(subscriber)  # before the read: an assignment changing meanwhile is seen
         if grant.own_only:
@@ -250,7 +252,8 @@ class ChannelEventHub:
             except StreamMissing as missing:
                 log.error("Live updates are off: %s", missing)
                 for subscriber in list(self._subscribers):
-                    self._end(subscriber, LiveUpdatesUnavailable("This deployment's table has no stream: no live updates."))
+                    missing_stream = LiveUpdatesUnavailable("This deployment's table has no stream: no live updates.")
+                    self._end(subscriber, missing_stream)
                 self._reader = None
                 return
             except Exception:

@@ -144,7 +144,8 @@ def test_the_live_state_check_in_another_process_reaches_a_subscriber(served: Se
 
 
 def test_reconcile_in_another_process_reaches_a_subscriber(served: Served) -> None:
-    created = graphql(served, 'mutation { createChannel(input: {name: "Gone"}) { id arn } }', served.admin_authorization)
+    create = 'mutation { createChannel(input: {name: "Gone"}) { id arn } }'
+    created = graphql(served, create, served.admin_authorization)
     channel_id, arn = created["data"]["createChannel"]["id"], created["data"]["createChannel"]["arn"]
     with subscribed(served, served.admin_authorization, EVENTS, {"id": channel_id}) as websocket:
         _wait_until_listening(served)
@@ -181,7 +182,8 @@ def test_a_websocket_without_a_token_is_refused(served: Served) -> None:
 def test_a_mutation_reaches_a_multipart_subscriber(served: Served) -> None:
     headers = {"Authorization": served.admin_authorization, "Accept": 'multipart/mixed;subscriptionSpec="1.0"'}
     body = {"query": EVENTS, "variables": {}}
-    with httpx.stream("POST", f"{served.base_url}/graphql", json=body, headers=headers, timeout=WAIT_SECONDS) as response:
+    url = f"{served.base_url}/graphql"
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=WAIT_SECONDS) as response:
         _wait_until_listening(served)
         channel_id = create_channel(served, "Multipart")
         received = ""

@@ -66,9 +66,11 @@ EVENT_SHOWN = (
 
 
 def test_graphiql_shows_a_subscriptions_events_while_a_broadcast_runs(tmp_path: Path) -> None:
-    query = "subscription Watch {\n  channelEvents {\n    kind\n    channelId\n    channel {\n      state\n    }\n  }\n}"
+    query = ("subscription Watch {\n  channelEvents {\n    kind\n    channelId\n"
+             "    channel {\n      state\n    }\n  }\n}")
     with serving([sys.executable, "-m", "app.cli", "serve"], tmp_path) as running, chromium() as browser:
-        created = graphql(running, 'mutation { createChannel(input: {name: "Seen"}) { id } }', running.admin_authorization)
+        create = 'mutation { createChannel(input: {name: "Seen"}) { id } }'
+        created = graphql(running, create, running.admin_authorization)
         channel_id = created["data"]["createChannel"]["id"]
         headers = json.dumps({"Authorization": running.admin_authorization})
         browser.open(f"{running.base_url}/graphql?" + urllib.parse.urlencode({"q": query, "headers": headers}))

@@ -92,7 +92,8 @@ def test_a_new_plain_key_is_stream_key_changed() -> None:
 
 
 def test_a_new_sealed_key_is_stream_key_changed() -> None:
-    old, new = channel(streamKey=None, encryptedStreamKey="sealed-1"), channel(streamKey=None, encryptedStreamKey="sealed-2")
+    old = channel(streamKey=None, encryptedStreamKey="sealed-1")
+    new = channel(streamKey=None, encryptedStreamKey="sealed-2")
     assert kinds(events_of(change(old, new))) == ["STREAM_KEY_CHANGED"]
 
 
@@ -101,7 +102,8 @@ def test_a_key_cleared_for_a_rotation_is_no_event() -> None:
 
 
 def test_going_offline_without_a_key_is_only_state_changed() -> None:
-    assert kinds(events_of(change(channel(state="IDLE"), channel(state="OFFLINE", streamKey=None)))) == ["STATE_CHANGED"]
+    offline = channel(state="OFFLINE", streamKey=None)
+    assert kinds(events_of(change(channel(state="IDLE"), offline))) == ["STATE_CHANGED"]
 
 
 def test_several_changes_in_one_write_are_each_an_event() -> None:
@@ -155,7 +157,9 @@ def test_a_session_removed_is_no_event() -> None:
     assert events_of(change(session(), None)) == []
 
 
-@pytest.mark.parametrize("old, new", [(None, "new"), ("old", "new"), ("old", None)], ids=["booked", "moved", "cancelled"])
+@pytest.mark.parametrize(
+    "old, new", [(None, "new"), ("old", "new"), ("old", None)], ids=["booked", "moved", "cancelled"]
+)
 def test_any_change_to_a_slot_is_schedule_changed(old: str | None, new: str | None) -> None:
     slot = {"pk": "channel#c1", "sk": "slot#1", "entityType": "channelSlot", "channelId": "c1"}
     assert events_of(change(slot if old else None, {**slot, "note": "x"} if new else None)) == [

@@ -143,7 +143,8 @@ class FailingOnceFeed:
 async def test_a_failed_read_is_retried_and_subscribers_stay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(live_updates, "READ_RETRY_FIRST_SECONDS", 0.01)
     feed = FailingOnceFeed()
-    hub = ChannelEventHub(BackendStub(LiveStreamsStub([(1, "HEALTHY")])), feed, stream_poll_seconds=0)  # type: ignore[arg-type]
+    backend = BackendStub(LiveStreamsStub([(1, "HEALTHY")]))
+    hub = ChannelEventHub(backend, feed, stream_poll_seconds=0)  # type: ignore[arg-type]
     hub.start()
     events = hub.channel_events(ADMIN, None)
     assert await kinds(events, 1) == [("CREATED", "c1")]
@@ -153,7 +154,8 @@ async def test_a_failed_read_is_retried_and_subscribers_stay(monkeypatch: pytest
 
 
 async def test_a_subscription_ends_when_its_token_expires() -> None:
-    hub = ChannelEventHub(BackendStub(LiveStreamsStub([(1, "HEALTHY")])), IdleFeed(), stream_poll_seconds=0)  # type: ignore[arg-type]
+    backend = BackendStub(LiveStreamsStub([(1, "HEALTHY")]))
+    hub = ChannelEventHub(backend, IdleFeed(), stream_poll_seconds=0)  # type: ignore[arg-type]
     hub.start()
     events = hub.request_events(ADMIN, until=time.time() + 0.05)
     with pytest.raises(Unauthenticated, match=r"^The token has expired; subscribe again with a fresh token\.$"):
