@@ -62,6 +62,7 @@ COPY --from=graphiql /src/graphiql/node_modules/react/umd/react.production.min.j
 COPY --from=graphiql /src/graphiql/node_modules/react-dom/umd/react-dom.production.min.js /opt/graphiql/node_modules/react-dom/umd/
 COPY --from=graphiql /src/graphiql/node_modules/graphiql/graphiql.min.js /src/graphiql/node_modules/graphiql/graphiql.min.css /opt/graphiql/node_modules/graphiql/
 COPY --from=graphiql /src/graphiql/node_modules/@graphiql/plugin-explorer/dist/index.umd.js /src/graphiql/node_modules/@graphiql/plugin-explorer/dist/style.css /opt/graphiql/node_modules/@graphiql/plugin-explorer/dist/
+COPY --from=graphiql /src/graphiql/node_modules/graphql-ws/umd/graphql-ws.min.js /opt/graphiql/node_modules/graphql-ws/umd/
 # Numeric, so that orchestrators can verify the user is not root (Kubernetes runAsNonRoot).
 USER 10001:10001
 WORKDIR /home/channels

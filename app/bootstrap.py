@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from embedded.dev_keys import DevSigningKey
     from embedded.emulator import EmbeddedAws
     from embedded.registry import RunningEmbedded
+    from data.table_stream import TableStream
 
 # Imported on the embedded paths only (tests/handlers/test_cold_start_imports.py: aws mode imports none;
 # the readiness probe's index list is data.index_layout's).
@@ -55,6 +56,24 @@ class Service:
     def close(self) -> None:
         if self.embedded is not None:
             self.embedded.stop()
+
+    def change_feed(self) -> TableStream:
+        """A reader of the table's stream, beginning now: the one feed of live updates a serving process
+        runs (docs/live-updates.md). Imported here: the functions never read the stream.
+
+        The embedded emulator's iterators can stop seeing writes after a refused transaction (moto
+        restores a copy of the table, and an iterator still reads the old one's stream): there the
+        reader takes a fresh iterator from its position for every GetRecords, and the emulator dates
+        records by this machine's clock (no leeway for another clock)."""
+        from datetime import timedelta
+
+        from data.table_stream import TableStream
+
+        clients, table_name = self.clients, self.table.name
+        if self.settings.backend == "embedded":
+            return TableStream(clients.dynamodbstreams, dynamodb=clients.dynamodb, table_name=table_name,
+                               reuse_iterators=False, clock_leeway=timedelta(0))
+        return TableStream(clients.dynamodbstreams, dynamodb=clients.dynamodb, table_name=table_name)
 
 
 def bootstrap(

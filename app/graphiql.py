@@ -27,6 +27,8 @@ PACKAGE_FILES = {
     "graphiql.min.css": "graphiql/graphiql.min.css",
     "plugin-explorer.umd.js": "@graphiql/plugin-explorer/dist/index.umd.js",
     "plugin-explorer.css": "@graphiql/plugin-explorer/dist/style.css",
+    # Subscriptions over graphql-transport-ws (page.js; docs/live-updates.md).
+    "graphql-ws.min.js": "graphql-ws/umd/graphql-ws.min.js",
 }
 # The service's own files around them (app/graphiql_page).
 PAGE_FILES = ("page.js", "page.css", "favicon.svg")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,12 +14,14 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.streaming import MultipartSubscriptionTransport
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -41,21 +44,35 @@ from app.persisted_documents import (
     names_a_persisted_document,
 )
 from app.request_log import RequestLogMiddleware, current_request, new_request_id
+from app.subscription_connections import (
+    SubscriptionSocket,
+    accepted_until,
+    authenticate_connection,
+    forget_expiry,
+    verified_caller,
+)
 from app.transport_errors import CodedErrorsMiddleware, TransportError, decode_request_json, response_for
 from data.loaders import build_loaders
 from domain.access import Caller
+from domain.table_changes import ChangeFeed
 from domain.errors import ChannelsError
 from schema.client_strings import client_safe, cut_short
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, mask_uncoded
 from schema.schema import SchemaLimits, build_schema
+from services.live_updates import ChannelEventHub
 
 # Blocking boto3 calls run in this many threads (botocore's pool is sized to match, data.clients).
 THREAD_POOL_SIZE = 64
+# graphql-transport-ws: how long a connection may stay open without `connection_init`.
+CONNECTION_INIT_WAIT = timedelta(seconds=10)
+MULTIPART_SUBSCRIPTIONS = MultipartSubscriptionTransport()  # tells a request that accepts them
 
 
 class ChannelsGraphQL(GraphQL[Context, None]):
-    def __init__(self, service: Service) -> None:
+    websocket_adapter_class = SubscriptionSocket  # trusted documents over WebSocket too
+
+    def __init__(self, service: Service, hub: ChannelEventHub | None = None) -> None:
         settings = service.settings
         limits = SchemaLimits(
             max_depth=settings.max_query_depth,
@@ -70,8 +87,12 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             schema,
             graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=True,  # GET runs queries only; strawberry refuses mutations over GET
+            # The contract's protocols (CONTRACT.md section 13): not the older subscriptions-transport-ws.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL),
+            connection_init_wait_timeout=CONNECTION_INIT_WAIT,
         )
         self.service = service
+        self.hub = hub
         self.persisted = persisted_documents(settings)
         self.graphiql = GraphiQLFiles(settings.graphiql_assets)
         self.hide_schema = settings.is_production
@@ -94,13 +115,13 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         service = self.service
         caller: Caller | None = None
         rejection: ChannelsError | None = None
+        expires_at: float | None = None
         try:
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
                 # Verification may fetch the JWKS (blocking I/O): off the event loop, unless no I/O is needed.
-                caller = service.verifier.verify_without_io(token)
-                if caller is None:
-                    caller = await to_thread.run_sync(service.verifier.verify, token)
+                caller = await verified_caller(service.verifier, token)
+                expires_at = accepted_until(token)  # a multipart subscription ends then
         except ChannelsError as exc:
             rejection = exc
         record = current_request()
@@ -112,7 +133,17 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             loaders=build_loaders(service.backend.repository),
             caller=caller,
             auth_rejection=rejection,
+            hub=self.hub,
+            caller_expires_at=expires_at,
+            websocket=request if isinstance(request, WebSocket) else None,
+            can_stream=isinstance(request, WebSocket)
+            or MULTIPART_SUBSCRIPTIONS.accepts(request.headers.get("accept", "")),
         )
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """graphql-transport-ws's `connection_init`: its payload's token admits the connection."""
+        await authenticate_connection(self.service.verifier, context)
+        return UNSET  # an ack without a payload
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         if request.method == "POST" and "application/json" not in graphql_over_http.media_type_of(request.content_type or ""):
@@ -164,6 +195,11 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         return graphql_over_http.shape_result(request, result, await super().process_result(request, result))
 
     async def run(self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if isinstance(request, WebSocket):
+            try:
+                return await super().run(request, context, root_value)
+            finally:
+                forget_expiry(request)
         try:
             response = await super().run(request, context, root_value)
         except PersistedDocumentError as refusal:
@@ -208,8 +244,10 @@ def _freeze_startup_heap() -> None:
         _heap_frozen = True
 
 
-def create_app(service: Service) -> Starlette:
-    graphql = ChannelsGraphQL(service)
+def create_app(service: Service, feed: ChangeFeed | None = None) -> Starlette:
+    """The app; with `feed`, it serves subscriptions from it (one reader for the process's subscribers)."""
+    hub = ChannelEventHub(service.backend, feed) if feed is not None else None  # no feed: no subscriptions
+    graphql = ChannelsGraphQL(service, hub)
 
     readiness = ReadinessProbe(service.clients.dynamodb, service.settings.table, service.settings.entity_index)
 
@@ -228,6 +266,7 @@ def create_app(service: Service) -> Starlette:
 
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),  # first: the router tries routes in order
+        WebSocketRoute("/graphql", graphql),  # subscriptions (graphql-transport-ws)
         Route("/", home),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -248,12 +287,17 @@ def create_app(service: Service) -> Starlette:
         # Served: documents are validated in a child process, off the event loop's GIL (docs/security.md).
         graphql.preparer.isolate()
         _freeze_startup_heap()
+        if hub is not None:
+            hub.start()
         try:
             yield
         finally:
+            if hub is not None:
+                await hub.stop()
             graphql.preparer.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.live_updates = hub
     settings = service.settings
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     add_cors(app, settings)

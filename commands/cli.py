@@ -78,7 +78,8 @@ def provision_table(
         print(f"shelcaster-channels: {summary.ttl_failure.line()}", file=sys.stderr)
         raise SystemExit(1)  # every other step is done: the service is usable
     if not summary.changed_anything and not summary.left_anything:
-        print(f"{settings.table}: nothing to do, table, indexes, backfill, capacity counter and TTL are in place")
+        print(f"{settings.table}: nothing to do, table, indexes, stream, backfill, capacity counter and TTL are "
+              "in place")
 
 
 def _attached_or_exit(settings: Settings, command: str) -> Service:
@@ -230,7 +231,7 @@ def parser() -> argparse.ArgumentParser:
         help="with --service: a scope of this API to grant (repeatable; none: the service may do nothing)",
     )
     provision_command = commands.add_parser(
-        "provision", help="create the table and indexes where missing; backfill older records; turn TTL on"
+        "provision", help="create the table, indexes and stream where missing; backfill older records; turn TTL on"
     )
     for kind in ("read", "write"):
         provision_command.add_argument(

@@ -31,6 +31,7 @@ from commands.doctor_checks import (
     check_jwks,
     check_kms_key,
     check_recording_configuration,
+    check_stream,
     check_table,
     check_ttl,
     fail,
@@ -45,7 +46,8 @@ from data.index_layout import (
 
 def aws_check_names(entity_index: str) -> list[str]:
     indexes = [f"index {index['IndexName']}" for index in required_indexes(entity_index)]
-    return ["table", *indexes, "capacity counter", "ttl", "ivs", "channel quota", "recording configuration", "kms key"]
+    return ["table", *indexes, "stream", "capacity counter", "ttl", "ivs", "channel quota", "recording configuration",
+            "kms key"]
 
 
 def run_checks(settings: Settings, target: Target) -> Iterator[Check]:
@@ -61,10 +63,12 @@ def run_checks(settings: Settings, target: Target) -> Iterator[Check]:
         if description is None:
             for index in required_indexes(settings.entity_index):
                 yield not_checked(f"index {index['IndexName']}", "no table")
+            yield not_checked("stream", "no table")
             yield not_checked("capacity counter", "no table")
             yield not_checked("ttl", "no table")
         else:
             yield from check_indexes(description, settings.table, settings.entity_index)
+            yield check_stream(description, settings.table)
             yield check_capacity_counter(target.dynamodb, settings.table, settings.limit)
             yield check_ttl(target.dynamodb, settings.table)
         yield check_ivs(target.ivs)

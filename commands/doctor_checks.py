@@ -23,6 +23,7 @@ from data.index_layout import (
     shape_problem,
 )
 from data.index_migration import REPLACE
+from data.stream_specification import VIEW_TYPE, stream_view_type, switch_view_type_fix
 from data.table import COUNTER_KEY, EXPIRY_ATTRIBUTE
 
 Status = Literal["OK", "WARN", "FAIL"]
@@ -194,6 +195,18 @@ _NO_PROBLEM = ShapeProblem(False, "of the right shape")
 
 def _keys(keys: list[tuple[str, str]]) -> str:
     return ", ".join(f"{attribute} ({kind})" for attribute, kind in keys)
+
+
+def check_stream(description: dict[str, Any], table: str) -> Check:
+    """The table's stream, the feed of live updates (docs/live-updates.md), from DescribeTable's answer."""
+    name = "stream"
+    view_type = stream_view_type(description)
+    if view_type is None:
+        return fail(name, f"{table} has none: live updates (subscriptions) have no feed", f"{PROVISION} to enable it")
+    if view_type != VIEW_TYPE:
+        return fail(name, f"{view_type}: live updates need {VIEW_TYPE} (the old and new image of each change)",
+                    switch_view_type_fix(table))
+    return ok(name, f"{VIEW_TYPE}, {description.get('LatestStreamArn')}")
 
 
 def check_capacity_counter(dynamodb: Any, table: str, limit: int) -> Check:

@@ -59,7 +59,7 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
 
         listening = bind_port(host, port)
         configure_logging()
-        serve_workers(listening, workers, keep_alive)
+        serve_workers(listening, workers, keep_alive, settings.max_body_bytes)
         return
     if workers > 1:
         print(f"shelcaster-channels: the embedded backend runs in one process (its emulator holds the data); "
@@ -74,7 +74,7 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
         raise
     recorded = False
     try:
-        app = create_app(service)
+        app = create_app(service, service.change_feed())  # one reader of the table's changes per process
         if service.embedded is not None:
             stream_keys = service.backend.stream_keys
             record_running(settings.dev_dir, RunningEmbedded(
@@ -104,7 +104,10 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
 
         # Our request log (JSON, one line per request) replaces uvicorn's access log.
         config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on", access_log=False,
-                                timeout_keep_alive=keep_alive, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+                                timeout_keep_alive=keep_alive, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+                                # A WebSocket message (a subscribe) is bounded as a request body is; no
+                                # per-message deflate (docs/live-updates.md, "Measured").
+                                ws_max_size=settings.max_body_bytes, ws_per_message_deflate=False)
         # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again to the handler
         # it found: make that an exit through the `finally` below (which removes the record).
         signal.signal(signal.SIGTERM, _exit_on_signal)

@@ -60,17 +60,20 @@ def worker_count(value: str) -> int:
     return count
 
 
-def serve_workers(listening: socket.socket, workers: int, keep_alive: int) -> None:
+def serve_workers(listening: socket.socket, workers: int, keep_alive: int, message_max_bytes: int = 64 * 1024) -> None:
     """Run `workers` uvicorn processes on the bound socket, restarted by uvicorn's supervisor if one dies.
 
     The socket is ours (commands.serve.bind_port), not uvicorn's: a busy port is then one line and exit 1, and
-    its accepted connections get TCP_NODELAY (see bind_port)."""
+    its accepted connections get TCP_NODELAY (see bind_port). A WebSocket message is bounded by
+    `message_max_bytes` (CHANNELS_MAX_BODY_BYTES, as a request body is), and not compressed: zlib's
+    state per connection would triple an idle subscriber's memory (docs/live-updates.md, "Measured")."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("commands.workers:worker_app", factory=True, workers=workers, log_level="info",
                             lifespan="on", access_log=False, timeout_keep_alive=keep_alive,
-                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, ws_max_size=message_max_bytes,
+                            ws_per_message_deflate=False)
     try:
         Multiprocess(config, sockets=[listening]).run()
     finally:
@@ -78,10 +81,12 @@ def serve_workers(listening: socket.socket, workers: int, keep_alive: int) -> No
 
 
 def worker_app() -> Starlette:
-    """The app of one worker process (uvicorn's factory): settings read and the service built here."""
+    """The app of one worker process (uvicorn's factory): settings read, the service and its live updates'
+    reader built here."""
     from app.bootstrap import bootstrap
     from commands.serve import configure_logging, settings_or_exit
     from app.http import create_app
 
     configure_logging()
-    return create_app(bootstrap(settings_or_exit()))
+    service = bootstrap(settings_or_exit())
+    return create_app(service, service.change_feed())  # each worker its own reader and subscribers

@@ -17,7 +17,7 @@ import botocore.session
 from botocore.config import Config
 
 # The only services the service's sessions make clients for.
-SERVICES = ("dynamodb", "ivs", "kms", "sqs")
+SERVICES = ("dynamodb", "dynamodbstreams", "ivs", "kms", "sqs")
 # Matches the request thread pool (app.http.THREAD_POOL_SIZE) so threads never wait for a connection.
 MAX_POOL_CONNECTIONS = 64
 
@@ -61,9 +61,13 @@ class AwsClients:
     dynamodb: Any
     ivs: Any  # a LazyClient from build_clients
     kms: Any  # a LazyClient from build_clients
+    # The table's stream, read by the serving process's feed (data.table_stream) and nothing else: a
+    # LazyClient, never built by the functions. None only where a test assembles the clients itself.
+    dynamodbstreams: Any = None
 
     def build_all(self) -> None:
-        """Build the clients not built yet (before a Lambda snapshot: everything in memory)."""
+        """Build the clients not built yet (before a Lambda snapshot: everything in memory; the
+        functions never read the stream)."""
         for client in (self.ivs, self.kms):
             if isinstance(client, LazyClient):
                 client.resolve()
@@ -79,7 +83,7 @@ def client_config() -> Config:
 
 
 def build_clients(connection: AwsConnection, prepare: Callable[[Any], None] = lambda client: None) -> AwsClients:
-    """The DynamoDB client now, IVS and KMS on first use; `prepare` is applied to each as it is built."""
+    """The DynamoDB client now, the others on first use; `prepare` is applied to each as it is built."""
     session = _session(connection)
     config = client_config()
 
@@ -89,7 +93,8 @@ def build_clients(connection: AwsConnection, prepare: Callable[[Any], None] = la
         return built
 
     return AwsClients(dynamodb=client("dynamodb"), ivs=LazyClient(lambda: client("ivs")),
-                      kms=LazyClient(lambda: client("kms")))
+                      kms=LazyClient(lambda: client("kms")),
+                      dynamodbstreams=LazyClient(lambda: client("dynamodbstreams")))
 
 
 def build_sqs_client(connection: AwsConnection) -> Any:

@@ -46,6 +46,14 @@ class LiveStreams:
                     self._cached = (self._clock(), cached)
         return {arn: cached[arn] for arn in channel_arns if arn in cached}
 
+    def refresh(self) -> dict[str, IvsStream]:
+        """Every LIVE stream, by channel ARN, from one ListStreams now (cached like `of_channels`'): the
+        live updates' poll (services.live_updates), which also keeps `Channel.stream` fresh for its events."""
+        with self._lock:
+            streams = {stream.channel_arn: stream for stream in self.ivs.list_streams() if stream.is_live}
+            self._cached = (self._clock(), streams)
+        return streams
+
     def forget(self) -> None:
         """Drop the cache (after a change this process made: a stop, a rotation)."""
         self._cached = None

@@ -37,6 +37,7 @@ class ProvisionSummary:
     backfilled_channels: int = 0
     backfilled_assignments: int = 0
     counter_created: bool = False
+    enabled_stream: bool = False
     enabled_ttl: bool = False
     # Indexes removed (a replacement no longer needed, or a misshapen index being rebuilt), and
     # misshapen listing indexes left for `--replace-misshapen-indexes` (listings read their replacement).
@@ -55,7 +56,7 @@ class ProvisionSummary:
     @property
     def changed_anything(self) -> bool:
         return bool(self.created_table or self.created_indexes or self.removed_indexes or self.backfilled_channels
-                    or self.backfilled_assignments or self.counter_created or self.enabled_ttl)
+                    or self.backfilled_assignments or self.counter_created or self.enabled_stream or self.enabled_ttl)
 
 
 def aws_error(exc: Exception) -> tuple[str, str]:

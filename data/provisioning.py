@@ -9,10 +9,14 @@ is already done before it writes):
    be ACTIVE before the next; each is created as the table's capacity mode demands (PROVISIONED:
    ProvisionedThroughput, the table's own units unless overridden; PAY_PER_REQUEST: none, or the
    table's OnDemandThroughput limits). Until all are ACTIVE `/readyz` answers 503: clearly not ready;
-3. the backfill of the older channel and assignment records (conditional writes, each done once);
+3. the table's stream (NEW_AND_OLD_IMAGES), the feed of live updates (docs/live-updates.md), enabled
+   when the table has none (a table created in step 1 has it already); a stream of another view type
+   is refused, not replaced (data.stream_specification says why), before step 2 builds anything; a
+   failure leaves the table's stream as it was;
+4. the backfill of the older channel and assignment records (conditional writes, each done once);
    the older functions keep working meanwhile;
-4. the capacity counter, counted from the channel records; creates are refused until it exists;
-5. TTL on `expiresAt`, last: it is a housekeeping step (idempotency records expire logically
+5. the capacity counter, counted from the channel records; creates are refused until it exists;
+6. TTL on `expiresAt`, last: it is a housekeeping step (idempotency records expire logically
    anyway), so a DynamoDB that refuses it has a fully usable service; it is reported as failed.
 
 Every AWS failure is raised as ProvisionFailed: the step, what AWS said, and the fix, on one line.
@@ -37,6 +41,7 @@ from data.provision_steps import (
     step,
     wait_until_built,
 )
+from data.stream_specification import STREAM_SPECIFICATION, ensure_stream, refuse_other_view_type
 from data.table import (
     ASSIGNMENT_ENTITY,
     CATALOG_ATTRIBUTE,
@@ -84,16 +89,20 @@ def provision(
                 AttributeDefinitions=attribute_definitions(indexes),
                 GlobalSecondaryIndexes=indexes,
                 BillingMode=PAY_PER_REQUEST,
+                StreamSpecification=STREAM_SPECIFICATION,
             )
             summary.created_table = True
             summary.created_indexes = [index["IndexName"] for index in indexes]
             for index in indexes:
                 wait_until_built(client, table.name, index["IndexName"])
-        report(f"created table {table.name} (PAY_PER_REQUEST) with indexes {', '.join(summary.created_indexes)}")
+        report(f"created table {table.name} (PAY_PER_REQUEST) with indexes {', '.join(summary.created_indexes)} "
+               "and its stream (NEW_AND_OLD_IMAGES)")
     else:
+        refuse_other_view_type(description, table.name)
         for index in indexes:
             ensure_index(client, table.name, index, capacity, index_throughput, summary, report,
                          replace_misshapen=replace_misshapen)
+        summary.enabled_stream = ensure_stream(client, table.name, description, report)
     _backfill(table, entity_index, summary, report)
     try:
         with step(f"enable TTL on {EXPIRY_ATTRIBUTE}", "dynamodb:UpdateTimeToLive and dynamodb:DescribeTimeToLive"):

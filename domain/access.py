@@ -151,6 +151,10 @@ PERMISSIONS: Mapping[str, Mapping[CallerKind, Grant]] = {
     "Channel.slots": _row(admin=ANYWHERE, host=OWN),
     "Channel.currentSlot": _row(admin=ANYWHERE, host=OWN),
     "mySlots": _row(admin=ANYWHERE, host=OWN),
+    # Live updates (CONTRACT.md section 13): a host's channel events are its channel's, its request
+    # events its own requests' (services.live_updates decides each event at delivery).
+    "channelEvents": _row(admin=ANYWHERE, host=OWN),
+    "channelRequestEvents": _row(admin=ANYWHERE, host=OWN),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 from anyio import to_thread
@@ -15,8 +15,11 @@ from domain.access import Caller, Grant, reaches_channel, require_caller
 from domain.errors import BadUserInput, ChannelsError
 from domain.model import Assignment
 from data.ivs import IvsStream
-from data.loaders import Loaders, already_loaded, build_live_stream_loader
+from data.loaders import Loaders, already_loaded, build_live_stream_loader, build_loaders
 from services.backend import ChannelsBackend
+
+if TYPE_CHECKING:
+    from services.live_updates import ChannelEventHub
 
 T = TypeVar("T")
 # A page of 100 channels with their sessions is 100 Queries: the most one request may make that way.
@@ -31,6 +34,17 @@ class Context:
     caller: Caller | None
     # Why the sent token was refused; raised only by operations that need a caller.
     auth_rejection: ChannelsError | None = None
+    # The process's live updates (subscriptions); None where there are none (the Lambda functions).
+    hub: ChannelEventHub | None = None
+    # When the caller's token stops being accepted (its `exp` plus the leeway, epoch seconds): a
+    # subscription ends then (docs/live-updates.md, "Authentication").
+    caller_expires_at: float | None = None
+    # graphql-transport-ws's `connection_init` payload (strawberry sets it): where the token is sent.
+    connection_params: dict[str, Any] | None = None
+    # Whether the transport can hold a subscription open (a WebSocket, a multipart HTTP response).
+    can_stream: bool = False
+    # The connection of a WebSocket request (app.subscription_connections closes it at the token's expiry).
+    websocket: Any = None
     # Built on first use (most requests never ask for `Channel.stream`).
     _live_stream_loader: DataLoader[str, IvsStream | None] | None = None
     # Backend calls made once per parent (a Channel's `sessions`), counted against FAN_OUT_CALLS_MAX.
@@ -75,6 +89,23 @@ class Context:
             return reaches_channel(grant, None, channel_id)
         own = already_loaded(self.loaders.assignment_by_host, [self.require_caller().user_id])
         return None if own is None else reaches_channel(grant, own[0], channel_id)
+
+    def live_updates(self) -> ChannelEventHub:
+        """The process's live updates; refused where there are none."""
+        if self.hub is None:
+            from services.live_updates import LiveUpdatesUnavailable
+
+            raise LiveUpdatesUnavailable("This deployment has no subscriptions (docs/live-updates.md, \"Deployments\").")
+        return self.hub
+
+    def renew_loaders(self, *own_assignment: Assignment | None) -> None:
+        """Fresh DataLoaders for the next event of a subscription (a connection's loaders would otherwise
+        cache for its whole life); given the caller's assignment as the feed last showed it, primed with it."""
+        self.loaders = build_loaders(self.backend.repository)
+        self._live_stream_loader = None
+        self._fan_out_calls = 0
+        if self.caller is not None and own_assignment:
+            self.loaders.assignment_by_host.prime(self.caller.user_id, own_assignment[0])
 
     async def run_blocking(self, function: Callable[..., T], *args: object) -> T:
         """Run a blocking (boto3) use case in the thread pool, off the event loop."""

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import PreExecutionError
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from domain.errors import ChannelsError
 
@@ -44,6 +44,15 @@ class ErrorCodes(SchemaExtension):
             # (docs/contract-choices.md): an anonymous caller learns nothing more about its input.
             coded = [_unauthenticated(context, coded[0])]
         result.errors = coded
+
+    def on_stream_result(self, result: object) -> Iterator[None]:
+        """Each result of a subscription (an event, or the refusal before the first), coded or masked as
+        a query's: the WebSocket transport sends each as it is."""
+        if isinstance(result, ExecutionResult) and result.errors:
+            if isinstance(result, PreExecutionError):
+                self._tag(result.errors, VALIDATION_FAILED if self.execution_context.graphql_document else PARSE_FAILED)
+            result.errors = [self._coded(error) for error in result.errors]
+        yield
 
     @staticmethod
     def _tag(errors: list[GraphQLError] | None, code: str) -> None:

@@ -21,7 +21,16 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+    parse,
+    validate,
+)
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
@@ -271,6 +280,8 @@ class BoundedDocuments(SchemaExtension):
                 # name the request gave is what counts.
                 if not errors and getattr(context, "_provided_operation_name", None) is None:
                     errors = _unnamed_choice(prepared.document)
+                if not errors:
+                    errors = _subscription_refusal(prepared.document, context.operation_name, context.context)
                 context.pre_execution_errors = errors
         yield
 
@@ -282,6 +293,21 @@ def _unnamed_choice(document: DocumentNode) -> list[GraphQLError]:
     if len(operations) < 2:
         return []
     return [_coded("The document has several operations: name the one to run in operationName.", BAD_USER_INPUT)]
+
+
+def _subscription_refusal(document: DocumentNode, operation_name: str | None, context: Any) -> list[GraphQLError]:
+    """A subscription runs only where it can be held open (docs/live-updates.md, "Protocols"): over a
+    WebSocket or a multipart HTTP response, in a deployment that serves subscriptions."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
+        return []
+    if getattr(context, "hub", None) is None:
+        return [_coded("This deployment has no subscriptions (the Lambda functions cannot hold a connection); "
+                       "subscribe through the container deployment (docs/live-updates.md).", BAD_USER_INPUT)]
+    if not getattr(context, "can_stream", False):
+        return [_coded('A subscription needs a WebSocket at /graphql (graphql-transport-ws) or a POST with '
+                       '`Accept: multipart/mixed;subscriptionSpec="1.0"`.', BAD_USER_INPUT)]
+    return []
 
 
 def _busy() -> GraphQLError:

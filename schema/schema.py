@@ -1,7 +1,8 @@
-"""The schema object: Query and Mutation over the resolvers, with the service's error handling."""
+"""The schema object: Query, Mutation and Subscription over the resolvers, with the service's error handling."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,9 +12,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from resolvers import channel_requests as request_resolvers
-from resolvers import mutations, queries, slots as slot_resolvers, stream_mutations
+from resolvers import mutations, queries, slots as slot_resolvers, stream_mutations, subscriptions
 from schema.channel_requests import ChannelRequest, ChannelRequestConnection
 from schema.errors import ErrorCodes
+from schema.live_updates import ChannelEvent, ChannelRequestEvent
 from schema.prepared_documents import BoundedDocuments, DocumentBounds, DocumentPreparer
 from schema.scalars import DATETIME
 from schema.slots import Slot, SlotConnection
@@ -98,6 +100,18 @@ class Mutation:
     cancel_slot: Slot = strawberry.mutation(resolver=slot_resolvers.cancel_slot)
 
 
+@strawberry.type
+class Subscription:
+    channel_events: AsyncGenerator[ChannelEvent, None] = strawberry.subscription(
+        resolver=subscriptions.channel_events,
+        description="Changes to the channels the caller may see (one channel with channelId, else all of them).",
+    )
+    channel_request_events: AsyncGenerator[ChannelRequestEvent, None] = strawberry.subscription(
+        resolver=subscriptions.channel_request_events,
+        description="Requests made and decided: every one for admins, their own for others.",
+    )
+
+
 class ChannelsSchema(strawberry.Schema):
     preparer: DocumentPreparer  # parse and validation, bounded (schema.prepared_documents)
 
@@ -144,6 +158,7 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> ChannelsSchema:
     schema = ChannelsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,  # type: ignore[arg-type]
         config=StrawberryConfig(scalar_map={datetime: DATETIME}, disable_field_suggestions=limits.hide_schema),
     )

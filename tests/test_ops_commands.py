@@ -66,7 +66,7 @@ def checks(lines: list[str]) -> dict[str, tuple[str, str]]:
 
 INDEX_CHECKS = [f"index {index['IndexName']}" for index in required_indexes("entityType-index")]
 ALL_CHECKS = [
-    "settings", "credentials", "table", *INDEX_CHECKS, "capacity counter", "ttl", "ivs", "channel quota",
+    "settings", "credentials", "table", *INDEX_CHECKS, "stream", "capacity counter", "ttl", "ivs", "channel quota",
     "recording configuration", "kms key", "jwks",
 ]
 
@@ -131,7 +131,7 @@ def test_doctor_on_aws_without_the_table_fails_with_the_fix(
         f"      fix: check CHANNELS_TABLE (now '{aws_table}'), or run `shelcaster-channels provision` to create it"
     )
     assert [name for name, (status, _) in found.items() if status == "FAIL"] == ["table"]
-    for name in [*INDEX_CHECKS, "capacity counter", "ttl"]:
+    for name in [*INDEX_CHECKS, "stream", "capacity counter", "ttl"]:
         assert found[name] == ("WARN", "not checked: no table")
     assert found["jwks"] == ("OK", f"1 RSA key at {jwks_server.url} (kid test-key-1)")
 
@@ -145,6 +145,8 @@ def test_doctor_on_aws_passes_the_table_checks_once_provisioned(
     assert code == 0, lines
     assert found["table"][0] == "OK" and found["table"][1].startswith(f"{aws_table} ACTIVE")
     assert all(found[name][0] == "OK" for name in INDEX_CHECKS)
+    stream_arn = build_clients(aws_connection).dynamodb.describe_table(TableName=aws_table)["Table"]["LatestStreamArn"]
+    assert found["stream"] == ("OK", f"NEW_AND_OLD_IMAGES, {stream_arn}")
     assert found["capacity counter"] == ("OK", "used 0 of CHANNELS_LIMIT 20 (idle 0, live 0, offline 0)")
     assert found["ttl"] == ("OK", "ENABLED on 'expiresAt': DynamoDB deletes expired idempotency records")
     # moto has no Service Quotas for IVS: the limit is used unchecked, which is a warning, not a failure.
@@ -162,6 +164,36 @@ def test_doctor_warns_when_ttl_is_off_with_the_fix(
     assert code == 0, lines  # a warning: the service ignores expired idempotency records itself
     ttl_line = lines.index("WARN  ttl: DISABLED: expired idempotency records stay in the table (the service ignores them)")
     assert lines[ttl_line + 1] == "      fix: run `shelcaster-channels provision` to turn TTL on for 'expiresAt'"
+
+
+def test_doctor_fails_a_table_without_its_stream_with_the_fix(
+    aws_table: str, aws_connection: AwsConnection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dynamodb = build_clients(aws_connection).dynamodb
+    provision(DynamoTable(dynamodb, aws_table), "entityType-index")
+    dynamodb.update_table(TableName=aws_table, StreamSpecification={"StreamEnabled": False})
+    code, lines, _ = run_cli(capsys, "doctor")
+    assert code == 1
+    line = lines.index(f"FAIL  stream: {aws_table} has none: live updates (subscriptions) have no feed")
+    assert lines[line + 1] == "      fix: run `shelcaster-channels provision` to enable it"
+
+
+def test_doctor_fails_a_stream_of_another_view_type_with_the_fix(
+    aws_table: str, aws_connection: AwsConnection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_clients(aws_connection).dynamodb.create_table(
+        TableName=aws_table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    code, lines, _ = run_cli(capsys, "doctor")
+    assert code == 1
+    line = lines.index("FAIL  stream: KEYS_ONLY: live updates need NEW_AND_OLD_IMAGES (the old and new image of each "
+                       "change)")
+    assert lines[line + 1] == (
+        "      fix: switch the stream to NEW_AND_OLD_IMAGES, which carries what every other view type does: disable "
+        f"it (aws dynamodb update-table --table-name {aws_table} --stream-specification StreamEnabled=false), then run "
+        "`shelcaster-channels provision` again, which enables the new one; whatever read the old stream reads the "
+        "new stream's ARN")
 
 
 def _make_listing_index_keys_only(dynamodb: Any, table: str) -> None:

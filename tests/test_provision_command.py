@@ -83,6 +83,7 @@ def test_provision_on_a_provisioned_table_then_again_says_nothing_to_do(
     name = provisioned_table.name
     assert lines == [
         *(f"added index {index} to {name} (2 read, 1 write units)" for index in NEW_INDEXES),
+        f"enabled the stream of {name} (NEW_AND_OLD_IMAGES): live updates read it (docs/live-updates.md)",
         "backfilled 5 channel and 2 assignment records",
         "capacity counter set from 5 existing channels",
         f"enabled TTL on 'expiresAt' of {name}",
@@ -92,7 +93,7 @@ def test_provision_on_a_provisioned_table_then_again_says_nothing_to_do(
     code, lines, err = provision_cli(capsys)
 
     assert (code, lines, err) == (
-        0, [f"{name}: nothing to do, table, indexes, backfill, capacity counter and TTL are in place"], ""
+        0, [f"{name}: nothing to do, table, indexes, stream, backfill, capacity counter and TTL are in place"], ""
     )
 
 
@@ -192,5 +193,5 @@ def test_provision_replaces_a_misshapen_listing_index_when_asked_one_line_per_st
     ]
 
     code, lines, err = provision_cli(capsys, "--replace-misshapen-indexes")
-    assert (code, lines, err) == (0, [f"{aws_table}: nothing to do, table, indexes, backfill, capacity counter and TTL "
-                                      "are in place"], "")
+    assert (code, lines, err) == (0, [f"{aws_table}: nothing to do, table, indexes, stream, backfill, capacity counter "
+                                      "and TTL are in place"], "")

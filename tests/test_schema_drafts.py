@@ -72,11 +72,20 @@ SCHEDULES_PART = {
     "SlotConnection": None,
     "SlotEdge": None,
 }
+# Live updates (CONTRACT.md section 13, draft 3).
+LIVE_UPDATES_PART = {
+    "Subscription": None,
+    "ChannelEvent": None,
+    "ChannelEventKind": None,
+    "ChannelRequestEvent": None,
+    "ChannelRequestEventKind": None,
+}
 LANDED_PARTS = {
     "channel requests": CHANNEL_REQUESTS_PART,
     "live streams": LIVE_STREAMS_PART,
     "broadcast truth": BROADCAST_TRUTH_PART,
     "schedules": SCHEDULES_PART,
+    "live updates": LIVE_UPDATES_PART,
 }
 
 
@@ -154,7 +163,13 @@ def test_inputs_and_enums_the_service_has_are_whole(draft: GraphQLSchema, servic
 
 
 # The draft each part belongs to: a whole type (None) is whole as that draft has it.
-PART_DRAFTS = {"channel requests": DRAFT2, "live streams": DRAFT2, "broadcast truth": DRAFT3, "schedules": DRAFT3}
+PART_DRAFTS = {
+    "channel requests": DRAFT2,
+    "live streams": DRAFT2,
+    "broadcast truth": DRAFT3,
+    "schedules": DRAFT3,
+    "live updates": DRAFT3,
+}
 
 
 @pytest.mark.parametrize("name", LANDED_PARTS.keys())

@@ -117,13 +117,18 @@ def test_one_process_serves_with_the_keep_alive_asked_for(aws_mode: None, monkey
         def close(self) -> None:
             pass
 
+        def change_feed(self) -> None:
+            return None
+
     monkeypatch.setattr(uvicorn, "Server", Server)
     monkeypatch.setattr(app.bootstrap, "bootstrap", lambda settings: Service())
-    monkeypatch.setattr(app.http, "create_app", lambda service: Starlette())
+    monkeypatch.setattr(app.http, "create_app", lambda service, feed: Starlette())
     monkeypatch.setattr(serving.signal, "signal", lambda *args: None)  # not this test process's SIGTERM handler
     cli.main(["serve", "--port", "0", "--keep-alive", "75"])
     (config,) = served
     assert config.timeout_keep_alive == 75
+    assert config.ws_max_size == 64 * 1024  # a WebSocket message bounded as a body is (CHANNELS_MAX_BODY_BYTES)
+    assert config.ws_per_message_deflate is False  # zlib's state per connection: most of an idle subscriber's memory
 
 
 def test_aws_mode_serves_several_workers_each_building_its_service(
@@ -147,6 +152,8 @@ def test_aws_mode_serves_several_workers_each_building_its_service(
     ((config, (listening,)),) = ran
     assert (config.app, config.factory, config.workers) == ("commands.workers:worker_app", True, 2)
     assert config.timeout_keep_alive == 75
+    assert config.ws_max_size == 64 * 1024
+    assert config.ws_per_message_deflate is False
     assert listening.proto == socket.IPPROTO_TCP
     assert listening.fileno() == -1  # closed when the supervisor returns
     configured.clear()

@@ -23,11 +23,11 @@ def boto3_client(service: str) -> object:
         service, endpoint_url=CONNECTION.endpoint_url)
 
 
-@pytest.mark.parametrize("service", ["dynamodb", "ivs", "kms", "sqs"])
+@pytest.mark.parametrize("service", SERVICES)
 def test_each_client_is_the_one_boto3_would_make(service: str) -> None:
     clients = build_clients(CONNECTION)
-    ours = {"dynamodb": clients.dynamodb, "ivs": clients.ivs, "kms": clients.kms,
-            "sqs": build_sqs_client(CONNECTION)}[service]
+    ours = {"dynamodb": clients.dynamodb, "dynamodbstreams": clients.dynamodbstreams, "ivs": clients.ivs,
+            "kms": clients.kms, "sqs": build_sqs_client(CONNECTION)}[service]
     theirs = boto3_client(service)
     assert (ours.meta.service_model.service_name, ours.meta.service_model.api_version) == (
         theirs.meta.service_model.service_name, theirs.meta.service_model.api_version)  # type: ignore[attr-defined]

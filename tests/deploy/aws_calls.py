@@ -19,6 +19,7 @@ Developer Guide ("Using IAM policy conditions for fine-grained access control"):
 - BatchGetItem and BatchWriteItem are their own actions, with every partition key of a table's
   requests in `dynamodb:LeadingKeys`.
 - A Query on an index is authorised on `table/<name>/index/<index>`; on the table, on the table.
+- DynamoDB Streams' calls are `dynamodb:` actions on the stream's ARN (`table/<name>/stream/<label>`).
 - IVS: each action is authorised on the resource types AWS's policy data gives it (as cfn-lint ships
   it: CreateChannel on the channel and the stream key it makes, DeleteChannel on the channel and
   its key, ListStreams on channels); the ARN is the one the request or its answer names, else
@@ -152,7 +153,8 @@ class Where:
 
 
 def iam_requests(call: AwsCall, where: Where) -> list[IamRequest]:
-    build = {"dynamodb": _dynamodb, "ivs": _ivs, "kms": _kms, "sqs": _sqs}.get(call.service)
+    build = {"dynamodb": _dynamodb, "streams.dynamodb": _dynamodb_streams, "ivs": _ivs, "kms": _kms,
+             "sqs": _sqs}.get(call.service)
     if build is None:
         return [IamRequest(f"{call.service}:{call.operation}", "*")]
     return build(call, where)
@@ -199,6 +201,15 @@ def _dynamodb(call: AwsCall, where: Where) -> list[IamRequest]:
     if "TableName" in params:
         return [IamRequest(f"dynamodb:{operation}", _table_arn(where, params["TableName"]))]
     return [IamRequest(f"dynamodb:{operation}", "*")]
+
+
+def _dynamodb_streams(call: AwsCall, where: Where) -> list[IamRequest]:
+    """DynamoDB Streams' actions are DynamoDB's, on the stream's ARN. GetRecords names only an iterator,
+    which begins with its stream's ARN (`<stream ARN>|1|<position>`, as DynamoDB Streams gives it)."""
+    params = call.params
+    arn = params.get("StreamArn") or str(params.get("ShardIterator", "")).split("|", 1)[0]
+    assert arn.startswith("arn:"), f"{call.operation} names no stream: {params}"
+    return [IamRequest(f"dynamodb:{call.operation}", arn)]
 
 
 def _queried_partition(params: dict[str, Any]) -> str:

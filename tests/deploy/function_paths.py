@@ -8,7 +8,9 @@ What each function's Lambda handler (app/lambda_handler.py) does with real event
 - the IVS events function: each sample of tests/events/samples, in a broadcast's order;
 - the live check: a stream IVS has that no event reported, then the stream lost;
 - the operator's commands (commands/cli.py, run with an operator's credentials, not a role of the stack):
-  provision, doctor, reconcile and reconcile --apply, encrypt-keys, check-live, redrive-events --apply.
+  provision, doctor, reconcile and reconcile --apply, encrypt-keys, check-live, redrive-events --apply;
+- the feed of live updates a serving container runs (Service.change_feed, under the template's
+  LiveUpdatesFeedPolicy): it begins, a write reaches it, it is cancelled.
 
 New code on these paths is recorded without a change here: the recorder hooks every client.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import botocore.session
 import httpx
 import pytest
@@ -51,6 +55,8 @@ RECORDING_CONFIGURATION = f"arn:aws:ivs:{REGION}:{ACCOUNT}:recording-configurati
 # Function name (as the tests report it) -> the template's logical id.
 FUNCTIONS = {"API": "ApiFunction", "IVS events": "EventsFunction", "live check": "LiveCheckFunction"}
 OPERATOR = "operator"
+# The container's reader of the table's stream, and the template's policy for its task role.
+FEED, FEED_POLICY = "feed", "LiveUpdatesFeedPolicy"
 
 
 @dataclass
@@ -245,6 +251,49 @@ def _operator(recorder: AwsCallRecorder, queue_url: str) -> None:
                 cli(command)
 
 
+def _feed(recorder: AwsCallRecorder, writer: Any, table: str) -> None:
+    """The serving process's reader of the table's stream, until a write (`writer`: unrecorded) reaches it."""
+    from app.bootstrap import bootstrap
+    from app.settings import load_settings
+
+    service = bootstrap(load_settings())
+    delivered: list[object] = []
+
+    async def deliver(changes: Any) -> None:
+        delivered.extend(changes)
+
+    async def read_one_change() -> None:
+        reader = service.change_feed()
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(reader.run, deliver)
+                while not reader.began:
+                    await anyio.sleep(0.05)
+                writer.put_item(TableName=table, Item={"pk": {"S": "channel#feed-path"}, "sk": {"S": "info"}})
+                while not delivered:
+                    await anyio.sleep(0.05)
+                group.cancel_scope.cancel()
+
+    failures: list[BaseException] = []
+
+    def in_its_own_thread() -> None:
+        # A thread of its own, as a serving process's event loop: the handlers' loop stays as it is.
+        try:
+            anyio.run(read_one_change)
+        except BaseException as exc:  # raised below, in the test's thread
+            failures.append(exc)
+
+    try:
+        with recorder.acting_as(FEED):
+            reading = threading.Thread(target=in_its_own_thread)
+            reading.start()
+            reading.join()
+    finally:
+        service.close()
+    if failures:
+        raise failures[0]
+
+
 def _reset(aws: EmbeddedAws) -> None:
     request = urllib.request.Request(f"{aws.endpoint_url}/moto-api/reset", method="POST")
     with urllib.request.urlopen(request) as response:
@@ -264,7 +313,7 @@ def recorded_paths(aws: EmbeddedAws, signing: tuple[TokenFactory, JwksServer]) -
     tokens, jwks = signing
     _reset(aws)
     kms_key = _client(aws, "kms").create_key(Description="stream keys")["KeyMetadata"]["Arn"]
-    sqs, ivs = _client(aws, "sqs"), _client(aws, "ivs")
+    sqs, ivs, dynamodb = _client(aws, "sqs"), _client(aws, "ivs"), _client(aws, "dynamodb")
     queue_url = sqs.create_queue(QueueName="channels-test-events-dlq")["QueueUrl"]
     table = make_settings().table
     recorder = AwsCallRecorder()
@@ -298,6 +347,7 @@ def recorded_paths(aws: EmbeddedAws, signing: tuple[TokenFactory, JwksServer]) -
             channel_arn = _broadcast(admin, stand_in, recorder, ivs)
             _dead_letters(sqs, queue_url, channel_arn)
             _operator(recorder, queue_url)
+            _feed(recorder, dynamodb, table)
         finally:
             lambda_handler.reset()
     yield Recorded(recorder, table, kms_key, queue_url.rsplit("/", 1)[-1])

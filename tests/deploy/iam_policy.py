@@ -269,6 +269,12 @@ class Stack:
         return [statement for policy in body["Properties"].get("Policies", [])
                 for statement in _as_list(self.resolve(policy["PolicyDocument"])["Statement"])]
 
+    def managed_policy_statements(self, policy: str) -> list[dict[str, Any]]:
+        """The statements of an AWS::IAM::ManagedPolicy of the template, resolved for this stack."""
+        body = self.template["Resources"][policy]
+        assert body["Type"] == "AWS::IAM::ManagedPolicy"
+        return _as_list(self.resolve(body["Properties"]["PolicyDocument"])["Statement"])
+
     def function_role(self, function: str) -> str:
         """The logical id of the role a function runs as (its `Role: !GetAtt <role>.Arn`)."""
         role, attribute = self.template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cfnlint.decode import decode
@@ -20,7 +21,16 @@ from cfnlint.decode import decode
 from embedded.emulator import EmbeddedAws
 from data.clients import AwsConnection, build_clients
 from tests.deploy.aws_calls import AwsCall, AwsCallRecorder, Where, iam_requests
-from tests.deploy.function_paths import ACCOUNT, FUNCTIONS, OPERATOR, REGION, Recorded, recorded_paths
+from tests.deploy.function_paths import (
+    ACCOUNT,
+    FEED,
+    FEED_POLICY,
+    FUNCTIONS,
+    OPERATOR,
+    REGION,
+    Recorded,
+    recorded_paths,
+)
 from tests.deploy.iam_policy import IamRequest, Stack, allowing_statements, statement_matches
 from tests.support import JwksServer, TokenFactory
 
@@ -57,8 +67,15 @@ def _where(recorded: Recorded) -> Where:
     return Where(REGION, ACCOUNT, recorded.kms_key_arn, recorded.recorder.tags)
 
 
+def _statements(stack: Stack, function: str) -> list[dict[str, Any]]:
+    """What the function's role allows; for the feed, the policy the container's task role is given."""
+    if function == FEED:
+        return stack.managed_policy_statements(FEED_POLICY)
+    return stack.role_statements(stack.function_role(FUNCTIONS[function]))
+
+
 def _refused(stack: Stack, recorded: Recorded, function: str) -> list[str]:
-    statements = stack.role_statements(stack.function_role(FUNCTIONS[function]))
+    statements = _statements(stack, function)
     found = []
     for call in recorded.recorder.of(function):
         for request in iam_requests(call, _where(recorded)):
@@ -68,16 +85,16 @@ def _refused(stack: Stack, recorded: Recorded, function: str) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+@pytest.mark.parametrize("function", [*sorted(FUNCTIONS), FEED])
 def test_every_call_the_function_makes_is_allowed_by_its_role(stack: Stack, recorded: Recorded, function: str) -> None:
     assert recorded.recorder.of(function), f"no call recorded for the {function} function: the recorder sees nothing"
     refused = _refused(stack, recorded, function)
-    assert not refused, f"{FUNCTIONS[function]}'s role refuses:\n" + "\n".join(refused)
+    assert not refused, f"{FUNCTIONS.get(function, FEED_POLICY)} refuses:\n" + "\n".join(refused)
 
 
 def _unused(stack: Stack, recorded: Recorded, function: str) -> list[str]:
     """(statement, action) pairs of the role that no recorded call needs."""
-    statements = stack.role_statements(stack.function_role(FUNCTIONS[function]))
+    statements = _statements(stack, function)
     requests = [request for call in recorded.recorder.of(function) for request in iam_requests(call, _where(recorded))]
     unused = []
     for statement in statements:
@@ -93,7 +110,7 @@ def _unused(stack: Stack, recorded: Recorded, function: str) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+@pytest.mark.parametrize("function", [*sorted(FUNCTIONS), FEED])
 def test_the_role_grants_nothing_the_function_does_not_call(stack: Stack, recorded: Recorded, function: str) -> None:
     assert _unused(stack, recorded, function) == []
 

@@ -19,6 +19,7 @@ from cfnlint.helpers import load_resource
 
 from app.settings import Settings
 from data.provisioning import required_indexes
+from data.stream_specification import STREAM_SPECIFICATION
 from data.table import EXPIRY_ATTRIBUTE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,6 +237,19 @@ def test_table_has_point_in_time_recovery_and_expiry_on_the_service_attribute(te
     assert properties["TimeToLiveSpecification"] == {"AttributeName": EXPIRY_ATTRIBUTE, "Enabled": True}
     assert properties["SSESpecification"]["SSEEnabled"] is True
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_table_streams_each_change_with_both_images_as_provision_enables_it(template: dict[str, Any]) -> None:
+    assert table(template)["Properties"]["StreamSpecification"] == {"StreamViewType": STREAM_SPECIFICATION[
+        "StreamViewType"]}
+
+
+def test_the_feed_policy_is_offered_for_the_containers_task_role(template: dict[str, Any]) -> None:
+    assert template["Resources"]["LiveUpdatesFeedPolicy"]["Type"] == "AWS::IAM::ManagedPolicy"
+    assert template["Outputs"]["LiveUpdatesFeedPolicyArn"]["Value"] == {"Ref": "LiveUpdatesFeedPolicy"}
+    attached = [name for name, body in template["Resources"].items() if body["Type"] == "AWS::IAM::Role"
+                and {"Ref": "LiveUpdatesFeedPolicy"} in body["Properties"].get("ManagedPolicyArns", [])]
+    assert attached == []  # the functions have no subscriptions: only the container reads the stream
 
 
 def test_table_is_retained_and_made_only_when_no_existing_table_is_used(template: dict[str, Any]) -> None:

@@ -139,3 +139,13 @@ def test_live_check_handler_takes_a_channel_ivs_streams_on_live(
     second = server.live_check_handler(scheduled, CONTEXT)
 
     assert first["went_live"] == [channel["id"]] and second["seen"] == [channel["id"]]
+
+
+@pytest.mark.parametrize("event_file", ["apigw_http_v2.json", "apigw_rest_v1.json"])
+def test_api_handler_refuses_a_subscription_plainly(lambda_env: Settings, tokens: TokenFactory, event_file: str) -> None:
+    answered = server.handler(api_event(event_file, "subscription { channelEvents { kind } }", tokens.admin()), CONTEXT)
+    assert json.loads(answered["body"]) == {"data": None, "errors": [{
+        "message": "This deployment has no subscriptions (the Lambda functions cannot hold a connection); "
+                   "subscribe through the container deployment (docs/live-updates.md).",
+        "extensions": {"code": "BAD_USER_INPUT"},
+    }]}
