@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from domain.clock import format_timestamp
 from embedded.emulator import EMBEDDED_CREDENTIALS, EMBEDDED_REGION
 from embedded.registry import find_running
 from tests.test_cli import ROOT, Served, graphql, service_environment, serving
@@ -31,6 +33,10 @@ pytestmark = pytest.mark.slow  # `serve` and the commands run as processes; `mak
 
 CREATE = 'mutation($name: String!) { createChannel(input: {name: $name}) { id } }'
 LIVE = 'mutation($id: ID!) { setChannelState(channelId: $id, state: LIVE) { state } }'
+ASSIGN = "mutation($channelId: ID!, $hostUserId: ID!) { assignChannel(channelId: $channelId, hostUserId: $hostUserId) { channelId } }"
+BOOK = "mutation($input: BookSlotInput!) { bookSlot(input: $input) { id } }"
+MOVE = "mutation($id: ID!, $startsAt: DateTime!, $endsAt: DateTime!) { moveSlot(id: $id, startsAt: $startsAt, endsAt: $endsAt) { id } }"
+CANCEL = "mutation($id: ID!) { cancelSlot(id: $id) { id } }"
 OFFLINE = 'mutation($id: ID!) { setChannelState(channelId: $id, state: OFFLINE) { state } }'
 EVENTS = "subscription($id: ID) { channelEvents(channelId: $id) { kind channelId channel { state } } }"
 PROTOCOL: Any = "graphql-transport-ws"
@@ -89,6 +95,33 @@ def test_mutations_reach_a_websocket_subscriber(served: Served) -> None:
         {"kind": "CREATED", "channelId": channel_id, "channel": {"state": "IDLE"}},
         {"kind": "STATE_CHANGED", "channelId": channel_id, "channel": {"state": "OFFLINE"}},
     ]
+
+
+def test_a_booked_moved_and_cancelled_slot_reaches_a_subscriber_as_schedule_changes(served: Served) -> None:
+    # The seam of issues 26 and 27: slot records (entityType channelSlot) become SCHEDULE_CHANGED; their
+    # time entries and the schedule's version item (in the channel's partition) become nothing.
+    channel = graphql(served, 'mutation { createChannel(input: {name: "Shared", assignmentModel: SHARED}) { id } }',
+                      served.admin_authorization, {})["data"]["createChannel"]["id"]
+    graphql(served, ASSIGN, served.admin_authorization, {"channelId": channel, "hostUserId": "host-scheduled"})
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    document = "subscription($id: ID) { channelEvents(channelId: $id) { kind channelId } }"
+    with subscribed(served, served.admin_authorization, document, {"id": channel}) as websocket:
+        _wait_until_listening(served)
+        slot = graphql(served, BOOK, served.admin_authorization, {"input": {
+            "channelId": channel, "hostUserId": "host-scheduled",
+            "startsAt": format_timestamp(start), "endsAt": format_timestamp(start + timedelta(hours=1))}})
+        slot_id = slot["data"]["bookSlot"]["id"]
+        graphql(served, MOVE, served.admin_authorization, {
+            "id": slot_id, "startsAt": format_timestamp(start + timedelta(hours=1)),
+            "endsAt": format_timestamp(start + timedelta(hours=2))})
+        graphql(served, CANCEL, served.admin_authorization, {"id": slot_id})
+        graphql(served, OFFLINE, served.admin_authorization, {"id": channel})
+        kinds = []
+        while "STATE_CHANGED" not in kinds:
+            kinds.append(next_event(websocket)["kind"])
+    # (its CREATED and ASSIGNMENTS_CHANGED may come first: the subscription began after those writes)
+    assert [kind for kind in kinds if kind not in ("CREATED", "ASSIGNMENTS_CHANGED")] == [
+        "SCHEDULE_CHANGED", "SCHEDULE_CHANGED", "SCHEDULE_CHANGED", "STATE_CHANGED"]
 
 
 def test_a_rotated_key_is_one_event_whose_channel_shows_the_new_key_to_an_admin(served: Served) -> None:
