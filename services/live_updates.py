@@ -60,7 +60,16 @@ READ_RETRY_MAX_SECONDS = 30.0
 
 
 class SubscriberTooSlow(ChannelsError):
-    code = "SUBSCRIBER_TOO_SLOW"
+    """A subscriber that fell a whole queue behind. The contract's codes (section 3) have none for it:
+    it is the service's load, not the caller's fault, so it is UPSTREAM_ERROR and retryable (subscribe
+    again), as the validation queue's refusals are, with `reason` saying which."""
+
+    code = "UPSTREAM_ERROR"
+    reason = "SUBSCRIBER_TOO_SLOW"
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryable": True, "reason": self.reason}
 
 
 class LiveUpdatesUnavailable(UpstreamError):

@@ -250,7 +250,7 @@ def test_a_subscriber_that_falls_behind_is_ended_with_a_reason(
     assert messages == [
         {"id": "1", "type": "next", "payload": {"data": None, "errors": [{
             "message": "This subscription fell 2 events behind and was ended; subscribe again.",
-            "extensions": {"code": "SUBSCRIBER_TOO_SLOW"}}]}},
+            "extensions": {"code": "UPSTREAM_ERROR", "retryable": True, "reason": "SUBSCRIBER_TOO_SLOW"}}]}},
         {"id": "1", "type": "complete"},
     ]
 
