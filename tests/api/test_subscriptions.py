@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 from app.bootstrap import Service, bootstrap
 from app.persisted_documents import sha256_hex
 from data.clients import AwsConnection
+from data.dynamo import to_dynamo
 from app.http import create_app
 from domain.table_changes import ChangeKind, Deliver, TableChange
 from services import live_updates
@@ -366,3 +368,49 @@ def test_a_host_never_receives_the_other_channel_events_an_admin_receives(
         seen_by_host = host.receive()["payload"]["data"]["channelEvents"]
     assert seen_by_admin == ["c2", "c1"]
     assert seen_by_host["channelId"] == "c1"
+
+
+def _calls_to_deliver_one_change(client: TestClient, service: Service, feed: ListFeed, token: str,
+                                 subscribers: int) -> list[str]:
+    """The AWS calls (service.operation) this process makes while `subscribers` connections, each
+    subscribed with Vista Stream's own document, receive one change: a session started on a channel
+    the feed has not shown, so the hub reads the channel (once, whoever listens)."""
+    channel_id = f"c-{subscribers}"
+    service.clients.dynamodb.put_item(TableName=service.settings.table, Item=to_dynamo(channel(channel_id, state="LIVE")))
+    session = {"pk": f"channel#{channel_id}", "sk": "session#1", "entityType": "streamSession",
+               "channelId": channel_id, "sessionId": "s-1", "startedAt": "2026-12-06T14:00:00.000Z"}
+    document = (Path(__file__).resolve().parents[2] / "operations" / "vista-stream" / "ChannelEvents.graphql").read_text()
+    calls: list[str] = []
+    clients = [service.clients.dynamodb, service.clients.ivs.resolve(), service.clients.kms.resolve()]
+
+    def record(event_name: str, **_: Any) -> None:
+        calls.append(event_name.split(".", 1)[1])
+
+    with contextlib.ExitStack() as stack:
+        connections = []
+        for _ in range(subscribers):
+            connection = Connection(stack.enter_context(connect(client)))
+            assert connection.init(token) == {"type": "connection_ack"}
+            connection.subscribe(document)
+            connections.append(connection)
+        wait_for_subscribers(client, subscribers)
+        for aws in clients:
+            aws.meta.events.register("before-call", record)
+        try:
+            feed.put(change(None, session))
+            for connection in connections:
+                assert connection.receive()["payload"]["data"]["channelEvents"]["kind"] == "SESSION_STARTED"
+        finally:
+            for aws in clients:
+                aws.meta.events.unregister("before-call", record)
+    return calls
+
+
+def test_the_aws_calls_one_change_costs_do_not_grow_with_its_subscribers(
+    client: TestClient, service: Service, feed: ListFeed, admin: str
+) -> None:
+    # CONTRACT.md section 13: delivering costs no backend read per subscriber. Counted at botocore's
+    # client for every field Vista Stream's Channel Management page asks (the stream, the hosts).
+    one = _calls_to_deliver_one_change(client, service, feed, admin, subscribers=1)
+    many = _calls_to_deliver_one_change(client, service, feed, admin, subscribers=12)
+    assert one == many == ["dynamodb.GetItem"]
