@@ -65,9 +65,14 @@ def provision(
     *,
     index_throughput: IndexThroughput = IndexThroughput(),
     replace_misshapen: bool = False,
+    stream: bool = True,
 ) -> ProvisionSummary:
     """Run the steps of the module docstring; raises ProvisionFailed at the first failing step
-    (except TTL's, the last, which is left in `summary.ttl_failure` for the caller to report)."""
+    (except TTL's, the last, which is left in `summary.ttl_failure` for the caller to report).
+
+    `stream=False` skips step 3 (a table made in step 1 gets no stream): for tables no process reads
+    the feed of, such as most tests' (docs/testing.md, "Fixtures": the emulator copies every record
+    a stream ever held before each transaction, so a busy stream slows every later write)."""
     summary = ProvisionSummary()
     client = table.client
     indexes = required_indexes(entity_index)
@@ -89,20 +94,22 @@ def provision(
                 AttributeDefinitions=attribute_definitions(indexes),
                 GlobalSecondaryIndexes=indexes,
                 BillingMode=PAY_PER_REQUEST,
-                StreamSpecification=STREAM_SPECIFICATION,
+                **({"StreamSpecification": STREAM_SPECIFICATION} if stream else {}),
             )
             summary.created_table = True
             summary.created_indexes = [index["IndexName"] for index in indexes]
             for index in indexes:
                 wait_until_built(client, table.name, index["IndexName"])
-        report(f"created table {table.name} (PAY_PER_REQUEST) with indexes {', '.join(summary.created_indexes)} "
-               "and its stream (NEW_AND_OLD_IMAGES)")
+        report(f"created table {table.name} (PAY_PER_REQUEST) with indexes {', '.join(summary.created_indexes)}"
+               + (" and its stream (NEW_AND_OLD_IMAGES)" if stream else ""))
     else:
-        refuse_other_view_type(description, table.name)
+        if stream:
+            refuse_other_view_type(description, table.name)
         for index in indexes:
             ensure_index(client, table.name, index, capacity, index_throughput, summary, report,
                          replace_misshapen=replace_misshapen)
-        summary.enabled_stream = ensure_stream(client, table.name, description, report)
+        if stream:
+            summary.enabled_stream = ensure_stream(client, table.name, description, report)
     _backfill(table, entity_index, summary, report)
     try:
         with step(f"enable TTL on {EXPIRY_ATTRIBUTE}", "dynamodb:UpdateTimeToLive and dynamodb:DescribeTimeToLive"):

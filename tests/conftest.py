@@ -73,7 +73,10 @@ class WorkerTable:
         again, after a test that deleted them) and writes the capacity counter anew."""
         if self._provisioned:
             self._delete_items()
-        provision(self._table, self.entity_index)
+        # No stream: moto copies a table, every record its stream ever held included, before each item of
+        # every transaction, so a stream written all session makes each later transaction slower (and a
+        # worker's memory grew past 10 GB). The feed's own tests provision their tables with it.
+        provision(self._table, self.entity_index, stream=False)
         self._provisioned = True
 
     def _delete_items(self) -> None:
