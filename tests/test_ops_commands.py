@@ -354,7 +354,7 @@ def steps(lines: list[str]) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.slow
-def test_smoke_passes_all_eleven_steps_against_a_served_deployment_and_cleans_up(
+def test_smoke_passes_every_step_against_a_served_deployment_and_cleans_up(
     served: Served, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     admin = mint(served, clean_env, capsys, "--user", "smoke-admin", "--admin")
@@ -365,7 +365,7 @@ def test_smoke_passes_all_eleven_steps_against_a_served_deployment_and_cleans_up
     )
     assert (finished.returncode, finished.stderr) == (0, ""), finished.stdout
     parsed = steps(finished.stdout.splitlines())
-    assert [(status, step) for status, step, _ in parsed] == [("PASS", str(n)) for n in range(1, 16)] + [("PASS", "cleanup")]
+    assert [(status, step) for status, step, _ in parsed] == [("PASS", str(n)) for n in range(1, 19)] + [("PASS", "cleanup")]
     assert parsed[0][2] == f"used {used_before} of 20 ({20 - used_before} available)"
     channel_id = re.fullmatch(r"smoke-\d{8}T\d{6}Z \((.+)\)", parsed[1][2]).group(1)  # type: ignore[union-attr]
     # Cleaned up: the channel is gone and its capacity slot is free again.
@@ -386,11 +386,11 @@ def test_smoke_with_a_producer_token_requests_as_the_producer_and_cleans_up_both
     code, lines, err = run_cli(capsys, "smoke", "--url", served.base_url, "--token", admin, "--host-token", producer)
     parsed = steps(lines)
     assert (code, err) == (0, ""), lines
-    assert [(status, step) for status, step, _ in parsed] == [("PASS", str(n)) for n in range(1, 16)] + [("PASS", "cleanup")]
+    assert [(status, step) for status, step, _ in parsed] == [("PASS", str(n)) for n in range(1, 19)] + [("PASS", "cleanup")]
     assert re.fullmatch(r"smoke-\d{8}T\d{6}Z-requested requested by smoke-producer \(.+\)", parsed[11][2])
     requested = re.fullmatch(r"channel (.+) made and assigned to smoke-producer", parsed[13][2]).group(1)  # type: ignore[union-attr]
     assert parsed[14][2] == f"myChannel of smoke-producer is {requested}, with its stream key"
-    assert f"({requested}) set OFFLINE and deleted; " in parsed[15][2]
+    assert f"({requested}) set OFFLINE and deleted; " in parsed[18][2]
     assert capacity_used(served, admin) == used_before
 
 
@@ -410,12 +410,15 @@ def test_smoke_with_a_host_token_fails_naming_forbidden(
     # Any signed-in caller may request a channel; the queue and the decision are for admins.
     assert parsed[11][:2] == ("PASS", "12")
     request_id = re.fullmatch(r".* requested by smoke-host \((.+)\)", parsed[11][2]).group(1)  # type: ignore[union-attr]
-    assert parsed[12:15] == [
+    assert parsed[12:18] == [
         ("FAIL", "13", "FORBIDDEN 'channelRequests' is for admins only."),
         ("FAIL", "14", "FORBIDDEN 'approveChannelRequest' is for admins only."),
         ("FAIL", "15", "not run: step 14 failed"),
+        ("FAIL", "16", "not run: no SHARED channel (step 14 failed)"),
+        ("FAIL", "17", "not run: no slot (step 16 failed)"),
+        ("FAIL", "18", "not run: no slot (step 16 failed)"),
     ]
-    assert parsed[15] == ("PASS", "cleanup", f"request {request_id} cancelled; nothing to remove (no channel was created)")
+    assert parsed[18] == ("PASS", "cleanup", f"request {request_id} cancelled; nothing to remove (no channel was created)")
 
 
 # By the bare hex smoke sends (the manifest's keys are the `sha256:<hex>` form).
@@ -457,9 +460,9 @@ def test_smoke_cleans_up_a_live_assigned_channel_after_a_failed_step(
     assert parsed[8] == ("FAIL", "9", "UPSTREAM_ERROR Injected by the test.")
     assert parsed[9][:2] == ("FAIL", "10")  # unassigning a LIVE channel is refused
     assert parsed[10] == ("FAIL", "11", "not run: step 10 failed")
-    assert [status for status, _, _ in parsed[11:15]] == ["PASS"] * 4
+    assert [status for status, _, _ in parsed[11:18]] == ["PASS"] * 7
     # The cleanup found the channel LIVE with its host: IDLE, unassign, OFFLINE, delete (and the approved one).
-    assert parsed[15][:2] == ("PASS", "cleanup") and parsed[15][2].endswith("set OFFLINE and deleted")
+    assert parsed[18][:2] == ("PASS", "cleanup") and parsed[18][2].endswith("set OFFLINE and deleted")
     assert capacity_used(served, admin) == used_before
 
 
