@@ -204,7 +204,7 @@ async def test_rotate_failing_at_each_step_leaves_no_dead_key_and_a_retry_conver
     assert await channel_key(gql, admin, channel["id"]) == ivs_key
 
 
-@pytest.mark.usefixtures("aws_connection")  # counts the account's IVS channels (docs/testing.md, "Fixtures")
+@pytest.mark.usefixtures("aws_connection")  # reconciles the account against the table (docs/testing.md, "Fixtures")
 async def test_an_interrupted_rotation_is_repaired_by_reconcile_after_its_lease_expires(
     gql: GraphQLClient, admin: str, service: Service, settings: Any
 ) -> None:
