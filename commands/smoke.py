@@ -64,7 +64,8 @@ CANCEL_REQUEST = document("SmokeCancelRequest")
 
 
 class SmokeRun:
-    """The eleven steps in the seed's order, then the cleanup; remembers what it made."""
+    """The seed's eleven steps in its order, then the channel requests' (12-15) and a slot's (16-18), then the
+    cleanup; remembers what it made."""
 
     def __init__(self, api: GraphQLEndpoint, report: Printer, requester: GraphQLEndpoint | None = None) -> None:
         self.api = api
