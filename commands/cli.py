@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from app.settings import Settings
-from commands.serve import DEFAULT_KEEP_ALIVE, serve, settings_or_exit as _settings_or_exit
+from commands.serve import DEFAULT_KEEP_ALIVE, serve
+from commands.startup import settings_or_exit as _settings_or_exit
 
 if TYPE_CHECKING:
     from app.bootstrap import Service

@@ -1,6 +1,5 @@
 """`shelcaster-channels serve`: bind the port, build the service, print the banner, serve until a
-signal (one process, or uvicorn's workers through commands.workers); and the helpers every command shares
-to read the settings and to log."""
+signal (one process, or uvicorn's workers through commands.workers)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import signal
 import socket
 import sys
 
-from app.settings import Settings, SettingsError, load_settings
+from commands.startup import configure_logging, settings_or_exit
 
 DEV_ADMIN_USER = "dev-admin"
 DEV_HOST_USER = "dev-host"
@@ -19,16 +18,6 @@ DEV_HOST_USER = "dev-host"
 # close idle connections first (its idle timeout shorter than this), or it may send a request on a
 # connection uvicorn is closing and answer 502: the image sets 75 (an ALB's default idle timeout is 60).
 DEFAULT_KEEP_ALIVE = 5
-
-
-def settings_or_exit() -> Settings:
-    """The settings, or one line per wrong variable on stderr and exit 2."""
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        for problem in exc.problems:
-            print(f"shelcaster-channels: {problem}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP_ALIVE) -> None:
@@ -155,17 +144,3 @@ def bind_port(host: str, port: int) -> socket.socket:
         raise SystemExit(1) from None
     listening.set_inheritable(True)
     return listening
-
-
-def configure_logging() -> None:
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("botocore", "urllib3"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-    # The request log lines are JSON documents: printed as they are, one per line.
-    requests = logging.getLogger("shelcaster.channels.requests")
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    requests.addHandler(handler)
-    requests.propagate = False

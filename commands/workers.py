@@ -15,10 +15,10 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota|max> <period>"
 # On SIGTERM or Ctrl-C, requests still running get this long before their connections are closed
 # (uvicorn would otherwise wait for them, and for a client that sends its body slowly, indefinitely).
-GRACEFUL_SHUTDOWN_SECONDS = 5  # cgroup v2: "<quota|max> <period>"
+GRACEFUL_SHUTDOWN_SECONDS = 5
 CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")  # cgroup v1 (e.g. ECS on Amazon Linux 2): cpu.cfs_quota_us, -1 = none
 
 
@@ -84,7 +84,7 @@ def worker_app() -> Starlette:
     """The app of one worker process (uvicorn's factory): settings read, the service and its live updates'
     reader built here."""
     from app.bootstrap import bootstrap
-    from commands.serve import configure_logging, settings_or_exit
+    from commands.startup import configure_logging, settings_or_exit
     from app.http import create_app
 
     configure_logging()

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from commands import cli, serve as serving
+from commands import cli, serve as serving, startup
 from commands.cli import parser
 from commands.serve import bind_port
 from commands.workers import available_cpus, worker_app
@@ -42,7 +42,8 @@ def configured(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """serve's logging setup, recorded instead of run: run in this process it would attach a handler to
     one test's captured stderr for every later test (and stop the request logger propagating)."""
     calls: list[str] = []
-    monkeypatch.setattr(serving, "configure_logging", lambda: calls.append("logging"))
+    for where in (serving, startup):  # serve's own name for it, and the one each worker imports
+        monkeypatch.setattr(where, "configure_logging", lambda: calls.append("logging"))
     return calls
 
 
