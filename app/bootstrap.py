@@ -82,9 +82,14 @@ def bootstrap(
     connection: AwsConnection | None = None,
     verifier: TokenVerifier | None = None,
     attached_to: RunningEmbedded | None = None,
+    live_updates: bool = True,
 ) -> Service:
     """Build the service. In embedded mode this starts the emulator and provisions the table, unless
-    `attached_to` names a running `serve` whose emulator (table, KMS key) is used instead."""
+    `attached_to` names a running `serve` whose emulator (table, KMS key) is used instead.
+
+    `live_updates=False`: a process that will serve no subscriptions (the benchmark's services). Its
+    embedded table gets no stream: the emulator copies every record a stream ever held before each
+    item of every transaction, so a table written by a benchmark would slow each later write."""
     embedded = None
     dev_key = None
     if settings.backend == "embedded":
@@ -117,7 +122,7 @@ def bootstrap(
         recording_configuration_arn = recording_configuration_arn or EMBEDDED_RECORDING_CONFIGURATION_STAND_IN
         kms_key_id = kms_key_id or attached_to.kms_key_id
     elif settings.backend == "embedded":
-        provision(table, settings.entity_index)
+        provision(table, settings.entity_index, stream=live_updates)
         recording_configuration_arn = recording_configuration_arn or EMBEDDED_RECORDING_CONFIGURATION_STAND_IN
         # Encryption at rest is on by default in embedded mode, with a KMS key of its own.
         kms_key_id = kms_key_id or create_embedded_kms_key(clients.kms)

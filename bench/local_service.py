@@ -47,7 +47,7 @@ def embedded_settings(table: str, limit: int, dev_dir: Path) -> Settings:
 def local_service(table: str, limit: int = 100) -> Iterator[LocalService]:
     """An embedded service (its own moto server on loopback, table provisioned) in this process."""
     with tempfile.TemporaryDirectory(prefix="bench-dev-") as dev_dir:
-        service = bootstrap(embedded_settings(table, limit, Path(dev_dir)))
+        service = bootstrap(embedded_settings(table, limit, Path(dev_dir)), live_updates=False)
         try:
             yield LocalService(service)
         finally:

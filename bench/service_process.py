@@ -153,7 +153,7 @@ def main() -> None:
     if parsed.kms_key_id:
         settings = settings.model_copy(update={"kms_key_id": parsed.kms_key_id})
     backend = AwsConnection(**parsed.backend) if parsed.backend else None
-    service = bootstrap(settings, connection=backend)
+    service = bootstrap(settings, connection=backend, live_updates=False)  # measures requests, not the feed
     try:
         connection = backend or (service.embedded.connection if service.embedded is not None else None)
         assert connection is not None

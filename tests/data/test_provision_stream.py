@@ -62,3 +62,18 @@ def test_provision_refuses_a_stream_of_another_view_type_with_the_fix(table: Dyn
         "provision` again, which enables the new one; whatever read the old stream reads the new stream's ARN")
     assert stream_of(table) == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
     assert table.client.describe_table(TableName=table.name)["Table"].get("GlobalSecondaryIndexes", []) == []
+
+
+def test_provision_without_the_stream_makes_a_table_that_has_none(table: DynamoTable) -> None:
+    # For tables no process reads the feed of (the tests' shared table, the benchmark's): docs/testing.md.
+    lines: list[str] = []
+    provision(table, ENTITY_INDEX, report=lines.append, stream=False)
+    assert "StreamSpecification" not in table.client.describe_table(TableName=table.name)["Table"]
+    assert "stream" not in lines[0]
+
+
+def test_provision_without_the_stream_leaves_an_existing_table_without_one(table: DynamoTable) -> None:
+    create_bare_table(table)
+    summary = provision(table, ENTITY_INDEX, stream=False)
+    assert "StreamSpecification" not in table.client.describe_table(TableName=table.name)["Table"]
+    assert summary.enabled_stream is False

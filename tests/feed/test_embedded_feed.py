@@ -33,6 +33,16 @@ def test_the_embedded_table_has_its_stream(embedded: Service) -> None:
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
+def test_an_embedded_process_without_live_updates_has_a_table_without_a_stream(tmp_path: Path) -> None:
+    # The benchmark's services (bench/service_process.py): the emulator copies every record a stream held
+    # before each transaction item, so a table they write all run gets none.
+    service = bootstrap(make_settings(backend="embedded", dev_dir=tmp_path), live_updates=False)
+    try:
+        assert "StreamSpecification" not in service.clients.dynamodb.describe_table(TableName=service.table.name)["Table"]
+    finally:
+        service.close()
+
+
 async def test_a_write_from_another_thread_reaches_the_feed(embedded: Service) -> None:
     received = Received()
     async with reading(embedded.change_feed(), received.deliver):
