@@ -116,12 +116,14 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         caller: Caller | None = None
         rejection: ChannelsError | None = None
         expires_at: float | None = None
+        can_stream = isinstance(request, WebSocket) or MULTIPART_SUBSCRIPTIONS.accepts(request.headers.get("accept", ""))
         try:
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
                 # Verification may fetch the JWKS (blocking I/O): off the event loop, unless no I/O is needed.
                 caller = await verified_caller(service.verifier, token)
-                expires_at = accepted_until(token)  # a multipart subscription ends then
+                if can_stream:  # a multipart subscription ends then; read only where one may run (a decode)
+                    expires_at = accepted_until(token)
         except ChannelsError as exc:
             rejection = exc
         record = current_request()
@@ -136,8 +138,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
             hub=self.hub,
             caller_expires_at=expires_at,
             websocket=request if isinstance(request, WebSocket) else None,
-            can_stream=isinstance(request, WebSocket)
-            or MULTIPART_SUBSCRIPTIONS.accepts(request.headers.get("accept", "")),
+            can_stream=can_stream,
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
