@@ -9,6 +9,11 @@ admins every channel and request; hosts the channel they are assigned to, and th
 A host's channel is read once when the host subscribes, then kept current from the assignment
 records the feed carries, so that a host unassigned mid-subscription stops receiving that channel.
 
+The reader runs only while someone listens (docs/live-updates.md, "When the feed is read"): the first
+subscriber starts a fresh one and is acknowledged once it has taken its position, so that every change
+committed after that is delivered; the last one to leave stops it after LINGER_SECONDS (a page reloaded
+subscribes again without a restart). No subscriber, no GetRecords.
+
 Each subscriber has a bounded queue: one that falls QUEUE_SIZE events behind is ended with
 SubscriberTooSlow rather than buffered without bound. While any channel subscriber listens, one
 ListStreams every STREAM_POLL_SECONDS (data.live_streams) becomes STREAM events for the channels
@@ -57,6 +62,11 @@ STREAM_POLL_SECONDS = 10.0
 CHANNEL_IMAGES_MAX = 4096
 READ_RETRY_FIRST_SECONDS = 1.0
 READ_RETRY_MAX_SECONDS = 30.0
+# How long the reader goes on after the last subscriber left (CHANNELS_LIVE_UPDATES_LINGER_SECONDS).
+LINGER_SECONDS = 30.0
+# How long a subscribe waits for a starting reader to take its position before it is refused (retryable).
+READY_SECONDS = 10.0
+READY_CHECK_SECONDS = 0.02
 
 
 class SubscriberTooSlow(ChannelsError):
@@ -73,7 +83,8 @@ class SubscriberTooSlow(ChannelsError):
 
 
 class LiveUpdatesUnavailable(UpstreamError):
-    """No feed: this process cannot serve subscriptions (the Lambda functions, a test app)."""
+    """No feed: this process cannot serve subscriptions (the Lambda functions, `serve
+    --without-live-updates`, a table without a stream)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,10 @@ class ChannelRequestEvent:
 
 
 Delivered = ChannelEvent | ChannelRequestEvent
+LIVE_UPDATES_OFF = ("Live updates are off in this deployment (`serve --without-live-updates`, "
+                    "CHANNELS_LIVE_UPDATES=off): it serves no subscriptions (docs/live-updates.md).")
+NO_STREAM = ("This deployment's table has no stream, so it has no live updates (subscriptions): "
+             "run `shelcaster-channels provision` to enable it (docs/live-updates.md).")
 _END = object()  # put in a queue to end its subscription (with the subscriber's `ended` error)
 
 
@@ -129,38 +144,50 @@ class Subscriber:
 
 @dataclass
 class ChannelEventHub:
-    """Every subscriber of this process, and the one feed reader and stream poll they share."""
+    """Every subscriber of this process, and the one feed reader and stream poll they share.
+
+    `feeds` makes a reader beginning now (Service.change_feed); None: no live updates."""
 
     backend: ChannelsBackend
-    feed: ChangeFeed | None
+    feeds: Callable[[], ChangeFeed] | None
     queue_size: int = QUEUE_SIZE
     stream_poll_seconds: float = STREAM_POLL_SECONDS
+    linger_seconds: float = LINGER_SECONDS
+    ready_seconds: float = READY_SECONDS
     _subscribers: set[Subscriber] = field(default_factory=set)
     _images: OrderedDict[str, Mapping[str, Any]] = field(default_factory=OrderedDict)
+    _open: bool = False
+    _feed: ChangeFeed | None = None
     _reader: asyncio.Task[None] | None = None
+    _lingering: asyncio.Task[None] | None = None
     _poll: asyncio.Task[None] | None = None
     _readings: StreamReadings = field(default_factory=StreamReadings)
     _ids_by_arn: dict[str, str] = field(default_factory=dict)
 
-    # The lifetime of the reader: the app's (app.http's lifespan).
+    # The lifetime of the hub: the app's (app.http's lifespan).
 
     def start(self) -> None:
-        """Start reading the feed, so that a subscription sees every change made after it began."""
-        if self.feed is not None and self._reader is None:
-            self._reader = asyncio.create_task(self._read(self.feed), name="live-updates-reader")
+        """Accept subscriptions; the reader starts with the first of them."""
+        self._open = self.feeds is not None
 
     async def stop(self) -> None:
         """Stop reading and end every subscription (a graceful shutdown)."""
-        for task in (self._reader, self._poll):
+        self._open = False
+        for task in (self._reader, self._poll, self._lingering):
             if task is not None:
                 task.cancel()
         for subscriber in list(self._subscribers):
             self._end(subscriber, UpstreamError("The service is shutting down; subscribe again."))
-        self._reader = self._poll = None
+        self._reader = self._poll = self._lingering = self._feed = None
 
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def reading(self) -> bool:
+        """Whether the feed's reader runs (it does only while someone listens, and LINGER_SECONDS after)."""
+        return self._reader is not None
 
     # Subscriptions
 
@@ -194,17 +221,62 @@ class ChannelEventHub:
     async def _subscribe(
         self, caller: Caller, grant: Grant, wants: Callable[[Delivered], bool], *, of_channels: bool
     ) -> Subscriber:
-        if self._reader is None:
-            raise LiveUpdatesUnavailable(
-                "This deployment has no live updates (subscriptions); see docs/live-updates.md."
-            )
+        """The subscriber, once the reader has taken its position: every change committed from then on
+        reaches it."""
+        if self.feeds is None:
+            raise LiveUpdatesUnavailable(LIVE_UPDATES_OFF)
+        if not self._open:
+            raise LiveUpdatesUnavailable("The service is shutting down; subscribe again.")
         subscriber = Subscriber(caller, grant, wants, asyncio.Queue(self.queue_size), of_channels)
         self._subscribers.add(subscriber)  # before the read: an assignment changing meanwhile is seen
-        if grant.own_only:
-            assignment = await to_thread.run_sync(self.backend.repository.get_assignment, caller.user_id)
-            if subscriber.assignment is None:
-                subscriber.assignment = assignment
+        try:
+            await self._reader_began()
+            if grant.own_only:
+                assignment = await to_thread.run_sync(self.backend.repository.get_assignment, caller.user_id)
+                if subscriber.assignment is None:
+                    subscriber.assignment = assignment
+        except BaseException:
+            self._leave(subscriber)
+            raise
         return subscriber
+
+    async def _reader_began(self) -> None:
+        """Start the reader unless it runs (or lingers), and wait until it has taken its position."""
+        if self._lingering is not None:
+            self._lingering.cancel()
+            self._lingering = None
+        if self._reader is None:
+            assert self.feeds is not None
+            self._images.clear()  # what the last reader showed may have changed since it stopped
+            self._feed = self.feeds()
+            self._reader = asyncio.create_task(self._read(self._feed), name="live-updates-reader")
+        feed, reader = self._feed, self._reader
+        try:
+            async with asyncio.timeout(self.ready_seconds):
+                while not feed.began:
+                    if reader.done():  # the table has no stream (_read)
+                        raise LiveUpdatesUnavailable(NO_STREAM)
+                    await asyncio.sleep(READY_CHECK_SECONDS)
+        except TimeoutError:
+            raise UpstreamError("The live updates' feed could not start reading the table's changes in time; "
+                                "subscribe again.") from None
+
+    def _leave(self, subscriber: Subscriber) -> None:
+        """`subscriber` is gone: the stream poll stops with the last channel subscriber, and the reader
+        LINGER_SECONDS after the last subscriber."""
+        self._subscribers.discard(subscriber)
+        if self._poll is not None and not self._anyone_listens_to_channels():
+            self._poll.cancel()
+            self._poll = None
+        if self._open and not self._subscribers and self._reader is not None and self._lingering is None:
+            self._lingering = asyncio.create_task(self._stop_reader_later(), name="live-updates-linger")
+
+    async def _stop_reader_later(self) -> None:
+        await asyncio.sleep(self.linger_seconds)
+        self._lingering = None
+        if not self._subscribers and self._reader is not None:
+            self._reader.cancel()
+            self._reader = self._feed = None
 
     async def _events(self, subscriber: Subscriber, until: float | None) -> AsyncIterator[Delivered]:
         try:
@@ -220,14 +292,11 @@ class ChannelEventHub:
                 assert isinstance(event, ChannelEvent | ChannelRequestEvent)
                 yield event
         finally:
-            self._subscribers.discard(subscriber)
-            if self._poll is not None and not self._anyone_listens_to_channels():
-                self._poll.cancel()
-                self._poll = None
+            self._leave(subscriber)
 
     def _end(self, subscriber: Subscriber, reason: ChannelsError) -> None:
         subscriber.ended = reason
-        self._subscribers.discard(subscriber)
+        self._subscribers.discard(subscriber)  # its generator leaves (_leave) when it takes the end
         while not subscriber.queue.empty():  # make room for the end: what waits is dropped
             subscriber.queue.get_nowait()
         subscriber.queue.put_nowait(_END)
@@ -248,9 +317,9 @@ class ChannelEventHub:
                     ))
 
     async def _read(self, feed: ChangeFeed) -> None:
-        """Read the feed for the life of the process. A failure is retried, after a pause that grows to
-        READ_RETRY_MAX_SECONDS: the feed goes on from its checkpoints, so subscribers lose nothing.
-        A table without a stream ends every subscription and refuses new ones (docs/live-updates.md)."""
+        """Read the feed until cancelled (_stop_reader_later). A failure is retried, after a pause that
+        grows to READ_RETRY_MAX_SECONDS: the feed goes on from its checkpoints, so subscribers lose
+        nothing. A table without a stream ends every subscription; the next subscribe tries again."""
         from data.table_stream import StreamMissing  # here: the functions, which have no feed, never import it
 
         pause = READ_RETRY_FIRST_SECONDS
@@ -260,10 +329,10 @@ class ChannelEventHub:
                 return
             except StreamMissing as missing:
                 log.error("Live updates are off: %s", missing)
+                if self._reader is asyncio.current_task():
+                    self._reader = self._feed = None
                 for subscriber in list(self._subscribers):
-                    missing_stream = LiveUpdatesUnavailable("This deployment's table has no stream: no live updates.")
-                    self._end(subscriber, missing_stream)
-                self._reader = None
+                    self._end(subscriber, LiveUpdatesUnavailable(NO_STREAM))
                 return
             except Exception:
                 log.exception("The live updates' feed failed; reading again in %.0f s", pause)
