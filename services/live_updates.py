@@ -189,6 +189,11 @@ class ChannelEventHub:
         """Whether the feed's reader runs (it does only while someone listens, and LINGER_SECONDS after)."""
         return self._reader is not None
 
+    @property
+    def ready(self) -> bool:
+        """Whether the reader runs and has taken its position: a subscription now is acknowledged at once."""
+        return self._feed is not None and self._feed.began
+
     # Subscriptions
 
     async def channel_events(
