@@ -28,30 +28,41 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from anyio import to_thread
 
 from data.channel_requests import request_from_item
 from data.records import assignment_from_item, channel_from_item
-from domain.access import Caller, Grant, Reach, require_grant
+from domain.access import Caller, Grant, require_grant
 from domain.channel_events import (
     ChannelRecordEvent,
     ChannelEventKind,
-    ChannelRequestEventKind,
     Event,
     RequestRecordEvent,
     StreamReadings,
     events_of,
     host_assignment_of,
 )
-from domain.channel_requests import ChannelRequest
 from domain.clock import utc_now
 from domain.errors import ChannelsError, Unauthenticated, UpstreamError
 from domain.model import Assignment, Channel
 from domain.table_changes import ChangeFeed, TableChange
 from services.backend import ChannelsBackend
+from services.subscribers import (
+    END,
+    LIVE_UPDATES_OFF,
+    NO_STREAM,
+    ChannelEvent,
+    ChannelRequestEvent,
+    Delivered,
+    LiveUpdatesUnavailable,
+    Subscriber,
+    SubscriberTooSlow,
+)
+
+__all__ = ["ChannelEvent", "ChannelEventHub", "ChannelEventKind", "ChannelRequestEvent", "LiveUpdatesUnavailable",
+           "SubscriberTooSlow"]
 
 log = logging.getLogger(__name__)
 
@@ -67,79 +78,6 @@ LINGER_SECONDS = 30.0
 # How long a subscribe waits for a starting reader to take its position before it is refused (retryable).
 READY_SECONDS = 10.0
 READY_CHECK_SECONDS = 0.02
-
-
-class SubscriberTooSlow(ChannelsError):
-    """A subscriber that fell a whole queue behind. The contract's codes (section 3) have none for it:
-    it is the service's load, not the caller's fault, so it is UPSTREAM_ERROR and retryable (subscribe
-    again), as the validation queue's refusals are, with `reason` saying which."""
-
-    code = "UPSTREAM_ERROR"
-    reason = "SUBSCRIBER_TOO_SLOW"
-
-    @property
-    def extensions(self) -> dict[str, object]:
-        return {"code": self.code, "retryable": True, "reason": self.reason}
-
-
-class LiveUpdatesUnavailable(UpstreamError):
-    """No feed: this process cannot serve subscriptions (the Lambda functions, `serve
-    --without-live-updates`, a table without a stream)."""
-
-
-@dataclass(frozen=True)
-class ChannelEvent:
-    """A channel event ready for delivery: the channel as it is after the change, None once DELETED."""
-
-    kind: ChannelEventKind
-    channel_id: str
-    at: datetime
-    channel: Channel | None
-
-
-@dataclass(frozen=True)
-class ChannelRequestEvent:
-    """A request event ready for delivery: the request as it is after the change."""
-
-    kind: ChannelRequestEventKind
-    at: datetime
-    request: ChannelRequest
-
-
-Delivered = ChannelEvent | ChannelRequestEvent
-LIVE_UPDATES_OFF = ("Live updates are off in this deployment (`serve --without-live-updates`, "
-                    "CHANNELS_LIVE_UPDATES=off): it serves no subscriptions (docs/live-updates.md).")
-NO_STREAM = ("This deployment's table has no stream, so it has no live updates (subscriptions): "
-             "run `shelcaster-channels provision` to enable it (docs/live-updates.md).")
-_END = object()  # put in a queue to end its subscription (with the subscriber's `ended` error)
-
-
-@dataclass(eq=False)
-class Subscriber:
-    caller: Caller
-    grant: Grant
-    wants: Callable[[Delivered], bool]
-    queue: asyncio.Queue[object]
-    # Whether it listens to channel events (STREAM events are polled for only while one does).
-    of_channels: bool
-    # Hosts: their assignment now (kept current from the feed); None while they have none.
-    assignment: Assignment | None = None
-    ended: ChannelsError | None = None
-
-    @property
-    def channel_id(self) -> str | None:
-        return None if self.assignment is None else self.assignment.channel_id
-
-    def may_see(self, event: Delivered) -> bool:
-        if self.grant.reach is Reach.ANY:
-            return True
-        if isinstance(event, ChannelRequestEvent):
-            return event.request.requester_id == self.caller.user_id
-        if self.channel_id is not None and event.channel_id == self.channel_id:
-            return True
-        # The channel record names its hosts too, written in the same transaction as the assignment
-        # record; the two may reach the feed in either order (other partitions, other shards).
-        return event.channel is not None and self.caller.user_id in event.channel.assigned_host_ids
 
 
 @dataclass
@@ -256,6 +194,7 @@ class ChannelEventHub:
             self._feed = self.feeds()
             self._reader = asyncio.create_task(self._read(self._feed), name="live-updates-reader")
         feed, reader = self._feed, self._reader
+        assert feed is not None
         try:
             async with asyncio.timeout(self.ready_seconds):
                 while not feed.began:
@@ -291,7 +230,7 @@ class ChannelEventHub:
                         event = await subscriber.queue.get()
                 except TimeoutError:
                     raise Unauthenticated("The token has expired; subscribe again with a fresh token.") from None
-                if event is _END:
+                if event is END:
                     assert subscriber.ended is not None
                     raise subscriber.ended
                 assert isinstance(event, ChannelEvent | ChannelRequestEvent)
@@ -304,7 +243,7 @@ class ChannelEventHub:
         self._subscribers.discard(subscriber)  # its generator leaves (_leave) when it takes the end
         while not subscriber.queue.empty():  # make room for the end: what waits is dropped
             subscriber.queue.get_nowait()
-        subscriber.queue.put_nowait(_END)
+        subscriber.queue.put_nowait(END)
 
     # Delivery
 
