@@ -144,6 +144,10 @@ class ChannelsGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> Any:
         """graphql-transport-ws's `connection_init`: its payload's token admits the connection."""
         await authenticate_connection(self.service.verifier, context)
+        if self.hub is not None and isinstance(context.websocket, WebSocket) and await self.hub.hold():
+            # Acknowledged once the feed's reader has taken its position: a subscription sent after the
+            # ack misses no change committed after it (docs/live-updates.md, "When the feed is read").
+            context.websocket.state.holds_reader = True
         return UNSET  # an ack without a payload
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
@@ -201,6 +205,9 @@ class ChannelsGraphQL(GraphQL[Context, None]):
                 return await super().run(request, context, root_value)
             finally:
                 forget_expiry(request)
+                if getattr(request.state, "holds_reader", False):
+                    assert self.hub is not None
+                    self.hub.release()
         try:
             response = await super().run(request, context, root_value)
         except PersistedDocumentError as refusal:

@@ -98,6 +98,7 @@ class ChannelEventHub:
     _feed: ChangeFeed | None = None
     _reader: asyncio.Task[None] | None = None
     _lingering: asyncio.Task[None] | None = None
+    _holders: int = 0
     _poll: asyncio.Task[None] | None = None
     _readings: StreamReadings = field(default_factory=StreamReadings)
     _ids_by_arn: dict[str, str] = field(default_factory=dict)
@@ -131,6 +132,29 @@ class ChannelEventHub:
     def ready(self) -> bool:
         """Whether the reader runs and has taken its position: a subscription now is acknowledged at once."""
         return self._feed is not None and self._feed.began
+
+    # Connections: a WebSocket's `connection_ack` waits for the reader (app.http)
+
+    async def hold(self) -> bool:
+        """Keep the reader running until `release`, once it has taken its position: a subscription
+        started after this returned misses no change committed after it returned. False (and nothing to
+        release) when there is no reader to hold: live updates off, or a table without a stream."""
+        if self.feeds is None or not self._open:
+            return False
+        self._holders += 1
+        try:
+            await self._reader_began()
+        except BaseException as failure:
+            self.release()
+            if isinstance(failure, ChannelsError):
+                return False  # the subscriptions are refused with it, on a connection admitted as it is
+            raise
+        return True
+
+    def release(self) -> None:
+        """A connection `hold` held for has closed."""
+        self._holders -= 1
+        self._linger_when_unheard()
 
     # Subscriptions
 
@@ -212,13 +236,19 @@ class ChannelEventHub:
         if self._poll is not None and not self._anyone_listens_to_channels():
             self._poll.cancel()
             self._poll = None
-        if self._open and not self._subscribers and self._reader is not None and self._lingering is None:
+        self._linger_when_unheard()
+
+    def _linger_when_unheard(self) -> None:
+        if self._open and not self._heard() and self._reader is not None and self._lingering is None:
             self._lingering = asyncio.create_task(self._stop_reader_later(), name="live-updates-linger")
+
+    def _heard(self) -> bool:
+        return bool(self._subscribers) or self._holders > 0
 
     async def _stop_reader_later(self) -> None:
         await asyncio.sleep(self.linger_seconds)
         self._lingering = None
-        if not self._subscribers and self._reader is not None:
+        if not self._heard() and self._reader is not None:
             self._reader.cancel()
             self._reader = self._feed = None
 
