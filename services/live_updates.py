@@ -78,6 +78,7 @@ LINGER_SECONDS = 30.0
 # How long a subscribe waits for a starting reader to take its position before it is refused (retryable).
 READY_SECONDS = 10.0
 READY_CHECK_SECONDS = 0.02
+SHUTTING_DOWN = "The service is shutting down; subscribe again."
 
 
 @dataclass
@@ -116,7 +117,7 @@ class ChannelEventHub:
             if task is not None:
                 task.cancel()
         for subscriber in list(self._subscribers):
-            self._end(subscriber, UpstreamError("The service is shutting down; subscribe again."))
+            self._end(subscriber, UpstreamError(SHUTTING_DOWN))
         self._reader = self._poll = self._lingering = self._feed = None
 
     @property
@@ -193,7 +194,7 @@ class ChannelEventHub:
         if self.feeds is None:
             raise LiveUpdatesUnavailable(LIVE_UPDATES_OFF)
         if not self._open:
-            raise LiveUpdatesUnavailable("The service is shutting down; subscribe again.")
+            raise LiveUpdatesUnavailable(SHUTTING_DOWN)
         subscriber = Subscriber(caller, grant, wants, asyncio.Queue(self.queue_size), of_channels)
         self._subscribers.add(subscriber)  # before the read: an assignment changing meanwhile is seen
         try:
@@ -222,8 +223,8 @@ class ChannelEventHub:
         try:
             async with asyncio.timeout(self.ready_seconds):
                 while not feed.began:
-                    if reader.done():  # the table has no stream (_read)
-                        raise LiveUpdatesUnavailable(NO_STREAM)
+                    if reader.done():  # the table has no stream (_read), or the service is stopping
+                        raise LiveUpdatesUnavailable(NO_STREAM if self._open else SHUTTING_DOWN)
                     await asyncio.sleep(READY_CHECK_SECONDS)
         except TimeoutError:
             raise UpstreamError("The live updates' feed could not start reading the table's changes in time; "

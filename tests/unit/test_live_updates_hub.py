@@ -15,7 +15,7 @@ import pytest
 from data.ivs import IvsStream
 from data.records import channel_from_item
 from domain.access import Caller
-from domain.errors import Unauthenticated
+from domain.errors import Unauthenticated, UpstreamError
 from domain.model import Channel
 from domain.table_changes import ChangeKind, Deliver, TableChange
 from services import live_updates
@@ -163,6 +163,27 @@ async def test_a_subscription_ends_when_its_token_expires() -> None:
     hub.start()
     events = hub.request_events(ADMIN, until=time.time() + 0.05)
     with pytest.raises(Unauthenticated, match=r"^The token has expired; subscribe again with a fresh token\.$"):
+        await asyncio.wait_for(anext(events), timeout=5)
+    assert hub.subscriber_count == 0
+    await hub.stop()
+
+
+class NeverBeginningFeed:
+    """A reader that never takes its position (the stream throttled from the start, say)."""
+
+    began = False
+
+    async def run(self, deliver: Deliver) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_subscription_whose_reader_cannot_take_its_position_is_refused_as_retryable() -> None:
+    backend = BackendStub(LiveStreamsStub([(1, "HEALTHY")]))
+    hub = ChannelEventHub(backend, NeverBeginningFeed, stream_poll_seconds=0, ready_seconds=0.1)  # type: ignore[arg-type]
+    hub.start()
+    events = hub.request_events(ADMIN)
+    with pytest.raises(UpstreamError, match=r"^The live updates' feed could not start reading the table's changes "
+                                            r"in time; subscribe again\.$"):
         await asyncio.wait_for(anext(events), timeout=5)
     assert hub.subscriber_count == 0
     await hub.stop()
