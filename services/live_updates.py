@@ -10,9 +10,10 @@ A host's channel is read once when the host subscribes, then kept current from t
 records the feed carries, so that a host unassigned mid-subscription stops receiving that channel.
 
 The reader runs only while someone listens (docs/live-updates.md, "When the feed is read"): the first
-subscriber starts a fresh one and is acknowledged once it has taken its position, so that every change
-committed after that is delivered; the last one to leave stops it after LINGER_SECONDS (a page reloaded
-subscribes again without a restart). No subscriber, no GetRecords.
+WebSocket connection (`hold`) or subscription starts a fresh one and is acknowledged once it has taken
+its position, so that every change committed after that is delivered; the last one to leave stops it
+after LINGER_SECONDS (a page reloaded subscribes again without a restart). No one listening, no
+GetRecords.
 
 Each subscriber has a bounded queue: one that falls QUEUE_SIZE events behind is ended with
 SubscriberTooSlow rather than buffered without bound. While any channel subscriber listens, one
