@@ -57,6 +57,7 @@ from services.subscribers import (
     ChannelEvent,
     ChannelRequestEvent,
     Delivered,
+    LiveUpdatesOff,
     LiveUpdatesUnavailable,
     Subscriber,
     SubscriberTooSlow,
@@ -193,7 +194,7 @@ class ChannelEventHub:
         """The subscriber, once the reader has taken its position: every change committed from then on
         reaches it."""
         if self.feeds is None:
-            raise LiveUpdatesUnavailable(LIVE_UPDATES_OFF)
+            raise LiveUpdatesOff(LIVE_UPDATES_OFF, "LIVE_UPDATES_OFF")
         if not self._open:
             raise LiveUpdatesUnavailable(SHUTTING_DOWN)
         subscriber = Subscriber(caller, grant, wants, asyncio.Queue(self.queue_size), of_channels)
@@ -225,7 +226,9 @@ class ChannelEventHub:
             async with asyncio.timeout(self.ready_seconds):
                 while not feed.began:
                     if reader.done():  # the table has no stream (_read), or the service is stopping
-                        raise LiveUpdatesUnavailable(NO_STREAM if self._open else SHUTTING_DOWN)
+                        if not self._open:
+                            raise LiveUpdatesUnavailable(SHUTTING_DOWN)
+                        raise LiveUpdatesOff(NO_STREAM, "NO_STREAM")
                     await asyncio.sleep(READY_CHECK_SECONDS)
         except TimeoutError:
             raise UpstreamError("The live updates' feed could not start reading the table's changes in time; "
@@ -308,7 +311,7 @@ class ChannelEventHub:
                 if self._reader is asyncio.current_task():
                     self._reader = self._feed = None
                 for subscriber in list(self._subscribers):
-                    self._end(subscriber, LiveUpdatesUnavailable(NO_STREAM))
+                    self._end(subscriber, LiveUpdatesOff(NO_STREAM, "NO_STREAM"))
                 return
             except Exception:
                 log.exception("The live updates' feed failed; reading again in %.0f s", pause)

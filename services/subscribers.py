@@ -29,8 +29,20 @@ class SubscriberTooSlow(ChannelsError):
 
 
 class LiveUpdatesUnavailable(UpstreamError):
-    """No feed: this process cannot serve subscriptions (the Lambda functions, `serve
-    --without-live-updates`, a table without a stream)."""
+    """No feed: this process cannot serve subscriptions (the Lambda functions, a service shutting down)."""
+
+
+class LiveUpdatesOff(LiveUpdatesUnavailable):
+    """No feed until an operator acts: live updates turned off (`serve --without-live-updates`) or a table
+    without a stream. Subscribing again does not help, so not retryable; `reason` says which."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryable": False, "reason": self.reason}
 
 
 @dataclass(frozen=True)

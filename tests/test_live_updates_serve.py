@@ -262,6 +262,6 @@ def test_serve_without_live_updates_has_a_table_without_a_stream_and_says_so(tmp
     assert refused["payload"]["errors"] == [{
         "message": "Live updates are off in this deployment (`serve --without-live-updates`, "
                    "CHANNELS_LIVE_UPDATES=off): it serves no subscriptions (docs/live-updates.md).",
-        "extensions": {"code": "UPSTREAM_ERROR", "retryable": True}}]
+        "extensions": {"code": "UPSTREAM_ERROR", "retryable": False, "reason": "LIVE_UPDATES_OFF"}}]
     assert ("shelcaster-channels: live updates are off (--without-live-updates or CHANNELS_LIVE_UPDATES=off): "
             "subscriptions answer UPSTREAM_ERROR") in (tmp_path / "stderr.log").read_text().splitlines()

@@ -43,7 +43,7 @@ def test_a_subscription_with_live_updates_off_says_so(live_updates_off: Service,
     assert message == {"id": "1", "type": "next", "payload": {"data": None, "errors": [{
         "message": "Live updates are off in this deployment (`serve --without-live-updates`, "
                    "CHANNELS_LIVE_UPDATES=off): it serves no subscriptions (docs/live-updates.md).",
-        "extensions": {"code": "UPSTREAM_ERROR", "retryable": True}}]}}
+        "extensions": {"code": "UPSTREAM_ERROR", "retryable": False, "reason": "LIVE_UPDATES_OFF"}}]}}
 
 
 def test_a_subscription_over_a_table_without_a_stream_says_so_at_once(service: Service, admin: str) -> None:
@@ -52,7 +52,7 @@ def test_a_subscription_over_a_table_without_a_stream_says_so_at_once(service: S
     assert message == {"id": "1", "type": "next", "payload": {"data": None, "errors": [{
         "message": "This deployment's table has no stream, so it has no live updates (subscriptions): run "
                    "`shelcaster-channels provision` to enable it (docs/live-updates.md).",
-        "extensions": {"code": "UPSTREAM_ERROR", "retryable": True}}]}}
+        "extensions": {"code": "UPSTREAM_ERROR", "retryable": False, "reason": "NO_STREAM"}}]}}
     assert seconds < 5  # one DescribeTable, not the wait for a reader that cannot start
 
 
