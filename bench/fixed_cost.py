@@ -37,9 +37,8 @@ from app.bootstrap import bootstrap
 from embedded.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
 from app.http import create_app
 from app.settings import Settings
-from bench.cpu_usage import load_average
-from bench.jwks_server import served_jwks
-from bench.targets import Target
+from bench.processes import served_jwks
+from bench.report import Part, Target, load_average
 from data.clients import AwsConnection
 
 BODY = b'{"query":"{ __typename }"}'
@@ -132,24 +131,6 @@ def service_app() -> Iterator[tuple[Starlette, str]]:
                 service.close()
 
 
-@dataclass
-class FixedCostResult:
-    iterations: int
-    service_p50_us: float
-    bare_p50_us: float
-    service_p90_us: float
-    bare_p90_us: float
-    load_average: str
-
-    @property
-    def ratio(self) -> float:
-        return self.service_p50_us / self.bare_p50_us
-
-    @property
-    def met(self) -> bool:
-        return self.ratio <= TARGET_RATIO
-
-
 def _check(answer: Answer, *, service: bool) -> None:
     if answer.status != 200 or json.loads(answer.body) != ANSWER:
         raise RuntimeError(f"fixed cost: unexpected answer {answer.status} {answer.body[:300]!r}")
@@ -176,38 +157,26 @@ async def _alternate(apps: dict[str, tuple[ASGIApp, list[tuple[bytes, bytes]]]],
     return samples
 
 
-async def _measure(iterations: int, warm_up: int) -> FixedCostResult:
+async def _measure(iterations: int, warm_up: int) -> Part:
     bare = bare_app()
     with service_app() as (service, token):
         async with service.router.lifespan_context(service):
-            load = load_average()
+            before = load_average()
             samples = await _alternate({"service": (service, headers_for(token)), "bare": (bare, headers_for(None))},
                                        iterations, warm_up)
-    service_us = [value / 1000 for value in samples["service"]]
-    bare_us = [value / 1000 for value in samples["bare"]]
-    return FixedCostResult(
-        iterations=iterations,
-        service_p50_us=statistics.median(service_us),
-        bare_p50_us=statistics.median(bare_us),
-        service_p90_us=statistics.quantiles(service_us, n=10)[-1],
-        bare_p90_us=statistics.quantiles(bare_us, n=10)[-1],
-        load_average=f"{load} before / {load_average()} after",
-    )
+    p50 = {name: statistics.median(values) / 1000 for name, values in samples.items()}
+    p90 = {name: statistics.quantiles(values, n=10)[-1] / 1000 for name, values in samples.items()}
+    ratio = p50["service"] / p50["bare"]
+    row = {"service p50 µs": p50["service"], "bare Strawberry p50 µs": p50["bare"], "ratio": f"{ratio:.2f}x",
+           "service p90 µs": p90["service"], "bare p90 µs": p90["bare"], "requests each": iterations,
+           "load average": f"{before} before / {load_average()} after"}
+    target = Target("in-process fixed cost, { __typename } with token, vs bare Strawberry + caches (p50)",
+                    f"<= {TARGET_RATIO}x", f"{ratio:.2f}x ({p50['service']:.0f} µs / {p50['bare']:.0f} µs)",
+                    ratio <= TARGET_RATIO)
+    return Part("3c. Fixed cost of an authenticated `{ __typename }` in process, against bare Strawberry with its "
+                "parser and validation caches (µs)", [row], [target])
 
 
-def measure(iterations: int = 3000, *, warm_up: int = 300) -> FixedCostResult:
+def measure(iterations: int = 3000, *, warm_up: int = 300) -> Part:
     """The two apps timed alternately `iterations` times each, after `warm_up` untimed rounds."""
     return asyncio.run(_measure(iterations, warm_up))
-
-
-def render(result: FixedCostResult) -> str:
-    """The section's line (bench.report adds the heading)."""
-    return (f"service {result.service_p50_us:.1f} µs, bare Strawberry {result.bare_p50_us:.1f} µs (p50 of "
-            f"{result.iterations} each; p90 {result.service_p90_us:.1f} / {result.bare_p90_us:.1f}): "
-            f"{result.ratio:.2f}x (target <= {TARGET_RATIO}x); load average {result.load_average}")
-
-
-def target(result: FixedCostResult) -> Target:
-    return Target("in-process fixed cost, { __typename } with token, vs bare Strawberry + caches (p50)",
-                  f"<= {TARGET_RATIO}x", f"{result.ratio:.2f}x ({result.service_p50_us:.0f} µs / "
-                  f"{result.bare_p50_us:.0f} µs)", result.met)

@@ -1,27 +1,34 @@
-"""A backend whose own cost per call is a dictionary lookup: AWS's JSON protocol replayed from moto.
+"""The benchmark's AWS backend: moto, with a recorder in front that counts every call and can replay them.
 
-`python -m bench.replay_backend --upstream URL` listens on loopback and prints one JSON line (its
-URL). It starts in record mode: every request is forwarded to the upstream emulator and the pair
-kept, keyed by the request's path, `X-Amz-Target` and its body with keys sorted (signatures, dates and
-request ids are not part of the key). `POST /__replay__/replay` switches to replay mode: each request
-is then answered with the recorded response (status, body, the CRC32 header botocore checks), with no
-upstream at all. A key recorded more than once answers its responses in turn, so a recorded
-assign-then-unassign replays as a pair. Writes carry timestamps, so a write the exact key misses is
-matched by its shape (the body with every string and number blanked). Anything else missed answers
-500 `ReplayMiss` and is counted: `GET /__replay__/stats` gives {"recorded", "replayed", "missed"}.
+`python -m bench.replay_backend` starts the embedded emulator (embedded/emulator.py) and, in front of it
+on loopback, a small asyncio HTTP server; it prints one JSON line ({"url", "upstream"}). In record mode
+every request is forwarded to the emulator, logged (AWS service from the signature's credential scope,
+operation, request and response as JSON) and its response kept, keyed by path, `X-Amz-Target` and the
+body with keys sorted. The log is how the benchmark counts what a request costs (round trips, items
+read): at the backend, whatever client the service uses. `POST /__replay__/replay` switches to replay
+mode: each request is answered from the recording (a dictionary lookup: the service's cost is then
+measured, not the backend's), with no upstream; a key recorded more than once answers in turn (an
+assign-then-unassign replays as a pair); a write the exact key misses is matched by its shape (every
+string and number blanked: writes carry timestamps); anything else answers 500 `ReplayMiss` and is
+counted. `GET /__replay__/stats`: {"recorded", "replayed", "missed"}; `GET /__replay__/log?since=N`:
+the calls recorded from the N-th on.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import contextlib
 import functools
 import http.client
 import json
 import urllib.parse
+import urllib.request
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from data.clients import AwsConnection
 
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
 KEPT_HEADERS = ("content-type", "x-amz-crc32", "x-amzn-requestid")
@@ -49,17 +56,30 @@ def _blank(value: Any) -> Any:
     return type(value).__name__
 
 
-@functools.lru_cache(maxsize=4096)  # botocore sends a repeated call as the same bytes: parse those once
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)  # a client sends a repeated call as the same bytes: parse those once
 def keys_of(path: str, target: str, body: bytes) -> tuple[str, str | None]:
     """The exact key of a request, and for a write its shape key too."""
-    try:
-        document = json.loads(body) if body else None
-    except ValueError:
-        return f"{path} {target} {body!r}", None
-    exact = f"{path} {target} {json.dumps(document, sort_keys=True)}"
-    operation = target.rpartition(".")[2]
-    shape = f"{path} {target} {json.dumps(_blank(document), sort_keys=True)}" if operation in WRITES else None
-    return exact, shape
+    document = _json(body)
+    exact = f"{path} {target} {json.dumps(document, sort_keys=True) if document is not None else body!r}"
+    writes = target.rpartition(".")[2] in WRITES
+    return exact, f"{path} {target} {json.dumps(_blank(document), sort_keys=True)}" if writes else None
+
+
+def call_of(path: str, headers: dict[str, str], body: bytes, answer: Recorded) -> dict[str, Any]:
+    """A logged call: the AWS service signed for (`Credential=key/date/region/service/aws4_request`), the
+    operation (JSON protocols name it in X-Amz-Target, IVS's REST protocol in the path)."""
+    scope = headers.get("authorization", "").partition("Credential=")[2].split(",")[0].split("/")
+    target = headers.get("x-amz-target", "")
+    operation = target.rpartition(".")[2] if target else urllib.parse.urlsplit(path).path.strip("/").split("/")[0]
+    return {"service": scope[3] if len(scope) > 3 else "", "operation": operation, "status": answer.status,
+            "request": _json(body), "response": _json(answer.body)}
 
 
 @dataclass
@@ -68,7 +88,7 @@ class Recording:
     replaying: bool = False
     responses: dict[str, list[Recorded]] = field(default_factory=lambda: defaultdict(list))
     turns: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    recorded: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)
     replayed: int = 0
     missed: int = 0
 
@@ -76,26 +96,23 @@ class Recording:
         parsed = urllib.parse.urlsplit(self.upstream)
         connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=30)
         try:
-            forwarded = {name: value for name, value in headers.items() if name not in ("host", "connection")}
-            connection.request(method, path, body, forwarded)
+            connection.request(method, path, body, {k: v for k, v in headers.items() if k not in ("host", "connection")})
             response = connection.getresponse()
             answer = Recorded(response.status, tuple((name, value) for name, value in response.getheaders()
                                                       if name.lower() in KEPT_HEADERS), response.read())
         finally:
             connection.close()
-        exact, shape = keys_of(path, headers.get("x-amz-target", ""), body)
-        self.responses[exact].append(answer)
-        if shape is not None:
-            self.responses[shape].append(answer)
-        self.recorded += 1
+        for key in keys_of(path, headers.get("x-amz-target", ""), body):
+            if key is not None:
+                self.responses[key].append(answer)
+        self.log.append(call_of(path, headers, body, answer))
         return answer
 
     def replay(self, path: str, headers: dict[str, str], body: bytes) -> Recorded:
         target = headers.get("x-amz-target", "")
         for key in keys_of(path, target, body):
             if key is not None and key in self.responses:
-                answers = self.responses[key]
-                turn = self.turns[key]
+                answers, turn = self.responses[key], self.turns[key]
                 self.turns[key] = turn + 1
                 self.replayed += 1
                 return answers[turn % len(answers)]
@@ -103,8 +120,17 @@ class Recording:
         message = json.dumps({"__type": "ReplayMiss", "message": f"not recorded: {target} {body[:300]!r}"})
         return Recorded(500, (("Content-Type", "application/x-amz-json-1.0"),), message.encode())
 
-    def stats(self) -> dict[str, int]:
-        return {"recorded": self.recorded, "replayed": self.replayed, "missed": self.missed}
+    def control(self, method: str, path: str) -> Recorded | None:
+        if not path.startswith("/__replay__/"):
+            return None
+        if method == "POST" and path == "/__replay__/replay":
+            self.replaying = True
+        if path.startswith("/__replay__/log"):
+            since = int(urllib.parse.parse_qs(urllib.parse.urlsplit(path).query).get("since", ["0"])[0])
+            document: Any = self.log[since:]
+        else:
+            document = {"recorded": len(self.log), "replayed": self.replayed, "missed": self.missed}
+        return Recorded(200, (("Content-Type", "application/json"),), json.dumps(document).encode())
 
 
 async def _serve_connection(recording: Recording, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -116,13 +142,10 @@ async def _serve_connection(recording: Recording, reader: asyncio.StreamReader, 
                 return
             request_line, *lines = head.decode("latin-1").split("\r\n")
             method, path, _ = request_line.split(" ", 2)
-            headers = {}
-            for line in lines:
-                if line:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
+            headers = {name.strip().lower(): value.strip() for name, _, value in
+                       (line.partition(":") for line in lines if line)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            answer = _control(recording, method, path)
+            answer = recording.control(method, path)
             if answer is None:
                 answer = (recording.replay(path, headers, body) if recording.replaying
                           else await asyncio.to_thread(recording.record, method, path, headers, body))
@@ -132,28 +155,69 @@ async def _serve_connection(recording: Recording, reader: asyncio.StreamReader, 
         writer.close()
 
 
-def _control(recording: Recording, method: str, path: str) -> Recorded | None:
-    if not path.startswith("/__replay__/"):
-        return None
-    if method == "POST" and path == "/__replay__/replay":
-        recording.replaying = True
-    body = json.dumps({**recording.stats(), "replaying": recording.replaying}).encode()
-    return Recorded(200, (("Content-Type", "application/json"),), body)
-
-
-async def _main(upstream: str) -> None:
+async def _serve(upstream: str) -> None:
     recording = Recording(upstream)
     server = await asyncio.start_server(lambda r, w: _serve_connection(recording, r, w), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    print(json.dumps({"url": f"http://127.0.0.1:{port}"}), flush=True)
+    print(json.dumps({"url": f"http://127.0.0.1:{port}", "upstream": upstream}), flush=True)
     async with server:
         await server.serve_forever()
 
 
+@dataclass(frozen=True)
+class Backend:
+    """The running backend, seen from the benchmark: its URL, the emulator behind it, its control path."""
+
+    url: str
+    upstream: str
+
+    def connection(self, endpoint_url: str) -> AwsConnection:
+        from embedded.emulator import EMBEDDED_CREDENTIALS, EMBEDDED_REGION
+
+        key, secret = EMBEDDED_CREDENTIALS
+        return AwsConnection(region=EMBEDDED_REGION, endpoint_url=endpoint_url, access_key_id=key,
+                             secret_access_key=secret)
+
+    @property
+    def recorder(self) -> AwsConnection:
+        return self.connection(self.url)
+
+    @property
+    def emulator(self) -> AwsConnection:
+        return self.connection(self.upstream)
+
+    def _control(self, path: str, method: str = "GET") -> Any:
+        request = urllib.request.Request(f"{self.url}{path}", method=method, data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def stats(self) -> dict[str, int]:
+        return dict(self._control("/__replay__/stats"))
+
+    def calls(self, since: int) -> list[dict[str, Any]]:
+        return list(self._control(f"/__replay__/log?since={since}"))
+
+    def replay(self) -> None:
+        self._control("/__replay__/replay", "POST")
+
+
+@contextlib.contextmanager
+def replay_backend() -> Iterator[Backend]:
+    """The backend in a process of its own, recording; stopped on the way out."""
+    from bench.processes import announced_child
+
+    with announced_child(["bench.replay_backend"]) as hello:
+        yield Backend(str(hello["url"]), str(hello["upstream"]))
+
+
 def main() -> None:
-    arguments = argparse.ArgumentParser(description=__doc__)
-    arguments.add_argument("--upstream", required=True, help="the emulator's endpoint URL")
-    asyncio.run(_main(arguments.parse_args().upstream))
+    from embedded.emulator import EmbeddedAws
+
+    emulator = EmbeddedAws()
+    try:
+        asyncio.run(_serve(emulator.start().endpoint_url or ""))
+    finally:
+        emulator.stop()
 
 
 if __name__ == "__main__":
