@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench import added, attack, counts, fixed_cost
 from bench.peer import side_by_side
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                                 "peer (the service beside the Node peer: ratios and profiles)")
     parsed = arguments.parse_args(argv)
     started, before = time.perf_counter(), load_average()
-    meta = {"plan": ("quick" if parsed.quick else "full") + ("" if parsed.section == "all" else f", {parsed.section} only"),
+    meta: dict[str, Any] = {"plan": ("quick" if parsed.quick else "full") + ("" if parsed.section == "all" else f", {parsed.section} only"),
             "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "python": platform.python_version(),
             "cpus": os.cpu_count(), "commit": _commit(), "load_average_before": before}
     parts = run(parsed.section, parsed.quick)

@@ -22,7 +22,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +48,7 @@ NOWHERE = "http://127.0.0.1:9"  # discard port: `{ __typename }` makes no AWS ca
 TARGET_RATIO = 1.8
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: dict[bytes, bytes]
-    body: bytes
-
-
-async def call(app: ASGIApp, headers: list[tuple[bytes, bytes]], body: bytes = BODY) -> Answer:
+async def call(app: ASGIApp, headers: list[tuple[bytes, bytes]], body: bytes = BODY) -> tuple[Message, bytes]:
     """One `POST /graphql` through `app`, as a server would hand it over (no socket)."""
     scope: Scope = {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
@@ -83,7 +75,7 @@ async def call(app: ASGIApp, headers: list[tuple[bytes, bytes]], body: bytes = B
             parts.append(message.get("body", b""))
 
     await app(scope, receive, send)
-    return Answer(start["status"], dict(start.get("headers", [])), b"".join(parts))
+    return start, b"".join(parts)
 
 
 def headers_for(token: str | None) -> list[tuple[bytes, bytes]]:
@@ -131,13 +123,6 @@ def service_app() -> Iterator[tuple[Starlette, str]]:
                 service.close()
 
 
-def _check(answer: Answer, *, service: bool) -> None:
-    if answer.status != 200 or json.loads(answer.body) != ANSWER:
-        raise RuntimeError(f"fixed cost: unexpected answer {answer.status} {answer.body[:300]!r}")
-    if service and b"x-request-id" not in answer.headers:
-        raise RuntimeError("fixed cost: the service's answer has no x-request-id")
-
-
 async def _alternate(apps: dict[str, tuple[ASGIApp, list[tuple[bytes, bytes]]]], iterations: int,
                      warm_up: int) -> dict[str, list[int]]:
     """Nanoseconds per request of each app, the apps alternated and their order swapped every round."""
@@ -148,9 +133,12 @@ async def _alternate(apps: dict[str, tuple[ASGIApp, list[tuple[bytes, bytes]]]],
         for name in order:
             app, headers = apps[name]
             started = clock()
-            answer = await call(app, headers)
+            start, body = await call(app, headers)
             elapsed = clock() - started
-            _check(answer, service=name == "service")
+            if start["status"] != 200 or json.loads(body) != ANSWER:
+                raise RuntimeError(f"fixed cost: unexpected answer {start['status']} {body[:300]!r}")
+            if name == "service" and b"x-request-id" not in dict(start["headers"]):
+                raise RuntimeError("fixed cost: the service's answer has no x-request-id")
             if round_number >= warm_up:
                 samples[name].append(elapsed)
         order.reverse()

@@ -2,10 +2,9 @@
 instead of competing for the server's GIL): the service as `serve` serves it, the stack's floor, the
 Node peer; and the JWKS the peer and part 3c verify tokens against.
 
-`python -m bench.processes service --table T --limit N --dev-dir D --backend JSON`: the service (uvicorn,
-one worker, embedded settings) over the backend's endpoint, which provisions its table and KMS key there.
-`python -m bench.processes floor --plan FILE`: the floor (below). Each prints one JSON line, then serves
-until SIGTERM.
+`python -m bench.processes SPEC` (JSON) serves the service (uvicorn, one worker, embedded settings over
+the backend's endpoint, where it provisions its table and KMS key) or the floor (below), printing one
+JSON line, until SIGTERM.
 
 The floor under "added" figures: a request timed against its direct boto3 calls also pays for one more
 HTTP exchange and for the thread-pool trip that keeps a blocking call off the event loop, which any
@@ -16,7 +15,6 @@ service made for it (a stock boto3 client, one anyio thread-pool trip) and answe
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import http.client
@@ -89,13 +87,14 @@ def announced_child(command: Sequence[str], env: dict[str, str] | None = None, c
 def served_service(table: str, backend: AwsConnection, limit: int = 1000) -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="bench-served-") as folder:
         dev_key = DevSigningKey.load_or_create(Path(folder))  # the child loads the same key
-        with announced_child(["bench.processes", "service", "--table", table, "--limit", str(limit), "--dev-dir",
-                              folder, "--backend", json.dumps(dataclasses.asdict(backend))]) as hello:
-            _wait_until_healthy(hello["port"])
+        spec = {"kind": "service", "table": table, "limit": limit, "dev_dir": folder,
+                "backend": dataclasses.asdict(backend)}
+        with announced_child(["bench.processes", json.dumps(spec)]) as hello:
+            wait_until_healthy(hello["port"])
             yield Server(hello["port"], hello["pid"], hello["admin_group"], hello["kms_key_id"], dev_key)
 
 
-def _wait_until_healthy(port: int) -> None:
+def wait_until_healthy(port: int) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while True:
         try:
@@ -110,11 +109,9 @@ def _wait_until_healthy(port: int) -> None:
 
 @contextlib.contextmanager
 def floor_service(backend: AwsConnection, calls: list[dict[str, Any]], answer: bytes) -> Iterator[Server]:
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as plan:
-        json.dump({"backend": dataclasses.asdict(backend), "calls": calls, "answer": answer.decode()}, plan)
-        plan.flush()
-        with announced_child(["bench.processes", "floor", "--plan", plan.name]) as hello:
-            yield Server(hello["port"], hello["pid"])
+    spec = {"kind": "floor", "backend": dataclasses.asdict(backend), "calls": calls, "answer": answer.decode()}
+    with announced_child(["bench.processes", json.dumps(spec)]) as hello:
+        yield Server(hello["port"], hello["pid"])
 
 
 @contextlib.contextmanager
@@ -162,9 +159,9 @@ def node_peer(backend: AwsConnection, table: str, jwks_url: str, admin_group: st
 
 
 @contextlib.contextmanager
-def graphql_client(port: int, token: str) -> Iterator[Callable[[bytes], bytes]]:
-    """Posts request bodies to /graphql over one keep-alive connection; anything but 200 without
-    errors fails the run."""
+def graphql_client(port: int, token: str, *, check: bool = True) -> Iterator[Callable[[bytes], bytes]]:
+    """Posts request bodies to /graphql over one keep-alive connection; with `check`, anything but 200
+    without errors fails the run."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
@@ -172,7 +169,7 @@ def graphql_client(port: int, token: str) -> Iterator[Callable[[bytes], bytes]]:
         connection.request("POST", "/graphql", body, headers)
         response = connection.getresponse()
         answer = response.read()
-        if response.status != 200 or b'"errors"' in answer:
+        if check and (response.status != 200 or b'"errors"' in answer):
             raise RuntimeError(f"{body[:100]!r} over HTTP: {response.status} {answer[:500]!r}")
         return answer
 
@@ -231,38 +228,28 @@ def main() -> None:
 
     from commands.serve import bind_port
 
-    arguments = argparse.ArgumentParser(prog="python -m bench.processes", description=__doc__)
-    arguments.add_argument("kind", choices=("service", "floor"))
-    arguments.add_argument("--table")
-    arguments.add_argument("--limit", type=int, default=1000)
-    arguments.add_argument("--dev-dir", type=Path)
-    arguments.add_argument("--backend", type=json.loads, help="an AwsConnection as JSON")
-    arguments.add_argument("--plan", type=Path)
-    parsed = arguments.parse_args()
+    spec = json.loads(sys.argv[1])
     listener = bind_port("127.0.0.1", 0)  # as `serve` binds: its connections get TCP_NODELAY
     listener.listen()
     hello: dict[str, Any] = {"port": listener.getsockname()[1]}
-    service = None
-    if parsed.kind == "service":
+    backend, service = AwsConnection(**spec["backend"]), None
+    if spec["kind"] == "service":
         from app.bootstrap import bootstrap
         from app.http import create_app
         from app.settings import Settings
 
-        settings = Settings(backend="embedded", table=parsed.table, limit=parsed.limit, dev_dir=parsed.dev_dir,
+        settings = Settings(backend="embedded", table=spec["table"], limit=spec["limit"], dev_dir=spec["dev_dir"],
                             env="production")
         # Without live updates: it measures requests, and its table gets no stream (app.bootstrap).
-        service = bootstrap(settings, connection=AwsConnection(**parsed.backend), live_updates=False)
+        service = bootstrap(settings, connection=backend, live_updates=False)
         cipher = service.backend.stream_keys
         hello |= {"admin_group": settings.auth_admin_group, "kms_key_id": cipher.kms_key_id if cipher else None}
         app = create_app(service)
     else:
-        plan = json.loads(parsed.plan.read_text())
-        app = _floor_app(direct_calls(stock_dynamodb(AwsConnection(**plan["backend"])), plan["calls"]),
-                         plan["answer"].encode())
+        app = _floor_app(direct_calls(stock_dynamodb(backend), spec["calls"]), spec["answer"].encode())
     print(json.dumps(hello), flush=True)
     try:
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-        uvicorn.Server(config).run(sockets=[listener])
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")).run(sockets=[listener])
     finally:
         if service is not None:
             service.close()

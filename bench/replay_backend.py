@@ -164,41 +164,42 @@ async def _serve(upstream: str) -> None:
         await server.serve_forever()
 
 
+def aws_at(endpoint_url: str) -> AwsConnection:
+    from embedded.emulator import EMBEDDED_CREDENTIALS, EMBEDDED_REGION
+
+    key, secret = EMBEDDED_CREDENTIALS
+    return AwsConnection(region=EMBEDDED_REGION, endpoint_url=endpoint_url, access_key_id=key, secret_access_key=secret)
+
+
 @dataclass(frozen=True)
 class Backend:
-    """The running backend, seen from the benchmark: its URL, the emulator behind it, its control path."""
+    """The running backend, seen from the benchmark: the recorder, the emulator behind it, its control path."""
 
     url: str
     upstream: str
 
-    def connection(self, endpoint_url: str) -> AwsConnection:
-        from embedded.emulator import EMBEDDED_CREDENTIALS, EMBEDDED_REGION
-
-        key, secret = EMBEDDED_CREDENTIALS
-        return AwsConnection(region=EMBEDDED_REGION, endpoint_url=endpoint_url, access_key_id=key,
-                             secret_access_key=secret)
-
     @property
     def recorder(self) -> AwsConnection:
-        return self.connection(self.url)
+        return aws_at(self.url)
 
     @property
     def emulator(self) -> AwsConnection:
-        return self.connection(self.upstream)
+        return aws_at(self.upstream)
 
     def _control(self, path: str, method: str = "GET") -> Any:
-        request = urllib.request.Request(f"{self.url}{path}", method=method, data=b"" if method == "POST" else None)
+        request = urllib.request.Request(f"{self.url}/__replay__/{path}", method=method,
+                                         data=b"" if method == "POST" else None)
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
     def stats(self) -> dict[str, int]:
-        return dict(self._control("/__replay__/stats"))
+        return dict(self._control("stats"))
 
     def calls(self, since: int) -> list[dict[str, Any]]:
-        return list(self._control(f"/__replay__/log?since={since}"))
+        return list(self._control(f"log?since={since}"))
 
     def replay(self) -> None:
-        self._control("/__replay__/replay", "POST")
+        self._control("replay", "POST")
 
 
 @contextlib.contextmanager

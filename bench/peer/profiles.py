@@ -2,11 +2,10 @@
 
 Each sample is given to the library of its innermost frame that belongs to one of the groups below (a
 `json.loads` called by botocore's parser counts as botocore); samples in neither group are "other".
-The service is sampled by py-spy during a 16-connection window. With `gil_only` (what the benchmark
-reports) only the thread holding the GIL is sampled: py-spy counts a thread waiting for the GIL as
-active, which gave the thread-pool hop 4-26% of all threads' samples from one window to the next (2-9%
-of the GIL holder's). The peer is a fresh process started with `--cpu-prof`, loaded for a warm-up
-window and then the measured one, of which only the last window's samples are counted.
+The service is sampled by py-spy during a 16-connection window, only the thread holding the GIL (py-spy
+counts a thread waiting for the GIL as active, which gave the thread-pool hop 4-26% of all threads'
+samples from one window to the next). The peer is a fresh process under `--cpu-prof`, loaded for a
+warm-up window and then the counted one.
 """
 
 from __future__ import annotations
@@ -26,7 +25,8 @@ from bench.processes import Server
 
 # (group, fragments of a frame's file path); the first group a frame's path matches is its group.
 PYTHON_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("AWS SDK (botocore, urllib3, http.client)", ("/botocore/", "/boto3/", "/urllib3/", "/http/client.py")),
+    ("AWS SDK (botocore, urllib3, http.client, aiodynamo, aiohttp)",
+     ("/botocore/", "/boto3/", "/urllib3/", "/http/client.py", "/aiodynamo/", "/aiohttp/")),
     ("GraphQL (graphql-core, strawberry)", ("/graphql/", "/strawberry/")),
     ("HTTP server (uvicorn, starlette, httptools)", ("/uvicorn/", "/starlette/", "/httptools/")),
     ("token verification (pyjwt, cryptography)", ("/jwt/", "/cryptography/")),

@@ -56,6 +56,7 @@ def side_by_side() -> Iterator[SideBySide]:
     """The replayed service and the peer on the same backend, their answers checked equal."""
     with replayed("bench-peer") as run:
         token = run.service.token()
+        assert run.service.dev_key is not None
         with served_jwks(run.service.dev_key.jwks()) as jwks_url, \
                 node_peer(run.backend.recorder, run.table, jwks_url, run.service.admin_group) as peer:
             for request in requests():
