@@ -1,13 +1,8 @@
 """Part 3b (`python -m bench --section replayed`): what the service adds over the same DynamoDB calls
-made directly, on a backend that costs next to nothing (docs/performance.md, "The service's own cost
-on a fast backend").
-
-moto spends milliseconds on each call, which hides the service's own cost. The service is served over
-bench.replay_backend, which records each call it forwards to the seeded moto and then replays them (a
-dictionary lookup). Each figure's request is sent twice while recording; the DynamoDB calls the backend
-logged for the second (steady state: caches warm) are the direct calls, sent through a stock boto3
-client to the same replaying backend. Service and direct calls alternate in one loop; p50s. The stack's
-floor (bench.processes) is timed the same way: the service's "added" minus the floor's is its own.
+made directly, on a replayed backend that costs next to nothing (docs/performance.md, "The service's own
+cost on a fast backend"). Each request is sent twice while the backend records; the DynamoDB calls it
+logged for the second (steady state) are the direct calls, sent through stock boto3 to the replaying
+backend, alternately with the request over HTTP; p50s. The floor is timed the same way.
 """
 
 from __future__ import annotations

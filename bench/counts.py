@@ -1,11 +1,8 @@
 """Parts 1 and 2: the AWS calls each operation makes and the items a filtered page reads, counted at the
-backend (bench.replay_backend's log of the calls it forwards to moto), so the count holds whatever
-client the service reads with. The service is served in a process of its own, over a seeded table.
-
-1. Round trips: each operation's calls, one request at a time; from the second row on, the stream-key
-   data key is cached.
-2. Items read by `channels(state: LIVE, first: 20)` and its next page as the table grows (the Query's
-   ScannedCount), each size a table of its own with 25 LIVE channels spread through it.
+backend (bench.replay_backend's log of the calls it forwards to moto), so the counts hold whatever client
+the service reads with. 1: each operation alone, from the second row on with the stream-key data key
+cached. 2: `channels(state: LIVE, first: 20)` and its next page (the Query's ScannedCount) as the table
+grows, each size a table of its own with 25 LIVE channels spread through it.
 """
 
 from __future__ import annotations

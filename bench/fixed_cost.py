@@ -1,16 +1,10 @@
 """Part 3c (`python -m bench --section fixed`): the fixed cost of one authenticated request in process
-(issue #12), against a bare Strawberry app with its parser and validation caches.
-
-Both are ASGI callables driven directly in one process and one event loop, with no socket: (a) the whole
-app as `create_app` builds it (production settings with a CORS allow-list, every middleware, the lifespan
-run, the document preparer's caches warm) with an admin token whose verification is cached; (b)
-`strawberry.asgi.GraphQL` over a one-field schema with `ParserCache` and `ValidationCache`. The same
-`POST /graphql {"query":"{ __typename }"}` goes to both, alternately (the order swapped each round),
-through one minimal driver (`call`), whose own cost is the same for both; medians. Alternation pairs
-each service sample with a bare one taken at the same moment, so the ratio holds on a shared machine
-(a harness that times each app in its own processes, one after the other, lets the machine's drift
-between them into the ratio). Where the difference goes: a profiler over the same driver (py-spy, or
-`python -m cProfile`), not a wrapper patched between Starlette's layers.
+(issue #12; docs/performance.md, "Fixed cost per request"): the whole app as `create_app` builds it
+(production, CORS allow-list, lifespan run, caches warm, an admin token whose verification is cached)
+against `strawberry.asgi.GraphQL` over a one-field schema with `ParserCache` and `ValidationCache`. The
+same `POST /graphql {"query":"{ __typename }"}` goes to both through one minimal ASGI driver (`call`),
+alternately (the order swapped each round), so each service sample has a bare one taken at the same
+moment and the ratio holds on a shared machine; medians.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
-"""The servers the benchmark measures, each in a process of its own (the load then runs on the other core
-instead of competing for the server's GIL): the service as `serve` serves it, the stack's floor, the
-Node peer; and the JWKS the peer and part 3c verify tokens against.
-
-`python -m bench.processes SPEC` (JSON) serves the service (uvicorn, one worker, embedded settings over
-the backend's endpoint, where it provisions its table and KMS key) or the floor (below), printing one
-JSON line, until SIGTERM.
-
-The floor under "added" figures: a request timed against its direct boto3 calls also pays for one more
-HTTP exchange and for the thread-pool trip that keeps a blocking call off the event loop, which any
-Python service on this stack pays. The floor is that service with nothing else in it: a bare ASGI app on
-the same uvicorn and socket as `serve`, that reads the request's JSON, makes the very DynamoDB calls the
-service made for it (a stock boto3 client, one anyio thread-pool trip) and answers the service's bytes.
+"""The servers the benchmark measures, each in a process of its own (the load then runs on the other core,
+not on the server's GIL): the service as `serve` serves it over the benchmark's backend, the stack's
+floor (docs/performance.md, "The floor": a bare ASGI app on the same uvicorn making the service's very
+DynamoDB calls with stock boto3 and answering the service's bytes), the Node peer; and a JWKS on loopback.
+`python -m bench.processes SPEC` (JSON) serves the service or the floor, printing one JSON line, until
+SIGTERM.
 """
 
 from __future__ import annotations

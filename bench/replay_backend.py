@@ -7,10 +7,8 @@ operation, request and response as JSON) and its response kept, keyed by path, `
 body with keys sorted. The log is how the benchmark counts what a request costs (round trips, items
 read): at the backend, whatever client the service uses. `POST /__replay__/replay` switches to replay
 mode: each request is answered from the recording (a dictionary lookup: the service's cost is then
-measured, not the backend's), with no upstream; a key recorded more than once answers in turn (an
-assign-then-unassign replays as a pair); a write the exact key misses is matched by its shape (every
-string and number blanked: writes carry timestamps); anything else answers 500 `ReplayMiss` and is
-counted. `GET /__replay__/stats`: {"recorded", "replayed", "missed"}; `GET /__replay__/log?since=N`:
+measured, not the backend's), with no upstream; a key recorded more than once answers its last
+response; anything not recorded answers 500 `ReplayMiss` and is counted. `GET /__replay__/stats`: {"recorded", "replayed", "missed"}; `GET /__replay__/log?since=N`:
 the calls recorded from the N-th on.
 """
 
@@ -23,14 +21,12 @@ import http.client
 import json
 import urllib.parse
 import urllib.request
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from data.clients import AwsConnection
 
-WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
 KEPT_HEADERS = ("content-type", "x-amz-crc32", "x-amzn-requestid")
 
 
@@ -48,14 +44,6 @@ class Recorded:
         return "\r\n".join(lines).encode("latin-1") + self.body
 
 
-def _blank(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _blank(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_blank(item) for item in value]
-    return type(value).__name__
-
-
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body) if body else None
@@ -64,12 +52,10 @@ def _json(body: bytes) -> Any:
 
 
 @functools.lru_cache(maxsize=4096)  # a client sends a repeated call as the same bytes: parse those once
-def keys_of(path: str, target: str, body: bytes) -> tuple[str, str | None]:
-    """The exact key of a request, and for a write its shape key too."""
+def key_of(path: str, target: str, body: bytes) -> str:
+    """A request's key: its JSON with keys sorted (signatures, dates and request ids are not in it)."""
     document = _json(body)
-    exact = f"{path} {target} {json.dumps(document, sort_keys=True) if document is not None else body!r}"
-    writes = target.rpartition(".")[2] in WRITES
-    return exact, f"{path} {target} {json.dumps(_blank(document), sort_keys=True)}" if writes else None
+    return f"{path} {target} {json.dumps(document, sort_keys=True) if document is not None else body!r}"
 
 
 def call_of(path: str, headers: dict[str, str], body: bytes, answer: Recorded) -> dict[str, Any]:
@@ -86,8 +72,7 @@ def call_of(path: str, headers: dict[str, str], body: bytes, answer: Recorded) -
 class Recording:
     upstream: str
     replaying: bool = False
-    responses: dict[str, list[Recorded]] = field(default_factory=lambda: defaultdict(list))
-    turns: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    responses: dict[str, Recorded] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
     replayed: int = 0
     missed: int = 0
@@ -102,20 +87,16 @@ class Recording:
                                                       if name.lower() in KEPT_HEADERS), response.read())
         finally:
             connection.close()
-        for key in keys_of(path, headers.get("x-amz-target", ""), body):
-            if key is not None:
-                self.responses[key].append(answer)
+        self.responses[key_of(path, headers.get("x-amz-target", ""), body)] = answer
         self.log.append(call_of(path, headers, body, answer))
         return answer
 
     def replay(self, path: str, headers: dict[str, str], body: bytes) -> Recorded:
         target = headers.get("x-amz-target", "")
-        for key in keys_of(path, target, body):
-            if key is not None and key in self.responses:
-                answers, turn = self.responses[key], self.turns[key]
-                self.turns[key] = turn + 1
-                self.replayed += 1
-                return answers[turn % len(answers)]
+        answer = self.responses.get(key_of(path, target, body))
+        if answer is not None:
+            self.replayed += 1
+            return answer
         self.missed += 1
         message = json.dumps({"__type": "ReplayMiss", "message": f"not recorded: {target} {body[:300]!r}"})
         return Recorded(500, (("Content-Type", "application/x-amz-json-1.0"),), message.encode())

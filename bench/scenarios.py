@@ -1,10 +1,6 @@
 """What the benchmark sends and the table it sends it to: the admin and host UIs' documents, and channel
-and assignment records written straight to the table in the exact shapes the service writes.
-
-Many channels are needed (10,000 for the items-read figure); creating each through the API would also
-create an IVS channel per record. The records come from the service's own mapping
-(`data.records.new_channel_item`, `assignment_item`), so they are the records `createChannel` and
-`assignChannel` leave behind.
+and assignment records written straight to the table (10,000 for part 2: through the API each would
+also create an IVS channel) by the service's own mapping (`data.records`), in the shapes it writes.
 """
 
 from __future__ import annotations

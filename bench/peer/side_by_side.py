@@ -1,15 +1,8 @@
-"""`python -m bench --section peer` (issue 30): the service beside the Node peer (bench/peer/server.mjs),
-same documents, same table, same backend, alternating rounds; then the stack's floor beside the peer,
-and where each side's CPU goes (bench.peer.profiles).
-
-Both servers read one replayed backend (bench.added.replayed): the service's calls are recorded from
-the seeded moto, then the backend replays, and any request of the peer's that is not one the service
-made misses and fails the run: the peer's DynamoDB requests are the service's. Before any timing, each
-side's answer to each document must be the other's (equal JSON). Each round loads each side in turn
-(the order flips every round) with bench.load, per operation: one connection (p50 latency), then 16
-(throughput, and the server's CPU per request from /proc over that window). The figures are medians of
-the per-round ratios service / peer, which cancel most of a shared machine's drift; the first round
-warms both (V8's JIT, caches) and is not counted.
+"""`python -m bench --section peer` (issue 30; docs/performance.md, "Against a Node peer"): the service
+beside the Node peer (bench/peer/server.mjs) on one replayed backend, which fails the run on any request
+of the peer's the service did not make; answers checked equal first. Per operation, alternating rounds
+(the first warms up) of one connection (p50) then 16 (throughput, server CPU per request from /proc),
+medians of per-round ratios; then the floor beside the peer, then where each side's CPU goes.
 """
 
 from __future__ import annotations
@@ -25,6 +18,7 @@ from typing import Any
 
 from bench.added import Replayed, answer_of, replayed, requests
 from bench.load import load_window, machine_busy_ticks, request_bytes
+from bench.peer.profiles import profile_peer, profile_service
 from bench.processes import Server, floor_service, node_peer, served_jwks
 from bench.report import Part, load_average
 from bench.scenarios import Request
@@ -89,29 +83,35 @@ def rounds(both: SideBySide, servers: dict[str, Server], plan: PeerPlan, request
     return windows
 
 
-def ratio_row(operation: str, windows: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+def ratio_row(operation: str, windows: dict[str, list[dict[str, float]]], ratios: dict[str, Any]) -> dict[str, Any]:
+    """The medians of each side and of the per-round ratios (kept in `ratios` too, as numbers)."""
     row: dict[str, Any] = {"operation": operation}
     for figure in FIGURES:
-        ratios = [s[figure] / p[figure] for s, p in zip(windows["service"], windows["peer"], strict=True)]
+        each = [s[figure] / p[figure] for s, p in zip(windows["service"], windows["peer"], strict=True)]
+        ratios.setdefault(operation, {})[figure] = statistics.median(each)
         row[figure] = " vs ".join(f"{statistics.median(w[figure] for w in windows[side]):.2f}" for side in SIDES)
-        row[f"ratio {figure}"] = f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+        row[f"ratio {figure}"] = f"{statistics.median(each):.2f}x ({min(each):.2f}-{max(each):.2f})"
     return row
 
 
 def measure(plan: PeerPlan, *, profiles: bool = True) -> list[Part]:
-    from bench.peer.profiles import profile_peer, profile_service
-
     before = load_average()
     busy_before, total_before = machine_busy_ticks()
-    rows, floors, cpu, profiled = [], [], {}, []
+    rows: list[dict[str, Any]] = []
+    floors: list[dict[str, Any]] = []
+    profiled: list[Part] = []
+    cpu: dict[str, dict[str, float]] = {}
+    ratios: dict[str, Any] = {}
+    floor_ratios: dict[str, Any] = {}
     with side_by_side() as both:
         for request in requests():
             windows = rounds(both, both.servers, plan, request)
-            rows.append(ratio_row(request.name, windows))
+            rows.append(ratio_row(request.name, windows, ratios))
             cpu[request.name] = {side: statistics.median(w["cpu_ms_per_request"] for w in windows[side]) for side in SIDES}
             with floor_service(both.run.backend.recorder, both.run.calls[request.name],
                                both.run.answers[request.name]) as floor:
-                floors.append(ratio_row(request.name, rounds(both, {**both.servers, "service": floor}, plan, request)))
+                floor_windows = rounds(both, {**both.servers, "service": floor}, plan, request)
+                floors.append(ratio_row(request.name, floor_windows, floor_ratios))
             if profiles:
                 peer_of = functools.partial(node_peer, both.run.backend.recorder, both.run.table, both.jwks_url,
                                             both.run.service.admin_group)
@@ -120,8 +120,9 @@ def measure(plan: PeerPlan, *, profiles: bool = True) -> list[Part]:
                                                     PROFILE_SECONDS)),
                         ("peer", profile_peer(peer_of, lambda peer: request_of(peer, both.token, request),
                                               PROFILE_SECONDS))):
+                    gil = " of the thread holding the GIL" if side == "service" else ""
                     profiled.append(Part(f"Where the CPU goes, {request.name}, {side} ({shares.pop('samples'):.0f} "
-                                         "samples; the service's: of the thread holding the GIL)",
+                                         f"samples{gil}; ms of CPU per request)",
                                          [{"group": group, "share": f"{share:.0%}",
                                            "ms/request": share * cpu[request.name][side]}
                                           for group, share in shares.items()]))
@@ -131,6 +132,7 @@ def measure(plan: PeerPlan, *, profiles: bool = True) -> list[Part]:
             f"missed. Machine busy {busy / total:.0%} of all cores; load average {before} before / {load_average()} after.")
     return [Part(f"The service against the Node peer: {plan.rounds} rounds of {plan.seconds:g} s windows, service vs "
                  "peer (p50 at c=1, req/s at c=16, server CPU ms/request), medians of per-round ratios (lowest-highest)",
-                 rows, notes=[note], facts={"replay": replay}),
+                 rows, notes=[note], facts={"replay": replay, "ratios": ratios}),
             Part("The stack's floor (bench.processes: uvicorn, one thread-pool trip for the same boto3 calls, the same "
-                 "answer; no GraphQL, no token check) against the peer, floor vs peer", floors), *profiled]
+                 "answer; no GraphQL, no token check) against the peer, floor vs peer", floors,
+                 facts={"ratios": floor_ratios}), *profiled]
