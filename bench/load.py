@@ -1,12 +1,8 @@
-"""The side-by-side run's instruments (issue 30): a closed-loop HTTP/1.1 load generator that costs as
-little CPU per request as Python allows, and CPU seconds read from Linux's /proc.
-
-Each of `concurrency` keep-alive connections is an asyncio.Protocol that sends one pre-built request
-(the same bytes every time) and, as soon as the whole response has arrived, the next one: no coroutine,
-task, header dictionary or client library per request (httpx spends several times more CPU per request,
-which on a 2-core machine is taken from the server being measured). A response must be 200, sized by
-Content-Length, and carry no GraphQL "errors", or the run fails. No maintained load generator both
-checks every answer and leaves the server the CPU this one does.
+"""The side-by-side run's instruments (issue 30): a closed-loop HTTP/1.1 load generator, and CPU seconds
+read from Linux's /proc. Each keep-alive connection is an asyncio.Protocol that sends one pre-built
+request and, once the whole response has arrived, the next: no coroutine, task or client library per
+request (httpx spends several times the CPU, taken from the server on a 2-core machine). A response must
+be 200, sized by Content-Length, and carry no GraphQL "errors", or the run fails.
 """
 
 from __future__ import annotations
@@ -98,14 +94,6 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-@dataclass(frozen=True)
-class RawLoad:
-    requests: int
-    seconds: float
-    requests_per_second: float
-    latency: dict[str, float]  # bench.report.latency
-
-
 class OpenConnections:
     """`concurrency` connections opened (and each answered once) before any load is measured."""
 
@@ -124,7 +112,8 @@ class OpenConnections:
             connections.append(connection)
         return cls(connections)
 
-    async def run(self, seconds: float) -> RawLoad:
+    async def run(self, seconds: float) -> dict[str, float]:
+        """Requests answered, requests per second and their latency (bench.report.latency) over `seconds`."""
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         for connection in self.connections:
@@ -135,7 +124,7 @@ class OpenConnections:
         await asyncio.gather(*(connection.done for connection in self.connections))
         elapsed = time.perf_counter() - started
         latencies = [value for connection in self.connections for value in connection.latencies]
-        return RawLoad(len(latencies), elapsed, len(latencies) / elapsed, latency(latencies))
+        return {"requests": len(latencies), "requests_per_second": len(latencies) / elapsed, **latency(latencies)}
 
     def close(self) -> None:
         for connection in self.connections:
@@ -181,4 +170,4 @@ async def load_window(server: Server, request: bytes, connections: int, seconds:
         cpu = server_cpu_seconds(server.pid) - cpu_before
     finally:
         opened.close()
-    return load.latency["p50_ms"], load.requests_per_second, cpu * 1000 / load.requests
+    return load["p50_ms"], load["requests_per_second"], cpu * 1000 / load["requests"]

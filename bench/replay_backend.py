@@ -1,15 +1,12 @@
-"""The benchmark's AWS backend: moto, with a recorder in front that counts every call and can replay them.
-
-`python -m bench.replay_backend` starts the embedded emulator (embedded/emulator.py) and, in front of it
-on loopback, a small asyncio HTTP server; it prints one JSON line ({"url", "upstream"}). In record mode
-every request is forwarded to the emulator, logged (AWS service from the signature's credential scope,
-operation, request and response as JSON) and its response kept, keyed by path, `X-Amz-Target` and the
-body with keys sorted. The log is how the benchmark counts what a request costs (round trips, items
-read): at the backend, whatever client the service uses. `POST /__replay__/replay` switches to replay
-mode: each request is answered from the recording (a dictionary lookup: the service's cost is then
-measured, not the backend's), with no upstream; a key recorded more than once answers its last
-response; anything not recorded answers 500 `ReplayMiss` and is counted. `GET /__replay__/stats`: {"recorded", "replayed", "missed"}; `GET /__replay__/log?since=N`:
-the calls recorded from the N-th on.
+"""The benchmark's AWS backend: moto (embedded/emulator.py) behind a recorder that logs every call and can
+replay them (docs/performance.md). `python -m bench.replay_backend` prints one JSON line ({"url",
+"upstream"}). Recording, each request is forwarded to moto, logged (AWS service from the signature's
+credential scope, operation, request and response as JSON: how the benchmark counts round trips and
+items read, whatever client the service uses) and its response kept, keyed by path, `X-Amz-Target` and
+body with keys sorted. `POST /__replay__/replay` switches to answering from the recording alone (a
+dictionary lookup); a request not recorded answers 500 `ReplayMiss` and is counted. `GET
+/__replay__/stats`: {"recorded", "replayed", "missed"}; `GET /__replay__/log?since=N`: the calls logged
+from the N-th on.
 """
 
 from __future__ import annotations
