@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,6 @@ from app.bootstrap import bootstrap
 from embedded.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
 from app.http import create_app
 from app.settings import Settings
-from bench.processes import served_jwks
 from bench.report import Part, Target, load_average
 from data.clients import AwsConnection
 
@@ -94,12 +96,30 @@ def bare_app() -> GraphQL[Any, Any]:
 
 
 @contextlib.contextmanager
+def served_jwks(folder: str, document: dict[str, Any]) -> Iterator[str]:
+    """`document` at a JWKS URL on loopback, served from a thread of this process."""
+    (Path(folder) / "jwks.json").write_text(json.dumps(document))
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=folder))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
 def service_app() -> Iterator[tuple[Starlette, str]]:
     """The service's app as deployed (aws mode, production, a CORS allow-list, tokens checked against a
     JWKS URL), and an admin token it accepts. No AWS call is made."""
     with tempfile.TemporaryDirectory(prefix="bench-fixed-") as folder:
         key = DevSigningKey.load_or_create(Path(folder))
-        with served_jwks(key.jwks()) as jwks_url:
+        with served_jwks(folder, key.jwks()) as jwks_url:
             audiences = embedded_audiences(frozenset())
             settings = Settings(  # type: ignore[call-arg]
                 _env_file=None, backend="aws", env="production", table="bench-fixed-cost",

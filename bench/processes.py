@@ -1,7 +1,7 @@
 """The servers the benchmark measures, each in a process of its own (the load then runs on the other core,
 not on the server's GIL): the service as `serve` serves it over the benchmark's backend, the stack's
 floor (docs/performance.md, "The floor": a bare ASGI app on the same uvicorn making the service's very
-DynamoDB calls with stock boto3 and answering the service's bytes), the Node peer; and a JWKS on loopback.
+DynamoDB calls with stock boto3 and answering the service's bytes), and the Node peer.
 `python -m bench.processes SPEC` (JSON) serves the service or the floor, printing one JSON line, until
 SIGTERM.
 """
@@ -17,12 +17,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -105,31 +103,6 @@ def floor_service(backend: AwsConnection, calls: list[dict[str, Any]], answer: b
     spec = {"kind": "floor", "backend": dataclasses.asdict(backend), "calls": calls, "answer": answer.decode()}
     with announced_child(["bench.processes", json.dumps(spec)]) as hello:
         yield Server(hello["port"], hello["pid"])
-
-
-@contextlib.contextmanager
-def served_jwks(document: dict[str, Any]) -> Iterator[str]:
-    """A JWKS URL on loopback, served from a thread of this process."""
-    body = json.dumps(document).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextlib.contextmanager

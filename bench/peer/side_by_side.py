@@ -19,7 +19,7 @@ from typing import Any
 from bench.added import Replayed, answer_of, replayed, requests
 from bench.load import load_window, machine_busy_ticks, request_bytes
 from bench.peer.profiles import profile_peer, profile_service
-from bench.processes import Server, floor_service, node_peer, served_jwks
+from bench.processes import Server, floor_service, node_peer
 from bench.report import Part, load_average
 from bench.scenarios import Request
 
@@ -50,9 +50,8 @@ def side_by_side() -> Iterator[SideBySide]:
     """The replayed service and the peer on the same backend, their answers checked equal."""
     with replayed("bench-peer") as run:
         token = run.service.token()
-        assert run.service.dev_key is not None
-        with served_jwks(run.service.dev_key.jwks()) as jwks_url, \
-                node_peer(run.backend.recorder, run.table, jwks_url, run.service.admin_group) as peer:
+        jwks_url = f"http://127.0.0.1:{run.service.port}/.well-known/jwks.json"  # the embedded service's dev key
+        with node_peer(run.backend.recorder, run.table, jwks_url, run.service.admin_group) as peer:
             for request in requests():
                 ours, theirs = json.loads(run.answers[request.name]), answer_of(peer, token, request)
                 if theirs != ours:
