@@ -13,7 +13,7 @@ import pytest
 
 from bench import added, counts, fixed_cost
 from bench.__main__ import QUICK
-from bench.replay_backend import Recorded, call_of, replay_backend
+from bench.replay_backend import Recorded, Recording, call_of, replay_backend
 from bench.report import Part, render
 
 pytestmark = pytest.mark.slow  # runs the benchmark's sections; `make test-fast` skips them
@@ -98,6 +98,13 @@ def test_the_backend_names_each_call_by_its_signature_and_protocol() -> None:
     ivs = call_of("/ListStreams", {"authorization": signed.format("ivs")}, b"{}", answer)
     assert (kms["service"], kms["operation"], kms["response"]) == ("kms", "Decrypt", {"Plaintext": "x"})
     assert (ivs["service"], ivs["operation"]) == ("ivs", "ListStreams")
+
+
+def test_a_request_the_backend_did_not_record_is_refused_and_counted() -> None:
+    recording = Recording("http://127.0.0.1:9", replaying=True)
+    answer = recording.replay("/", {"x-amz-target": "DynamoDB_20120810.GetItem"}, b'{"TableName": "t"}')
+    assert answer.status == 500 and b"ReplayMiss" in answer.body
+    assert (recording.missed, recording.replayed) == (1, 0)
 
 
 @pytest.fixture(scope="module")
