@@ -40,15 +40,9 @@ def _step(title: str, action: Callable[[], Part | list[Part]]) -> list[Part]:
 
 
 def _commit() -> str:
-    def git(*arguments: str) -> str:
-        return subprocess.run(["git", *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-
-    try:
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-        return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    found = subprocess.run(["git", "describe", "--always", "--dirty= with uncommitted changes"], cwd=PROJECT_ROOT,
+                           capture_output=True, text=True)
+    return found.stdout.strip() or "unknown"
 
 
 def run(section: str, quick: bool) -> list[Part]:
