@@ -28,9 +28,11 @@ run: $(STAMP)
 	$(BIN)/shelcaster-channels serve --port $(PORT) $(if $(filter off,$(LIVE_UPDATES)),--without-live-updates)
 
 # The suite on one pytest-xdist worker per core (TEST_WORKERS=0: in one process). loadfile keeps a
-# file's tests in one worker, so a module's fixture (a `serve` process, the benchmark's sections) starts once.
+# file's tests in one worker, so a module's fixture (a `serve` process, the benchmark's sections) starts once;
+# --no-loadscope-reorder hands files out in tests/conftest.py's order (the slow ones first) instead of
+# xdist's most-tests-first, which left the one-test model files to the end of a worker (docs/testing.md).
 TEST_WORKERS ?= auto
-PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,8 +40,8 @@ from tests.support import (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The files that hold slow tests first, each file's tests kept together and in order.
 
-    pytest-xdist (`make test`, --dist loadfile) hands out files in this order: a long file handed out
-    last would leave the other workers idle until it ends.
+    pytest-xdist (`make test`, --dist loadfile --no-loadscope-reorder) hands out files in this order: a
+    long file handed out last would leave the other workers idle until it ends.
     """
     slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
     items.sort(key=lambda item: item.path not in slow_files)
@@ -54,45 +56,81 @@ def aws() -> Iterator[EmbeddedAws]:
     emulator.stop()
 
 
+# What describe_table reports that changes with the items, not with the table's shape.
+_ITEM_TALLIES = frozenset({"ItemCount", "TableSizeBytes", "IndexSizeBytes"})
+
+
 class WorkerTable:
     """The table the `service` tests of one test process share: provisioned once, and again only after
-    a test empties the account; emptied before each test, so every test still starts from the table
-    `provision` leaves (its indexes, TTL, the capacity counter at zero) without paying for the table."""
+    a test changed its shape or emptied the account; emptied before each test, so every test still starts
+    from the table `provision` leaves (its indexes, TTL, the capacity counter at zero) without paying for
+    the table."""
 
     def __init__(self, aws: EmbeddedAws, entity_index: str) -> None:
         self.name = f"channels-test-{uuid.uuid4().hex[:8]}"
         self.entity_index = entity_index
         self._table = DynamoTable(build_clients(aws.connection).dynamodb, self.name)
-        self._provisioned = False
+        self._provisioned: _Provisioned | None = None
 
     def account_emptied(self) -> None:
-        self._provisioned = False
+        self._provisioned = None
 
     def empty(self) -> None:
-        """Delete every item, then `provision` again: it finds the table and its indexes (or makes them
-        again, after a test that deleted them) and writes the capacity counter anew."""
-        if self._provisioned:
-            self._delete_items()
+        """Give the next test the table `provision` leaves. When the table still has the shape `provision`
+        left (its description, indexes included, and its TTL), that is its items replaced by the ones
+        `provision` wrote (the capacity counter at zero): what `provision` would do again on the emptied
+        table, without its fourteen describe and index calls. Otherwise (a test deleted the table or
+        changed an index or the TTL) every item is deleted and `provision` runs again."""
+        client = self._table.client
+        if self._provisioned is not None:
+            shape = self._shape()
+            if shape == self._provisioned.shape:
+                self._replace_items(self._provisioned.items)
+                return
+            if shape is not None:
+                self._replace_items([])
         # No stream: moto copies a table, every record its stream ever held included, before each item of
         # every transaction, so a stream written all session makes each later transaction slower (and a
         # worker's memory grew past 10 GB). The feed's own tests provision their tables with it.
         provision(self._table, self.entity_index, stream=False)
-        self._provisioned = True
+        items = [item for page in client.get_paginator("scan").paginate(TableName=self.name) for item in page["Items"]]
+        self._provisioned = _Provisioned(shape=self._shape(), items=items)
 
-    def _delete_items(self) -> None:
+    def _shape(self) -> object | None:
+        """The table's description without its item tallies, and its TTL; None when there is no table."""
+        client = self._table.client
+        try:
+            description = client.describe_table(TableName=self.name)["Table"]
+        except client.exceptions.ResourceNotFoundException:
+            return None  # a test deleted it: provision makes it again
+        description = {key: value for key, value in description.items() if key not in _ITEM_TALLIES}
+        description["GlobalSecondaryIndexes"] = [
+            {key: value for key, value in index.items() if key not in _ITEM_TALLIES}
+            for index in description.get("GlobalSecondaryIndexes", [])
+        ]
+        return description, client.describe_time_to_live(TableName=self.name)["TimeToLiveDescription"]
+
+    def _replace_items(self, items: list[dict[str, Any]]) -> None:
+        """Delete every item but those `items` overwrite, then write `items`."""
         client = self._table.client
         scan = {"TableName": self.name, "ProjectionExpression": "#pk, #sk",
                 "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"}}
-        try:
-            pages = list(client.get_paginator("scan").paginate(**scan))
-        except client.exceptions.ResourceNotFoundException:
-            return  # a test deleted it: provision makes it again
-        keys = [item for page in pages for item in page["Items"]]
-        for start in range(0, len(keys), 25):
-            batch = [{"DeleteRequest": {"Key": key}} for key in keys[start:start + 25]]
-            unprocessed: dict = {self.name: batch}
+        keys = [item for page in client.get_paginator("scan").paginate(**scan) for item in page["Items"]]
+        kept = [{"pk": item["pk"], "sk": item["sk"]} for item in items]
+        writes = [{"DeleteRequest": {"Key": key}} for key in keys if key not in kept]
+        writes += [{"PutRequest": {"Item": item}} for item in items]
+        for start in range(0, len(writes), 25):
+            unprocessed: dict = {self.name: writes[start:start + 25]}
             while unprocessed:
                 unprocessed = client.batch_write_item(RequestItems=unprocessed)["UnprocessedItems"]
+
+
+@dataclass(frozen=True)
+class _Provisioned:
+    """What `provision` left: the table's shape (WorkerTable._shape) and its items."""
+
+    shape: object
+    items: list[dict[str, Any]]
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """Every function that reads client-controlled bytes costs in proportion to them, up to the input's cap
-(docs/hostile-input.md): each timed at n, 2n, 4n and 8n = cap, its growth a ratio (tests.growth)."""
+(docs/hostile-input.md): each timed at n and 8n = cap, its growth a ratio (tests.growth)."""
 
 from __future__ import annotations
 

@@ -177,11 +177,15 @@ class BroadcastModel(RuleBasedStateMachine):
     def time_passes(self, seconds: int) -> None:
         self.offset += timedelta(seconds=seconds)
 
-    # the invariants
+    # the invariants, checked after every step on one read of the channel (nothing writes between them)
 
     @invariant()
-    def every_broadcast_is_one_session_counted_once(self) -> None:
+    def the_channel_agrees_with_its_sessions_and_its_key(self) -> None:
         channel = self._read()
+        self._every_broadcast_is_one_session_counted_once(channel)
+        self._an_offline_channel_has_no_key(channel)
+
+    def _every_broadcast_is_one_session_counted_once(self, channel: Channel) -> None:
         assert self.backend.sessions is not None
         page = self.backend.sessions.list_sessions(channel.id, 100, None)
         sessions = [found for found, _ in page.sessions]
@@ -201,9 +205,7 @@ class BroadcastModel(RuleBasedStateMachine):
             if found.recording is not None:
                 assert found.recording.s3_key_prefix == f"ivs/v1/{found.stream_id}", "a recording of another stream"
 
-    @invariant()
-    def an_offline_channel_has_no_key(self) -> None:
-        channel = self._read()
+    def _an_offline_channel_has_no_key(self, channel: Channel) -> None:
         if channel.state is ChannelState.OFFLINE:
             assert channel.stream_key is None and channel.sealed_stream_key is None
 
