@@ -20,14 +20,18 @@ T = TypeVar("T")
 # Anonymous documents that may wait at once: enough for a burst of a page's frontends, few enough that
 # the last waits at most this many budgets.
 ANONYMOUS_WAITING_MAX = 8
+# How long the validating thread waits for work before it ends; the next new document starts another.
+# A schema that stops being used (a test's app, a replaced app) then leaves no thread behind.
+IDLE_SECONDS = 30.0
 _AUTHENTICATED, _ANONYMOUS = 0, 1
 
 
 class ValidationQueue:
     """One worker thread (the GIL makes more compete with the event loop), two priorities."""
 
-    def __init__(self, anonymous_waiting_max: int = ANONYMOUS_WAITING_MAX) -> None:
+    def __init__(self, anonymous_waiting_max: int = ANONYMOUS_WAITING_MAX, idle_seconds: float = IDLE_SECONDS) -> None:
         self.anonymous_waiting_max = anonymous_waiting_max
+        self.idle_seconds = idle_seconds
         self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], Any], Future[Any]]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._lock = threading.Lock()
@@ -42,20 +46,34 @@ class ValidationQueue:
                 if self._anonymous_waiting >= self.anonymous_waiting_max:
                     return None
                 self._anonymous_waiting += 1
+            future: Future[T] = Future()
+            # Queued under the lock the worker ends under: work is never left behind a thread that ended.
+            self._queue.put((_AUTHENTICATED if authenticated else _ANONYMOUS, next(self._order), work, future))
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="graphql-prepare", daemon=True)
                 self._worker.start()
-        future: Future[T] = Future()
-        self._queue.put((_AUTHENTICATED if authenticated else _ANONYMOUS, next(self._order), work, future))
         return future
 
     def wait_idle(self) -> None:
         """Block until the work queued so far is done (tests, and an orderly shutdown)."""
         self._queue.join()
 
+    @property
+    def has_thread(self) -> bool:
+        """Whether the validating thread is running (it ends after `idle_seconds` without work)."""
+        with self._lock:
+            return self._worker is not None
+
     def _run(self) -> None:
         while True:
-            priority, _, work, future = self._queue.get()
+            try:
+                priority, _, work, future = self._queue.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._worker = None
+                        return
+                continue
             try:
                 if priority == _ANONYMOUS:
                     with self._lock:

@@ -106,3 +106,33 @@ async def test_the_same_new_document_sent_many_times_at_once_is_checked_once(
     results = await asyncio.gather(*(preparer.prepare(document, schema, tuple(specified_rules)) for _ in range(60)))
     assert checks == [document]
     assert all(prepared.document is not None and prepared.errors == () for prepared in results)
+
+
+def test_the_validating_thread_ends_when_idle_and_the_next_document_starts_another() -> None:
+    work_queue = ValidationQueue(idle_seconds=0.05)
+    first = work_queue.submit(lambda: "first", authenticated=True)
+    assert first is not None and first.result(timeout=5) == "first"
+    deadline = time.monotonic() + 5
+    while work_queue.has_thread and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not work_queue.has_thread
+    second = work_queue.submit(lambda: "second", authenticated=False)
+    assert second is not None and second.result(timeout=5) == "second"
+
+
+def test_work_submitted_while_the_thread_ends_is_never_stranded() -> None:
+    """Submissions from 8 threads around the idle deadline: every one runs, whichever thread ends when."""
+    work_queue = ValidationQueue(idle_seconds=0.001)
+    futures: list[Any] = []
+
+    def submit_some() -> None:
+        for _ in range(200):
+            futures.append(work_queue.submit(lambda: 1, authenticated=True))
+            time.sleep(0.0005)
+
+    submitters = [threading.Thread(target=submit_some) for _ in range(8)]
+    for thread in submitters:
+        thread.start()
+    for thread in submitters:
+        thread.join()
+    assert sum(future.result(timeout=5) for future in futures) == 1_600
