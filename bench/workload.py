@@ -23,7 +23,6 @@ from data.clients import AwsClients, AwsConnection, build_clients, client_config
 from data.dynamo import DynamoTable
 from data.ivs import IvsGateway
 from data.loaders import build_loaders
-from data.repository import ChannelRepository
 from data.stream_keys import StreamKeyCipher
 from domain.access import Caller
 from schema.context import Context
@@ -75,14 +74,14 @@ def backend_over(table: DynamoTable, clients: AwsClients, kms_key_id: str | None
     cipher = None
     if kms_key_id is not None:
         cipher = StreamKeyCipher(clients.kms, kms_key_id, table, cache_seconds=CIPHER_CACHE_SECONDS)
-    return ChannelsBackend(repository=ChannelRepository(table), ivs=IvsGateway(clients.ivs), channel_limit=limit,
+    return ChannelsBackend(table=table, ivs=IvsGateway(clients.ivs), channel_limit=limit,
                            recording_configuration_arn=None, stream_keys=cipher)
 
 
 def execute(backend: ChannelsBackend, workload: Workload) -> Any:
     """Run `workload` through the service's schema in this process, as the admin (fresh DataLoaders, as
     ChannelsGraphQL.get_context builds them for a verified caller)."""
-    context = Context(request_id="bench", backend=backend, loaders=build_loaders(backend.repository), caller=ADMIN)
+    context = Context(request_id="bench", backend=backend, loaders=build_loaders(backend.channels, backend.assignments), caller=ADMIN)
     result = asyncio.run(build_schema().execute(workload.query, workload.variables, context_value=context))
     if result.errors:
         raise RuntimeError(f"{workload.name}: {result.errors}")

@@ -21,9 +21,10 @@ from typing import Any
 from domain.clock import format_timestamp, parse_timestamp
 from domain.errors import BadUserInput
 from domain.sessions import SessionEndReason, StreamSession
-from data.dynamo import DynamoTable, TransactionCancelled, put, to_dynamo, update
+from data.dynamo import DynamoTable, put, to_dynamo, update
 from data.records import recording_attribute, recording_from_attribute
 from data.table import channel_key, session_key
+from data.unit_of_work import TransactionRefused, commit_one
 from domain.model import Recording
 
 SESSION_ENTITY = "streamSession"
@@ -166,17 +167,13 @@ class SessionStore:
         """Attach a recording to the session of its stream (found by the stream's claim), unless a
         later report of it is already attached. False when the session is gone or has a later one."""
         try:
-            self.table.transact(
-                [
-                    update(
-                        session_key(channel_id, sort_key),
-                        "SET #recording = :recording",
-                        condition="attribute_exists(pk) AND (attribute_not_exists(#recording) OR #recording.#at <= :at)",
-                        names={"#recording": "recording", "#at": "at"},
-                        values={":recording": recording_attribute(recording), ":at": format_timestamp(recording.at)},
-                    )
-                ]
-            )
-        except TransactionCancelled:
+            commit_one(self.table, "session-recording", [update(
+                session_key(channel_id, sort_key),
+                "SET #recording = :recording",
+                condition="attribute_exists(pk) AND (attribute_not_exists(#recording) OR #recording.#at <= :at)",
+                names={"#recording": "recording", "#at": "at"},
+                values={":recording": recording_attribute(recording), ":at": format_timestamp(recording.at)},
+            )])
+        except TransactionRefused:
             return False
         return True

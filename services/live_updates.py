@@ -201,7 +201,7 @@ class ChannelEventHub:
         subscriber = Subscriber(caller, grant, wants, asyncio.Queue(self.queue_size), of_channels)
         self._subscribers.add(subscriber)  # before the read: an assignment changing meanwhile is seen
         if grant.own_only:
-            assignment = await to_thread.run_sync(self.backend.repository.get_assignment, caller.user_id)
+            assignment = await to_thread.run_sync(self.backend.assignments.get_assignment, caller.user_id)
             if subscriber.assignment is None:
                 subscriber.assignment = assignment
         return subscriber
@@ -312,7 +312,7 @@ class ChannelEventHub:
         image = self._images.get(channel_id)
         if image is not None:
             return channel_from_item(image)
-        return await to_thread.run_sync(self.backend.repository.get_channel, channel_id)
+        return await to_thread.run_sync(self.backend.channels.get_channel, channel_id)
 
     def _remember(self, channel_id: str, image: Mapping[str, Any]) -> None:
         self._images[channel_id] = image
