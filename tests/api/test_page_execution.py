@@ -189,7 +189,7 @@ async def test_stream_keys_and_loaded_assignments_answer_without_awaiting(
     channels = service.backend.channels.get_channels([shared, owned])
 
     def context_of(caller: Caller) -> Context:
-        return Context(request_id="t", backend=service.backend, loaders=build_loaders(service.backend.repository),
+        return Context(request_id="t", backend=service.backend, loaders=build_loaders(service.backend.channels, service.backend.assignments),
                        caller=caller)
 
     admin = context_of(Caller("an-admin", is_admin=True))

@@ -193,9 +193,11 @@ def test_an_unassignment_conditional_on_a_schedule_changed_since_is_refused_whol
     slot = booked(store)
     assignment = stores.assignments.get_assignment("h-1")
     assert assignment is not None
-    stale = [store.schedule_unchanged(slot.channel_id, 0), *store.cancel_entries(slot, NOW)]
+    stale = stores.unit_of_work()
+    store.add_schedule_unchanged_to(stale, slot.channel_id, 0)
+    store.add_cancel_to(stale, slot, NOW)
     with pytest.raises(AlongsideChanged):
-        stores.assignments.remove_assignment(assignment, channel_exists=False, alongside=stale)
+        stores.assignments.remove_assignment(assignment, channel_exists=False, unit=stale)
     assert stores.assignments.get_assignment("h-1") is not None
     assert store.get(slot.id) == slot
 
@@ -206,7 +208,9 @@ def test_an_unassignment_on_the_schedule_as_read_cancels_the_slots_with_it(
     slot = booked(store)
     assignment = stores.assignments.get_assignment("h-1")
     assert assignment is not None
-    current = [store.schedule_unchanged(slot.channel_id, 1), *store.cancel_entries(slot, NOW)]
-    stores.assignments.remove_assignment(assignment, channel_exists=False, alongside=current)
+    current = stores.unit_of_work()
+    store.add_schedule_unchanged_to(current, slot.channel_id, 1)
+    store.add_cancel_to(current, slot, NOW)
+    stores.assignments.remove_assignment(assignment, channel_exists=False, unit=current)
     assert stores.assignments.get_assignment("h-1") is None
     assert store.get(slot.id).cancelled_at == NOW  # type: ignore[union-attr]

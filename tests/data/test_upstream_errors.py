@@ -7,18 +7,19 @@ import pytest
 from data.clients import AwsClients, AwsConnection, build_clients
 from data.dynamo import DynamoTable, put
 from services.backend import ChannelsBackend
+from tests.data.table_setup import stores_of
 from domain.errors import UpstreamError
 from domain.model import ChannelState
 
 
 @pytest.fixture
 def missing_table(clients: AwsClients) -> ChannelsBackend:
-    return ChannelsBackend(DynamoTable(clients.dynamodb, "no-such-table"))
+    return stores_of(DynamoTable(clients.dynamodb, "no-such-table"))
 
 
 def test_query_against_a_missing_table_is_upstream_error(missing_table: ChannelsBackend) -> None:
     with pytest.raises(UpstreamError) as raised:
-        missing_table.list_channels(ChannelState.LIVE, 10, None)
+        missing_table.channels.list_channels(ChannelState.LIVE, 10, None)
 
     assert raised.value.code == "UPSTREAM_ERROR"
     assert raised.value.message == "DynamoDB Query failed: ResourceNotFoundException."
@@ -26,14 +27,14 @@ def test_query_against_a_missing_table_is_upstream_error(missing_table: Channels
 
 def test_get_against_a_missing_table_is_upstream_error(missing_table: ChannelsBackend) -> None:
     with pytest.raises(UpstreamError) as raised:
-        missing_table.get_channel("c-1")
+        missing_table.channels.get_channel("c-1")
 
     assert raised.value.message == "DynamoDB GetItem failed: ResourceNotFoundException."
 
 
 def test_batch_get_against_a_missing_table_is_upstream_error(missing_table: ChannelsBackend) -> None:
     with pytest.raises(UpstreamError) as raised:
-        missing_table.get_channels(["c-1"])
+        missing_table.channels.get_channels(["c-1"])
 
     assert raised.value.message == "DynamoDB BatchGetItem failed: ResourceNotFoundException."
 
