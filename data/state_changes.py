@@ -27,8 +27,8 @@ from data.records import (
     STREAM_MISSED_ONCE,
     recording_attribute,
 )
-from data.sessions import close_session, completed_session, open_session, session_sort_key
-from data.stream_claims import STREAM_CLAIM_PART, StreamAlreadyClaimed, claim_put
+from data.sessions import OPENED_SESSION_PART, SessionStore, session_sort_key
+from data.stream_claims import STREAM_CLAIM_PART, StreamAlreadyClaimed, StreamClaims
 from data.stream_key_records import ASSIGNMENT_KEYS_PART, KeyWrite
 from data.table import (
     CHANNEL_SK,
@@ -43,8 +43,6 @@ from data.unit_of_work import TransactionRefused, UnitOfWork, commit_one
 # The parts of a state change's (and an IVS event's) writes in a unit of work.
 CHANNEL_STATE_PART = "channel-state"
 CHANNEL_STATS_PART = "channel-stats"
-OPENED_SESSION_PART = "opened-session"
-CLOSED_SESSION_PART = "closed-session"
 EVENT_MARKER_PART = "event-marker"
 
 
@@ -92,9 +90,8 @@ class StateChangeStorage:
         set_clauses = ["#state = :new", "#state_key = :new", "updatedAt = :now"]
         add_clauses: list[str] = []
         remove_clauses: list[str] = []
-        opened: list[dict[str, Any]] = []
-        closed: list[dict[str, Any]] = []
-        claim_entries: list[dict[str, Any]] = []
+        # The session opened or closed by this change is written with it: each broadcast once.
+        unit = UnitOfWork(self.table)
         if change.enters_live:
             assert change.session_id is not None
             sort_key = session_sort_key(change.at, change.session_id)
@@ -103,25 +100,23 @@ class StateChangeStorage:
             add_clauses.append("totalBroadcasts :one")
             values.update({":session": change.session_id, ":one": 1, ":session_key": sort_key,
                            ":named": change.session_named})
-            opened.append(
-                open_session(channel_id, change.session_id, change.at, change.host_user_id, change.stream_id,
-                             change.slot_id)
-            )
+            SessionStore.add_opened_to(unit, channel_id, change.session_id, change.at, change.host_user_id,
+                                       change.stream_id, change.slot_id)
             if change.stream_id is not None:
                 # One stream, one session: the stream's claim is written once, with its session.
                 set_clauses.append("#stream = :stream")
                 values[":stream"] = change.stream_id
                 names["#stream"] = CURRENT_STREAM_ID
-                claim_entries.append(claim_put(change.stream_id, channel_id, sort_key, change.at))
+                StreamClaims.add_claim_to(unit, change.stream_id, channel_id, sort_key, change.at)
         if change.leaves_live:
             remove_clauses += ["#session", "liveSince", "#session_key", "#stream", "#named"]
             names["#stream"] = CURRENT_STREAM_ID
             add_clauses.append("totalStreamingMinutes :minutes")
             values[":minutes"] = Decimal(str(change.minutes_streamed))
             if change.closing_session_key is not None:
-                closed.append(close_session(channel_id, change.closing_session_key,
-                                                     change.session_ended_at or change.at,
-                                                     change.minutes_streamed, change.end_reason))
+                SessionStore.add_closed_to(unit, channel_id, change.closing_session_key,
+                                           change.session_ended_at or change.at, change.minutes_streamed,
+                                           change.end_reason)
         if change.enters_live or change.leaves_live:
             names.update({"#session_key": CURRENT_SESSION_KEY, "#named": CURRENT_SESSION_NAMED})
             # The live-state check's notes belong to one broadcast.
@@ -145,7 +140,6 @@ class StateChangeStorage:
         else:
             session_condition = "#session = :expected_session"
             values[":expected_session"] = change.expected_session_id
-        unit = UnitOfWork(self.table)
         unit.add(CHANNEL_STATE_PART, [update(
             channel_key(channel_id),
             expression,
@@ -154,16 +148,12 @@ class StateChangeStorage:
             values=values,
         )])
         CapacityStore(self.table).add_state_move_to(unit, change.expected_state, change.new_state)
-        # The session opened or closed by this change is written with it: each broadcast once.
-        unit.add(OPENED_SESSION_PART, opened)
-        unit.add(CLOSED_SESSION_PART, closed)
-        unit.add(STREAM_CLAIM_PART, claim_entries)
         if key_write is not None:
             unit.add(ASSIGNMENT_KEYS_PART, key_write.assignment_updates(channel_id))
         try:
             unit.commit()
         except TransactionRefused as refused:
-            if claim_entries and refused.includes(STREAM_CLAIM_PART, OPENED_SESSION_PART):
+            if STREAM_CLAIM_PART in unit.parts and refused.includes(STREAM_CLAIM_PART, OPENED_SESSION_PART):
                 # The stream has its session (its claim, or a session IVS opened for it before claims).
                 raise StreamAlreadyClaimed from None
             raise StaleChannel from None
@@ -201,9 +191,11 @@ class StateChangeStorage:
         """Count a whole broadcast nobody saw live (its start and end both arrived late): the stats,
         its finished session and the stream's claim, without a state change. StreamAlreadyClaimed
         when the stream has a session already."""
-        session = completed_session(channel_id, stream_id, started, ended, minutes, host_user_id,
-                                    SessionEndReason.STREAM_ENDED, slot_id)
-        claim = claim_put(stream_id, channel_id, session_sort_key(started, stream_id), now)
+        def add_claim_and_session(unit: UnitOfWork) -> None:
+            StreamClaims.add_claim_to(unit, stream_id, channel_id, session_sort_key(started, stream_id), now)
+            SessionStore.add_completed_to(unit, channel_id, stream_id, started, ended, minutes, host_user_id,
+                                          SessionEndReason.STREAM_ENDED, slot_id)
+
         values = {":started": format_timestamp(started), ":one": 1, ":minutes": Decimal(str(minutes)), ":null": "NULL"}
         unit = UnitOfWork(self.table)
         unit.add(CHANNEL_STATS_PART, [update(
@@ -213,8 +205,7 @@ class StateChangeStorage:
             "OR attribute_type(lastBroadcastAt, :null) OR lastBroadcastAt < :started)",
             values=values,
         )])
-        unit.add(STREAM_CLAIM_PART, [claim])
-        unit.add(CLOSED_SESSION_PART, [session])
+        add_claim_and_session(unit)
         try:
             unit.commit()
         except TransactionRefused as refused:
@@ -228,8 +219,7 @@ class StateChangeStorage:
                 condition="attribute_exists(pk)",
                 values={":one": 1, ":minutes": Decimal(str(minutes))},
             )])
-            again.add(STREAM_CLAIM_PART, [claim])
-            again.add(CLOSED_SESSION_PART, [session])
+            add_claim_and_session(again)
             try:
                 again.commit()
             except TransactionRefused as refused_again:

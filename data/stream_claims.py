@@ -50,7 +50,7 @@ def claim_key(stream_id: str) -> dict[str, str]:
     return {"pk": f"{STREAM_EVENT_PK_PREFIX}{stream_id}", "sk": CLAIM_SK}
 
 
-def claim_put(stream_id: str, channel_id: str, sort_key: str, now: datetime) -> dict[str, Any]:
+def _claim_put(stream_id: str, channel_id: str, sort_key: str, now: datetime) -> dict[str, Any]:
     """The transaction entry that claims `stream_id` for one session (absent before: once)."""
     return put(
         {
@@ -144,7 +144,7 @@ class StreamClaims:
     @staticmethod
     def add_claim_to(unit: UnitOfWork, stream_id: str, channel_id: str, sort_key: str, now: datetime) -> None:
         """The stream's claim on the session `sort_key`, put only when the stream has none."""
-        unit.add(STREAM_CLAIM_PART, [claim_put(stream_id, channel_id, sort_key, now)])
+        unit.add(STREAM_CLAIM_PART, [_claim_put(stream_id, channel_id, sort_key, now)])
 
     @staticmethod
     def _write(unit: UnitOfWork) -> None:
