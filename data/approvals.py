@@ -71,22 +71,9 @@ class ApprovalKeys:
         (never a channel someone holds). False when it is gone or held. Its IVS channel is the
         caller's to delete."""
         channels = ChannelStore(self.table)
-        unit = UnitOfWork(self.table)
-        channels.add_removal_to(unit, channel_id, ChannelState.IDLE)
-        self.records.add_removal_to(unit, key, channel_id)
-        try:
-            unit.commit()
-        except TransactionRefused as refused:
-            if refused.includes(CHANNEL_PART):
-                return False
-            # The key was taken over after expiring: withdraw the channel alone.
-            alone = UnitOfWork(self.table)
-            channels.add_removal_to(alone, channel_id, ChannelState.IDLE)
-            try:
-                alone.commit()
-            except TransactionRefused:
-                return False
-        return True
+        return self.records.commit_freeing(
+            lambda unit: channels.add_removal_to(unit, channel_id, ChannelState.IDLE), CHANNEL_PART, key, channel_id
+        )
 
     def forget(self, key: str, channel_id: str) -> None:
         """Remove a completed approval key whose channel no longer exists (deleted by an admin), so

@@ -157,23 +157,9 @@ class CapacityStore:
         Conditional on the PENDING record: whoever removes it (the failed create, or `reconcile`)
         gives the slot back, exactly once. False when it was already gone.
         """
-        unit = UnitOfWork(self.table)
-        self.add_release_to(unit, channel_id)
-        if idempotency_key_value is not None:
-            IdempotencyRecords(self.table).add_removal_to(unit, idempotency_key_value, channel_id)
-        try:
-            unit.commit()
-        except TransactionRefused as refused:
-            if refused.includes(PENDING_CREATE_PART):
-                return False
-            # The key was taken over after expiring: release the slot alone.
-            alone = UnitOfWork(self.table)
-            self.add_release_to(alone, channel_id)
-            try:
-                alone.commit()
-            except TransactionRefused:
-                return False
-        return True
+        return IdempotencyRecords(self.table).commit_freeing(
+            lambda unit: self.add_release_to(unit, channel_id), PENDING_CREATE_PART, idempotency_key_value, channel_id
+        )
 
     def set_counters(self, expected_used: int | None, counts: CapacityCounts) -> bool:
         """Repair the capacity counters, conditional on `used` being what the caller read."""

@@ -3,7 +3,7 @@ record (CONTRACT.md section 2); an approval's key is one too (data.approvals).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -86,6 +86,28 @@ class IdempotencyRecords:
         unit.add(IDEMPOTENCY_PART, [
             delete(idempotency_key(key), condition="channelId = :channel_id", values={":channel_id": channel_id})
         ])
+
+    def commit_freeing(self, add_own: Callable[[UnitOfWork], None], own_part: str, key: str | None,
+                       channel_id: str) -> bool:
+        """Commit what `add_own` adds to a unit, freeing `key` (if any) in the same transaction. When
+        only the key refused (taken over after expiring), the own items are committed alone. False
+        when `own_part` refused (it is gone or was changed: nothing to undo)."""
+        unit = UnitOfWork(self.table)
+        add_own(unit)
+        if key is not None:
+            self.add_removal_to(unit, key, channel_id)
+        try:
+            unit.commit()
+        except TransactionRefused as refused:
+            if refused.includes(own_part):
+                return False
+            alone = UnitOfWork(self.table)
+            add_own(alone)
+            try:
+                alone.commit()
+            except TransactionRefused:
+                return False
+        return True
 
     def forget(self, key: str, channel_id: str) -> None:
         """Remove `key` if it still names `channel_id`; nothing when it was taken over or removed."""
