@@ -8,6 +8,8 @@ from botocore.stub import Stubber
 from data.dynamo import DynamoTable, put
 from data.unit_of_work import TransactionRefused, TransactionTooLarge, UnitOfWork
 from services.backend import ChannelsBackend
+from domain.model import AssignmentModel
+from tests.concurrency import race
 from tests.data.table_setup import store_channel
 from tests.unit.builders import make_assignment
 
@@ -55,6 +57,30 @@ def test_parts_of_several_stores_commit_together(stores: ChannelsBackend) -> Non
     assert stores.table.get({"pk": "test#1", "sk": "info"}) is not None
     assert stores.assignments.get_assignment("host-a") is not None
     assert stores.channels.get_channel(channel.id).assigned_host_ids == {"host-a"}  # type: ignore[union-attr]
+
+
+@pytest.mark.race
+def test_of_units_racing_for_one_host_owned_channel_one_commits_and_the_others_name_the_channel(
+    stores: ChannelsBackend,
+) -> None:
+    channel = store_channel(stores, assignment_model=AssignmentModel.HOST_OWNED)
+    refusals: list[frozenset[str]] = []
+
+    def assign(host: str) -> None:
+        unit = stores.unit_of_work()
+        unit.add("marker", [marker(int(host.removeprefix("host-")))])
+        stores.assignments.add_to(unit, make_assignment(host, channel), channel)
+        try:
+            unit.commit()
+        except TransactionRefused as refused:
+            refusals.append(refused.failed_parts)
+
+    race(*(lambda host=f"host-{n}": assign(host) for n in range(8)))
+
+    assert refusals == [frozenset({"channel-hosts"})] * 7
+    [winner] = stores.channels.get_channel(channel.id).assigned_host_ids  # type: ignore[union-attr]
+    assert [stores.assignments.get_assignment(f"host-{n}") is not None for n in range(8)].count(True) == 1
+    assert stores.table.get({"pk": f"test#{winner.removeprefix('host-')}", "sk": "info"}) is not None
 
 
 def test_the_101st_item_is_refused_before_any_write(stubbed: tuple[DynamoTable, Stubber]) -> None:
