@@ -30,7 +30,7 @@ DRAFT2 = ROOT / "contract" / "schema-draft2.graphql"  # draft 2's SDL, vendored
 SHARED_DRAFT2 = ROOT.parent / "shared" / "contract" / "schema-draft2.graphql"
 DRAFT3 = ROOT / "contract" / "schema-draft3.graphql"  # draft 3's SDL, vendored: the latest
 SHARED_DRAFT3 = ROOT.parent / "shared" / "contract" / "schema-draft3.graphql"
-# The contract's text, vendored so that the code's "CONTRACT.md section N" resolves inside the stores.
+# The contract's text, vendored so that the code's "CONTRACT.md section N" resolves inside the repository.
 CONTRACT = ROOT / "contract" / "CONTRACT.md"
 SHARED_CONTRACT = ROOT.parent / "shared" / "contract" / "CONTRACT.md"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from data.state_changes import StateChangeStorage
 from data.assignments import AssignmentGone, ChannelIsLive, ChannelUnavailable, HostAlreadyAssigned
 from services.backend import ChannelsBackend
 from domain.model import AssignmentModel, ChannelState

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from data.state_changes import StateChangeStorage
 from data.approvals import ApprovalRefused, complete_approval
 from data.channel_requests import AlreadyPending, ChannelRequestStore, NotPending
 from data.unit_of_work import TransactionRefused

@@ -8,7 +8,6 @@ import pytest
 
 from data.dynamo import DynamoTable
 from data.provisioning import ProvisionFailed, provision, required_indexes
-from services.backend import ChannelsBackend
 from domain.capacity import CapacityCounts
 from domain.model import ChannelState
 from tests.data.table_setup import ENTITY_INDEX, stores_of

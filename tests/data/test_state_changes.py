@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from data.state_changes import StateChangeStorage
 from services.backend import ChannelsBackend
 from data.state_changes import StaleChannel
 from domain.capacity import CapacityCounts
