@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# `make run PORT=8765` serves on another port.
+# `make run PORT=8765` serves on another port; `make run LIVE_UPDATES=off` serves no subscriptions and
+# keeps a long session's writes fast (docs/live-updates.md, "A long embedded session").
 PORT ?= 8000
+LIVE_UPDATES ?= on
 
 .PHONY: run test test-fast bench schema lock clean
 
@@ -23,7 +25,7 @@ $(STAMP): pyproject.toml requirements-dev.lock graphiql/package-lock.json fronte
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/shelcaster-channels serve --port $(PORT)
+	$(BIN)/shelcaster-channels serve --port $(PORT) $(if $(filter off,$(LIVE_UPDATES)),--without-live-updates)
 
 # The suite on one pytest-xdist worker per core (TEST_WORKERS=0: in one process). loadfile keeps a
 # file's tests in one worker, so a module's fixture (a `serve` process, the benchmark's sections) starts once.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from datetime import timedelta
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from anyio import to_thread
@@ -144,6 +144,10 @@ class ChannelsGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> Any:
         """graphql-transport-ws's `connection_init`: its payload's token admits the connection."""
         await authenticate_connection(self.service.verifier, context)
+        if self.hub is not None and isinstance(context.websocket, WebSocket) and await self.hub.hold():
+            # Acknowledged once the feed's reader has taken its position: a subscription sent after the
+            # ack misses no change committed after it (docs/live-updates.md, "When the feed is read").
+            context.websocket.state.holds_reader = True
         return UNSET  # an ack without a payload
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
@@ -201,6 +205,9 @@ class ChannelsGraphQL(GraphQL[Context, None]):
                 return await super().run(request, context, root_value)
             finally:
                 forget_expiry(request)
+                if getattr(request.state, "holds_reader", False):
+                    assert self.hub is not None
+                    self.hub.release()
         try:
             response = await super().run(request, context, root_value)
         except PersistedDocumentError as refusal:
@@ -245,9 +252,14 @@ def _freeze_startup_heap() -> None:
         _heap_frozen = True
 
 
-def create_app(service: Service, feed: ChangeFeed | None = None) -> Starlette:
-    """The app; with `feed`, it serves subscriptions from it (one reader for the process's subscribers)."""
-    hub = ChannelEventHub(service.backend, feed) if feed is not None else None  # no feed: no subscriptions
+def create_app(service: Service, feeds: Callable[[], ChangeFeed] | None = None, *,
+               live_updates_off: bool = False) -> Starlette:
+    """The app; with `feeds` (Service.change_feed), it serves subscriptions: one reader for the process's
+    subscribers, made by `feeds` when the first subscribes (services.live_updates). `live_updates_off`
+    (`serve --without-live-updates`): subscriptions are answered that live updates are off."""
+    hub = None  # no feeds: no subscriptions
+    if feeds is not None or live_updates_off:
+        hub = ChannelEventHub(service.backend, feeds, linger_seconds=service.settings.live_updates_linger_seconds)
     graphql = ChannelsGraphQL(service, hub)
 
     readiness = ReadinessProbe(service.clients.dynamodb, service.settings.table, service.settings.entity_index)

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     lost_after_seconds: int = Field(default=90, ge=1, le=24 * 60 * 60)
     # How early before its slot, and how late after it, a host may go LIVE on a scheduled channel.
     slot_grace_minutes: int = Field(default=10, ge=0, le=60)
+    # Live updates (docs/live-updates.md): `off` serves no subscriptions and, in embedded mode, gives the
+    # table no stream (as `serve --without-live-updates`); the reader stops this long after the last
+    # subscriber left.
+    live_updates: bool = True
+    live_updates_linger_seconds: float = Field(default=30.0, ge=0, le=3600)
     # The events function's dead-letter queue: an IVS event that can never be applied goes there once,
     # with its reason (docs/broadcasts.md), instead of being retried.
     events_dead_letter_queue_url: str | None = Field(default=None, min_length=1)

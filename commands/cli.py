@@ -51,9 +51,11 @@ def token(user: str | None, admin: bool, service: str | None = None, scopes: Seq
 
 
 def provision_table(
-    index_read_units: int | None = None, index_write_units: int | None = None, replace_misshapen_indexes: bool = False
+    index_read_units: int | None = None, index_write_units: int | None = None, replace_misshapen_indexes: bool = False,
+    stream: bool = True,
 ) -> None:
-    """Run provision; each AWS failure is one line on stderr (the step and the fix) and exit 1."""
+    """Run provision; each AWS failure is one line on stderr (the step and the fix) and exit 1. `stream=False`
+    (--without-stream): no stream enabled, for a deployment with no live updates (docs/live-updates.md)."""
     from app.bootstrap import bootstrap
     from data.capacity_mode import IndexThroughput
     from data.provisioning import ProvisionFailed, provision
@@ -68,7 +70,7 @@ def provision_table(
         summary = provision(
             service.table, settings.entity_index, report=print,
             index_throughput=IndexThroughput(index_read_units, index_write_units),
-            replace_misshapen=replace_misshapen_indexes,
+            replace_misshapen=replace_misshapen_indexes, stream=stream,
         )
     except ProvisionFailed as failed:
         print(f"shelcaster-channels: {failed.line()}", file=sys.stderr)
@@ -78,9 +80,12 @@ def provision_table(
     if summary.ttl_failure is not None:
         print(f"shelcaster-channels: {summary.ttl_failure.line()}", file=sys.stderr)
         raise SystemExit(1)  # every other step is done: the service is usable
+    if not stream:
+        print(f"{settings.table}: stream not enabled (--without-stream): a table without one serves no live "
+              "updates (subscriptions); run provision without it before serving them (docs/live-updates.md)")
     if not summary.changed_anything and not summary.left_anything:
-        print(f"{settings.table}: nothing to do, table, indexes, stream, backfill, capacity counter and TTL are "
-              "in place")
+        print(f"{settings.table}: nothing to do, table, indexes, {'stream, ' if stream else ''}backfill, "
+              "capacity counter and TTL are in place")
 
 
 def _attached_or_exit(settings: Settings, command: str) -> Service:
@@ -240,6 +245,11 @@ def parser() -> argparse.ArgumentParser:
             help=f"{kind} capacity units of each new index on a PROVISIONED table (default: the table's own)",
         )
     provision_command.add_argument(
+        "--without-stream", action="store_true",
+        help="enable no stream (a table made now gets none): for a deployment with no serving container, "
+             "which has no live updates (subscriptions) to read it; an existing stream is left as it is",
+    )
+    provision_command.add_argument(
         "--replace-misshapen-indexes", action="store_true",
         help="rebuild each listing index of a narrow projection, then remove its replacement (run it once every "
              "process runs this version: older ones read only the index being rebuilt)",
@@ -320,6 +330,9 @@ def add_serve_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--keep-alive", type=_seconds, default=DEFAULT_KEEP_ALIVE, metavar="SECONDS",
                          help=f"how long an idle keep-alive connection stays open (default {DEFAULT_KEEP_ALIVE}, "
                               "uvicorn's); behind a load balancer, longer than its idle timeout (an ALB's: 60)")
+    command.add_argument("--without-live-updates", action="store_true",
+                         help="serve no subscriptions (as CHANNELS_LIVE_UPDATES=off); in embedded mode the table "
+                              "gets no stream, which keeps a long session's writes fast (docs/live-updates.md)")
 
 
 def _seconds(value: str) -> int:
@@ -344,7 +357,8 @@ def _workers(value: str) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = parser().parse_args(argv)
     if arguments.command == "serve":
-        serve(arguments.host, arguments.port, arguments.workers, arguments.keep_alive)
+        serve(arguments.host, arguments.port, arguments.workers, arguments.keep_alive,
+              live_updates=not arguments.without_live_updates)
     elif arguments.command == "token":
         if arguments.service is not None and arguments.admin:
             parser().error("--admin is for --user tokens; a service is an admin through --scope admin")
@@ -352,7 +366,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             parser().error("--scope is for --service tokens; people are admins through --admin")
         token(arguments.user, arguments.admin, arguments.service, arguments.scope)
     elif arguments.command == "provision":
-        provision_table(arguments.index_read_units, arguments.index_write_units, arguments.replace_misshapen_indexes)
+        provision_table(arguments.index_read_units, arguments.index_write_units, arguments.replace_misshapen_indexes,
+                        stream=not arguments.without_stream)
     elif arguments.command == "export-schema":
         export_schema()
     elif arguments.command == "export-documents":

@@ -202,7 +202,10 @@ def check_stream(description: dict[str, Any], table: str) -> Check:
     name = "stream"
     view_type = stream_view_type(description)
     if view_type is None:
-        return fail(name, f"{table} has none: live updates (subscriptions) have no feed", f"{PROVISION} to enable it")
+        # Not a failure: a deployment with no serving container has no live updates to feed (provision
+        # --without-stream); one that serves subscriptions answers them UPSTREAM_ERROR until it is enabled.
+        return warn(name, f"{table} has none, so this deployment has no live updates (subscriptions), as "
+                          f"`provision --without-stream` leaves it; to serve them, {PROVISION} to enable it")
     if view_type != VIEW_TYPE:
         return fail(name, f"{view_type}: live updates need {VIEW_TYPE} (the old and new image of each change)",
                     switch_view_type_fix(table))

@@ -20,21 +20,26 @@ DEV_HOST_USER = "dev-host"
 DEFAULT_KEEP_ALIVE = 5
 
 
-def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP_ALIVE) -> None:
+def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP_ALIVE,
+          live_updates: bool = True) -> None:
     """Bind the port, build the service, then print the banner and serve on the bound socket.
 
     Binding first means a busy port is one line and exit 1, before any banner, token or emulator;
     in embedded mode the emulator is recorded in the dev folder (for `reconcile`, `encrypt-keys`, ...)
-    while the service runs.
+    while the service runs. `live_updates=False` (--without-live-updates) serves no subscriptions and
+    gives an embedded table no stream (docs/live-updates.md, "A long embedded session").
     """
     import os
 
     import uvicorn
 
     from app.bootstrap import bootstrap
+    from commands.live_updates_startup import app_with_live_updates
     from embedded.registry import RunningEmbedded, clear_running, find_running, record_running
-    from app.http import create_app
 
+    if not live_updates:
+        # As CHANNELS_LIVE_UPDATES=off: the workers (commands.workers) read their settings from the environment.
+        os.environ["CHANNELS_LIVE_UPDATES"] = "off"
     settings = settings_or_exit()
     if settings.backend == "embedded":
         # One embedded serve per dev folder: the folder's commands must know which emulator is "the" data.
@@ -57,13 +62,13 @@ def serve(host: str, port: int, workers: int = 1, keep_alive: int = DEFAULT_KEEP
     port = int(listening.getsockname()[1])  # the port chosen when given 0
     configure_logging()
     try:
-        service = bootstrap(settings)
+        service = bootstrap(settings, live_updates=settings.live_updates)
     except BaseException:
         listening.close()
         raise
     recorded = False
     try:
-        app = create_app(service, service.change_feed())  # one reader of the table's changes per process
+        app = app_with_live_updates(service)  # one reader of the table's changes per process
         if service.embedded is not None:
             stream_keys = service.backend.stream_keys
             record_running(settings.dev_dir, RunningEmbedded(

@@ -84,9 +84,10 @@ def worker_app() -> Starlette:
     """The app of one worker process (uvicorn's factory): settings read, the service and its live updates'
     reader built here."""
     from app.bootstrap import bootstrap
+    from commands.live_updates_startup import app_with_live_updates
     from commands.startup import configure_logging, settings_or_exit
-    from app.http import create_app
 
     configure_logging()
-    service = bootstrap(settings_or_exit())
-    return create_app(service, service.change_feed())  # each worker its own reader and subscribers
+    settings = settings_or_exit()
+    service = bootstrap(settings, live_updates=settings.live_updates)
+    return app_with_live_updates(service)  # each worker its own reader and subscribers

@@ -71,7 +71,7 @@ def provision(
     (except TTL's, the last, which is left in `summary.ttl_failure` for the caller to report).
 
     `stream=False` skips step 3 (a table made in step 1 gets no stream): for tables no process reads
-    the feed of, such as most tests' (docs/testing.md, "Fixtures": the emulator copies every record
+    the feed of, such as a deployment with no serving container's (`provision --without-stream`) and most tests' (docs/testing.md, "Fixtures": the emulator copies every record
     a stream ever held before each transaction, so a busy stream slows every later write)."""
     summary = ProvisionSummary()
     client = table.client

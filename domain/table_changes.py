@@ -43,6 +43,12 @@ Deliver = Callable[[Sequence[TableChange]], Awaitable[None]]
 class ChangeFeed(Protocol):
     """Where table changes come from: the DynamoDB stream in production and embedded mode, a list in tests."""
 
+    @property
+    def began(self) -> bool:
+        """Whether `run` has taken its position: every change committed from now on will be delivered
+        (one committed before may not be). A live-updates subscription is acknowledged only then."""
+        ...
+
     async def run(self, deliver: Deliver) -> None:
         """Hands every change to `deliver`, batch by batch, until cancelled.
 

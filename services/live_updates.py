@@ -9,6 +9,12 @@ admins every channel and request; hosts the channel they are assigned to, and th
 A host's channel is read once when the host subscribes, then kept current from the assignment
 records the feed carries, so that a host unassigned mid-subscription stops receiving that channel.
 
+The reader runs only while someone listens (docs/live-updates.md, "When the feed is read"): the first
+WebSocket connection (`hold`) or subscription starts a fresh one and is acknowledged once it has taken
+its position, so that every change committed after that is delivered; the last one to leave stops it
+after LINGER_SECONDS (a page reloaded subscribes again without a restart). No one listening, no
+GetRecords.
+
 Each subscriber has a bounded queue: one that falls QUEUE_SIZE events behind is ended with
 SubscriberTooSlow rather than buffered without bound. While any channel subscriber listens, one
 ListStreams every STREAM_POLL_SECONDS (data.live_streams) becomes STREAM events for the channels
@@ -23,30 +29,42 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from anyio import to_thread
 
 from data.channel_requests import request_from_item
 from data.records import assignment_from_item, channel_from_item
-from domain.access import Caller, Grant, Reach, require_grant
+from domain.access import Caller, Grant, require_grant
 from domain.channel_events import (
     ChannelRecordEvent,
     ChannelEventKind,
-    ChannelRequestEventKind,
     Event,
     RequestRecordEvent,
     StreamReadings,
     events_of,
     host_assignment_of,
 )
-from domain.channel_requests import ChannelRequest
 from domain.clock import utc_now
 from domain.errors import ChannelsError, Unauthenticated, UpstreamError
 from domain.model import Assignment, Channel
 from domain.table_changes import ChangeFeed, TableChange
 from services.backend import ChannelsBackend
+from services.subscribers import (
+    END,
+    LIVE_UPDATES_OFF,
+    NO_STREAM,
+    ChannelEvent,
+    ChannelRequestEvent,
+    Delivered,
+    LiveUpdatesOff,
+    LiveUpdatesUnavailable,
+    Subscriber,
+    SubscriberTooSlow,
+)
+
+__all__ = ["ChannelEvent", "ChannelEventHub", "ChannelEventKind", "ChannelRequestEvent", "LiveUpdatesUnavailable",
+           "SubscriberTooSlow"]
 
 log = logging.getLogger(__name__)
 
@@ -57,110 +75,89 @@ STREAM_POLL_SECONDS = 10.0
 CHANNEL_IMAGES_MAX = 4096
 READ_RETRY_FIRST_SECONDS = 1.0
 READ_RETRY_MAX_SECONDS = 30.0
-
-
-class SubscriberTooSlow(ChannelsError):
-    """A subscriber that fell a whole queue behind. The contract's codes (section 3) have none for it:
-    it is the service's load, not the caller's fault, so it is UPSTREAM_ERROR and retryable (subscribe
-    again), as the validation queue's refusals are, with `reason` saying which."""
-
-    code = "UPSTREAM_ERROR"
-    reason = "SUBSCRIBER_TOO_SLOW"
-
-    @property
-    def extensions(self) -> dict[str, object]:
-        return {"code": self.code, "retryable": True, "reason": self.reason}
-
-
-class LiveUpdatesUnavailable(UpstreamError):
-    """No feed: this process cannot serve subscriptions (the Lambda functions, a test app)."""
-
-
-@dataclass(frozen=True)
-class ChannelEvent:
-    """A channel event ready for delivery: the channel as it is after the change, None once DELETED."""
-
-    kind: ChannelEventKind
-    channel_id: str
-    at: datetime
-    channel: Channel | None
-
-
-@dataclass(frozen=True)
-class ChannelRequestEvent:
-    """A request event ready for delivery: the request as it is after the change."""
-
-    kind: ChannelRequestEventKind
-    at: datetime
-    request: ChannelRequest
-
-
-Delivered = ChannelEvent | ChannelRequestEvent
-_END = object()  # put in a queue to end its subscription (with the subscriber's `ended` error)
-
-
-@dataclass(eq=False)
-class Subscriber:
-    caller: Caller
-    grant: Grant
-    wants: Callable[[Delivered], bool]
-    queue: asyncio.Queue[object]
-    # Whether it listens to channel events (STREAM events are polled for only while one does).
-    of_channels: bool
-    # Hosts: their assignment now (kept current from the feed); None while they have none.
-    assignment: Assignment | None = None
-    ended: ChannelsError | None = None
-
-    @property
-    def channel_id(self) -> str | None:
-        return None if self.assignment is None else self.assignment.channel_id
-
-    def may_see(self, event: Delivered) -> bool:
-        if self.grant.reach is Reach.ANY:
-            return True
-        if isinstance(event, ChannelRequestEvent):
-            return event.request.requester_id == self.caller.user_id
-        if self.channel_id is not None and event.channel_id == self.channel_id:
-            return True
-        # The channel record names its hosts too, written in the same transaction as the assignment
-        # record; the two may reach the feed in either order (other partitions, other shards).
-        return event.channel is not None and self.caller.user_id in event.channel.assigned_host_ids
+# How long the reader goes on after the last subscriber left (CHANNELS_LIVE_UPDATES_LINGER_SECONDS).
+LINGER_SECONDS = 30.0
+# How long a subscribe waits for a starting reader to take its position before it is refused (retryable).
+READY_SECONDS = 10.0
+READY_CHECK_SECONDS = 0.02
+SHUTTING_DOWN = "The service is shutting down; subscribe again."
 
 
 @dataclass
 class ChannelEventHub:
-    """Every subscriber of this process, and the one feed reader and stream poll they share."""
+    """Every subscriber of this process, and the one feed reader and stream poll they share.
+
+    `feeds` makes a reader beginning now (Service.change_feed); None: no live updates."""
 
     backend: ChannelsBackend
-    feed: ChangeFeed | None
+    feeds: Callable[[], ChangeFeed] | None
     queue_size: int = QUEUE_SIZE
     stream_poll_seconds: float = STREAM_POLL_SECONDS
+    linger_seconds: float = LINGER_SECONDS
+    ready_seconds: float = READY_SECONDS
     _subscribers: set[Subscriber] = field(default_factory=set)
     _images: OrderedDict[str, Mapping[str, Any]] = field(default_factory=OrderedDict)
+    _open: bool = False
+    _feed: ChangeFeed | None = None
     _reader: asyncio.Task[None] | None = None
+    _lingering: asyncio.Task[None] | None = None
+    _holders: int = 0
     _poll: asyncio.Task[None] | None = None
     _readings: StreamReadings = field(default_factory=StreamReadings)
     _ids_by_arn: dict[str, str] = field(default_factory=dict)
 
-    # The lifetime of the reader: the app's (app.http's lifespan).
+    # The lifetime of the hub: the app's (app.http's lifespan).
 
     def start(self) -> None:
-        """Start reading the feed, so that a subscription sees every change made after it began."""
-        if self.feed is not None and self._reader is None:
-            self._reader = asyncio.create_task(self._read(self.feed), name="live-updates-reader")
+        """Accept subscriptions; the reader starts with the first of them."""
+        self._open = self.feeds is not None
 
     async def stop(self) -> None:
         """Stop reading and end every subscription (a graceful shutdown)."""
-        for task in (self._reader, self._poll):
+        self._open = False
+        for task in (self._reader, self._poll, self._lingering):
             if task is not None:
                 task.cancel()
         for subscriber in list(self._subscribers):
-            self._end(subscriber, UpstreamError("The service is shutting down; subscribe again."))
-        self._reader = self._poll = None
+            self._end(subscriber, UpstreamError(SHUTTING_DOWN))
+        self._reader = self._poll = self._lingering = self._feed = None
 
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def reading(self) -> bool:
+        """Whether the feed's reader runs (it does only while someone listens, and LINGER_SECONDS after)."""
+        return self._reader is not None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the reader runs and has taken its position: a subscription now is acknowledged at once."""
+        return self._feed is not None and self._feed.began
+
+    # Connections: a WebSocket's `connection_ack` waits for the reader (app.http)
+
+    async def hold(self) -> bool:
+        """Keep the reader running until `release`, once it has taken its position: a subscription
+        started after this returned misses no change committed after it returned. False (and nothing to
+        release) when there is no reader to hold: live updates off, or a table without a stream."""
+        if self.feeds is None or not self._open:
+            return False
+        self._holders += 1
+        try:
+            await self._reader_began()
+        except BaseException as failure:
+            self.release()
+            if isinstance(failure, ChannelsError):
+                return False  # the subscriptions are refused with it, on a connection admitted as it is
+            raise
+        return True
+
+    def release(self) -> None:
+        """A connection `hold` held for has closed."""
+        self._holders -= 1
+        self._linger_when_unheard()
 
     # Subscriptions
 
@@ -194,17 +191,71 @@ class ChannelEventHub:
     async def _subscribe(
         self, caller: Caller, grant: Grant, wants: Callable[[Delivered], bool], *, of_channels: bool
     ) -> Subscriber:
-        if self._reader is None:
-            raise LiveUpdatesUnavailable(
-                "This deployment has no live updates (subscriptions); see docs/live-updates.md."
-            )
+        """The subscriber, once the reader has taken its position: every change committed from then on
+        reaches it."""
+        if self.feeds is None:
+            raise LiveUpdatesOff(LIVE_UPDATES_OFF, "LIVE_UPDATES_OFF")
+        if not self._open:
+            raise LiveUpdatesUnavailable(SHUTTING_DOWN)
         subscriber = Subscriber(caller, grant, wants, asyncio.Queue(self.queue_size), of_channels)
         self._subscribers.add(subscriber)  # before the read: an assignment changing meanwhile is seen
-        if grant.own_only:
-            assignment = await to_thread.run_sync(self.backend.assignments.get_assignment, caller.user_id)
-            if subscriber.assignment is None:
-                subscriber.assignment = assignment
+        try:
+            await self._reader_began()
+            if grant.own_only:
+                assignment = await to_thread.run_sync(self.backend.assignments.get_assignment, caller.user_id)
+                if subscriber.assignment is None:
+                    subscriber.assignment = assignment
+        except BaseException:
+            self._leave(subscriber)
+            raise
         return subscriber
+
+    async def _reader_began(self) -> None:
+        """Start the reader unless it runs (or lingers), and wait until it has taken its position."""
+        if self._lingering is not None:
+            self._lingering.cancel()
+            self._lingering = None
+        if self._reader is None:
+            assert self.feeds is not None
+            self._images.clear()  # what the last reader showed may have changed since it stopped
+            self._feed = self.feeds()
+            self._reader = asyncio.create_task(self._read(self._feed), name="live-updates-reader")
+        feed, reader = self._feed, self._reader
+        assert feed is not None
+        try:
+            async with asyncio.timeout(self.ready_seconds):
+                while not feed.began:
+                    if reader.done():  # the table has no stream (_read), or the service is stopping
+                        if not self._open:
+                            raise LiveUpdatesUnavailable(SHUTTING_DOWN)
+                        raise LiveUpdatesOff(NO_STREAM, "NO_STREAM")
+                    await asyncio.sleep(READY_CHECK_SECONDS)
+        except TimeoutError:
+            raise UpstreamError("The live updates' feed could not start reading the table's changes in time; "
+                                "subscribe again.") from None
+
+    def _leave(self, subscriber: Subscriber) -> None:
+        """`subscriber` is gone: the stream poll stops with the last channel subscriber, and the reader
+        LINGER_SECONDS after the last subscriber."""
+        self._subscribers.discard(subscriber)
+        if self._poll is not None and not self._anyone_listens_to_channels():
+            self._poll.cancel()
+            self._poll = None
+        self._linger_when_unheard()
+
+    def _linger_when_unheard(self) -> None:
+        if self._open and not self._heard() and self._reader is not None and self._lingering is None:
+            self._lingering = asyncio.create_task(self._stop_reader_later(), name="live-updates-linger")
+
+    def _heard(self) -> bool:
+        return bool(self._subscribers) or self._holders > 0
+
+    async def _stop_reader_later(self) -> None:
+        await asyncio.sleep(self.linger_seconds)
+        self._lingering = None
+        if not self._heard() and self._reader is not None:
+            self._reader.cancel()
+            self._reader = self._feed = None
 
     async def _events(self, subscriber: Subscriber, until: float | None) -> AsyncIterator[Delivered]:
         try:
@@ -214,23 +265,20 @@ class ChannelEventHub:
                         event = await subscriber.queue.get()
                 except TimeoutError:
                     raise Unauthenticated("The token has expired; subscribe again with a fresh token.") from None
-                if event is _END:
+                if event is END:
                     assert subscriber.ended is not None
                     raise subscriber.ended
                 assert isinstance(event, ChannelEvent | ChannelRequestEvent)
                 yield event
         finally:
-            self._subscribers.discard(subscriber)
-            if self._poll is not None and not self._anyone_listens_to_channels():
-                self._poll.cancel()
-                self._poll = None
+            self._leave(subscriber)
 
     def _end(self, subscriber: Subscriber, reason: ChannelsError) -> None:
         subscriber.ended = reason
-        self._subscribers.discard(subscriber)
+        self._subscribers.discard(subscriber)  # its generator leaves (_leave) when it takes the end
         while not subscriber.queue.empty():  # make room for the end: what waits is dropped
             subscriber.queue.get_nowait()
-        subscriber.queue.put_nowait(_END)
+        subscriber.queue.put_nowait(END)
 
     # Delivery
 
@@ -248,9 +296,9 @@ class ChannelEventHub:
                     ))
 
     async def _read(self, feed: ChangeFeed) -> None:
-        """Read the feed for the life of the process. A failure is retried, after a pause that grows to
-        READ_RETRY_MAX_SECONDS: the feed goes on from its checkpoints, so subscribers lose nothing.
-        A table without a stream ends every subscription and refuses new ones (docs/live-updates.md)."""
+        """Read the feed until cancelled (_stop_reader_later). A failure is retried, after a pause that
+        grows to READ_RETRY_MAX_SECONDS: the feed goes on from its checkpoints, so subscribers lose
+        nothing. A table without a stream ends every subscription; the next subscribe tries again."""
         from data.table_stream import StreamMissing  # here: the functions, which have no feed, never import it
 
         pause = READ_RETRY_FIRST_SECONDS
@@ -260,10 +308,10 @@ class ChannelEventHub:
                 return
             except StreamMissing as missing:
                 log.error("Live updates are off: %s", missing)
+                if self._reader is asyncio.current_task():
+                    self._reader = self._feed = None
                 for subscriber in list(self._subscribers):
-                    missing_stream = LiveUpdatesUnavailable("This deployment's table has no stream: no live updates.")
-                    self._end(subscriber, missing_stream)
-                self._reader = None
+                    self._end(subscriber, LiveUpdatesOff(NO_STREAM, "NO_STREAM"))
                 return
             except Exception:
                 log.exception("The live updates' feed failed; reading again in %.0f s", pause)

@@ -244,3 +244,24 @@ def _wait_until_listening(served: Served) -> None:
     """A subscription is registered once its `subscribe` is processed: one round trip on another
     connection gives the server that turn (the subscribe was sent first)."""
     httpx.get(f"{served.base_url}/healthz", timeout=WAIT_SECONDS)
+
+
+def test_serve_without_live_updates_has_a_table_without_a_stream_and_says_so(tmp_path: Path) -> None:
+    # `make run LIVE_UPDATES=off`: a long session whose writes stay fast (docs/live-updates.md).
+    with serving([sys.executable, "-m", "commands.cli", "serve", "--without-live-updates"], tmp_path) as off:
+        running = find_running(off.dev_dir)
+        assert running is not None
+        access_key, secret_key = EMBEDDED_CREDENTIALS
+        dynamodb = boto3.client("dynamodb", region_name=EMBEDDED_REGION, endpoint_url=running.endpoint_url,
+                                aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+        (name,) = dynamodb.list_tables()["TableNames"]  # the embedded emulator's one table
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        with subscribed(off, off.admin_authorization, EVENTS, {}) as websocket:
+            refused = json.loads(websocket.recv(timeout=WAIT_SECONDS))
+    assert "StreamSpecification" not in table
+    assert refused["payload"]["errors"] == [{
+        "message": "Live updates are off in this deployment (`serve --without-live-updates`, "
+                   "CHANNELS_LIVE_UPDATES=off): it serves no subscriptions (docs/live-updates.md).",
+        "extensions": {"code": "UPSTREAM_ERROR", "retryable": False, "reason": "LIVE_UPDATES_OFF"}}]
+    assert ("shelcaster-channels: live updates are off (--without-live-updates or CHANNELS_LIVE_UPDATES=off): "
+            "subscriptions answer UPSTREAM_ERROR") in (tmp_path / "stderr.log").read_text().splitlines()

@@ -97,6 +97,31 @@ def test_provision_on_a_provisioned_table_then_again_says_nothing_to_do(
     )
 
 
+def test_provision_without_stream_makes_a_table_without_one_and_says_what_it_means(
+    aws_table: str, aws_connection: AwsConnection, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    code, lines, err = provision_cli(capsys, "--without-stream")
+
+    assert (code, err) == (0, "")
+    assert lines[0].startswith(f"created table {aws_table} (PAY_PER_REQUEST) with indexes ")
+    assert not lines[0].endswith("and its stream (NEW_AND_OLD_IMAGES)")
+    assert lines[-1] == (f"{aws_table}: stream not enabled (--without-stream): a table without one serves no live "
+                         "updates (subscriptions); run provision without it before serving them (docs/live-updates.md)")
+    description = build_clients(aws_connection).dynamodb.describe_table(TableName=aws_table)["Table"]
+    assert "StreamSpecification" not in description
+
+
+def test_provision_without_stream_again_says_nothing_to_do(
+    aws_table: str, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    provision_cli(capsys, "--without-stream")
+    code, lines, err = provision_cli(capsys, "--without-stream")
+
+    assert (code, err) == (0, "")
+    assert lines[-1] == (f"{aws_table}: nothing to do, table, indexes, backfill, capacity counter and TTL are in "
+                         "place")
+
+
 def test_provision_failing_prints_one_line_with_the_step_and_the_fix(
     provisioned_table: DynamoTable, failing_call: Callable[[str, str], None], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -31,6 +31,13 @@ def test_every_setting_is_read_from_its_variable(clean_env: pytest.MonkeyPatch) 
     assert (settings.lost_after_seconds, settings.slot_grace_minutes, settings.region) == (120, 5, "eu-west-1")
 
 
+def test_live_updates_are_turned_off_by_off(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("CHANNELS_LIVE_UPDATES", "off")
+    clean_env.setenv("CHANNELS_LIVE_UPDATES_LINGER_SECONDS", "0")
+    settings = load_settings()
+    assert (settings.live_updates, settings.live_updates_linger_seconds) == (False, 0)
+
+
 @pytest.mark.parametrize(("variable", "value", "message"), [
     ("CHANNELS_LIMIT", "abc", "CHANNELS_LIMIT: Input should be a valid integer, unable to parse string as an integer (got 'abc')."),
     ("CHANNELS_LIMIT", "0", "CHANNELS_LIMIT: Input should be greater than or equal to 1 (got '0')."),
@@ -42,6 +49,10 @@ def test_every_setting_is_read_from_its_variable(clean_env: pytest.MonkeyPatch) 
      "CHANNELS_SLOT_GRACE_MINUTES: Input should be less than or equal to 60 (got '61')."),
     ("CHANNELS_SLOT_GRACE_MINUTES", "-1",
      "CHANNELS_SLOT_GRACE_MINUTES: Input should be greater than or equal to 0 (got '-1')."),
+    ("CHANNELS_LIVE_UPDATES", "sometimes",
+     "CHANNELS_LIVE_UPDATES: Input should be a valid boolean, unable to interpret input (got 'sometimes')."),
+    ("CHANNELS_LIVE_UPDATES_LINGER_SECONDS", "3601",
+     "CHANNELS_LIVE_UPDATES_LINGER_SECONDS: Input should be less than or equal to 3600 (got '3601')."),
     ("CHANNELS_TRUSTED_DOCUMENTS_ONLY", "maybe",
      "CHANNELS_TRUSTED_DOCUMENTS_ONLY: Input should be a valid boolean, unable to interpret input (got 'maybe')."),
 ])

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from commands import cli, serve as serving, startup
+from commands import cli, live_updates_startup, serve as serving, startup
 from commands.cli import parser
 from commands.serve import bind_port
 from commands.workers import available_cpus, worker_app
@@ -118,12 +118,9 @@ def test_one_process_serves_with_the_keep_alive_asked_for(aws_mode: None, monkey
         def close(self) -> None:
             pass
 
-        def change_feed(self) -> None:
-            return None
-
     monkeypatch.setattr(uvicorn, "Server", Server)
-    monkeypatch.setattr(app.bootstrap, "bootstrap", lambda settings: Service())
-    monkeypatch.setattr(app.http, "create_app", lambda service, feed: Starlette())
+    monkeypatch.setattr(app.bootstrap, "bootstrap", lambda settings, live_updates=True: Service())
+    monkeypatch.setattr(live_updates_startup, "app_with_live_updates", lambda service: Starlette())
     monkeypatch.setattr(serving.signal, "signal", lambda *args: None)  # not this test process's SIGTERM handler
     cli.main(["serve", "--port", "0", "--keep-alive", "75"])
     (config,) = served
@@ -158,6 +155,8 @@ def test_aws_mode_serves_several_workers_each_building_its_service(
     assert listening.proto == socket.IPPROTO_TCP
     assert listening.fileno() == -1  # closed when the supervisor returns
     configured.clear()
+    # No DescribeTable of the stream against an account this test does not have.
+    monkeypatch.setattr(live_updates_startup, "live_update_feeds", lambda service: service.change_feed)
     assert isinstance(worker_app(), Starlette)  # what each worker process builds for itself
     assert configured == ["logging"]  # and each worker logs as `serve` does
 

@@ -23,7 +23,7 @@ async def test_a_subscription_without_a_feed_is_refused(gql: GraphQLClient, admi
 
 
 async def test_a_subscription_over_a_plain_post_is_refused(service: Service, tokens: TokenFactory) -> None:
-    transport = httpx.ASGITransport(app=create_app(service, feed=ListFeed()))
+    transport = httpx.ASGITransport(app=create_app(service, ListFeed))
     async with httpx.AsyncClient(transport=transport, base_url="http://channels.test") as http:
         body = await GraphQLClient(http)(SUBSCRIPTION, token=tokens.admin())
     assert body == {"data": None, "errors": [{

@@ -45,6 +45,8 @@ PROTOCOL = ["graphql-transport-ws"]
 class ListFeed:
     """Changes put in by the test thread, delivered on the app's loop as the stream reader would."""
 
+    began = True  # what the test puts in after subscribing is delivered
+
     def __init__(self) -> None:
         self.batches: queue.Queue[list[TableChange]] = queue.Queue()
 
@@ -96,7 +98,7 @@ def feed() -> ListFeed:
 
 @pytest.fixture
 def client(service: Service, feed: ListFeed) -> Iterator[TestClient]:
-    with TestClient(create_app(service, feed)) as client:
+    with TestClient(create_app(service, lambda: feed)) as client:
         yield client
 
 
@@ -299,7 +301,7 @@ def trusted_only_client(service: Service, feed: ListFeed, tmp_path: Path,
     settings = make_settings(table=service.settings.table, trusted_documents=manifest, trusted_documents_only=True)
     other = bootstrap(settings, connection=aws_connection, verifier=service.verifier)
     try:
-        with TestClient(create_app(other, feed)) as client:
+        with TestClient(create_app(other, lambda: feed)) as client:
             yield client
     finally:
         other.close()

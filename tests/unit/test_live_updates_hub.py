@@ -15,7 +15,7 @@ import pytest
 from data.ivs import IvsStream
 from data.records import channel_from_item
 from domain.access import Caller
-from domain.errors import Unauthenticated
+from domain.errors import Unauthenticated, UpstreamError
 from domain.model import Channel
 from domain.table_changes import ChangeKind, Deliver, TableChange
 from services import live_updates
@@ -26,6 +26,8 @@ ADMIN = Caller("admin-1", is_admin=True)
 
 
 class IdleFeed:
+    began = True
+
     async def run(self, deliver: Deliver) -> None:
         await asyncio.Event().wait()
 
@@ -67,7 +69,7 @@ class BackendStub:
 
 async def started(answers: list[tuple[int, str]]) -> tuple[ChannelEventHub, BackendStub]:
     backend = BackendStub(LiveStreamsStub(answers))
-    hub = ChannelEventHub(backend, IdleFeed(), stream_poll_seconds=0.05)  # type: ignore[arg-type]
+    hub = ChannelEventHub(backend, IdleFeed, stream_poll_seconds=0.05)  # type: ignore[arg-type]
     hub.start()
     return hub, backend
 
@@ -127,6 +129,8 @@ async def test_the_poll_stops_when_the_last_channel_subscriber_leaves() -> None:
 class FailingOnceFeed:
     """Fails its first run, then delivers one change: as a stream reader that lost its connection."""
 
+    began = True
+
     def __init__(self) -> None:
         self.runs = 0
 
@@ -144,7 +148,7 @@ async def test_a_failed_read_is_retried_and_subscribers_stay(monkeypatch: pytest
     monkeypatch.setattr(live_updates, "READ_RETRY_FIRST_SECONDS", 0.01)
     feed = FailingOnceFeed()
     backend = BackendStub(LiveStreamsStub([(1, "HEALTHY")]))
-    hub = ChannelEventHub(backend, feed, stream_poll_seconds=0)  # type: ignore[arg-type]
+    hub = ChannelEventHub(backend, lambda: feed, stream_poll_seconds=0)  # type: ignore[arg-type]
     hub.start()
     events = hub.channel_events(ADMIN, None)
     assert await kinds(events, 1) == [("CREATED", "c1")]
@@ -155,10 +159,31 @@ async def test_a_failed_read_is_retried_and_subscribers_stay(monkeypatch: pytest
 
 async def test_a_subscription_ends_when_its_token_expires() -> None:
     backend = BackendStub(LiveStreamsStub([(1, "HEALTHY")]))
-    hub = ChannelEventHub(backend, IdleFeed(), stream_poll_seconds=0)  # type: ignore[arg-type]
+    hub = ChannelEventHub(backend, IdleFeed, stream_poll_seconds=0)  # type: ignore[arg-type]
     hub.start()
     events = hub.request_events(ADMIN, until=time.time() + 0.05)
     with pytest.raises(Unauthenticated, match=r"^The token has expired; subscribe again with a fresh token\.$"):
+        await asyncio.wait_for(anext(events), timeout=5)
+    assert hub.subscriber_count == 0
+    await hub.stop()
+
+
+class NeverBeginningFeed:
+    """A reader that never takes its position (the stream throttled from the start, say)."""
+
+    began = False
+
+    async def run(self, deliver: Deliver) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_subscription_whose_reader_cannot_take_its_position_is_refused_as_retryable() -> None:
+    backend = BackendStub(LiveStreamsStub([(1, "HEALTHY")]))
+    hub = ChannelEventHub(backend, NeverBeginningFeed, stream_poll_seconds=0, ready_seconds=0.1)  # type: ignore[arg-type]
+    hub.start()
+    events = hub.request_events(ADMIN)
+    with pytest.raises(UpstreamError, match=r"^The live updates' feed could not start reading the table's changes "
+                                            r"in time; subscribe again\.$"):
         await asyncio.wait_for(anext(events), timeout=5)
     assert hub.subscriber_count == 0
     await hub.stop()
