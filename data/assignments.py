@@ -4,6 +4,7 @@ a channel request's approval (data.approvals)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from domain.model import Assignment, AssignmentModel, Channel, ChannelState
@@ -107,18 +108,21 @@ class AssignmentStore:
                 values={":host": {assignment.host_user_id}, ":live": ChannelState.LIVE.value},
             )])
 
-    def remove_assignment(self, assignment: Assignment, channel_exists: bool, unit: UnitOfWork | None = None) -> None:
-        """Remove the assignment (`add_removal_to`) in `unit`, with what the caller added to it (the
-        host's slots cancelled, conditional on the channel's schedule), or in a unit of its own.
-        AssignmentGone, ChannelIsLive, or AlongsideChanged when one of the caller's parts refused."""
-        unit = unit if unit is not None else UnitOfWork(self.table)
-        alongside = unit.parts
+    def remove_assignment(self, assignment: Assignment, channel_exists: bool,
+                          alongside: Callable[[UnitOfWork], None] | None = None) -> None:
+        """Remove the assignment (`add_removal_to`) in one unit with what `alongside` adds to it after
+        (the host's slots cancelled, conditional on the channel's schedule). AssignmentGone,
+        ChannelIsLive, or AlongsideChanged when one of `alongside`'s parts refused."""
+        unit = UnitOfWork(self.table)
         self.add_removal_to(unit, assignment, channel_exists)
+        own = unit.parts
+        if alongside is not None:
+            alongside(unit)
         try:
             unit.commit()
         except TransactionRefused as refused:
             if refused.includes(ASSIGNMENT_PART):
                 raise AssignmentGone from None
-            if refused.includes(*alongside):
+            if refused.includes(*(unit.parts - own)):
                 raise AlongsideChanged from None
             raise ChannelIsLive from None

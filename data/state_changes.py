@@ -7,6 +7,7 @@ The store of state changes (`ChannelsBackend.state_changes`); the counter's part
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -90,8 +91,10 @@ class StateChangeStorage:
         set_clauses = ["#state = :new", "#state_key = :new", "updatedAt = :now"]
         add_clauses: list[str] = []
         remove_clauses: list[str] = []
-        # The session opened or closed by this change is written with it: each broadcast once.
-        unit = UnitOfWork(self.table)
+        # The session opened or closed by this change (and its stream's claim) is written with it, each
+        # broadcast once; after the channel record and its counter, as it always was (the order of the
+        # table's stream records, and so of the events subscribers see).
+        written_with: list[Callable[[UnitOfWork], None]] = []
         if change.enters_live:
             assert change.session_id is not None
             sort_key = session_sort_key(change.at, change.session_id)
@@ -100,23 +103,27 @@ class StateChangeStorage:
             add_clauses.append("totalBroadcasts :one")
             values.update({":session": change.session_id, ":one": 1, ":session_key": sort_key,
                            ":named": change.session_named})
-            SessionStore.add_opened_to(unit, channel_id, change.session_id, change.at, change.host_user_id,
-                                       change.stream_id, change.slot_id)
-            if change.stream_id is not None:
+            session_id, stream_id = change.session_id, change.stream_id
+            written_with.append(lambda unit: SessionStore.add_opened_to(
+                unit, channel_id, session_id, change.at, change.host_user_id, stream_id, change.slot_id))
+            if stream_id is not None:
                 # One stream, one session: the stream's claim is written once, with its session.
                 set_clauses.append("#stream = :stream")
-                values[":stream"] = change.stream_id
+                values[":stream"] = stream_id
                 names["#stream"] = CURRENT_STREAM_ID
-                StreamClaims.add_claim_to(unit, change.stream_id, channel_id, sort_key, change.at)
+                claimed = stream_id
+                written_with.append(lambda unit: StreamClaims.add_claim_to(unit, claimed, channel_id, sort_key,
+                                                                           change.at))
         if change.leaves_live:
             remove_clauses += ["#session", "liveSince", "#session_key", "#stream", "#named"]
             names["#stream"] = CURRENT_STREAM_ID
             add_clauses.append("totalStreamingMinutes :minutes")
             values[":minutes"] = Decimal(str(change.minutes_streamed))
             if change.closing_session_key is not None:
-                SessionStore.add_closed_to(unit, channel_id, change.closing_session_key,
-                                           change.session_ended_at or change.at, change.minutes_streamed,
-                                           change.end_reason)
+                closing = change.closing_session_key
+                written_with.append(lambda unit: SessionStore.add_closed_to(
+                    unit, channel_id, closing, change.session_ended_at or change.at, change.minutes_streamed,
+                    change.end_reason))
         if change.enters_live or change.leaves_live:
             names.update({"#session_key": CURRENT_SESSION_KEY, "#named": CURRENT_SESSION_NAMED})
             # The live-state check's notes belong to one broadcast.
@@ -140,6 +147,7 @@ class StateChangeStorage:
         else:
             session_condition = "#session = :expected_session"
             values[":expected_session"] = change.expected_session_id
+        unit = UnitOfWork(self.table)
         unit.add(CHANNEL_STATE_PART, [update(
             channel_key(channel_id),
             expression,
@@ -148,6 +156,8 @@ class StateChangeStorage:
             values=values,
         )])
         CapacityStore(self.table).add_state_move_to(unit, change.expected_state, change.new_state)
+        for add in written_with:
+            add(unit)
         if key_write is not None:
             unit.add(ASSIGNMENT_KEYS_PART, key_write.assignment_updates(channel_id))
         try:

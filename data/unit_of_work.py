@@ -34,7 +34,8 @@ class TransactionRefused(Exception):
 
 class UnitOfWork:
     """The items of one transaction, each under the name of the part it belongs to (several items may
-    share a part: a host's slots, the assignments a key change rewrites)."""
+    share a part: a host's slots, the assignments a key change rewrites), sent in the order added:
+    the table's stream records, and so the events subscribers see, follow it (docs/live-updates.md)."""
 
     def __init__(self, table: DynamoTable) -> None:
         self.table = table

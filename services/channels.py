@@ -278,9 +278,9 @@ def unassign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, 
         raise live
     for _ in range(STATE_CHANGE_ATTEMPTS):
         try:
-            unit = backend.unit_of_work()
-            add_slots_cancelled_to(unit, backend, channel, host_user_id)
-            backend.assignments.remove_assignment(assignment, channel_exists=channel is not None, unit=unit)
+            backend.assignments.remove_assignment(
+                assignment, channel_exists=channel is not None,
+                alongside=lambda unit: add_slots_cancelled_to(unit, backend, channel, host_user_id))
         except AssignmentGone:
             raise NotFound(f"Host '{host_user_id}' is not assigned to channel '{channel_id}'.") from None
         except ChannelIsLive:

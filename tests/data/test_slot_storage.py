@@ -11,6 +11,7 @@ from data.dynamo import DynamoTable
 from data.assignments import AlongsideChanged
 from services.backend import ChannelsBackend
 from data.slots import HostNotAssigned, ScheduleChanged, SlotChanged, SlotStore
+from data.unit_of_work import UnitOfWork
 from data.table import SLOT_ENTITY, schedule_key, slot_key
 from domain.slots import Slot, SlotTimes
 
@@ -193,11 +194,13 @@ def test_an_unassignment_conditional_on_a_schedule_changed_since_is_refused_whol
     slot = booked(store)
     assignment = stores.assignments.get_assignment("h-1")
     assert assignment is not None
-    stale = stores.unit_of_work()
-    store.add_schedule_unchanged_to(stale, slot.channel_id, 0)
-    store.add_cancel_to(stale, slot, NOW)
+
+    def stale(unit: UnitOfWork) -> None:
+        store.add_schedule_unchanged_to(unit, slot.channel_id, 0)
+        store.add_cancel_to(unit, slot, NOW)
+
     with pytest.raises(AlongsideChanged):
-        stores.assignments.remove_assignment(assignment, channel_exists=False, unit=stale)
+        stores.assignments.remove_assignment(assignment, channel_exists=False, alongside=stale)
     assert stores.assignments.get_assignment("h-1") is not None
     assert store.get(slot.id) == slot
 
@@ -208,9 +211,11 @@ def test_an_unassignment_on_the_schedule_as_read_cancels_the_slots_with_it(
     slot = booked(store)
     assignment = stores.assignments.get_assignment("h-1")
     assert assignment is not None
-    current = stores.unit_of_work()
-    store.add_schedule_unchanged_to(current, slot.channel_id, 1)
-    store.add_cancel_to(current, slot, NOW)
-    stores.assignments.remove_assignment(assignment, channel_exists=False, unit=current)
+
+    def current(unit: UnitOfWork) -> None:
+        store.add_schedule_unchanged_to(unit, slot.channel_id, 1)
+        store.add_cancel_to(unit, slot, NOW)
+
+    stores.assignments.remove_assignment(assignment, channel_exists=False, alongside=current)
     assert stores.assignments.get_assignment("h-1") is None
     assert store.get(slot.id).cancelled_at == NOW  # type: ignore[union-attr]

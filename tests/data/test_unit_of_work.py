@@ -97,6 +97,21 @@ def test_the_101st_item_is_refused_before_any_write(stubbed: tuple[DynamoTable, 
     stubber.assert_no_pending_responses()
 
 
+def test_items_are_sent_in_the_order_they_were_added(stubbed: tuple[DynamoTable, Stubber]) -> None:
+    table, stubber = stubbed
+    items = [marker(2), marker(0), marker(1)]
+    stubber.add_response("transact_write_items", {}, expected_params={"TransactItems": [
+        {"Put": {"TableName": table.name, **item["Put"]}} for item in items
+    ]})
+    unit = UnitOfWork(table)
+    unit.add("second", items[:1])
+    unit.add("first", items[1:])
+
+    unit.commit()
+
+    stubber.assert_no_pending_responses()
+
+
 def test_a_committed_unit_takes_no_more_items(stubbed: tuple[DynamoTable, Stubber]) -> None:
     table, stubber = stubbed
     stubber.add_response("transact_write_items", {})
