@@ -16,7 +16,6 @@ from app.settings import Settings
 from data.clients import AwsClients, AwsConnection, build_clients
 from data.dynamo import DynamoTable
 from data.ivs import IvsGateway
-from data.repository import ChannelRepository
 from data.sessions import SessionStore
 from data.stream_keys import StreamKeyCipher
 from services.backend import ChannelsBackend
@@ -136,7 +135,7 @@ def bootstrap(
             scope_prefix=settings.auth_scope_prefix,
         )
     backend = ChannelsBackend(
-        repository=ChannelRepository(table),
+        table=table,
         sessions=SessionStore(table),
         ivs=IvsGateway(clients.ivs),
         channel_limit=settings.limit,

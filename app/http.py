@@ -132,7 +132,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         return Context(
             request_id=request.scope.get("state", {}).get("request_id") or new_request_id(),
             backend=service.backend,
-            loaders=build_loaders(service.backend.repository),
+            loaders=build_loaders(service.backend.channels, service.backend.assignments),
             caller=caller,
             auth_rejection=rejection,
             hub=self.hub,

@@ -95,7 +95,7 @@ def play_encoder(backend: ChannelsBackend, control: StandInControl, channel_id: 
     module doc). `deliver` receives each event (default: apply_ivs_event on `backend`); `sleep` is
     called between polls of the stand-in, `poll_seconds` at most each. Returns an exit status."""
     deliver = deliver or _applied_to(backend)
-    channel = backend.repository.get_channel(channel_id)
+    channel = backend.channels.get_channel(channel_id)
     if channel is None:
         report(f"no channel '{channel_id}'")
         return 2

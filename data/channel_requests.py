@@ -20,7 +20,7 @@ from domain.channel_requests import OWN_REQUESTS_LIMIT, ChannelRequest, ChannelR
 from domain.clock import format_timestamp, parse_timestamp
 from domain.errors import BadUserInput
 from domain.model import AssignmentModel, ChannelType, LatencyMode
-from data.dynamo import DynamoTable, TransactionCancelled, delete, put, update
+from data.dynamo import DynamoTable, delete, put, update
 from data.pagination import decode_cursor, encode_cursor
 from data.records import _enum, _text
 from data.table import (
@@ -39,6 +39,7 @@ from data.table import (
     channel_request_key,
     pending_request_guard_key,
 )
+from data.unit_of_work import TransactionRefused, UnitOfWork
 
 
 class AlreadyPending(Exception):
@@ -139,6 +140,11 @@ class RequestListing:
         return position
 
 
+# The parts of a request's writes in a unit of work.
+REQUEST_PART = "request"
+REQUEST_GUARD_PART = "request-guard"
+PENDING_COUNT_PART = "pending-requests-count"
+
 @dataclass(frozen=True)
 class RequestPage:
     requests: list[tuple[ChannelRequest, str]]  # each request with its cursor
@@ -204,35 +210,35 @@ class ChannelRequestStore:
         made between that read and this write leaves a PENDING request whose approval is then
         CONFLICT, because the approval puts the assignment record only when absent. A host never
         holds two channels."""
+        unit = UnitOfWork(self.table)
+        unit.add(REQUEST_GUARD_PART, [put(
+            {
+                **pending_request_guard_key(request.requester_id),
+                "entityType": CHANNEL_REQUEST_GUARD_ENTITY,
+                "requestId": request.id,
+                "createdAt": format_timestamp(request.created_at),
+            },
+            condition="attribute_not_exists(pk)",
+        )])
+        unit.add(REQUEST_PART, [put(request_item(request), condition="attribute_not_exists(pk)")])
+        unit.add(PENDING_COUNT_PART, [self._count_pending(+1)])
         try:
-            self.table.transact(
-                [
-                    put(
-                        {
-                            **pending_request_guard_key(request.requester_id),
-                            "entityType": CHANNEL_REQUEST_GUARD_ENTITY,
-                            "requestId": request.id,
-                            "createdAt": format_timestamp(request.created_at),
-                        },
-                        condition="attribute_not_exists(pk)",
-                    ),
-                    put(request_item(request), condition="attribute_not_exists(pk)"),
-                    self._count_pending(+1),
-                ]
-            )
-        except TransactionCancelled as cancelled:
-            if 0 in cancelled.failed:
+            unit.commit()
+        except TransactionRefused as refused:
+            if refused.includes(REQUEST_GUARD_PART):
                 raise AlreadyPending from None
             raise  # the request id exists already: a new uuid4 never does
 
     def decide(self, decision: Decision) -> None:
         """Write a rejection or cancellation: NotPending when the request is no longer PENDING."""
+        unit = UnitOfWork(self.table)
+        self.add_decision_to(unit, decision)
         try:
-            self.table.transact(self.decision_operations(decision))
-        except TransactionCancelled:
+            unit.commit()
+        except TransactionRefused:
             raise NotPending from None
 
-    def decision_operations(self, decision: Decision) -> list[dict[str, Any]]:
+    def add_decision_to(self, unit: UnitOfWork, decision: Decision) -> None:
         """The writes of a decision, each conditional on the request being PENDING (for this
         module's transactions and for the approval's, which adds the assignment to them)."""
         values: dict[str, Any] = {
@@ -248,22 +254,20 @@ class ChannelRequestStore:
         if decision.channel_id is not None:
             clauses.append("channelId = :channel")
             values[":channel"] = decision.channel_id
-        return [
-            update(
-                channel_request_key(decision.request_id),
-                "SET " + ", ".join(clauses),
-                condition="attribute_exists(pk) AND #status = :pending",
-                names={"#status": "status", "#status_key": REQUEST_STATUS_ATTRIBUTE},
-                values=values,
-            ),
-            # The guard goes with the PENDING state it guards (only this request's).
-            delete(
-                pending_request_guard_key(decision.requester_id),
-                condition="requestId = :request",
-                values={":request": decision.request_id},
-            ),
-            self._count_pending(-1),
-        ]
+        unit.add(REQUEST_PART, [update(
+            channel_request_key(decision.request_id),
+            "SET " + ", ".join(clauses),
+            condition="attribute_exists(pk) AND #status = :pending",
+            names={"#status": "status", "#status_key": REQUEST_STATUS_ATTRIBUTE},
+            values=values,
+        )])
+        # The guard goes with the PENDING state it guards (only this request's).
+        unit.add(REQUEST_GUARD_PART, [delete(
+            pending_request_guard_key(decision.requester_id),
+            condition="requestId = :request",
+            values={":request": decision.request_id},
+        )])
+        unit.add(PENDING_COUNT_PART, [self._count_pending(-1)])
 
     @staticmethod
     def _count_pending(delta: int) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from domain.clock import format_timestamp
-from data.dynamo import DynamoTable, TransactionCancelled, update
+from data.dynamo import DynamoTable, update
 from data.records import STREAM_LAST_SEEN, STREAM_MISSED_ONCE
 from data.table import channel_key
+from data.unit_of_work import TransactionRefused, commit_one
 
 
 class LiveNotes:
@@ -33,8 +34,8 @@ class LiveNotes:
         if "#seen" not in expression:
             names.pop("#seen")
         try:
-            self.table.transact([update(channel_key(channel_id), expression, condition=condition,
-                                        names=names, values=values)])
-        except TransactionCancelled:
+            commit_one(self.table, "live-note", [update(channel_key(channel_id), expression, condition=condition,
+                                                        names=names, values=values)])
+        except TransactionRefused:
             return False  # the broadcast ended or changed meanwhile: nothing to note
         return True

@@ -17,7 +17,8 @@ from strawberry.dataloader import DataLoader
 from domain.model import Assignment, Channel
 from data.ivs import IvsStream
 from data.live_streams import LiveStreams
-from data.repository import ChannelRepository
+from data.assignments import AssignmentStore
+from data.channels import ChannelStore
 
 ChannelId = str
 HostUserId = str
@@ -31,13 +32,13 @@ class Loaders:
     assignment_by_host: DataLoader[HostUserId, Assignment | None]
 
 
-def build_loaders(repository: ChannelRepository) -> Loaders:
+def build_loaders(channels: ChannelStore, assignments: AssignmentStore) -> Loaders:
     async def load_channels(ids: list[ChannelId]) -> list[Channel | None]:
-        found = await to_thread.run_sync(repository.get_channels, ids)
+        found = await to_thread.run_sync(channels.get_channels, ids)
         return [found.get(channel_id) for channel_id in ids]
 
     async def load_assignments(hosts: list[HostUserId]) -> list[Assignment | None]:
-        found = await to_thread.run_sync(repository.get_assignments, hosts)
+        found = await to_thread.run_sync(assignments.get_assignments, hosts)
         return [found.get(host) for host in hosts]
 
     return Loaders(

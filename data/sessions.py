@@ -21,12 +21,16 @@ from typing import Any
 from domain.clock import format_timestamp, parse_timestamp
 from domain.errors import BadUserInput
 from domain.sessions import SessionEndReason, StreamSession
-from data.dynamo import DynamoTable, TransactionCancelled, put, to_dynamo, update
+from data.dynamo import DynamoTable, put, to_dynamo, update
 from data.records import recording_attribute, recording_from_attribute
 from data.table import channel_key, session_key
+from data.unit_of_work import TransactionRefused, UnitOfWork, commit_one
 from domain.model import Recording
 
 SESSION_ENTITY = "streamSession"
+# The parts of a session's writes in another store's unit of work (a state change's, an IVS event's).
+OPENED_SESSION_PART = "opened-session"
+CLOSED_SESSION_PART = "closed-session"
 SESSION_SK_PREFIX = "session#"
 _CURSOR_MAX_LENGTH = 512
 
@@ -35,7 +39,7 @@ def session_sort_key(started_at: datetime, session_id: str) -> str:
     return f"{SESSION_SK_PREFIX}{format_timestamp(started_at)}#{session_id}"
 
 
-def open_session(
+def _opened(
     channel_id: str, session_id: str, started_at: datetime, host_user_id: str | None, stream_id: str | None,
     slot_id: str | None = None,
 ) -> dict[str, Any]:
@@ -56,7 +60,7 @@ def open_session(
     return put(item, condition="attribute_not_exists(pk)")
 
 
-def close_session(
+def _closed(
     channel_id: str, sort_key: str, ended_at: datetime, minutes: float, reason: SessionEndReason
 ) -> dict[str, Any]:
     """The Update that closes an open session (once: a closed one is not closed again)."""
@@ -68,12 +72,12 @@ def close_session(
     )
 
 
-def completed_session(
+def _completed(
     channel_id: str, stream_id: str, started_at: datetime, ended_at: datetime, minutes: float,
     host_user_id: str | None, reason: SessionEndReason, slot_id: str | None = None,
 ) -> dict[str, Any]:
     """The Put of a whole session at once (IVS's end arrived before its start)."""
-    entry = open_session(channel_id, stream_id, started_at, host_user_id, stream_id, slot_id)
+    entry = _opened(channel_id, stream_id, started_at, host_user_id, stream_id, slot_id)
     entry["Put"]["Item"].update(
         {"endedAt": {"S": format_timestamp(ended_at)}, "durationMinutes": {"N": str(minutes)},
          "endReason": {"S": reason.value}}
@@ -129,6 +133,26 @@ class SessionStore:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
+    @staticmethod
+    def add_opened_to(unit: UnitOfWork, channel_id: str, session_id: str, started_at: datetime,
+                      host_user_id: str | None, stream_id: str | None, slot_id: str | None = None) -> None:
+        """A new, open session (absent before: a broadcast is opened once)."""
+        unit.add(OPENED_SESSION_PART, [_opened(channel_id, session_id, started_at, host_user_id, stream_id, slot_id)])
+
+    @staticmethod
+    def add_closed_to(unit: UnitOfWork, channel_id: str, sort_key: str, ended_at: datetime, minutes: float,
+                      reason: SessionEndReason) -> None:
+        """Close an open session (once: a closed one is not closed again)."""
+        unit.add(CLOSED_SESSION_PART, [_closed(channel_id, sort_key, ended_at, minutes, reason)])
+
+    @staticmethod
+    def add_completed_to(unit: UnitOfWork, channel_id: str, stream_id: str, started_at: datetime,
+                         ended_at: datetime, minutes: float, host_user_id: str | None, reason: SessionEndReason,
+                         slot_id: str | None = None) -> None:
+        """A whole session at once (IVS's end arrived before its start)."""
+        unit.add(CLOSED_SESSION_PART, [_completed(channel_id, stream_id, started_at, ended_at, minutes,
+                                                  host_user_id, reason, slot_id)])
+
     def list_sessions(self, channel_id: str, first: int, after: str | None) -> SessionPage:
         """Newest first: one Query of at most `first + 1` items (the extra one says a next page exists)."""
         pk = channel_key(channel_id)["pk"]
@@ -166,17 +190,13 @@ class SessionStore:
         """Attach a recording to the session of its stream (found by the stream's claim), unless a
         later report of it is already attached. False when the session is gone or has a later one."""
         try:
-            self.table.transact(
-                [
-                    update(
-                        session_key(channel_id, sort_key),
-                        "SET #recording = :recording",
-                        condition="attribute_exists(pk) AND (attribute_not_exists(#recording) OR #recording.#at <= :at)",
-                        names={"#recording": "recording", "#at": "at"},
-                        values={":recording": recording_attribute(recording), ":at": format_timestamp(recording.at)},
-                    )
-                ]
-            )
-        except TransactionCancelled:
+            commit_one(self.table, "session-recording", [update(
+                session_key(channel_id, sort_key),
+                "SET #recording = :recording",
+                condition="attribute_exists(pk) AND (attribute_not_exists(#recording) OR #recording.#at <= :at)",
+                names={"#recording": "recording", "#at": "at"},
+                values={":recording": recording_attribute(recording), ":at": format_timestamp(recording.at)},
+            )])
+        except TransactionRefused:
             return False
         return True

@@ -30,7 +30,7 @@ from typing import Any
 from domain.clock import format_timestamp, parse_timestamp
 from domain.errors import BadUserInput
 from domain.slots import SLOT_MAX_LENGTH, Slot, SlotTimes, candidates_around
-from data.dynamo import DynamoTable, TransactionCancelled, condition_check, delete, put, to_dynamo, update
+from data.dynamo import DynamoTable, condition_check, delete, put, to_dynamo, update
 from data.pagination import decode_cursor, encode_cursor
 from data.table import (
     CHANNEL_PK_PREFIX,
@@ -46,10 +46,15 @@ from data.table import (
     schedule_key,
     slot_key,
 )
+from data.unit_of_work import TRANSACTION_ITEMS_MAX, TransactionRefused, UnitOfWork
 
-# DynamoDB's limit of items per transaction, and the items a cancel takes (record and time entry).
-TRANSACTION_ITEMS_MAX = 100
+# The items a cancel takes (record and time entry).
 CANCEL_ITEMS = 2
+# The parts of a slot's writes in a unit of work: the channel's schedule version, the slot's items,
+# and the check of its host's assignment.
+SCHEDULE_PART = "schedule"
+SLOT_PART = "slot"
+HOST_ASSIGNED_PART = "host-assigned"
 
 
 class ScheduleChanged(Exception):
@@ -220,12 +225,8 @@ class SlotStore:
                   **_attributes(slot)}
         entry = {**time_entry_key(slot.channel_id, slot.ends_at, slot.id), "entityType": SLOT_TIME_ENTITY,
                  **_attributes(slot)}
-        self._write([
-            self._next_version(slot.channel_id, expected_version),
-            put(entry, condition="attribute_not_exists(pk)"),
-            put(record, condition="attribute_not_exists(pk)"),
-            self._host_assigned(slot),
-        ])
+        self._write(slot, expected_version, [put(entry, condition="attribute_not_exists(pk)"),
+                                             put(record, condition="attribute_not_exists(pk)")])
 
     def move(self, slot: Slot, times: SlotTimes, expected_version: int) -> Slot:
         """Give a live slot new times, conditional on the schedule version read, on the slot being as
@@ -234,7 +235,7 @@ class SlotStore:
                      slot.created_at)
         new_entry = {**time_entry_key(slot.channel_id, times.ends_at, slot.id), "entityType": SLOT_TIME_ENTITY,
                      **_attributes(moved)}
-        entries = [self._next_version(slot.channel_id, expected_version), self._record_update(
+        entries = [self._record_update(
             slot, "SET startsAt = :starts, endsAt = :ends",
             {":starts": format_timestamp(times.starts_at), ":ends": format_timestamp(times.ends_at)})]
         if times.ends_at == slot.ends_at:  # the same entry: one write of it
@@ -242,25 +243,27 @@ class SlotStore:
         else:
             entries += [delete(time_entry_key(slot.channel_id, slot.ends_at, slot.id), condition="attribute_exists(pk)"),
                         put(new_entry, condition="attribute_not_exists(pk)")]
-        self._write([*entries, self._host_assigned(slot)])
+        self._write(slot, expected_version, entries)
         return moved
 
     def cancel(self, slot: Slot, now: datetime) -> Slot:
         """Cancel a live slot as read (SlotChanged when it was moved or cancelled meanwhile)."""
+        unit = UnitOfWork(self.table)
+        self.add_cancel_to(unit, slot, now)
         try:
-            self.table.transact(self.cancel_entries(slot, now))
-        except TransactionCancelled:
+            unit.commit()
+        except TransactionRefused:
             raise SlotChanged from None
         return _cancelled(slot, now)
 
-    def cancel_entries(self, slot: Slot, now: datetime) -> list[dict[str, Any]]:
-        """The transaction entries of a cancel (CANCEL_ITEMS): the record gets `cancelledAt` and leaves
-        the host index, its time entry goes (it blocks no time)."""
-        return [
+    def add_cancel_to(self, unit: UnitOfWork, slot: Slot, now: datetime) -> None:
+        """A cancel (CANCEL_ITEMS items): the record gets `cancelledAt` and leaves the host index, its
+        time entry goes (it blocks no time)."""
+        unit.add(SLOT_PART, [
             self._record_update(slot, f"SET cancelledAt = :now REMOVE {SLOT_HOST_ATTRIBUTE}",
                                 {":now": format_timestamp(now)}),
             delete(time_entry_key(slot.channel_id, slot.ends_at, slot.id), condition="attribute_exists(pk)"),
-        ]
+        ])
 
     def cancel_all(self, slots: Sequence[Slot], now: datetime) -> list[Slot]:
         """Cancel each slot, in transactions of as many as fit; one already changed is left as it is
@@ -269,10 +272,13 @@ class SlotStore:
         per_transaction = TRANSACTION_ITEMS_MAX // CANCEL_ITEMS
         for start in range(0, len(slots), per_transaction):
             batch = slots[start:start + per_transaction]
+            unit = UnitOfWork(self.table)
+            for slot in batch:
+                self.add_cancel_to(unit, slot, now)
             try:
-                self.table.transact([entry for slot in batch for entry in self.cancel_entries(slot, now)])
+                unit.commit()
                 done += [_cancelled(slot, now) for slot in batch]
-            except TransactionCancelled:
+            except TransactionRefused:
                 for slot in batch:  # one of them changed: cancel the others one by one
                     try:
                         done.append(self.cancel(slot, now))
@@ -280,10 +286,10 @@ class SlotStore:
                         pass
         return done
 
-    def schedule_unchanged(self, channel_id: str, expected_version: int) -> dict[str, Any]:
-        """A ConditionCheck entry: no booking or move of the channel since its version was read."""
+    def add_schedule_unchanged_to(self, unit: UnitOfWork, channel_id: str, expected_version: int) -> None:
+        """A ConditionCheck: no booking or move of the channel since its version was read."""
         condition, values = self._version_condition(expected_version)
-        return condition_check(schedule_key(channel_id), condition, values=values)
+        unit.add(SCHEDULE_PART, [condition_check(schedule_key(channel_id), condition, values=values)])
 
     def _next_version(self, channel_id: str, expected_version: int) -> dict[str, Any]:
         condition, values = self._version_condition(expected_version)
@@ -315,14 +321,18 @@ class SlotStore:
         return condition_check(assignment_key(slot.host_user_id), "channelId = :channel",
                                values={":channel": slot.channel_id})
 
-    def _write(self, entries: list[dict[str, Any]]) -> None:
-        """A booking or move: the version first, the host's assignment last."""
+    def _write(self, slot: Slot, expected_version: int, entries: list[dict[str, Any]]) -> None:
+        """A booking or move: the next schedule version, the slot's `entries`, its host's assignment."""
+        unit = UnitOfWork(self.table)
+        unit.add(SCHEDULE_PART, [self._next_version(slot.channel_id, expected_version)])
+        unit.add(SLOT_PART, entries)
+        unit.add(HOST_ASSIGNED_PART, [self._host_assigned(slot)])
         try:
-            self.table.transact(entries)
-        except TransactionCancelled as cancelled:
-            if len(entries) - 1 in cancelled.failed:
+            unit.commit()
+        except TransactionRefused as refused:
+            if refused.includes(HOST_ASSIGNED_PART):
                 raise HostNotAssigned from None
-            if 0 in cancelled.failed:
+            if refused.includes(SCHEDULE_PART):
                 raise ScheduleChanged from None
             raise SlotChanged from None
 

@@ -2,12 +2,12 @@
 counts each broadcast once, with its session, its stream's claim and (for key changes) its stream
 key, in one transaction (docs/broadcasts.md); and the markers of IVS's stream events.
 
-The store of state changes (`ChannelsBackend.state_changes`), beside the repository of channels and
-assignments: one door per record kind.
+The store of state changes (`ChannelsBackend.state_changes`); the counter's part is data.capacity's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -17,7 +17,8 @@ from domain.clock import format_timestamp
 from domain.model import ChannelState, Recording
 from domain.sessions import SessionEndReason
 from domain.state_machine import StateChange
-from data.dynamo import DynamoTable, TransactionCancelled, put, update
+from data.capacity import CapacityStore
+from data.dynamo import DynamoTable, put, update
 from data.records import (
     CURRENT_SESSION_KEY,
     CURRENT_SESSION_NAMED,
@@ -27,21 +28,23 @@ from data.records import (
     STREAM_MISSED_ONCE,
     recording_attribute,
 )
-from data.sessions import close_session, completed_session, open_session, session_sort_key
-from data.stream_claims import StreamAlreadyClaimed, claim_put
-from data.stream_key_records import KeyWrite
+from data.sessions import OPENED_SESSION_PART, SessionStore, session_sort_key
+from data.stream_claims import STREAM_CLAIM_PART, StreamAlreadyClaimed, StreamClaims
+from data.stream_key_records import ASSIGNMENT_KEYS_PART, KeyWrite
 from data.table import (
     CHANNEL_SK,
     CHANNELS_BY_ARN_INDEX,
-    COUNTER_KEY,
     EXPIRY_ATTRIBUTE,
     STATE_KEY_ATTRIBUTE,
     channel_key,
     stream_event_key,
 )
+from data.unit_of_work import TransactionRefused, UnitOfWork, commit_one
 
-STATE_COUNTERS = {ChannelState.IDLE: "idle", ChannelState.LIVE: "live", ChannelState.OFFLINE: "offline"}
-
+# The parts of a state change's (and an IVS event's) writes in a unit of work.
+CHANNEL_STATE_PART = "channel-state"
+CHANNEL_STATS_PART = "channel-stats"
+EVENT_MARKER_PART = "event-marker"
 
 
 class StaleChannel(Exception):
@@ -88,8 +91,10 @@ class StateChangeStorage:
         set_clauses = ["#state = :new", "#state_key = :new", "updatedAt = :now"]
         add_clauses: list[str] = []
         remove_clauses: list[str] = []
-        session_entries: list[dict[str, Any]] = []
-        claim_entries: list[dict[str, Any]] = []
+        # The session opened or closed by this change (and its stream's claim) is written with it, each
+        # broadcast once; after the channel record and its counter, as it always was (the order of the
+        # table's stream records, and so of the events subscribers see).
+        written_with: list[Callable[[UnitOfWork], None]] = []
         if change.enters_live:
             assert change.session_id is not None
             sort_key = session_sort_key(change.at, change.session_id)
@@ -98,25 +103,27 @@ class StateChangeStorage:
             add_clauses.append("totalBroadcasts :one")
             values.update({":session": change.session_id, ":one": 1, ":session_key": sort_key,
                            ":named": change.session_named})
-            session_entries.append(
-                open_session(channel_id, change.session_id, change.at, change.host_user_id, change.stream_id,
-                             change.slot_id)
-            )
-            if change.stream_id is not None:
+            session_id, stream_id = change.session_id, change.stream_id
+            written_with.append(lambda unit: SessionStore.add_opened_to(
+                unit, channel_id, session_id, change.at, change.host_user_id, stream_id, change.slot_id))
+            if stream_id is not None:
                 # One stream, one session: the stream's claim is written once, with its session.
                 set_clauses.append("#stream = :stream")
-                values[":stream"] = change.stream_id
+                values[":stream"] = stream_id
                 names["#stream"] = CURRENT_STREAM_ID
-                claim_entries.append(claim_put(change.stream_id, channel_id, sort_key, change.at))
+                claimed = stream_id
+                written_with.append(lambda unit: StreamClaims.add_claim_to(unit, claimed, channel_id, sort_key,
+                                                                           change.at))
         if change.leaves_live:
             remove_clauses += ["#session", "liveSince", "#session_key", "#stream", "#named"]
             names["#stream"] = CURRENT_STREAM_ID
             add_clauses.append("totalStreamingMinutes :minutes")
             values[":minutes"] = Decimal(str(change.minutes_streamed))
             if change.closing_session_key is not None:
-                session_entries.append(close_session(channel_id, change.closing_session_key,
-                                                     change.session_ended_at or change.at,
-                                                     change.minutes_streamed, change.end_reason))
+                closing = change.closing_session_key
+                written_with.append(lambda unit: SessionStore.add_closed_to(
+                    unit, channel_id, closing, change.session_ended_at or change.at, change.minutes_streamed,
+                    change.end_reason))
         if change.enters_live or change.leaves_live:
             names.update({"#session_key": CURRENT_SESSION_KEY, "#named": CURRENT_SESSION_NAMED})
             # The live-state check's notes belong to one broadcast.
@@ -140,32 +147,23 @@ class StateChangeStorage:
         else:
             session_condition = "#session = :expected_session"
             values[":expected_session"] = change.expected_session_id
-        operations = [
-            update(
-                channel_key(channel_id),
-                expression,
-                condition=f"attribute_exists(pk) AND {state_condition} AND {session_condition}{key_condition}",
-                names=names,
-                values=values,
-            ),
-            update(
-                COUNTER_KEY,
-                "ADD #from :minus_one, #to :one",
-                names={"#from": STATE_COUNTERS[change.expected_state], "#to": STATE_COUNTERS[change.new_state]},
-                values={":minus_one": -1, ":one": 1},
-            ),
-        ]
-        # The session opened or closed by this change is written with it: each broadcast once.
-        opened_at = len(operations) if change.enters_live else -1
-        operations += session_entries
-        claim_at = len(operations)
-        operations += claim_entries
+        unit = UnitOfWork(self.table)
+        unit.add(CHANNEL_STATE_PART, [update(
+            channel_key(channel_id),
+            expression,
+            condition=f"attribute_exists(pk) AND {state_condition} AND {session_condition}{key_condition}",
+            names=names,
+            values=values,
+        )])
+        CapacityStore(self.table).add_state_move_to(unit, change.expected_state, change.new_state)
+        for add in written_with:
+            add(unit)
         if key_write is not None:
-            operations += key_write.assignment_updates(channel_id)
+            unit.add(ASSIGNMENT_KEYS_PART, key_write.assignment_updates(channel_id))
         try:
-            self.table.transact(operations)
-        except TransactionCancelled as cancelled:
-            if claim_entries and (claim_at in cancelled.failed or opened_at in cancelled.failed):
+            unit.commit()
+        except TransactionRefused as refused:
+            if STREAM_CLAIM_PART in unit.parts and refused.includes(STREAM_CLAIM_PART, OPENED_SESSION_PART):
                 # The stream has its session (its claim, or a session IVS opened for it before claims).
                 raise StreamAlreadyClaimed from None
             raise StaleChannel from None
@@ -193,8 +191,8 @@ class StateChangeStorage:
     def mark_stream_event(self, event: StreamEventMarker, now: datetime) -> None:
         """Record an event that changed nothing on the channel; EventAlreadyApplied when redelivered."""
         try:
-            self.table.transact([self._marker_put(event, now)])
-        except TransactionCancelled:
+            commit_one(self.table, EVENT_MARKER_PART, [self._marker_put(event, now)])
+        except TransactionRefused:
             raise EventAlreadyApplied from None
 
     def add_finished_broadcast(self, channel_id: str, stream_id: str, started: datetime, ended: datetime,
@@ -203,61 +201,53 @@ class StateChangeStorage:
         """Count a whole broadcast nobody saw live (its start and end both arrived late): the stats,
         its finished session and the stream's claim, without a state change. StreamAlreadyClaimed
         when the stream has a session already."""
-        session = completed_session(channel_id, stream_id, started, ended, minutes, host_user_id,
-                                    SessionEndReason.STREAM_ENDED, slot_id)
-        claim = claim_put(stream_id, channel_id, session_sort_key(started, stream_id), now)
+        def add_claim_and_session(unit: UnitOfWork) -> None:
+            StreamClaims.add_claim_to(unit, stream_id, channel_id, session_sort_key(started, stream_id), now)
+            SessionStore.add_completed_to(unit, channel_id, stream_id, started, ended, minutes, host_user_id,
+                                          SessionEndReason.STREAM_ENDED, slot_id)
+
         values = {":started": format_timestamp(started), ":one": 1, ":minutes": Decimal(str(minutes)), ":null": "NULL"}
+        unit = UnitOfWork(self.table)
+        unit.add(CHANNEL_STATS_PART, [update(
+            channel_key(channel_id),
+            "SET lastBroadcastAt = :started ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
+            condition="attribute_exists(pk) AND (attribute_not_exists(lastBroadcastAt) "
+            "OR attribute_type(lastBroadcastAt, :null) OR lastBroadcastAt < :started)",
+            values=values,
+        )])
+        add_claim_and_session(unit)
         try:
-            self.table.transact(
-                [
-                    update(
-                        channel_key(channel_id),
-                        "SET lastBroadcastAt = :started ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
-                        condition="attribute_exists(pk) AND (attribute_not_exists(lastBroadcastAt) "
-                        "OR attribute_type(lastBroadcastAt, :null) OR lastBroadcastAt < :started)",
-                        values=values,
-                    ),
-                    claim,
-                    session,
-                ]
-            )
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed:
+            unit.commit()
+        except TransactionRefused as refused:
+            if refused.includes(STREAM_CLAIM_PART):
                 raise StreamAlreadyClaimed from None
             # A later broadcast is already recorded: count this one without moving lastBroadcastAt.
+            again = UnitOfWork(self.table)
+            again.add(CHANNEL_STATS_PART, [update(
+                channel_key(channel_id),
+                "ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
+                condition="attribute_exists(pk)",
+                values={":one": 1, ":minutes": Decimal(str(minutes))},
+            )])
+            add_claim_and_session(again)
             try:
-                self.table.transact(
-                    [
-                        update(
-                            channel_key(channel_id),
-                            "ADD totalBroadcasts :one, totalStreamingMinutes :minutes",
-                            condition="attribute_exists(pk)",
-                            values={":one": 1, ":minutes": Decimal(str(minutes))},
-                        ),
-                        claim,
-                        session,
-                    ]
-                )
-            except TransactionCancelled as again:
-                if 1 in again.failed:
+                again.commit()
+            except TransactionRefused as refused_again:
+                if refused_again.includes(STREAM_CLAIM_PART):
                     raise StreamAlreadyClaimed from None
                 raise StaleChannel from None
 
     def record_recording(self, channel_id: str, recording: Recording) -> bool:
         """Keep the newest recording IVS reported; False when a newer one is already kept."""
         try:
-            self.table.transact(
-                [
-                    update(
-                        channel_key(channel_id),
-                        "SET #recording = :recording",
-                        condition="attribute_exists(pk) AND (attribute_not_exists(#recording) OR #recording.#at <= :at)",
-                        names={"#recording": LAST_RECORDING, "#at": "at"},
-                        values={":recording": recording_attribute(recording), ":at": format_timestamp(recording.at)},
-                    )
-                ]
-            )
-        except TransactionCancelled:
+            commit_one(self.table, CHANNEL_STATS_PART, [update(
+                channel_key(channel_id),
+                "SET #recording = :recording",
+                condition="attribute_exists(pk) AND (attribute_not_exists(#recording) OR #recording.#at <= :at)",
+                names={"#recording": LAST_RECORDING, "#at": "at"},
+                values={":recording": recording_attribute(recording), ":at": format_timestamp(recording.at)},
+            )])
+        except TransactionRefused:
             return False
         return True
 

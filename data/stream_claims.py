@@ -16,14 +16,19 @@ from datetime import datetime
 from typing import Any
 
 from domain.clock import format_timestamp
-from data.dynamo import DynamoTable, TransactionCancelled, put, update
+from data.dynamo import DynamoTable, put, update
 from data.records import CURRENT_SESSION_NAMED, CURRENT_STREAM_ID
 from data.table import EXPIRY_ATTRIBUTE, STREAM_EVENT_PK_PREFIX, channel_key, session_key
+from data.unit_of_work import TransactionRefused, UnitOfWork
 
 CLAIM_SK = "session"
 CLAIM_ENTITY = "ivsStreamSession"
 # As long as the event markers beside it (data.state_changes.IVS_EVENT_MARKER_LIFETIME_SECONDS).
 CLAIM_LIFETIME_SECONDS = 14 * 24 * 60 * 60
+# The parts of a claim's transactions in a unit of work.
+STREAM_CLAIM_PART = "stream-claim"
+SESSION_PART = "session"
+CHANNEL_SESSION_PART = "channel-session"
 
 
 class StreamAlreadyClaimed(Exception):
@@ -45,7 +50,7 @@ def claim_key(stream_id: str) -> dict[str, str]:
     return {"pk": f"{STREAM_EVENT_PK_PREFIX}{stream_id}", "sk": CLAIM_SK}
 
 
-def claim_put(stream_id: str, channel_id: str, sort_key: str, now: datetime) -> dict[str, Any]:
+def _claim_put(stream_id: str, channel_id: str, sort_key: str, now: datetime) -> dict[str, Any]:
     """The transaction entry that claims `stream_id` for one session (absent before: once)."""
     return put(
         {
@@ -77,28 +82,24 @@ class StreamClaims:
         """The open session (a caller's) gets IVS's stream: on the channel record, on the session and
         as the stream's claim, in one transaction. StreamAlreadyClaimed when the stream has a session;
         SessionChanged when the channel left that session or it has a stream already."""
-        self._write(
-            [
-                update(
-                    channel_key(channel_id),
-                    "SET #stream = :stream",
-                    condition="#state = :live AND #session = :session AND attribute_not_exists(#stream)",
-                    names={"#state": "state", "#session": "currentSessionId", "#stream": CURRENT_STREAM_ID},
-                    values={":stream": stream_id, ":live": "LIVE", ":session": expected_session_id},
-                ),
-                self._session_stream(channel_id, sort_key, stream_id, open_only=True),
-                claim_put(stream_id, channel_id, sort_key, now),
-            ],
-            claim_at=2,
-        )
+        unit = UnitOfWork(self.table)
+        unit.add(CHANNEL_SESSION_PART, [update(
+            channel_key(channel_id),
+            "SET #stream = :stream",
+            condition="#state = :live AND #session = :session AND attribute_not_exists(#stream)",
+            names={"#state": "state", "#session": "currentSessionId", "#stream": CURRENT_STREAM_ID},
+            values={":stream": stream_id, ":live": "LIVE", ":session": expected_session_id},
+        )])
+        unit.add(SESSION_PART, [self._session_stream(channel_id, sort_key, stream_id, open_only=True)])
+        self.add_claim_to(unit, stream_id, channel_id, sort_key, now)
+        self._write(unit)
 
     def attach_to_past_session(self, channel_id: str, sort_key: str, stream_id: str, now: datetime) -> None:
         """A late start: the session that covered it (ended or open) gets the stream and its claim."""
-        self._write(
-            [self._session_stream(channel_id, sort_key, stream_id, open_only=False),
-             claim_put(stream_id, channel_id, sort_key, now)],
-            claim_at=1,
-        )
+        unit = UnitOfWork(self.table)
+        unit.add(SESSION_PART, [self._session_stream(channel_id, sort_key, stream_id, open_only=False)])
+        self.add_claim_to(unit, stream_id, channel_id, sort_key, now)
+        self._write(unit)
 
     def name_session(self, channel_id: str, expected_session_id: str, sort_key: str, session_id: str,
                      host_user_id: str | None = None, slot_id: str | None = None) -> None:
@@ -114,26 +115,23 @@ class StreamClaims:
                 expression += ", slotId = :slot"
             else:
                 expression += " REMOVE slotId"
-        self._write(
-            [
-                update(
-                    channel_key(channel_id),
-                    "SET #session = :new, #named = :true",
-                    condition="#state = :live AND #session = :expected AND (attribute_not_exists(#named) "
-                    "OR #named = :false)",
-                    names={"#state": "state", "#session": "currentSessionId", "#named": CURRENT_SESSION_NAMED},
-                    values={":new": session_id, ":true": True, ":false": False, ":live": "LIVE",
-                            ":expected": expected_session_id},
-                ),
-                update(
-                    session_key(channel_id, sort_key),
-                    expression,
-                    condition="attribute_exists(pk) AND attribute_not_exists(endedAt)",
-                    values=session_values,
-                ),
-            ],
-            claim_at=None,
-        )
+        unit = UnitOfWork(self.table)
+        unit.add(CHANNEL_SESSION_PART, [update(
+            channel_key(channel_id),
+            "SET #session = :new, #named = :true",
+            condition="#state = :live AND #session = :expected AND (attribute_not_exists(#named) "
+            "OR #named = :false)",
+            names={"#state": "state", "#session": "currentSessionId", "#named": CURRENT_SESSION_NAMED},
+            values={":new": session_id, ":true": True, ":false": False, ":live": "LIVE",
+                    ":expected": expected_session_id},
+        )])
+        unit.add(SESSION_PART, [update(
+            session_key(channel_id, sort_key),
+            expression,
+            condition="attribute_exists(pk) AND attribute_not_exists(endedAt)",
+            values=session_values,
+        )])
+        self._write(unit)
 
     @staticmethod
     def _session_stream(channel_id: str, sort_key: str, stream_id: str, *, open_only: bool) -> dict[str, Any]:
@@ -143,10 +141,16 @@ class StreamClaims:
         return update(session_key(channel_id, sort_key), "SET streamId = :stream", condition=condition,
                       values={":stream": stream_id})
 
-    def _write(self, operations: list[dict[str, Any]], claim_at: int | None) -> None:
+    @staticmethod
+    def add_claim_to(unit: UnitOfWork, stream_id: str, channel_id: str, sort_key: str, now: datetime) -> None:
+        """The stream's claim on the session `sort_key`, put only when the stream has none."""
+        unit.add(STREAM_CLAIM_PART, [_claim_put(stream_id, channel_id, sort_key, now)])
+
+    @staticmethod
+    def _write(unit: UnitOfWork) -> None:
         try:
-            self.table.transact(operations)
-        except TransactionCancelled as cancelled:
-            if claim_at is not None and claim_at in cancelled.failed:
+            unit.commit()
+        except TransactionRefused as refused:
+            if refused.includes(STREAM_CLAIM_PART):
                 raise StreamAlreadyClaimed from None
             raise SessionChanged from None

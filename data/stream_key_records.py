@@ -21,11 +21,15 @@ from typing import Any
 
 from domain.clock import format_timestamp
 from domain.model import Assignment, Channel, ChannelState
-from data.dynamo import DynamoTable, TransactionCancelled, update
+from data.dynamo import DynamoTable, update
 from data.records import KEY_CHANGE, SEALED_STREAM_KEY
 from data.table import assignment_key, channel_key
+from data.unit_of_work import TransactionRefused, UnitOfWork, commit_one
 
 LEASE_SECONDS = 60
+# The parts of a key change's writes in a unit of work: the lease on the channel, the assignments' keys.
+KEY_LEASE_PART = "key-lease"
+ASSIGNMENT_KEYS_PART = "assignment-keys"
 
 
 class KeyChangeInProgress(Exception):
@@ -103,26 +107,25 @@ class StreamKeyRecords:
         else:
             condition += " AND #state = :expected"
             values[":expected"] = expected_state.value
-        operations = [
-            update(channel_key(channel.id),
-                   f"SET #key_change = :lease, streamKey = :null REMOVE {SEALED_STREAM_KEY}",
-                   condition=condition, names=names, values=values),
-            *(_assignment_key_update(host, channel.id, None, None) for host in hosts),
-        ]
+        unit = UnitOfWork(self.table)
+        unit.add(KEY_LEASE_PART, [update(channel_key(channel.id),
+                                         f"SET #key_change = :lease, streamKey = :null REMOVE {SEALED_STREAM_KEY}",
+                                         condition=condition, names=names, values=values)])
+        unit.add(ASSIGNMENT_KEYS_PART, [_assignment_key_update(host, channel.id, None, None) for host in hosts])
         try:
-            self.table.transact(operations)
-        except TransactionCancelled:
+            unit.commit()
+        except TransactionRefused:
             raise KeyChangeInProgress from None
 
     def abandon_key_change(self, channel_id: str, token: str) -> None:
         """Release the lease after a failed step (the records stay keyless)."""
         try:
-            self.table.transact([update(
+            commit_one(self.table, KEY_LEASE_PART, [update(
                 channel_key(channel_id), "REMOVE #key_change",
                 condition="#key_change.#token = :lease",
                 names={"#key_change": KEY_CHANGE, "#token": "token"}, values={":lease": token},
             )])
-        except TransactionCancelled:
+        except TransactionRefused:
             pass  # not ours any more
 
     def write_key(self, channel_id: str, write: KeyWrite) -> None:
@@ -134,13 +137,13 @@ class StreamKeyRecords:
         values: dict[str, Any] = {}
         condition = write.add_to(set_clauses, remove_clauses, names, values)
         expression = "SET " + ", ".join(set_clauses) + " REMOVE " + ", ".join(remove_clauses)
+        unit = UnitOfWork(self.table)
+        unit.add(KEY_LEASE_PART, [update(channel_key(channel_id), expression,
+                                         condition=f"attribute_exists(pk) AND {condition}", names=names, values=values)])
+        unit.add(ASSIGNMENT_KEYS_PART, write.assignment_updates(channel_id))
         try:
-            self.table.transact([
-                update(channel_key(channel_id), expression, condition=f"attribute_exists(pk) AND {condition}",
-                       names=names, values=values),
-                *write.assignment_updates(channel_id),
-            ])
-        except TransactionCancelled as cancelled:
-            if 0 in cancelled.failed:
+            unit.commit()
+        except TransactionRefused as refused:
+            if refused.includes(KEY_LEASE_PART):
                 raise LeaseLost from None
             raise KeyChangeInProgress from None  # an assignment moved meanwhile: retry

@@ -41,7 +41,7 @@ async def channels(
         if read.assignments is not None:
             context.loaders.assignment_by_host.prime_many(read.assignments)
     else:
-        page = await context.run_blocking(context.backend.repository.list_channels, state, first, after)
+        page = await context.run_blocking(context.backend.channels.list_channels, state, first, after)
     context.loaders.channel_by_id.prime_many({found.id: found for found, _ in page.channels})
     return Connection.of([Edge(cursor=cursor, node=Channel.of(found)) for found, cursor in page.channels],
                          has_next_page=page.has_next_page)

@@ -73,7 +73,7 @@ def approve_channel_request(
     decision = plan_decision(request, ChannelRequestStatus.APPROVED, caller.user_id, backend.clock(), note, channel.id)
     assignment = new_assignment(backend, channel, request.requester_id, caller.user_id)
     try:
-        complete_approval(store, decision, assignment, channel)
+        complete_approval(store, backend.assignments, decision, assignment, channel)
     except ApprovalRefused:
         return _after_refusal(backend, caller, request, channel, note)
     except BaseException:
@@ -102,7 +102,7 @@ def _channel_for(backend: ChannelsBackend, caller: Caller, request: ChannelReque
     try:
         return create_channel(backend, caller, request.channel_settings())
     except NotFound:
-        record = backend.repository.get_idempotency_record(request.approval_key, backend.clock())
+        record = backend.idempotency_records.get_idempotency_record(request.approval_key, backend.clock())
         if record is not None:
             backend.approval_keys.forget(request.approval_key, record.channel_id)
         return create_channel(backend, caller, request.channel_settings())
@@ -121,7 +121,7 @@ def _after_refusal(
         raise InvalidStateTransition(
             f"Channel request '{request.id}' was {status.lower()} meanwhile; it can no longer be approved."
         )
-    held = backend.repository.get_assignment(request.requester_id)
+    held = backend.assignments.get_assignment(request.requester_id)
     if held is not None and held.channel_id == channel.id:
         # An admin assigned the requester to this very channel meanwhile: only the decision is left.
         decision = plan_decision(current, ChannelRequestStatus.APPROVED, caller.user_id, backend.clock(), note,
@@ -140,7 +140,7 @@ def _after_refusal(
 
 
 def _refuse_if_holding_another(backend: ChannelsBackend, request: ChannelRequest, channel_id: str | None) -> None:
-    held = backend.repository.get_assignment(request.requester_id)
+    held = backend.assignments.get_assignment(request.requester_id)
     if held is not None and held.channel_id != channel_id:
         raise Conflict(
             f"Requester '{request.requester_id}' already holds channel '{held.channel_id}'; "
@@ -174,7 +174,7 @@ def interrupted_approvals(
         request = backend.requests.get(approval.request_id)
         if request is not None and request.channel_id == approval.channel_id:
             continue  # approved with it
-        channel = backend.repository.get_channel(approval.channel_id)
+        channel = backend.channels.get_channel(approval.channel_id)
         if channel is None or channel.assigned_host_ids or channel.state is not ChannelState.IDLE:
             continue  # gone (its key is forgotten by the next approval), or taken into use by an admin
         found.append((approval, channel))

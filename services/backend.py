@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 
 from domain.clock import utc_now
 from data.approvals import ApprovalKeys
+from data.assignments import AssignmentStore
+from data.capacity import CapacityStore
 from data.channel_requests import ChannelRequestStore
+from data.channels import ChannelStore
+from data.dynamo import DynamoTable
+from data.idempotency import IdempotencyRecords
 from data.ivs import IvsGateway
 from data.live_notes import LiveNotes
-from data.repository import ChannelRepository
 from data.live_streams import LiveStreams
 from data.sessions import SessionStore
 from data.slots import SlotStore
@@ -19,11 +24,13 @@ from data.state_changes import StateChangeStorage
 from data.stream_claims import StreamClaims
 from data.stream_key_records import StreamKeyRecords
 from data.stream_keys import StreamKeyCipher
+from data.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
 class ChannelsBackend:
-    repository: ChannelRepository
+    # The channel table: only the stores below speak to it (services never do).
+    table: DynamoTable
     ivs: IvsGateway
     channel_limit: int
     recording_configuration_arn: str | None
@@ -43,40 +50,65 @@ class ChannelsBackend:
         if self.live_streams is None:
             object.__setattr__(self, "live_streams", LiveStreams(self.ivs))
 
-    # One door per record kind, each a handle on the same table (nothing to build): services never
-    # reach the table itself.
+    # One door per record kind, each a handle on the same table, built on first use and kept (so a
+    # test may replace one of a store's methods); a transaction spanning kinds is a unit of work that
+    # each store adds its items to (docs/architecture.md).
 
-    @property
+    def unit_of_work(self) -> UnitOfWork:
+        """A new transaction: stores' `add_*_to` methods gather its items, `commit` writes them once."""
+        return UnitOfWork(self.table)
+
+    @cached_property
+    def channels(self) -> ChannelStore:
+        """Channel records: reads by id and by page, create's record, delete."""
+        return ChannelStore(self.table)
+
+    @cached_property
+    def assignments(self) -> AssignmentStore:
+        """Assignment records, with the channel's hosts they go with."""
+        return AssignmentStore(self.table)
+
+    @cached_property
+    def capacity(self) -> CapacityStore:
+        """The capacity counter and the PENDING records of creates."""
+        return CapacityStore(self.table)
+
+    @cached_property
+    def idempotency_records(self) -> IdempotencyRecords:
+        """The creates' idempotency records."""
+        return IdempotencyRecords(self.table)
+
+    @cached_property
     def requests(self) -> ChannelRequestStore:
         """Channel request records."""
-        return ChannelRequestStore(self.repository.table)
+        return ChannelRequestStore(self.table)
 
-    @property
+    @cached_property
     def state_changes(self) -> StateChangeStorage:
         """State changes with their sessions and counters, and IVS's event markers."""
-        return StateChangeStorage(self.repository.table)
+        return StateChangeStorage(self.table)
 
-    @property
+    @cached_property
     def approval_keys(self) -> ApprovalKeys:
         """The approvals' idempotency records."""
-        return ApprovalKeys(self.repository.table)
+        return ApprovalKeys(self.table)
 
-    @property
+    @cached_property
     def stream_claims(self) -> StreamClaims:
         """Each IVS stream's claim on its session (docs/broadcasts.md)."""
-        return StreamClaims(self.repository.table)
+        return StreamClaims(self.table)
 
-    @property
+    @cached_property
     def live_notes(self) -> LiveNotes:
         """The live-state check's notes on LIVE channels."""
-        return LiveNotes(self.repository.table)
+        return LiveNotes(self.table)
 
-    @property
+    @cached_property
     def stream_key_records(self) -> StreamKeyRecords:
         """Stream keys on the channel and assignment records, under the key-change lease."""
-        return StreamKeyRecords(self.repository.table)
+        return StreamKeyRecords(self.table)
 
-    @property
+    @cached_property
     def slots(self) -> SlotStore:
         """Slots of shared channels' schedules, and each channel's schedule version (docs/schedules.md)."""
-        return SlotStore(self.repository.table)
+        return SlotStore(self.table)

@@ -42,7 +42,7 @@ class ChannelGone(LookupError):
 
 
 def _read(backend: ChannelsBackend, channel_id: str) -> Channel:
-    channel = backend.repository.get_channel(channel_id)
+    channel = backend.channels.get_channel(channel_id)
     if channel is None:
         raise ChannelGone(f"channel {channel_id} disappeared while its IVS stream was applied")
     return channel

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.model import Assignment, ChannelState
-from data.repository import ChannelPage
+from data.channels import ChannelPage
 from services.backend import ChannelsBackend
 
 
@@ -27,13 +27,12 @@ def read_page_with_assignments(
 ) -> PageWithAssignments:
     """Blocking. A failed assignment read is not raised here (the page still answers): each channel's
     `assignments` field then loads for itself and raises the error at its own path."""
-    repository = backend.repository
-    page = repository.list_channels(state, first, after)
+    page = backend.channels.list_channels(state, first, after)
     hosts = sorted({host for found, _ in page.channels for host in found.assigned_host_ids})
     if not hosts:
         return PageWithAssignments(page, {})
     try:
-        found = repository.get_assignments(hosts)
+        found = backend.assignments.get_assignments(hosts)
     except Exception:  # noqa: BLE001 (raised again, located, by the fields that load for themselves)
         return PageWithAssignments(page, None)
     return PageWithAssignments(page, {host: found.get(host) for host in hosts})

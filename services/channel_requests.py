@@ -33,7 +33,7 @@ def request_channel(backend: ChannelsBackend, caller: Caller, draft: ChannelRequ
     (see ChannelRequestStore.add for why that is enough: the approval's write is conditional)."""
     draft = validate_draft(draft)
     require_may_request_channel(caller)
-    holding = backend.repository.get_assignment(caller.user_id)
+    holding = backend.assignments.get_assignment(caller.user_id)
     if holding is not None:
         raise Conflict(f"You already hold a channel ('{holding.channel_id}'); a host holds at most one.")
     request = new_request(str(uuid.uuid4()), caller.user_id, draft, backend.clock())

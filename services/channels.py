@@ -32,20 +32,19 @@ from domain.model import (
 )
 from domain.naming import ivs_channel_name
 from domain.validation import validate_identifier, validate_new_channel
-from data.repository import (
+from data.assignments import (
     AlongsideChanged,
     AssignmentGone,
-    CapacityFull,
     ChannelIsLive,
     ChannelUnavailable,
     HostAlreadyAssigned,
-    IdempotencyKeyTaken,
-    IdempotencyRecord,
-    StaleChannel,
 )
+from data.capacity import CapacityFull
+from data.idempotency import IdempotencyKeyTaken, IdempotencyRecord
+from data.state_changes import StaleChannel
 from data.stream_claims import SessionChanged
 from services import stream_control
-from services.slots import cancel_every_slot, live_slot_check, slots_cancelled_with
+from services.slots import add_slots_cancelled_to, cancel_every_slot, live_slot_check
 from services.backend import ChannelsBackend
 from services.transitions import applied, wait_briefly
 
@@ -59,7 +58,7 @@ STATE_CHANGE_ATTEMPTS = 5
 
 
 def read_capacity(backend: ChannelsBackend) -> Capacity:
-    return compute_capacity(backend.channel_limit, backend.repository.read_capacity_counts())
+    return compute_capacity(backend.channel_limit, backend.capacity.read_capacity_counts())
 
 
 def create_channel(backend: ChannelsBackend, caller: Caller, request: NewChannelRequest) -> Channel:
@@ -79,7 +78,7 @@ def create_channel(backend: ChannelsBackend, caller: Caller, request: NewChannel
     key = request.idempotency_key
     for attempt in range(IDEMPOTENT_WAIT_POLLS):
         if key is not None:
-            record = backend.repository.get_idempotency_record(key, backend.clock())
+            record = backend.idempotency_records.get_idempotency_record(key, backend.clock())
             if record is not None:
                 replayed = _replay(backend, record, request)
                 if replayed is not None:
@@ -101,20 +100,19 @@ def _replay(backend: ChannelsBackend, record: IdempotencyRecord, request: NewCha
         )
     if not record.complete:
         return None
-    channel = backend.repository.get_channel(record.channel_id)
+    channel = backend.channels.get_channel(record.channel_id)
     if channel is None:
         raise NotFound(f"The channel made with idempotencyKey '{record.key}' no longer exists.")
     return channel
 
 
 def _create_new(backend: ChannelsBackend, request: NewChannelRequest) -> Channel:
-    repository = backend.repository
     channel_id = str(uuid.uuid4())
     now = backend.clock()
     key = request.idempotency_key
     ivs_name = ivs_channel_name(request.name, channel_id)
     try:
-        repository.reserve_channel_slot(
+        backend.capacity.reserve_channel_slot(
             channel_id,
             backend.channel_limit,
             now,
@@ -138,7 +136,7 @@ def _create_new(backend: ChannelsBackend, request: NewChannelRequest) -> Channel
             tags={SERVICE_TAG: "shelcaster-channels", CHANNEL_ID_TAG: channel_id},
         )
     except BaseException:
-        repository.release_channel_slot(channel_id, key)
+        backend.capacity.release_channel_slot(channel_id, key)
         raise
 
     try:
@@ -166,7 +164,7 @@ def _create_new(backend: ChannelsBackend, request: NewChannelRequest) -> Channel
         sealed_stream_key=sealed,
     )
     try:
-        repository.save_new_channel(channel, key)
+        backend.channels.save_new_channel(channel, key)
     except BaseException as exc:
         _compensate_failed_save(backend, channel.arn, channel.id, key)
         if isinstance(exc, ChannelsError) or not isinstance(exc, Exception):
@@ -190,7 +188,7 @@ def _compensate_failed_save(backend: ChannelsBackend, arn: str, channel_id: str,
         # Logged with the tag that ties it to this create, for the operator to delete by hand.
         log.exception("orphaned IVS channel %s (tag %s=%s) could not be deleted", arn, CHANNEL_ID_TAG, channel_id)
     try:
-        backend.repository.release_channel_slot(channel_id, key)
+        backend.capacity.release_channel_slot(channel_id, key)
     except Exception:
         log.exception("capacity slot of channel %s could not be released", channel_id)
 
@@ -205,26 +203,25 @@ def assign_channel(
     validate_identifier("channelId", channel_id)
     validate_identifier("hostUserId", host_user_id)
     require_grant(caller, "assignChannel")
-    repository = backend.repository
-    channel = repository.get_channel(channel_id)
+    channel = backend.channels.get_channel(channel_id)
     if channel is None:
         raise NotFound(f"Channel '{channel_id}' does not exist.")
-    existing = repository.get_assignment(host_user_id)
+    existing = backend.assignments.get_assignment(host_user_id)
     if existing is not None:
         return _existing_assignment(existing, channel_id), channel
     if channel.assignment_model is AssignmentModel.HOST_OWNED and channel.assigned_host_ids:
         raise _host_owned_conflict(channel)
     assignment = new_assignment(backend, channel, host_user_id, caller.user_id)
     try:
-        repository.add_assignment(assignment, channel)
+        backend.assignments.add_assignment(assignment, channel)
     except HostAlreadyAssigned:
         # A concurrent request assigned this host first.
-        concurrent = repository.get_assignment(host_user_id)
+        concurrent = backend.assignments.get_assignment(host_user_id)
         if concurrent is None:
             raise Conflict(f"Host '{host_user_id}' was assigned and unassigned concurrently; retry.") from None
         return _existing_assignment(concurrent, channel_id), with_host(channel, host_user_id)
     except ChannelUnavailable:
-        current = repository.get_channel(channel_id)
+        current = backend.channels.get_channel(channel_id)
         if current is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.") from None
         if current.assignment_model is AssignmentModel.HOST_OWNED and current.assigned_host_ids:
@@ -272,18 +269,18 @@ def unassign_channel(backend: ChannelsBackend, caller: Caller, channel_id: str, 
     validate_identifier("channelId", channel_id)
     validate_identifier("hostUserId", host_user_id)
     require_grant(caller, "unassignChannel")
-    repository = backend.repository
-    assignment = repository.get_assignment(host_user_id)
+    assignment = backend.assignments.get_assignment(host_user_id)
     if assignment is None or assignment.channel_id != channel_id:
         raise NotFound(f"Host '{host_user_id}' is not assigned to channel '{channel_id}'.")
-    channel = repository.get_channel(channel_id)
+    channel = backend.channels.get_channel(channel_id)
     live = Conflict(f"Channel '{channel_id}' is LIVE; set it IDLE before unassigning hosts.")
     if channel is not None and channel.state is ChannelState.LIVE:
         raise live
     for _ in range(STATE_CHANGE_ATTEMPTS):
         try:
-            repository.remove_assignment(assignment, channel_exists=channel is not None,
-                                         alongside=slots_cancelled_with(backend, channel, host_user_id))
+            backend.assignments.remove_assignment(
+                assignment, channel_exists=channel is not None,
+                alongside=lambda unit: add_slots_cancelled_to(unit, backend, channel, host_user_id))
         except AssignmentGone:
             raise NotFound(f"Host '{host_user_id}' is not assigned to channel '{channel_id}'.") from None
         except ChannelIsLive:
@@ -311,14 +308,13 @@ def set_channel_state(
         validate_identifier("sessionId", session_id)
     if host_user_id is not None:
         validate_identifier("hostUserId", host_user_id)
-    repository = backend.repository
     own_assignment = (
-        repository.get_assignment(caller.user_id) if needs_own_assignment(caller, "setChannelState") else None
+        backend.assignments.get_assignment(caller.user_id) if needs_own_assignment(caller, "setChannelState") else None
     )
     require_may_set_state(caller, own_assignment, channel_id, target)
     stopped_stream = False
     for _ in range(STATE_CHANGE_ATTEMPTS):
-        channel = repository.get_channel(channel_id)
+        channel = backend.channels.get_channel(channel_id)
         if channel is None:
             raise NotFound(f"Channel '{channel_id}' does not exist.")
         require_may_leave_offline(caller, channel, target)
@@ -369,7 +365,7 @@ def delete_channel(backend: ChannelsBackend, caller: Caller, channel_id: str) ->
     """
     validate_identifier("id", channel_id)
     require_grant(caller, "deleteChannel")
-    channel = backend.repository.get_channel(channel_id)
+    channel = backend.channels.get_channel(channel_id)
     if channel is None:
         raise NotFound(f"Channel '{channel_id}' does not exist.")
     if channel.state is not ChannelState.OFFLINE:
@@ -381,7 +377,7 @@ def delete_channel(backend: ChannelsBackend, caller: Caller, channel_id: str) ->
     cancel_every_slot(backend, channel_id)
     backend.ivs.delete_channel(channel.arn)
     try:
-        backend.repository.delete_channel_record(channel_id)
+        backend.channels.delete_channel_record(channel_id)
     except StaleChannel:
         raise Conflict(
             f"Channel '{channel_id}' changed while it was being deleted (its IVS channel is gone); "

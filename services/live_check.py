@@ -58,7 +58,7 @@ def _live_channels(backend: ChannelsBackend) -> list[Channel]:
     found: list[Channel] = []
     after: str | None = None
     while True:
-        page = backend.repository.list_channels(ChannelState.LIVE, PAGE, after)
+        page = backend.channels.list_channels(ChannelState.LIVE, PAGE, after)
         found.extend(channel for channel, _ in page.channels)
         if not page.has_next_page or not page.channels:
             return found
@@ -80,7 +80,7 @@ def check_live(backend: ChannelsBackend) -> LiveCheckReport:
         if stream is not None:
             if not carries_stream(channel, stream.stream_id):
                 _report_stream(backend, channel.id, stream, report)
-                channel = backend.repository.get_channel(channel.id) or channel
+                channel = backend.channels.get_channel(channel.id) or channel
             if notes.note_seen(channel.id, channel.current_session_id, now):
                 report.seen.append(channel.id)
             continue

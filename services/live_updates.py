@@ -202,7 +202,7 @@ class ChannelEventHub:
         try:
             await self._reader_began()
             if grant.own_only:
-                assignment = await to_thread.run_sync(self.backend.repository.get_assignment, caller.user_id)
+                assignment = await to_thread.run_sync(self.backend.assignments.get_assignment, caller.user_id)
                 if subscriber.assignment is None:
                     subscriber.assignment = assignment
         except BaseException:
@@ -360,7 +360,7 @@ class ChannelEventHub:
         image = self._images.get(channel_id)
         if image is not None:
             return channel_from_item(image)
-        return await to_thread.run_sync(self.backend.repository.get_channel, channel_id)
+        return await to_thread.run_sync(self.backend.channels.get_channel, channel_id)
 
     def _remember(self, channel_id: str, image: Mapping[str, Any]) -> None:
         self._images[channel_id] = image

@@ -25,7 +25,7 @@ from domain.capacity import CapacityCounts
 from domain.model import Channel, ChannelState
 from domain.sessions import SessionEndReason
 from domain.state_machine import plan_state_change
-from data.repository import PendingCreate
+from data.capacity import PendingCreate
 from data.state_changes import StaleChannel
 from services import stream_control
 from services.approvals import interrupted_approvals, withdraw_interrupted
@@ -72,14 +72,14 @@ class ReconcileReport:
 def reconcile(
     backend: ChannelsBackend, entity_index: str, *, apply: bool, stale_after: timedelta = DEFAULT_STALE_AFTER
 ) -> ReconcileReport:
-    repository, ivs = backend.repository, backend.ivs
+    ivs = backend.ivs
     now = backend.clock()
     report = ReconcileReport()
     ivs_channels = {summary.arn: summary for summary in ivs.list_channels()}
-    records = repository.list_channel_records(entity_index)
+    records = backend.channels.list_channel_records(entity_index)
     record_arns = {channel.arn for channel in records}
     record_ids = {channel.id for channel in records}
-    pending = {create.channel_id: create for create in repository.list_pending_creates(entity_index)}
+    pending = {create.channel_id: create for create in backend.capacity.list_pending_creates(entity_index)}
 
     # IVS channels nobody knows of
     for arn, summary in ivs_channels.items():
@@ -110,7 +110,7 @@ def reconcile(
         finding = Finding("stale-pending-create", channel_id, f"'{create.channel_name}' pending since {create.created_at}", "release its capacity slot")
         report.findings.append(finding)
         if apply:
-            repository.release_channel_slot(channel_id, create.idempotency_key)
+            backend.capacity.release_channel_slot(channel_id, create.idempotency_key)
             finding.applied = True
 
     # Approvals interrupted between their create and their assignment
@@ -151,10 +151,10 @@ def reconcile(
 
     # Counters, recounted after the repairs above
     if apply:
-        records = repository.list_channel_records(entity_index)
-        pending = {create.channel_id: create for create in repository.list_pending_creates(entity_index)}
+        records = backend.channels.list_channel_records(entity_index)
+        pending = {create.channel_id: create for create in backend.capacity.list_pending_creates(entity_index)}
     expected = _count(records, pending)
-    counter = repository.read_counter_item()
+    counter = backend.capacity.read_counter_item()
     actual_used = int(counter["used"]) if counter and "used" in counter else None
     actual = CapacityCounts(
         used=actual_used or 0,
@@ -178,7 +178,7 @@ def reconcile(
         return report
     report.findings.append(finding)
     if apply:
-        finding.applied = repository.set_counters(actual_used, expected)
+        finding.applied = backend.capacity.set_counters(actual_used, expected)
         if not finding.applied:
             finding.action += " (changed meanwhile: run again)"
     return report

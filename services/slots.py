@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from domain.access import (
     Caller,
@@ -39,12 +38,12 @@ from domain.slots import (
 from domain.validation import validate_identifier, validate_page_size
 from data.slots import (
     CANCEL_ITEMS,
-    TRANSACTION_ITEMS_MAX,
     HostNotAssigned,
     ScheduleChanged,
     SlotChanged,
     SlotPage,
 )
+from data.unit_of_work import TRANSACTION_ITEMS_MAX, UnitOfWork
 from services.backend import ChannelsBackend
 from services.transitions import wait_briefly
 
@@ -71,7 +70,7 @@ class SlotBooking:
 
 
 def _own_assignment(backend: ChannelsBackend, caller: Caller, operation: str) -> Assignment | None:
-    return backend.repository.get_assignment(caller.user_id) if needs_own_assignment(caller, operation) else None
+    return backend.assignments.get_assignment(caller.user_id) if needs_own_assignment(caller, operation) else None
 
 
 def _not_assigned(host_user_id: str, channel_id: str) -> BadUserInput:
@@ -88,7 +87,7 @@ def book_slot(backend: ChannelsBackend, caller: Caller, booking: SlotBooking) ->
     title = validate_title(booking.title)
     host = require_may_book(caller, _own_assignment(backend, caller, "bookSlot"), booking.channel_id,
                             booking.host_user_id)
-    channel = backend.repository.get_channel(booking.channel_id)
+    channel = backend.channels.get_channel(booking.channel_id)
     if channel is None:
         raise NotFound(f"Channel '{booking.channel_id}' does not exist.")
     if channel.assignment_model is not AssignmentModel.SHARED:
@@ -189,8 +188,9 @@ def my_slots(backend: ChannelsBackend, caller: Caller, start: datetime | None, e
     return backend.slots.host_page(caller.user_id, start, end, first, after)
 
 
-def slots_cancelled_with(backend: ChannelsBackend, channel: Channel | None, host_user_id: str) -> list[dict[str, Any]]:
-    """What an unassignment writes in its own transaction: the host's slots on the channel that have
+def add_slots_cancelled_to(unit: UnitOfWork, backend: ChannelsBackend, channel: Channel | None,
+                           host_user_id: str) -> None:
+    """What an unassignment writes in its own transaction (`unit`): the host's slots on the channel that have
     not ended, cancelled, conditional on the channel's schedule as read (a booking racing the
     unassignment either commits first, and is cancelled on the retry, or finds no assignment).
 
@@ -198,7 +198,7 @@ def slots_cancelled_with(backend: ChannelsBackend, channel: Channel | None, host
     cancelled first, in transactions of their own (docs/schedules.md); if the unassignment then fails
     (the channel went LIVE), those stay cancelled."""
     if channel is None or channel.assignment_model is not AssignmentModel.SHARED:
-        return []
+        return
     slots = backend.slots
     now = backend.clock()
     version = slots.schedule_version(channel.id)
@@ -207,8 +207,9 @@ def slots_cancelled_with(backend: ChannelsBackend, channel: Channel | None, host
     if len(theirs) > fits:
         slots.cancel_all(theirs[fits:], now)
         theirs = theirs[:fits]
-    return [slots.schedule_unchanged(channel.id, version),
-            *(entry for slot in theirs for entry in slots.cancel_entries(slot, now))]
+    slots.add_schedule_unchanged_to(unit, channel.id, version)
+    for slot in theirs:
+        slots.add_cancel_to(unit, slot, now)
 
 
 def cancel_every_slot(backend: ChannelsBackend, channel_id: str) -> list[Slot]:

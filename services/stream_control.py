@@ -31,7 +31,7 @@ ATTEMPTS = 5
 
 
 def _read(backend: ChannelsBackend, channel_id: str) -> Channel:
-    channel = backend.repository.get_channel(channel_id)
+    channel = backend.channels.get_channel(channel_id)
     if channel is None:
         raise NotFound(f"Channel '{channel_id}' does not exist.")
     return channel
@@ -44,7 +44,7 @@ def _records(backend: ChannelsBackend) -> StreamKeyRecords:
 def _hosts(backend: ChannelsBackend, channel: Channel) -> tuple[str, ...]:
     if not channel.assigned_host_ids:
         return ()
-    return hosts_of(channel, backend.repository.get_assignments(sorted(channel.assigned_host_ids)))
+    return hosts_of(channel, backend.assignments.get_assignments(sorted(channel.assigned_host_ids)))
 
 
 def _in_progress(channel_id: str) -> Conflict:
@@ -85,7 +85,7 @@ def rotate_stream_key(backend: ChannelsBackend, caller: Caller, channel_id: str)
     after a minute; `reconcile` gives any keyless channel that is not OFFLINE a new key.
     """
     validate_identifier("channelId", channel_id)
-    own = backend.repository.get_assignment(caller.user_id) if needs_own_assignment(caller, "rotateStreamKey") else None
+    own = backend.assignments.get_assignment(caller.user_id) if needs_own_assignment(caller, "rotateStreamKey") else None
     require_may_rotate_stream_key(caller, own, channel_id)
     channel = _read(backend, channel_id)
     if channel.state is ChannelState.LIVE:

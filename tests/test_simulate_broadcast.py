@@ -47,12 +47,12 @@ class Broadcast:
         self.at_poll.get(len(self.sleeps), lambda: None)()
 
     def state(self) -> ChannelState:
-        stored = self.service.backend.repository.get_channel(self.channel["id"])
+        stored = self.service.backend.channels.get_channel(self.channel["id"])
         assert stored is not None
         return stored.state
 
     def total_broadcasts(self) -> int:
-        stored = self.service.backend.repository.get_channel(self.channel["id"])
+        stored = self.service.backend.channels.get_channel(self.channel["id"])
         assert stored is not None
         return stored.stats.total_broadcasts
 

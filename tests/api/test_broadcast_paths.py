@@ -177,7 +177,7 @@ async def test_a_lost_session_ends_when_ivs_last_saw_it_and_its_minutes_agree(
 ) -> None:
     stand_in.connect_encoder(channel["streamKey"])
     check_live(service.backend)
-    live = service.backend.repository.get_channel(channel["id"])
+    live = service.backend.channels.get_channel(channel["id"])
     assert live is not None and live.live_since is not None
     seen_at = live.live_since + timedelta(minutes=12)
     check_live(dataclasses.replace(service.backend, clock=lambda: seen_at))

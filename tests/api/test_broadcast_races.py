@@ -57,7 +57,7 @@ def test_the_same_stream_start_delivered_eight_times_at_once_opens_one_session(
     race(*[lambda: outcomes.append(apply_ivs_event(service.backend, start)) for _ in range(8)])
 
     assert outcomes.count("went LIVE") == 1
-    after = service.backend.repository.get_channel(channel.id)
+    after = service.backend.channels.get_channel(channel.id)
     assert after is not None and (after.state, after.stats.total_broadcasts) == (ChannelState.LIVE, 1)
     assert [found.stream_id for found in sessions_of(service, channel.id)] == [stream_id]
 
@@ -73,7 +73,7 @@ def test_the_stream_start_racing_the_check_and_a_caller_opens_one_session(
 
     [session] = sessions_of(service, channel.id)
     assert session.stream_id == stream_id and session.ended_at is None
-    after = service.backend.repository.get_channel(channel.id)
+    after = service.backend.channels.get_channel(channel.id)
     assert after is not None and after.stats.total_broadcasts == 1
 
 
@@ -92,7 +92,7 @@ def test_stop_broadcast_racing_stream_end_and_the_check_counts_the_broadcast_onc
          lambda: apply_ivs_event(service.backend, end), lambda: check_live(later),
          tolerated=(InvalidStateTransition, Conflict))
 
-    after = service.backend.repository.get_channel(channel.id)
+    after = service.backend.channels.get_channel(channel.id)
     assert after is not None and (after.state, after.stats.total_broadcasts) == (ChannelState.IDLE, 1)
     [session] = sessions_of(service, channel.id)
     assert session.end_reason is not None and session.ended_at is not None

@@ -262,7 +262,7 @@ async def test_unexpected_error_is_masked_and_logged_with_the_request_id(
     def broken() -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(service.backend.repository, "read_capacity_counts", broken)
+    monkeypatch.setattr(service.backend.capacity, "read_capacity_counts", broken)
     with caplog.at_level(logging.ERROR, logger="shelcaster.channels.errors"):
         response = await http.post(
             "/graphql", json={"query": queries.CAPACITY}, headers={"Authorization": f"Bearer {admin}"}

@@ -67,7 +67,7 @@ async def test_a_lost_stream_end_goes_idle_with_reason_lost_after_two_checks(
     channel = await create(gql, admin)
     stand_in.connect_encoder(channel["streamKey"])
     check_live(service.backend)  # LIVE from the stream's start
-    started = service.backend.repository.get_channel(channel["id"])
+    started = service.backend.channels.get_channel(channel["id"])
     assert started is not None and started.live_since is not None
     seen_at = started.live_since + timedelta(minutes=10)
     check_live(dataclasses.replace(service.backend, clock=lambda: seen_at))  # seen streaming at +10 min
@@ -112,8 +112,8 @@ async def test_stop_broadcast_racing_the_check_counts_the_broadcast_once(
         race(lambda: stop_broadcast(service.backend, ADMIN, channel["id"]), lambda: check_live(service.backend),
              tolerated=(InvalidStateTransition,))
 
-        after = service.backend.repository.get_channel(channel["id"])
+        after = service.backend.channels.get_channel(channel["id"])
         assert after is not None and after.state is ChannelState.IDLE and after.stats.total_broadcasts == 1
         edges = (await gql(SESSIONS, {"id": channel["id"]}, token=admin))["data"]["channel"]["sessions"]["edges"]
         assert len(edges) == 1 and edges[0]["node"]["endReason"] in ("STOPPED_BY_ADMIN", "LOST")
-    assert service.backend.repository.read_capacity_counts().by_state[ChannelState.LIVE] == 0
+    assert service.backend.capacity.read_capacity_counts().by_state[ChannelState.LIVE] == 0

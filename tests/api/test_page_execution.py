@@ -186,10 +186,10 @@ async def test_stream_keys_and_loaded_assignments_answer_without_awaiting(
     from schema.context import Context
 
     shared, owned, _ = three_channels
-    channels = service.backend.repository.get_channels([shared, owned])
+    channels = service.backend.channels.get_channels([shared, owned])
 
     def context_of(caller: Caller) -> Context:
-        return Context(request_id="t", backend=service.backend, loaders=build_loaders(service.backend.repository),
+        return Context(request_id="t", backend=service.backend, loaders=build_loaders(service.backend.channels, service.backend.assignments),
                        caller=caller)
 
     admin = context_of(Caller("an-admin", is_admin=True))

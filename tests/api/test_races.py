@@ -135,7 +135,7 @@ async def test_parallel_assign_and_unassign_keep_the_channel_and_host_records_in
         *(gql(op, {"channelId": channel["id"], "hostUserId": "h1"}, token=admin) for op in operations)
     )
     # The channel record's host set and the host's assignment record agree, whichever request won last.
-    stored = service.backend.repository.get_channel(channel["id"])
-    held = service.backend.repository.get_assignment("h1")
+    stored = service.backend.channels.get_channel(channel["id"])
+    held = service.backend.assignments.get_assignment("h1")
     assert stored is not None
     assert stored.assigned_host_ids == (frozenset({"h1"}) if held else frozenset())

@@ -68,7 +68,7 @@ async def test_a_host_without_a_slot_on_a_scheduled_channel_cannot_go_live(
         "before its start and after its end); book one with bookSlot."
     )
     assert booked_host not in result["errors"][0]["message"]
-    assert service.backend.repository.get_channel(channel.id).state is ChannelState.IDLE  # type: ignore[union-attr]
+    assert service.backend.channels.get_channel(channel.id).state is ChannelState.IDLE  # type: ignore[union-attr]
 
 
 async def test_a_host_in_their_slot_goes_live_in_it(gql: GraphQLClient, service: Service, tokens: TokenFactory) -> None:
@@ -250,4 +250,4 @@ def test_unassigning_a_host_with_more_slots_than_a_transaction_holds_cancels_the
     unassign_channel(service.backend, ADMIN, channel.id, host)
 
     assert service.backend.slots.all_ending_after(channel.id, minute()) == [kept]
-    assert service.backend.repository.get_assignment(host) is None
+    assert service.backend.assignments.get_assignment(host) is None

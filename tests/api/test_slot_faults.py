@@ -67,5 +67,5 @@ async def test_an_unassignment_whose_transaction_fails_keeps_the_host_and_their_
     with Fault(service.clients.dynamodb, "TransactWriteItems", "InternalServerError"):
         result = await gql(queries.UNASSIGN, {"channelId": channel_id, "hostUserId": host}, token=admin)
     assert error_codes(result) == ["UPSTREAM_ERROR"]
-    assert service.backend.repository.get_assignment(host) is not None
+    assert service.backend.assignments.get_assignment(host) is not None
     assert await schedule_of(gql, admin, channel_id) == [at(tomorrow(10))]

@@ -99,7 +99,7 @@ def test_a_booking_racing_its_hosts_unassignment_leaves_no_slot_for_an_unassigne
     race(booking, lambda: unassign_channel(service.backend, ADMIN, channel.id, host))
 
     assert outcomes in (["booked"], ["not assigned"])
-    assert service.backend.repository.get_assignment(host) is None
+    assert service.backend.assignments.get_assignment(host) is None
     assert [slot for slot in live_slots(service.backend, channel.id) if slot.host_user_id == host] == []
 
 

@@ -79,7 +79,7 @@ async def test_stop_broadcast_ends_the_stream_and_a_late_stream_end_counts_nothi
     assert stand_in.stream_of(channel["arn"]) is None
     late_end = ivs_event("ivs_stream_end", channel["arn"], stream_id, format_timestamp(utc_now()))
     assert apply_ivs_event(service.backend, late_end) == "noted: the channel is not LIVE with this stream"
-    after = service.backend.repository.get_channel(channel["id"])
+    after = service.backend.channels.get_channel(channel["id"])
     assert after is not None and after.stats.total_broadcasts == 1 and after.stats.total_streaming_minutes < 1
     [session] = (await gql(SESSIONS, {"id": channel["id"]}, token=admin))["data"]["channel"]["sessions"]["edges"]
     assert session["node"]["endReason"] == "STOPPED_BY_ADMIN"
@@ -113,12 +113,12 @@ async def test_stop_broadcast_racing_stream_end_counts_the_broadcast_once(
         race(lambda: stop_broadcast(service.backend, ADMIN, channel["id"]), lambda: apply_ivs_event(service.backend, end),
              tolerated=(InvalidStateTransition,))
 
-        after = service.backend.repository.get_channel(channel["id"])
+        after = service.backend.channels.get_channel(channel["id"])
         assert after is not None and after.state is ChannelState.IDLE and after.stats.total_broadcasts == 1
         edges = (await gql(SESSIONS, {"id": channel["id"]}, token=admin))["data"]["channel"]["sessions"]["edges"]
         assert len(edges) == 1 and edges[0]["node"]["endReason"] in ("STOPPED_BY_ADMIN", "STREAM_ENDED")
         assert edges[0]["node"]["durationMinutes"] == pytest.approx(after.stats.total_streaming_minutes)
-    assert service.backend.repository.read_capacity_counts().by_state[ChannelState.LIVE] == 0
+    assert service.backend.capacity.read_capacity_counts().by_state[ChannelState.LIVE] == 0
 
 
 # rotateStreamKey
@@ -137,7 +137,7 @@ async def test_rotate_replaces_the_key_everywhere_and_the_old_key_is_refused(
     assert new_key and new_key != channel["streamKey"]
     assert ivs_keys(service, channel["arn"]) == [new_key]
     assert (await gql(queries.MY_CHANNEL, token=host))["data"]["myChannel"]["channel"]["streamKey"] == new_key
-    assignment = service.backend.repository.get_assignment("host-1")
+    assignment = service.backend.assignments.get_assignment("host-1")
     assert assignment is not None and assignment.stream_key == new_key
     with pytest.raises(PermissionError):
         stand_in.connect_encoder(channel["streamKey"])
@@ -175,7 +175,7 @@ async def test_rotate_racing_rotate_leaves_one_key_that_the_records_hold(
     assert all(c in ([], ["CONFLICT"]) for c in codes) and [] in codes
     [ivs_key] = ivs_keys(service, channel["arn"])
     assert await channel_key(gql, admin, channel["id"]) == ivs_key
-    assignment = service.backend.repository.get_assignment("host-1")
+    assignment = service.backend.assignments.get_assignment("host-1")
     assert assignment is not None and assignment.stream_key == ivs_key
 
 
@@ -209,7 +209,7 @@ async def test_an_interrupted_rotation_is_repaired_by_reconcile_after_its_lease_
     gql: GraphQLClient, admin: str, service: Service, settings: Any
 ) -> None:
     channel = await create(gql, admin)
-    record = service.backend.repository.get_channel(channel["id"])
+    record = service.backend.channels.get_channel(channel["id"])
     assert record is not None
     # A crash right after step 1: lease taken, key cleared, nothing else.
     StreamKeyRecords(service.table).begin_key_change(record, (), "crashed", service.backend.clock())
@@ -244,7 +244,7 @@ async def test_offline_stops_the_stream_and_leaves_no_key_and_idle_issues_a_new_
     assert ivs_keys(service, channel["arn"]) == []
     with pytest.raises(PermissionError):
         stand_in.connect_encoder(channel["streamKey"])
-    assignment = service.backend.repository.get_assignment("host-1")
+    assignment = service.backend.assignments.get_assignment("host-1")
     assert assignment is not None and assignment.stream_key is None
 
     idle = await set_state(gql, admin, channel["id"], "IDLE")
@@ -306,7 +306,7 @@ async def test_assign_racing_rotate_never_leaves_an_assignment_with_a_dead_key(
         )
         assert all(error_codes(result) in ([], ["CONFLICT"]) for result in results)
         [ivs_key] = ivs_keys(service, channel["arn"])
-        assignment = service.backend.repository.get_assignment(f"host-{n}")
+        assignment = service.backend.assignments.get_assignment(f"host-{n}")
         assert assignment is None or assignment.stream_key in (ivs_key, None)
         if assignment is not None and assignment.stream_key is None:
             # Assigned while the key was cleared: the rotation's write gave it the key, or reconcile does.

@@ -12,8 +12,8 @@ import data.dynamo
 from data.clients import AwsClients, AwsConnection, build_clients
 from data.dynamo import DynamoTable
 from data.provisioning import provision
-from data.repository import ChannelRepository
-from tests.data.table_setup import ENTITY_INDEX, STUBBED_TABLE
+from services.backend import ChannelsBackend
+from tests.data.table_setup import ENTITY_INDEX, STUBBED_TABLE, stores_of
 from tests.dynamodb_rules import CapacityModeRules
 
 
@@ -41,9 +41,9 @@ def table(clients: AwsClients, table_name: str) -> DynamoTable:
 
 
 @pytest.fixture
-def repository(table: DynamoTable) -> ChannelRepository:
+def stores(table: DynamoTable) -> ChannelsBackend:
     provision(table, ENTITY_INDEX)
-    return ChannelRepository(table)
+    return stores_of(table)
 
 
 @pytest.fixture

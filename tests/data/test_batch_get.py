@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 
 import data.dynamo
 from data.dynamo import DynamoTable, to_dynamo
-from data.repository import ChannelRepository
+from services.backend import ChannelsBackend
 from domain.errors import UpstreamError
 from tests.data.table_setup import STUBBED_TABLE, store_channel
 
@@ -33,30 +33,30 @@ def batch_get_requests(client: Any, table_name: str) -> Iterator[list[int]]:
         client.meta.events.unregister("before-call.dynamodb.BatchGetItem", record_call)
 
 
-def test_get_channels_for_250_ids_makes_three_batch_get_calls(repository: ChannelRepository) -> None:
-    existing = [store_channel(repository) for _ in range(30)]
+def test_get_channels_for_250_ids_makes_three_batch_get_calls(stores: ChannelsBackend) -> None:
+    existing = [store_channel(stores) for _ in range(30)]
     missing = [str(uuid.uuid4()) for _ in range(220)]
 
-    with batch_get_requests(repository.table.client, repository.table.name) as calls:
-        found = repository.get_channels([channel.id for channel in existing] + missing)
+    with batch_get_requests(stores.table.client, stores.table.name) as calls:
+        found = stores.channels.get_channels([channel.id for channel in existing] + missing)
 
     assert calls == [100, 100, 50]
     assert found == {channel.id: channel for channel in existing}
 
 
-def test_get_channels_asks_once_for_an_id_given_twice(repository: ChannelRepository) -> None:
-    channel = store_channel(repository)
+def test_get_channels_asks_once_for_an_id_given_twice(stores: ChannelsBackend) -> None:
+    channel = store_channel(stores)
 
-    with batch_get_requests(repository.table.client, repository.table.name) as calls:
-        found = repository.get_channels([channel.id, channel.id])
+    with batch_get_requests(stores.table.client, stores.table.name) as calls:
+        found = stores.channels.get_channels([channel.id, channel.id])
 
     assert calls == [1]
     assert found == {channel.id: channel}
 
 
-def test_get_channels_of_no_ids_makes_no_call(repository: ChannelRepository) -> None:
-    with batch_get_requests(repository.table.client, repository.table.name) as calls:
-        found = repository.get_channels([])
+def test_get_channels_of_no_ids_makes_no_call(stores: ChannelsBackend) -> None:
+    with batch_get_requests(stores.table.client, stores.table.name) as calls:
+        found = stores.channels.get_channels([])
 
     assert (calls, found) == ([], {})
 

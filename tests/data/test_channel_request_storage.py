@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from data.state_changes import StateChangeStorage
-from data.approvals import ApprovalRefused, complete_approval, list_approval_keys, withdraw_channel
+from data.approvals import ApprovalRefused, complete_approval
 from data.channel_requests import AlreadyPending, ChannelRequestStore, NotPending
-from data.dynamo import TransactionCancelled
-from data.repository import ChannelRepository
+from data.unit_of_work import TransactionRefused
+from services.backend import ChannelsBackend
 from domain.channel_requests import (
     ChannelRequest,
     ChannelRequestDraft,
@@ -28,8 +27,8 @@ from tests.unit.builders import CREATED_AT, NOW, make_assignment, make_channel
 
 
 @pytest.fixture
-def store(repository: ChannelRepository) -> ChannelRequestStore:
-    return ChannelRequestStore(repository.table)
+def store(stores: ChannelsBackend) -> ChannelRequestStore:
+    return stores.requests
 
 
 def request_of(requester: str, n: int = 0, request_id: str | None = None) -> ChannelRequest:
@@ -66,9 +65,9 @@ def test_a_second_pending_request_of_a_requester_is_refused_and_not_counted(stor
 
 def test_a_request_id_is_written_once(store: ChannelRequestStore) -> None:
     store.add(request_of("p1", request_id="same"))
-    with pytest.raises(TransactionCancelled) as refused:  # by the record's own condition (not the guard's)
+    with pytest.raises(TransactionRefused) as refused:  # by the record's own condition (not the guard's)
         store.add(request_of("p2", request_id="same"))
-    assert refused.value.failed == {1}
+    assert refused.value.failed_parts == {"request"}
     assert (guard(store, "p2"), store.pending_count()) == (None, 1)
     assert store.get("same").requester_id == "p1"  # type: ignore[union-attr]
 
@@ -151,60 +150,60 @@ def test_own_requests_are_newest_first_and_at_most_fifty(store: ChannelRequestSt
 
 
 def approval_parts(
-    repository: ChannelRepository, store: ChannelRequestStore, **channel_fields: Any
+    stores: ChannelsBackend, store: ChannelRequestStore, **channel_fields: Any
 ) -> tuple[ChannelRequest, Channel, Decision]:
     request = request_of("p1")
     store.add(request)
-    channel = store_channel(repository, **channel_fields)
+    channel = store_channel(stores, **channel_fields)
     decision = plan_decision(request, ChannelRequestStatus.APPROVED, "admin-1", NOW, None, channel.id)
     return request, channel, decision
 
 
-def test_approval_assigns_and_decides_together(repository: ChannelRepository, store: ChannelRequestStore) -> None:
-    request, channel, decision = approval_parts(repository, store)
-    complete_approval(store, decision, make_assignment("p1", channel), channel)
-    assert repository.get_assignment("p1").channel_id == channel.id  # type: ignore[union-attr]
-    assert repository.get_channel(channel.id).assigned_host_ids == {"p1"}  # type: ignore[union-attr]
+def test_approval_assigns_and_decides_together(stores: ChannelsBackend, store: ChannelRequestStore) -> None:
+    request, channel, decision = approval_parts(stores, store)
+    complete_approval(store, stores.assignments, decision, make_assignment("p1", channel), channel)
+    assert stores.assignments.get_assignment("p1").channel_id == channel.id  # type: ignore[union-attr]
+    assert stores.channels.get_channel(channel.id).assigned_host_ids == {"p1"}  # type: ignore[union-attr]
     stored = store.get(request.id)
     assert (stored.status, stored.channel_id) == (ChannelRequestStatus.APPROVED, channel.id)  # type: ignore[union-attr]
     assert (guard(store, "p1"), store.pending_count()) == (None, 0)
 
 
 def test_approval_of_a_requester_assigned_meanwhile_writes_nothing(
-    repository: ChannelRepository, store: ChannelRequestStore
+    stores: ChannelsBackend, store: ChannelRequestStore
 ) -> None:
-    request, channel, decision = approval_parts(repository, store)
-    other = store_channel(repository)
-    repository.add_assignment(make_assignment("p1", other), other)
+    request, channel, decision = approval_parts(stores, store)
+    other = store_channel(stores)
+    stores.assignments.add_assignment(make_assignment("p1", other), other)
     with pytest.raises(ApprovalRefused) as refused:
-        complete_approval(store, decision, make_assignment("p1", channel), channel)
+        complete_approval(store, stores.assignments, decision, make_assignment("p1", channel), channel)
     assert refused.value.requester_assigned
-    assert repository.get_channel(channel.id).assigned_host_ids == frozenset()  # type: ignore[union-attr]
+    assert stores.channels.get_channel(channel.id).assigned_host_ids == frozenset()  # type: ignore[union-attr]
     assert store.get(request.id).status is ChannelRequestStatus.PENDING  # type: ignore[union-attr]
     assert store.pending_count() == 1
 
 
 def test_approval_onto_a_host_owned_channel_that_took_a_host_writes_nothing(
-    repository: ChannelRepository, store: ChannelRequestStore
+    stores: ChannelsBackend, store: ChannelRequestStore
 ) -> None:
-    request, channel, decision = approval_parts(repository, store, assignment_model=AssignmentModel.HOST_OWNED)
-    repository.add_assignment(make_assignment("someone", channel), channel)
+    request, channel, decision = approval_parts(stores, store, assignment_model=AssignmentModel.HOST_OWNED)
+    stores.assignments.add_assignment(make_assignment("someone", channel), channel)
     with pytest.raises(ApprovalRefused) as refused:
-        complete_approval(store, decision, make_assignment("p1", channel), channel)
+        complete_approval(store, stores.assignments, decision, make_assignment("p1", channel), channel)
     assert refused.value.channel_taken
-    assert repository.get_assignment("p1") is None
+    assert stores.assignments.get_assignment("p1") is None
     assert store.get(request.id).status is ChannelRequestStatus.PENDING  # type: ignore[union-attr]
 
 
 def test_approval_of_a_request_decided_meanwhile_writes_nothing(
-    repository: ChannelRepository, store: ChannelRequestStore
+    stores: ChannelsBackend, store: ChannelRequestStore
 ) -> None:
-    request, channel, decision = approval_parts(repository, store)
+    request, channel, decision = approval_parts(stores, store)
     store.decide(plan_decision(request, ChannelRequestStatus.CANCELLED, "p1", NOW, None))
     with pytest.raises(ApprovalRefused) as refused:
-        complete_approval(store, decision, make_assignment("p1", channel), channel)
+        complete_approval(store, stores.assignments, decision, make_assignment("p1", channel), channel)
     assert refused.value.request_not_pending
-    assert repository.get_assignment("p1") is None
+    assert stores.assignments.get_assignment("p1") is None
     assert store.get(request.id).status is ChannelRequestStatus.CANCELLED  # type: ignore[union-attr]
     assert store.pending_count() == 0
 
@@ -212,44 +211,44 @@ def test_approval_of_a_request_decided_meanwhile_writes_nothing(
 # Withdrawing an approval's channel
 
 
-def made_by_approval(repository: ChannelRepository, key: str = "channelRequest:req-1") -> Channel:
+def made_by_approval(stores: ChannelsBackend, key: str = "channelRequest:req-1") -> Channel:
     channel = make_channel(id="ch-approved")
-    repository.reserve_channel_slot(channel.id, ROOMY_LIMIT, NOW, (key, "fingerprint"))
-    repository.save_new_channel(channel, key)
+    stores.capacity.reserve_channel_slot(channel.id, ROOMY_LIMIT, NOW, (key, "fingerprint"))
+    stores.channels.save_new_channel(channel, key)
     return channel
 
 
-def test_withdrawing_frees_record_slot_and_key(repository: ChannelRepository) -> None:
-    channel = made_by_approval(repository)
-    assert [(k.request_id, k.channel_id, k.complete) for k in list_approval_keys(repository.table, ENTITY_INDEX)] == [
+def test_withdrawing_frees_record_slot_and_key(stores: ChannelsBackend) -> None:
+    channel = made_by_approval(stores)
+    assert [(k.request_id, k.channel_id, k.complete) for k in stores.approval_keys.list(ENTITY_INDEX)] == [
         ("req-1", channel.id, True)
     ]
-    assert withdraw_channel(repository.table, channel.id, "channelRequest:req-1")
-    assert repository.get_channel(channel.id) is None
-    assert repository.read_capacity_counts().used == 0
-    assert repository.read_capacity_counts().by_state[ChannelState.IDLE] == 0
-    assert repository.get_idempotency_record("channelRequest:req-1", NOW) is None
-    assert not withdraw_channel(repository.table, channel.id, "channelRequest:req-1")  # once
-    assert repository.read_capacity_counts().used == 0
+    assert stores.approval_keys.withdraw_channel(channel.id, "channelRequest:req-1")
+    assert stores.channels.get_channel(channel.id) is None
+    assert stores.capacity.read_capacity_counts().used == 0
+    assert stores.capacity.read_capacity_counts().by_state[ChannelState.IDLE] == 0
+    assert stores.idempotency_records.get_idempotency_record("channelRequest:req-1", NOW) is None
+    assert not stores.approval_keys.withdraw_channel(channel.id, "channelRequest:req-1")  # once
+    assert stores.capacity.read_capacity_counts().used == 0
 
 
-def test_a_channel_with_a_host_is_never_withdrawn(repository: ChannelRepository) -> None:
-    channel = made_by_approval(repository)
-    repository.add_assignment(make_assignment("p1", channel), channel)
-    assert not withdraw_channel(repository.table, channel.id, "channelRequest:req-1")
-    assert repository.get_channel(channel.id) is not None
-    assert repository.read_capacity_counts().used == 1
+def test_a_channel_with_a_host_is_never_withdrawn(stores: ChannelsBackend) -> None:
+    channel = made_by_approval(stores)
+    stores.assignments.add_assignment(make_assignment("p1", channel), channel)
+    assert not stores.approval_keys.withdraw_channel(channel.id, "channelRequest:req-1")
+    assert stores.channels.get_channel(channel.id) is not None
+    assert stores.capacity.read_capacity_counts().used == 1
 
 
-def test_a_channel_that_left_idle_is_never_withdrawn(repository: ChannelRepository) -> None:
-    channel = made_by_approval(repository)
+def test_a_channel_that_left_idle_is_never_withdrawn(stores: ChannelsBackend) -> None:
+    channel = made_by_approval(stores)
     change = plan_state_change(channel, ChannelState.LIVE, None, NOW)
     assert change is not None
-    StateChangeStorage(repository.table).apply_state_change(channel.id, change)
-    assert not withdraw_channel(repository.table, channel.id, "channelRequest:req-1")
-    assert repository.read_capacity_counts().used == 1
+    stores.state_changes.apply_state_change(channel.id, change)
+    assert not stores.approval_keys.withdraw_channel(channel.id, "channelRequest:req-1")
+    assert stores.capacity.read_capacity_counts().used == 1
 
 
-def test_other_idempotency_keys_are_not_approval_keys(repository: ChannelRepository) -> None:
-    made_by_approval(repository, key="an-admins-key")
-    assert list_approval_keys(repository.table, ENTITY_INDEX) == []
+def test_other_idempotency_keys_are_not_approval_keys(stores: ChannelsBackend) -> None:
+    made_by_approval(stores, key="an-admins-key")
+    assert stores.approval_keys.list(ENTITY_INDEX) == []

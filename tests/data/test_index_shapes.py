@@ -17,9 +17,9 @@ from app.health import check_readiness
 from data.dynamo import DynamoTable
 from data.index_layout import required_indexes
 from data.provisioning import ProvisionFailed, provision
-from data.repository import ChannelRepository
+from services.backend import ChannelsBackend
 from domain.model import Channel
-from tests.data.table_setup import ENTITY_INDEX, store_channels
+from tests.data.table_setup import ENTITY_INDEX, store_channels, stores_of
 from tests.dynamodb_rules import IndexBuildRules
 from tests.faults import Fault
 
@@ -56,7 +56,7 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def channels(table: DynamoTable) -> list[Channel]:
     provision(table, ENTITY_INDEX)
-    return list(reversed(store_channels(ChannelRepository(table), 5)))  # newest first, as listed
+    return list(reversed(store_channels(stores_of(table), 5)))  # newest first, as listed
 
 
 def _index_update(table: DynamoTable, update: dict[str, Any]) -> None:
@@ -81,8 +81,8 @@ def projections(table: DynamoTable) -> dict[str, str]:
             for index in description["GlobalSecondaryIndexes"] if index["IndexName"].startswith(CREATED)}
 
 
-def listed(repository: ChannelRepository) -> list[Channel]:
-    return [channel for channel, _ in repository.list_channels(None, 20, None).channels]
+def listed(stores: ChannelsBackend) -> list[Channel]:
+    return [channel for channel, _ in stores.channels.list_channels(None, 20, None).channels]
 
 
 @pytest.fixture
@@ -95,11 +95,11 @@ def test_a_narrow_listing_index_still_lists_whole_channels_reading_them_by_key(
     table: DynamoTable, channels: list[Channel], projection: dict[str, Any]
 ) -> None:
     make_misshapen(table, projection)
-    repository = ChannelRepository(table)
+    stores = stores_of(table)
 
     with Calls(table.client) as calls:
-        first = listed(repository)
-        again = listed(repository)
+        first = listed(stores)
+        again = listed(stores)
 
     assert first == again == channels
     # The table looked at once (no replacement yet), then the page's items read by key.
@@ -110,7 +110,7 @@ def test_a_listing_index_of_the_right_shape_is_one_query_and_no_describe(
     table: DynamoTable, channels: list[Channel]
 ) -> None:
     with Calls(table.client) as calls:
-        assert listed(ChannelRepository(table)) == channels
+        assert listed(stores_of(table)) == channels
 
     assert calls.seen == [f"Query {CREATED}"]
 
@@ -131,10 +131,10 @@ def test_provision_builds_the_replacement_of_a_narrow_listing_index_and_listings
         f"{REPLACEMENT} meanwhile; once every process runs this version, run "
         "`shelcaster-channels provision --replace-misshapen-indexes`",
     ]
-    repository = ChannelRepository(table)
+    stores = stores_of(table)
     with Calls(table.client) as calls:
-        assert listed(repository) == channels
-        assert listed(repository) == channels
+        assert listed(stores) == channels
+        assert listed(stores) == channels
     assert calls.seen == [f"Query {CREATED}", "DescribeTable", f"Query {REPLACEMENT}", f"Query {REPLACEMENT}"]
     assert provision(table, ENTITY_INDEX).created_indexes == []  # a rerun builds nothing more
 
@@ -144,7 +144,7 @@ def test_replacing_a_misshapen_index_rebuilds_it_and_removes_the_replacement_one
 ) -> None:
     make_misshapen(table, KEYS_ONLY, build_rules)
     provision(table, ENTITY_INDEX)
-    reader = ChannelRepository(table)
+    reader = stores_of(table)
     assert listed(reader) == channels  # this process now reads the replacement
     lines: list[str] = []
 
@@ -175,7 +175,7 @@ def test_replacement_stopped_at_each_update_lists_meanwhile_and_a_rerun_finishes
 ) -> None:
     make_misshapen(table, KEYS_ONLY, build_rules)
     provision(table, ENTITY_INDEX)
-    reader = ChannelRepository(table)
+    reader = stores_of(table)
 
     with Fault(table.client, "UpdateTable", "AccessDeniedException", on_calls={call}, status=400):
         with pytest.raises(ProvisionFailed) as failed:
@@ -185,12 +185,12 @@ def test_replacement_stopped_at_each_update_lists_meanwhile_and_a_rerun_finishes
     assert line.startswith(f"provision failed at '{step}': AccessDeniedException") and "\n" not in line
     assert "fix: allow dynamodb:UpdateTable and dynamodb:DescribeTable on the table" in line
     assert projections(table) == left
-    assert listed(reader) == listed(ChannelRepository(table)) == channels  # listing never broke
+    assert listed(reader) == listed(stores_of(table)) == channels  # listing never broke
 
     provision(table, ENTITY_INDEX, replace_misshapen=True)
 
     assert projections(table) == {CREATED: "ALL"}
-    assert listed(reader) == listed(ChannelRepository(table)) == channels
+    assert listed(reader) == listed(stores_of(table)) == channels
 
 
 def test_a_listing_queried_while_its_index_is_rebuilt_reads_the_replacement(
@@ -204,7 +204,7 @@ def test_a_listing_queried_while_its_index_is_rebuilt_reads_the_replacement(
     _index_update(table, {"Create": wanted})  # CREATING for the next DescribeTable answers
 
     with Calls(table.client) as calls:
-        assert listed(ChannelRepository(table)) == channels
+        assert listed(stores_of(table)) == channels
 
     assert build_rules.refused == [f"Cannot read from backfilling global secondary index: {CREATED}"]
     assert calls.seen == [f"Query {CREATED}", "DescribeTable", f"Query {REPLACEMENT}"]

@@ -12,10 +12,11 @@ import pytest
 from data.clients import AwsConnection, build_clients
 from data.dynamo import DynamoTable
 from data.provisioning import ProvisionSummary, provision
-from data.repository import ChannelRepository, ChannelUnavailable, HostAlreadyAssigned
+from data.assignments import ChannelUnavailable, HostAlreadyAssigned
+from services.backend import ChannelsBackend
 from domain.capacity import CapacityCounts
 from domain.model import ChannelState
-from tests.data.table_setup import ENTITY_INDEX
+from tests.data.table_setup import ENTITY_INDEX, stores_of
 from tests.unit.builders import make_assignment
 from tests.unit.seed_records import seed_assignment, seed_channel
 
@@ -65,7 +66,7 @@ ADDED_BY_THE_SERVICE = {"channelCatalog", "channelState", "assignedHostIds"}
 @dataclass(frozen=True)
 class Migrated:
     table: DynamoTable
-    repository: ChannelRepository
+    stores: ChannelsBackend
     summary: ProvisionSummary
     before: dict[tuple[str, str], dict[str, Any]]
 
@@ -118,7 +119,7 @@ def migrate(table: DynamoTable, projection: str, billing_mode: str = "PAY_PER_RE
     create_platform_table(table, projection, billing_mode)
     before = put_old_records(table)
     summary = provision(table, ENTITY_INDEX)
-    return Migrated(table=table, repository=ChannelRepository(table), summary=summary, before=before)
+    return Migrated(table=table, stores=stores_of(table), summary=summary, before=before)
 
 
 @pytest.fixture
@@ -193,34 +194,34 @@ def test_provision_backfills_every_old_channel_and_live_assignment(migrated_any_
 
 
 def test_every_old_channel_is_listed_newest_first(migrated_any_projection: Migrated) -> None:
-    page = migrated_any_projection.repository.list_channels(None, 100, None)
+    page = migrated_any_projection.stores.channels.list_channels(None, 100, None)
 
     assert [channel.id for channel, _ in page.channels] == NEWEST_FIRST
     assert page.has_next_page is False
 
 
 def test_live_listing_has_only_the_old_live_channels(migrated_any_projection: Migrated) -> None:
-    page = migrated_any_projection.repository.list_channels(ChannelState.LIVE, 100, None)
+    page = migrated_any_projection.stores.channels.list_channels(ChannelState.LIVE, 100, None)
 
     assert [channel.id for channel, _ in page.channels] == [LIVE_WITHOUT_SESSION, LIVE_WITH_SESSION]
 
 
 def test_idle_and_offline_listings_have_only_their_old_channels(migrated: Migrated) -> None:
-    idle = migrated.repository.list_channels(ChannelState.IDLE, 100, None)
-    offline = migrated.repository.list_channels(ChannelState.OFFLINE, 100, None)
+    idle = migrated.stores.channels.list_channels(ChannelState.IDLE, 100, None)
+    offline = migrated.stores.channels.list_channels(ChannelState.OFFLINE, 100, None)
 
     assert [channel.id for channel, _ in idle.channels] == [IDLE_WITH_STATS, IDLE_NEW]
     assert [channel.id for channel, _ in offline.channels] == [OFFLINE_NO_RECORDING]
 
 
 def test_capacity_counts_the_old_channels_by_state(migrated_any_projection: Migrated) -> None:
-    assert migrated_any_projection.repository.read_capacity_counts() == CapacityCounts(
+    assert migrated_any_projection.stores.capacity.read_capacity_counts() == CapacityCounts(
         used=5, by_state={ChannelState.IDLE: 2, ChannelState.LIVE: 2, ChannelState.OFFLINE: 1}
     )
 
 
 def test_old_channels_get_their_hosts_from_the_old_assignments(migrated_any_projection: Migrated) -> None:
-    channels = migrated_any_projection.repository.get_channels(list(OLD_CHANNELS))
+    channels = migrated_any_projection.stores.channels.get_channels(list(OLD_CHANNELS))
 
     assert {channel_id: channel.assigned_host_ids for channel_id, channel in channels.items()} == {
         IDLE_NEW: frozenset({"host-a"}),
@@ -232,23 +233,23 @@ def test_old_channels_get_their_hosts_from_the_old_assignments(migrated_any_proj
 
 
 def test_an_assignment_to_a_deleted_channel_creates_no_channel_record(migrated: Migrated) -> None:
-    assert migrated.repository.get_channel("0f000000-0000-4000-8000-00000000dead") is None
+    assert migrated.stores.channels.get_channel("0f000000-0000-4000-8000-00000000dead") is None
 
 
 def test_old_host_owned_channel_with_a_host_refuses_a_second_host(migrated: Migrated) -> None:
-    channel = migrated.repository.get_channel(IDLE_NEW)
+    channel = migrated.stores.channels.get_channel(IDLE_NEW)
     assert channel is not None
 
     with pytest.raises(ChannelUnavailable):
-        migrated.repository.add_assignment(make_assignment("host-new", channel), channel)
+        migrated.stores.assignments.add_assignment(make_assignment("host-new", channel), channel)
 
 
 def test_old_assignment_still_holds_its_host(migrated: Migrated) -> None:
-    channel = migrated.repository.get_channel(IDLE_WITH_STATS)
+    channel = migrated.stores.channels.get_channel(IDLE_WITH_STATS)
     assert channel is not None
 
     with pytest.raises(HostAlreadyAssigned):
-        migrated.repository.add_assignment(make_assignment("host-a", channel), channel)
+        migrated.stores.assignments.add_assignment(make_assignment("host-a", channel), channel)
 
 
 def test_every_seed_attribute_of_the_old_records_is_unchanged(migrated: Migrated) -> None:
@@ -304,7 +305,7 @@ def test_provision_completes_past_a_channel_whose_state_it_does_not_know(table: 
 
     after = raw_record(table, {"pk": unknown["pk"], "sk": unknown["sk"]})
     assert {name: value for name, value in after.items() if name not in ADDED_BY_THE_SERVICE} == unknown
-    listed = ChannelRepository(table).list_channels(None, 10, None)
+    listed = stores_of(table).channels.list_channels(None, 10, None)
     assert IDLE_NEW in [channel.id for channel, _ in listed.channels]
 
 
@@ -334,7 +335,7 @@ def test_provision_lets_a_concurrent_state_change_win(table: DynamoTable, aws_co
     finally:
         table.client.meta.events.unregister("before-call.dynamodb.UpdateItem", set_live_first)
 
-    repository = ChannelRepository(table)
-    channel = repository.get_channel(IDLE_NEW)
+    stores = stores_of(table)
+    channel = stores.channels.get_channel(IDLE_NEW)
     assert channel is not None and (channel.state, channel.current_session_id) == (ChannelState.LIVE, "session-9")
-    assert [channel.id for channel, _ in repository.list_channels(ChannelState.LIVE, 10, None).channels] == [IDLE_NEW]
+    assert [channel.id for channel, _ in stores.channels.list_channels(ChannelState.LIVE, 10, None).channels] == [IDLE_NEW]

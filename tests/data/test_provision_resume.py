@@ -8,10 +8,9 @@ import pytest
 
 from data.dynamo import DynamoTable
 from data.provisioning import ProvisionFailed, provision, required_indexes
-from data.repository import ChannelRepository
 from domain.capacity import CapacityCounts
 from domain.model import ChannelState
-from tests.data.table_setup import ENTITY_INDEX
+from tests.data.table_setup import ENTITY_INDEX, stores_of
 from tests.data.test_migration import (
     IDLE_NEW,
     LIVE_WITH_SESSION,
@@ -49,13 +48,13 @@ def indexes(table: DynamoTable) -> list[str]:
 
 
 def assert_fully_provisioned(table: DynamoTable) -> None:
-    repository = ChannelRepository(table)
+    stores = stores_of(table)
     assert indexes(table) == ALL_INDEXES
-    assert [channel.id for channel, _ in repository.list_channels(None, 100, None).channels] == NEWEST_FIRST
-    assert repository.read_capacity_counts() == CapacityCounts(
+    assert [channel.id for channel, _ in stores.channels.list_channels(None, 100, None).channels] == NEWEST_FIRST
+    assert stores.capacity.read_capacity_counts() == CapacityCounts(
         used=5, by_state={ChannelState.IDLE: 2, ChannelState.LIVE: 2, ChannelState.OFFLINE: 1}
     )
-    hosts = {channel_id: channel.assigned_host_ids for channel_id, channel in repository.get_channels(list(OLD_CHANNELS)).items()}
+    hosts = {channel_id: channel.assigned_host_ids for channel_id, channel in stores.channels.get_channels(list(OLD_CHANNELS)).items()}
     assert (hosts[IDLE_NEW], hosts[LIVE_WITH_SESSION]) == (frozenset({"host-a"}), frozenset({"host-b"}))
     ttl = table.client.describe_time_to_live(TableName=table.name)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
@@ -103,7 +102,7 @@ def test_provision_whose_ttl_step_fails_leaves_a_usable_service_and_says_so(tabl
         "stopped)"
     )
     assert not any("TTL" in line for line in lines)
-    assert ChannelRepository(table).read_capacity_counts().used == 5  # usable: the counter is there
+    assert stores_of(table).capacity.read_capacity_counts().used == 5  # usable: the counter is there
 
     again = provision(table, ENTITY_INDEX)
 

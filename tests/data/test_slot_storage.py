@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from data.dynamo import DynamoTable
-from data.repository import AlongsideChanged, ChannelRepository
+from data.assignments import AlongsideChanged
+from services.backend import ChannelsBackend
 from data.slots import HostNotAssigned, ScheduleChanged, SlotChanged, SlotStore
+from data.unit_of_work import UnitOfWork
 from data.table import SLOT_ENTITY, schedule_key, slot_key
 from domain.slots import Slot, SlotTimes
 
@@ -19,8 +21,8 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
-def store(repository: ChannelRepository) -> SlotStore:
-    return SlotStore(repository.table)
+def store(stores: ChannelsBackend) -> SlotStore:
+    return stores.slots
 
 
 def assign(table: DynamoTable, host: str, channel_id: str) -> None:
@@ -187,25 +189,33 @@ def test_a_host_page_reads_the_host_index(store: SlotStore) -> None:
 
 
 def test_an_unassignment_conditional_on_a_schedule_changed_since_is_refused_whole(
-    store: SlotStore, repository: ChannelRepository
+    store: SlotStore, stores: ChannelsBackend
 ) -> None:
     slot = booked(store)
-    assignment = repository.get_assignment("h-1")
+    assignment = stores.assignments.get_assignment("h-1")
     assert assignment is not None
-    stale = [store.schedule_unchanged(slot.channel_id, 0), *store.cancel_entries(slot, NOW)]
+
+    def stale(unit: UnitOfWork) -> None:
+        store.add_schedule_unchanged_to(unit, slot.channel_id, 0)
+        store.add_cancel_to(unit, slot, NOW)
+
     with pytest.raises(AlongsideChanged):
-        repository.remove_assignment(assignment, channel_exists=False, alongside=stale)
-    assert repository.get_assignment("h-1") is not None
+        stores.assignments.remove_assignment(assignment, channel_exists=False, alongside=stale)
+    assert stores.assignments.get_assignment("h-1") is not None
     assert store.get(slot.id) == slot
 
 
 def test_an_unassignment_on_the_schedule_as_read_cancels_the_slots_with_it(
-    store: SlotStore, repository: ChannelRepository
+    store: SlotStore, stores: ChannelsBackend
 ) -> None:
     slot = booked(store)
-    assignment = repository.get_assignment("h-1")
+    assignment = stores.assignments.get_assignment("h-1")
     assert assignment is not None
-    current = [store.schedule_unchanged(slot.channel_id, 1), *store.cancel_entries(slot, NOW)]
-    repository.remove_assignment(assignment, channel_exists=False, alongside=current)
-    assert repository.get_assignment("h-1") is None
+
+    def current(unit: UnitOfWork) -> None:
+        store.add_schedule_unchanged_to(unit, slot.channel_id, 1)
+        store.add_cancel_to(unit, slot, NOW)
+
+    stores.assignments.remove_assignment(assignment, channel_exists=False, alongside=current)
+    assert stores.assignments.get_assignment("h-1") is None
     assert store.get(slot.id).cancelled_at == NOW  # type: ignore[union-attr]

@@ -6,39 +6,40 @@ import pytest
 
 from data.clients import AwsClients, AwsConnection, build_clients
 from data.dynamo import DynamoTable, put
-from data.repository import ChannelRepository
+from services.backend import ChannelsBackend
+from tests.data.table_setup import stores_of
 from domain.errors import UpstreamError
 from domain.model import ChannelState
 
 
 @pytest.fixture
-def missing_table(clients: AwsClients) -> ChannelRepository:
-    return ChannelRepository(DynamoTable(clients.dynamodb, "no-such-table"))
+def missing_table(clients: AwsClients) -> ChannelsBackend:
+    return stores_of(DynamoTable(clients.dynamodb, "no-such-table"))
 
 
-def test_query_against_a_missing_table_is_upstream_error(missing_table: ChannelRepository) -> None:
+def test_query_against_a_missing_table_is_upstream_error(missing_table: ChannelsBackend) -> None:
     with pytest.raises(UpstreamError) as raised:
-        missing_table.list_channels(ChannelState.LIVE, 10, None)
+        missing_table.channels.list_channels(ChannelState.LIVE, 10, None)
 
     assert raised.value.code == "UPSTREAM_ERROR"
     assert raised.value.message == "DynamoDB Query failed: ResourceNotFoundException."
 
 
-def test_get_against_a_missing_table_is_upstream_error(missing_table: ChannelRepository) -> None:
+def test_get_against_a_missing_table_is_upstream_error(missing_table: ChannelsBackend) -> None:
     with pytest.raises(UpstreamError) as raised:
-        missing_table.get_channel("c-1")
+        missing_table.channels.get_channel("c-1")
 
     assert raised.value.message == "DynamoDB GetItem failed: ResourceNotFoundException."
 
 
-def test_batch_get_against_a_missing_table_is_upstream_error(missing_table: ChannelRepository) -> None:
+def test_batch_get_against_a_missing_table_is_upstream_error(missing_table: ChannelsBackend) -> None:
     with pytest.raises(UpstreamError) as raised:
-        missing_table.get_channels(["c-1"])
+        missing_table.channels.get_channels(["c-1"])
 
     assert raised.value.message == "DynamoDB BatchGetItem failed: ResourceNotFoundException."
 
 
-def test_transaction_against_a_missing_table_is_upstream_error(missing_table: ChannelRepository) -> None:
+def test_transaction_against_a_missing_table_is_upstream_error(missing_table: ChannelsBackend) -> None:
     with pytest.raises(UpstreamError) as raised:
         missing_table.table.transact([put({"pk": "channel#c-1", "sk": "info"})])
 

@@ -102,13 +102,13 @@ def test_the_live_check_writes_only_what_its_role_may(
     stand_in = aws.ivs_stand_in
     assert isinstance(stand_in, LocalIvsStreamsStandIn)
     channel = _new_channel(service, host="host-1")
-    stored = service.backend.repository.get_channel(channel.id)
+    stored = service.backend.channels.get_channel(channel.id)
     assert stored is not None and stored.stream_key is not None
     recorded.keys.clear()
 
     stand_in.connect_encoder(stored.stream_key)
     assert check_live(service.backend).went_live == [channel.id]  # a stream with no event seen
-    live = service.backend.repository.get_channel(channel.id)
+    live = service.backend.channels.get_channel(channel.id)
     assert live is not None and live.live_since is not None
     seen_at = live.live_since + timedelta(minutes=10)
     check_live(dataclasses.replace(service.backend, clock=lambda: seen_at))

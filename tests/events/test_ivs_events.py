@@ -68,13 +68,13 @@ def channel(backend: ChannelsBackend) -> Channel:
 
 
 def read(backend: ChannelsBackend, channel_id: str) -> Channel:
-    found = backend.repository.get_channel(channel_id)
+    found = backend.channels.get_channel(channel_id)
     assert found is not None
     return found
 
 
 def by_state(backend: ChannelsBackend) -> dict[ChannelState, int]:
-    return backend.repository.read_capacity_counts().by_state
+    return backend.capacity.read_capacity_counts().by_state
 
 
 def encoder(stand_in: LocalIvsStreamsStandIn, channel: Channel) -> str:

@@ -39,7 +39,7 @@ def assert_consistent(service: Service, channels: int) -> None:
     records = table_items(service, "channel#")
     assert len([item for item in records if item["sk"]["S"] == "info"]) == channels
     assert [item for item in records if item["sk"]["S"] == "pending"] == []
-    assert service.backend.repository.read_capacity_counts().used == channels
+    assert service.backend.capacity.read_capacity_counts().used == channels
     assert reconcile(service.backend, service.settings.entity_index, apply=False, stale_after=NOW).consistent
 
 
@@ -47,7 +47,7 @@ def assert_pending(service: Service, request_id: str) -> None:
     request = service.backend.requests.get(request_id)
     assert request is not None and request.status is ChannelRequestStatus.PENDING and request.channel_id is None
     assert service.backend.requests.pending_count() == 1
-    assert service.backend.repository.get_assignment(request.requester_id) is None
+    assert service.backend.assignments.get_assignment(request.requester_id) is None
 
 
 def submit(service: Service) -> str:
@@ -57,7 +57,7 @@ def submit(service: Service) -> str:
 def assert_approved_on_retry(service: Service, request_id: str) -> None:
     approved = approve_channel_request(service.backend, ADMIN, request_id, None)
     assert approved.status is ChannelRequestStatus.APPROVED and approved.channel_id is not None
-    assignment = service.backend.repository.get_assignment("producer-1")
+    assignment = service.backend.assignments.get_assignment("producer-1")
     assert assignment is not None and assignment.channel_id == approved.channel_id
     assert service.backend.requests.pending_count() == 0
     assert_consistent(service, 1)
@@ -112,7 +112,7 @@ def test_an_ivs_delete_failing_during_withdrawal_leaves_an_orphan_that_reconcile
         with pytest.raises(Exception):
             approve_channel_request(service.backend, ADMIN, request_id, None)
     assert ivs_channel_count(service) == 1
-    assert service.backend.repository.read_capacity_counts().used == 0  # the slot was given back
+    assert service.backend.capacity.read_capacity_counts().used == 0  # the slot was given back
     report = reconcile(service.backend, service.settings.entity_index, apply=True, stale_after=NOW)
     assert [f.kind for f in report.findings] == ["orphan-ivs-channel"] and report.repaired
     assert_consistent(service, 0)
@@ -169,7 +169,7 @@ def crash_at(monkeypatch: pytest.MonkeyPatch, service: Service, step: str) -> No
     backend = service.backend
     # A dead process compensates nothing.
     monkeypatch.setattr(services.approvals, "_withdraw", lambda *a: None)
-    monkeypatch.setattr(backend.repository, "release_channel_slot", lambda *a, **k: True)
+    monkeypatch.setattr(backend.capacity, "release_channel_slot", lambda *a, **k: True)
     monkeypatch.setattr(backend.ivs, "delete_channel", lambda arn: None)
     real_create, real_complete = backend.ivs.create_channel, services.approvals.complete_approval
 
@@ -237,7 +237,7 @@ def test_a_channel_an_admin_deleted_before_the_approval_finished_is_replaced(
         with pytest.raises(Crash):
             approve_channel_request(service.backend, ADMIN, request_id, None)
     # The unassigned channel is visible to admins, who may take it down and delete it.
-    made = service.backend.repository.list_channel_records(service.settings.entity_index)
+    made = service.backend.channels.list_channel_records(service.settings.entity_index)
     set_channel_state(service.backend, ADMIN, made[0].id, ChannelState.OFFLINE, None)
     delete_channel(service.backend, ADMIN, made[0].id)
     assert_approved_on_retry(service, request_id)
@@ -249,7 +249,7 @@ def test_a_channel_an_admin_took_into_use_is_never_withdrawn(service: Service, m
         crash_at(patch, service, "before-assignment")
         with pytest.raises(Crash):
             approve_channel_request(service.backend, ADMIN, request_id, None)
-    made = service.backend.repository.list_channel_records(service.settings.entity_index)[0]
+    made = service.backend.channels.list_channel_records(service.settings.entity_index)[0]
     assign_channel(service.backend, ADMIN, made.id, "someone-else")
     report = reconcile(service.backend, service.settings.entity_index, apply=True, stale_after=NOW)
     assert report.findings == []

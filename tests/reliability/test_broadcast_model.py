@@ -73,7 +73,7 @@ class BroadcastModel(RuleBasedStateMachine):
         self.streaming = now_streaming
 
     def _read(self) -> Channel:
-        found = self.backend.repository.get_channel(self.channel.id)
+        found = self.backend.channels.get_channel(self.channel.id)
         assert found is not None
         return found
 

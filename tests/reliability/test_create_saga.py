@@ -39,7 +39,7 @@ def assert_consistent(service: Service, channels: int) -> None:
     assert ivs_channel_count(service) == channels
     assert len(table_items(service, "info")) == channels
     assert table_items(service, "pending") == []
-    counts = service.backend.repository.read_capacity_counts()
+    counts = service.backend.capacity.read_capacity_counts()
     assert counts.used == channels
     assert sum(counts.by_state.values()) == channels
     assert reconcile(service.backend, service.settings.entity_index, apply=False, stale_after=NOW).consistent
@@ -96,10 +96,10 @@ class Crash(BaseException):
 def crash_at(monkeypatch: pytest.MonkeyPatch, service: Service, step: str) -> None:
     backend = service.backend
     # A dead process compensates nothing.
-    monkeypatch.setattr(backend.repository, "release_channel_slot", lambda *a, **k: True)
+    monkeypatch.setattr(backend.capacity, "release_channel_slot", lambda *a, **k: True)
     monkeypatch.setattr(backend.ivs, "delete_channel", lambda arn: None)
     real_create = backend.ivs.create_channel
-    real_save = backend.repository.save_new_channel
+    real_save = backend.channels.save_new_channel
 
     def crash(*args: Any, **kwargs: Any) -> Any:
         raise Crash
@@ -115,8 +115,8 @@ def crash_at(monkeypatch: pytest.MonkeyPatch, service: Service, step: str) -> No
     steps: dict[str, tuple[object, str, Callable[..., Any]]] = {
         "before-ivs-create": (backend.ivs, "create_channel", crash),
         "after-ivs-create": (backend.ivs, "create_channel", create_then_crash),
-        "before-record-write": (backend.repository, "save_new_channel", crash),
-        "after-record-write": (backend.repository, "save_new_channel", save_then_crash),
+        "before-record-write": (backend.channels, "save_new_channel", crash),
+        "after-record-write": (backend.channels, "save_new_channel", save_then_crash),
     }
     target, name, replacement = steps[step]
     monkeypatch.setattr(target, name, replacement)
@@ -157,13 +157,13 @@ def test_a_create_in_progress_is_left_alone(service: Service, monkeypatch: pytes
 
 
 def test_a_create_judged_dead_that_finishes_late_undoes_itself(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_save = service.backend.repository.save_new_channel
+    real_save = service.backend.channels.save_new_channel
 
     def reconcile_runs_first(*args: Any) -> None:
         reconcile(service.backend, service.settings.entity_index, apply=True, stale_after=NOW)
         real_save(*args)
 
-    monkeypatch.setattr(service.backend.repository, "save_new_channel", reconcile_runs_first)
+    monkeypatch.setattr(service.backend.channels, "save_new_channel", reconcile_runs_first)
     with pytest.raises(Exception) as refused:
         create_channel(service.backend, ADMIN, NewChannelRequest(name="Late"))
     assert getattr(refused.value, "code", None) == "UPSTREAM_ERROR"
@@ -186,7 +186,7 @@ def test_records_written_by_the_older_functions_are_counted(service: Service) ->
     kinds = sorted(f.kind for f in report.findings)
     # Its IVS channel does not exist here, so it is also set OFFLINE; the counters follow.
     assert kinds == ["counter-drift", "record-without-ivs-channel"] and report.repaired
-    counts = service.backend.repository.read_capacity_counts()
+    counts = service.backend.capacity.read_capacity_counts()
     assert (counts.used, counts.by_state[ChannelState.IDLE], counts.by_state[ChannelState.OFFLINE]) == (2, 1, 1)
     assert reconcile(service.backend, service.settings.entity_index, apply=False, stale_after=NOW).consistent
 

@@ -52,7 +52,7 @@ class StateChangesStub:
 
 
 @dataclass
-class RepositoryStub:
+class ChannelStoreStub:
     reads: list[str] = field(default_factory=list)
 
     def get_channel(self, channel_id: str) -> Channel:
@@ -64,7 +64,7 @@ class RepositoryStub:
 class BackendStub:
     live_streams: LiveStreamsStub
     state_changes: StateChangesStub = field(default_factory=StateChangesStub)
-    repository: RepositoryStub = field(default_factory=RepositoryStub)
+    channels: ChannelStoreStub = field(default_factory=ChannelStoreStub)
 
 
 async def started(answers: list[tuple[int, str]]) -> tuple[ChannelEventHub, BackendStub]:
