@@ -54,6 +54,8 @@ class Service:
     attached_to: RunningEmbedded | None = None
 
     def close(self) -> None:
+        if self.clients.dynamodb_reader is not None:
+            self.clients.dynamodb_reader.forget_connections()
         if self.embedded is not None:
             self.embedded.stop()
 
@@ -144,6 +146,7 @@ def bootstrap(
         slot_grace=timedelta(minutes=settings.slot_grace_minutes),
         recording_configuration_arn=recording_configuration_arn,
         stream_keys=StreamKeyCipher(clients.kms, kms_key_id, table) if kms_key_id else None,
+        reader=clients.dynamodb_reader,
     )
     return Service(
         settings=settings,

@@ -132,7 +132,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         return Context(
             request_id=request.scope.get("state", {}).get("request_id") or new_request_id(),
             backend=service.backend,
-            loaders=build_loaders(service.backend.repository),
+            loaders=build_loaders(service.backend.channel_reads),
             caller=caller,
             auth_rejection=rejection,
             hub=self.hub,
@@ -296,6 +296,8 @@ def create_app(service: Service, feed: ChangeFeed | None = None) -> Starlette:
             if hub is not None:
                 await hub.stop()
             graphql.preparer.close()
+            if service.clients.dynamodb_reader is not None:
+                await service.clients.dynamodb_reader.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.live_updates = hub

@@ -115,6 +115,8 @@ def after_restore() -> None:
     for client in (service.clients.dynamodb, service.clients.ivs, service.clients.kms):
         if getattr(client, "built", True):
             client.close()  # idle pooled connections; botocore opens new ones on the next call
+    if service.clients.dynamodb_reader is not None:
+        service.clients.dynamodb_reader.forget_connections()  # the queries' reads (aiohttp) likewise
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

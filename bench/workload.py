@@ -82,7 +82,7 @@ def backend_over(table: DynamoTable, clients: AwsClients, kms_key_id: str | None
 def execute(backend: ChannelsBackend, workload: Workload) -> Any:
     """Run `workload` through the service's schema in this process, as the admin (fresh DataLoaders, as
     ChannelsGraphQL.get_context builds them for a verified caller)."""
-    context = Context(request_id="bench", backend=backend, loaders=build_loaders(backend.repository), caller=ADMIN)
+    context = Context(request_id="bench", backend=backend, loaders=build_loaders(backend.channel_reads), caller=ADMIN)
     result = asyncio.run(build_schema().execute(workload.query, workload.variables, context_value=context))
     if result.errors:
         raise RuntimeError(f"{workload.name}: {result.errors}")

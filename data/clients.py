@@ -16,6 +16,8 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
+from data.dynamo_reads import DynamoReader
+
 # The only services the service's sessions make clients for.
 SERVICES = ("dynamodb", "dynamodbstreams", "ivs", "kms", "sqs")
 # Matches the request thread pool (app.http.THREAD_POOL_SIZE) so threads never wait for a connection.
@@ -64,6 +66,9 @@ class AwsClients:
     # The table's stream, read by the serving process's feed (data.table_stream) and nothing else: a
     # LazyClient, never built by the functions. None only where a test assembles the clients itself.
     dynamodbstreams: Any = None
+    # The GraphQL queries' reads, async (data.dynamo_reads), announced on `dynamodb`'s events. None only
+    # where a test assembles the clients itself.
+    dynamodb_reader: DynamoReader | None = None
 
     def build_all(self) -> None:
         """Build the clients not built yet (before a Lambda snapshot: everything in memory; the
@@ -92,9 +97,11 @@ def build_clients(connection: AwsConnection, prepare: Callable[[Any], None] = la
         prepare(built)
         return built
 
-    return AwsClients(dynamodb=client("dynamodb"), ivs=LazyClient(lambda: client("ivs")),
+    dynamodb = client("dynamodb")
+    return AwsClients(dynamodb=dynamodb, ivs=LazyClient(lambda: client("ivs")),
                       kms=LazyClient(lambda: client("kms")),
-                      dynamodbstreams=LazyClient(lambda: client("dynamodbstreams")))
+                      dynamodbstreams=LazyClient(lambda: client("dynamodbstreams")),
+                      dynamodb_reader=DynamoReader(dynamodb, session.get_credentials()))
 
 
 def build_sqs_client(connection: AwsConnection) -> Any:

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 
 from domain.clock import utc_now
 from data.approvals import ApprovalKeys
+from data.channel_reads import ChannelReads
 from data.channel_requests import ChannelRequestStore
+from data.dynamo_reads import DynamoReader
 from data.ivs import IvsGateway
 from data.live_notes import LiveNotes
 from data.repository import ChannelRepository
@@ -38,6 +40,8 @@ class ChannelsBackend:
     lost_after_seconds: float = 90.0
     # CHANNELS_SLOT_GRACE_MINUTES: how early and late a slot admits its host (docs/schedules.md).
     slot_grace: timedelta = timedelta(minutes=10)
+    # The GraphQL queries' async reads (data.dynamo_reads); None: they run the repository's in the thread pool.
+    reader: DynamoReader | None = None
 
     def __post_init__(self) -> None:
         if self.live_streams is None:
@@ -45,6 +49,11 @@ class ChannelsBackend:
 
     # One door per record kind, each a handle on the same table (nothing to build): services never
     # reach the table itself.
+
+    @property
+    def channel_reads(self) -> ChannelReads:
+        """The queries' reads of channels, assignments and channel pages, awaited."""
+        return ChannelReads(self.repository, self.reader)
 
     @property
     def requests(self) -> ChannelRequestStore:

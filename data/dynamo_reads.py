@@ -1,0 +1,221 @@
+"""The reads a GraphQL query makes (GetItem, BatchGetItem, Query), natively async: aiodynamo's request
+path (`Client.send_request`, which signs and sends a request body and returns DynamoDB's typed JSON)
+over aiohttp, on the event loop itself.
+
+Why not boto3 here: botocore costs three to five times aiodynamo + aiohttp's CPU per read, and a
+blocking client needs a trip to the thread pool per read (docs/performance.md, "aiodynamo read
+path"). Writes, transactions, the reads of mutations, IVS and KMS stay on boto3 (data.dynamo).
+
+What stays the same as the boto3 path, on purpose:
+- the request bodies (the same JSON documents data.dynamo sends; the replay backend matches them);
+- the attempt budget (data.clients: 4 attempts), retrying throttling and 5xx answers with backoff;
+- the errors: an AWS error is a botocore `ClientError` raised as the cause of the same UpstreamError
+  (so data.listing_indexes can still tell a refused index);
+- what observes the calls: each read is announced on the boto3 DynamoDB client's own event system
+  (`before-parameter-build`, `before-call`, `after-call`, botocore's public hooks), so the request
+  log's AWS-call counts, the tests' counters and fault injection, and the IAM test's recorder see
+  both clients' calls through one observation point. As with botocore, a `before-call` handler that
+  answers makes the call go no further.
+
+One aiohttp session per event loop, opened on a loop's first read and closed by `close` (the served
+app's lifespan) or dropped by `forget_connections` (a Lambda SnapStart restore).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import aiohttp
+from aiodynamo.client import Client
+from aiodynamo.credentials import Credentials, Key
+from aiodynamo.errors import AIODynamoError, InternalDynamoError, ServiceUnavailable, UnknownError
+from aiodynamo.http.aiohttp import AIOHTTP
+from aiodynamo.http.types import HttpImplementation
+from aiodynamo.models import RetryConfig, RetryTimeout
+from botocore.exceptions import ClientError
+from yarl import URL
+
+from domain.errors import UpstreamError
+from data.dynamo import BATCH_GET_MAX_ATTEMPTS, BATCH_GET_MAX_KEYS, from_dynamo, to_dynamo
+
+# data.clients.client_config's budget: botocore's standard mode, 4 attempts in all.
+MAX_ATTEMPTS = 4
+# data.clients.client_config's timeouts.
+_TIMEOUT = aiohttp.ClientTimeout(sock_connect=3, sock_read=10)
+
+
+@dataclass(frozen=True)
+class AttemptBudget(RetryConfig):
+    """At most `attempts` attempts, with data.dynamo's jittered exponential backoff between them
+    (aiodynamo's default retries for a minute)."""
+
+    attempts_allowed: int = MAX_ATTEMPTS
+
+    def delays(self) -> list[float]:
+        return [min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.0) for attempt in range(self.attempts_allowed - 1)]
+
+    async def attempts(self) -> AsyncIterator[None]:
+        # The last attempt's error is raised by send_request once RetryTimeout says the budget is spent.
+        for delay in [*self.delays(), None]:
+            yield
+            if delay is None:
+                raise RetryTimeout()
+            await asyncio.sleep(delay)
+
+
+class BotocoreCredentials(Credentials):
+    """The credentials of boto3's session (its chain: the environment, a profile, the Lambda or
+    container role), frozen at each request: both clients always sign with the same keys."""
+
+    def __init__(self, credentials: Any) -> None:
+        self._credentials = credentials
+
+    async def get_key(self, http: HttpImplementation) -> Key | None:
+        if self._credentials is None:
+            return None
+        frozen = self._credentials.get_frozen_credentials()
+        return Key(frozen.access_key, frozen.secret_key, frozen.token)
+
+    def invalidate(self) -> bool:
+        return False  # botocore refreshes expiring credentials itself
+
+    def is_disabled(self) -> bool:
+        return False
+
+
+class DynamoReader:
+    """The async reads of one AWS connection; `events_client` is the boto3 DynamoDB client whose
+    event system announces them (and whose region and endpoint they go to)."""
+
+    def __init__(self, events_client: Any, credentials: Any) -> None:
+        self._events = events_client.meta.events
+        self._operations = events_client.meta.service_model
+        self._region: str = events_client.meta.region_name
+        endpoint = events_client.meta.endpoint_url
+        self._endpoint = URL(endpoint) if endpoint else None
+        self._credentials = BotocoreCredentials(credentials)
+        self._clients: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, Client]] = (
+            WeakKeyDictionary())
+
+    # The reads
+
+    async def get(self, table: str, key: Mapping[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
+        response = await self.send("GetItem", {"TableName": table, "Key": to_dynamo(key), "ConsistentRead": consistent})
+        item = response.get("Item")
+        return from_dynamo(item) if item else None
+
+    async def batch_get(self, table: str, keys: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+        """data.dynamo.DynamoTable.batch_get, awaited: chunks of 100 keys, UnprocessedKeys asked again."""
+        unique = list({(key["pk"], key["sk"]): key for key in keys}.values())
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(unique), BATCH_GET_MAX_KEYS):
+            request = {table: {"Keys": [to_dynamo(key) for key in unique[start : start + BATCH_GET_MAX_KEYS]]}}
+            for attempt in range(BATCH_GET_MAX_ATTEMPTS):
+                response = await self.send("BatchGetItem", {"RequestItems": request})
+                items.extend(from_dynamo(item) for item in response.get("Responses", {}).get(table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                await asyncio.sleep(min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.0))
+            else:
+                raise UpstreamError("DynamoDB BatchGetItem left keys unprocessed after retries.")
+        return items
+
+    async def query(self, table: str, **query: Any) -> tuple[list[dict[str, Any]], int]:
+        """One Query call: its items and how many items it read (ScannedCount)."""
+        response = await self.send("Query", {"TableName": table, **query})
+        return [from_dynamo(item) for item in response.get("Items", [])], response.get("ScannedCount", 0)
+
+    async def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One DynamoDB call with `params` as its body: its typed JSON answer, or UpstreamError (from
+        a botocore ClientError when DynamoDB answered with an error)."""
+        model = self._operations.operation_model(operation)
+        context: dict[str, Any] = {"client_region": self._region}
+        prefix = f"dynamodb.{operation}"
+        self._events.emit(f"before-parameter-build.{prefix}", params=params, model=model, context=context)
+        request = {"url_path": "/", "query_string": "", "method": "POST", "headers": {}, "body": params,
+                   "context": context}
+        _, answered = self._events.emit_until_response(f"before-call.{prefix}", model=model, params=request,
+                                                        request_signer=None, context=context)
+        if answered is not None:
+            http, parsed = answered
+        else:
+            http, parsed = await self._send(operation, params)
+        self._events.emit(f"after-call.{prefix}", http_response=http, parsed=parsed, model=model, context=context)
+        if http.status_code >= 300:
+            cause = ClientError(parsed, operation)
+            raise UpstreamError(f"DynamoDB {operation} failed: {parsed['Error']['Code']}.") from cause
+        return parsed
+
+    async def _send(self, operation: str, params: dict[str, Any]) -> tuple[_Answer, dict[str, Any]]:
+        try:
+            parsed = await self._client().send_request(action=operation, payload=params)
+        except AIODynamoError as exc:
+            status, error = _error_of(exc)
+            return _Answer(status), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}
+        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            raise UpstreamError(f"DynamoDB {operation} failed: the service could not be reached.") from exc
+        return _Answer(200), parsed
+
+    # The connections
+
+    def _client(self) -> Client:
+        loop = asyncio.get_running_loop()
+        found = self._clients.get(loop)
+        if found is None or found[0].closed:
+            session = aiohttp.ClientSession(timeout=_TIMEOUT)
+            found = session, Client(AIOHTTP(session), self._credentials, self._region, endpoint=self._endpoint,
+                                    throttle_config=AttemptBudget())
+            self._clients[loop] = found
+        return found[1]
+
+    async def close(self) -> None:
+        """Close this event loop's session (its pooled connections); the next read opens another."""
+        found = self._clients.pop(asyncio.get_running_loop(), None)
+        if found is not None:
+            await found[0].close()
+
+    def forget_connections(self) -> None:
+        """Drop every session, closing those whose loop is idle (a SnapStart restore: the snapshot's
+        sockets lead nowhere). Each loop's next read opens a new one."""
+        clients, self._clients = list(self._clients.items()), WeakKeyDictionary()
+        for loop, (session, _) in clients:
+            if not loop.is_closed() and not loop.is_running():
+                loop.run_until_complete(session.close())
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """The part of an HTTP answer botocore's `after-call` handlers read."""
+
+    status_code: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content: bytes = b""
+
+
+def _error_of(exc: AIODynamoError) -> tuple[int, dict[str, str]]:
+    """The HTTP status and botocore's `Error` of an answer aiodynamo raised (the last attempt's)."""
+    if isinstance(exc, InternalDynamoError):
+        return 500, {"Code": "InternalServerError", "Message": ""}
+    if isinstance(exc, ServiceUnavailable):
+        return 503, {"Code": "ServiceUnavailable", "Message": ""}
+    if isinstance(exc, UnknownError):
+        return exc.status, {"Code": _code_of(exc.body) or str(exc.status), "Message": ""}
+    body = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    code = str(body.get("__type", type(exc).__name__)).rsplit("#", 1)[-1]
+    return 400, {"Code": code, "Message": str(body.get("message", body.get("Message", "")))}
+
+
+def _code_of(body: bytes) -> str | None:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    kind = document.get("__type") if isinstance(document, dict) else None
+    return str(kind).rsplit("#", 1)[-1] if kind else None
