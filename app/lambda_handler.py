@@ -277,6 +277,8 @@ def reset() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             loop = asyncio.get_event_loop_policy().get_event_loop()
+        if _api_service is not None and _api_service.clients.dynamodb_reader is not None:
+            _api_service.clients.dynamodb_reader.forget_connections()  # closed on the loop they belong to
         loop.close()
         asyncio.set_event_loop(None)
     _api = None
