@@ -8,7 +8,7 @@ path"). Writes, transactions, the reads of mutations, IVS and KMS stay on boto3 
 
 What stays the same as the boto3 path, on purpose:
 - the request bodies (the same JSON documents data.dynamo sends; the replay backend matches them);
-- the attempt budget (data.clients: 4 attempts), retrying throttling and 5xx answers with backoff;
+- the attempt budget (data.clients: 5 attempts), retrying throttling and 5xx answers with backoff;
 - the errors: an AWS error is a botocore `ClientError` raised as the cause of the same UpstreamError
   (so data.listing_indexes can still tell a refused index);
 - what observes the calls: each read is announced on the boto3 DynamoDB client's own event system
@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
 import aiohttp
+from aiohttp import ClientSession
 from aiodynamo.client import Client
 from aiodynamo.credentials import Credentials, Key
 from aiodynamo.errors import AIODynamoError, InternalDynamoError, ServiceUnavailable, UnknownError
@@ -42,10 +42,11 @@ from botocore.exceptions import ClientError
 from yarl import URL
 
 from domain.errors import UpstreamError
-from data.dynamo import BATCH_GET_MAX_ATTEMPTS, BATCH_GET_MAX_KEYS, from_dynamo, to_dynamo
+from data.dynamo import BATCH_GET_MAX_ATTEMPTS, BATCH_GET_MAX_KEYS, backoff_delay, from_dynamo, to_dynamo
 
-# data.clients.client_config's budget: botocore's standard mode, 4 attempts in all.
-MAX_ATTEMPTS = 4
+# data.clients.client_config's budget: botocore's standard mode with `max_attempts: 4`, which counts
+# the retries, so 5 attempts in all.
+MAX_ATTEMPTS = 5
 # data.clients.client_config's timeouts.
 _TIMEOUT = aiohttp.ClientTimeout(sock_connect=3, sock_read=10)
 
@@ -58,7 +59,7 @@ class AttemptBudget(RetryConfig):
     attempts_allowed: int = MAX_ATTEMPTS
 
     def delays(self) -> list[float]:
-        return [min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.0) for attempt in range(self.attempts_allowed - 1)]
+        return [backoff_delay(attempt) for attempt in range(self.attempts_allowed - 1)]
 
     async def attempts(self) -> AsyncIterator[None]:
         # The last attempt's error is raised by send_request once RetryTimeout says the budget is spent.
@@ -100,7 +101,7 @@ class DynamoReader:
         endpoint = events_client.meta.endpoint_url
         self._endpoint = URL(endpoint) if endpoint else None
         self._credentials = BotocoreCredentials(credentials)
-        self._clients: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, Client]] = (
+        self._clients: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[ClientSession, Client]] = (
             WeakKeyDictionary())
 
     # The reads
@@ -122,7 +123,7 @@ class DynamoReader:
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
-                await asyncio.sleep(min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.0))
+                await _backoff(attempt)
             else:
                 raise UpstreamError("DynamoDB BatchGetItem left keys unprocessed after retries.")
         return items
@@ -139,8 +140,9 @@ class DynamoReader:
         context: dict[str, Any] = {"client_region": self._region}
         prefix = f"dynamodb.{operation}"
         self._events.emit(f"before-parameter-build.{prefix}", params=params, model=model, context=context)
-        request = {"url_path": "/", "query_string": "", "method": "POST", "headers": {}, "body": params,
-                   "context": context}
+        # The request as botocore's `before-call` handlers know it (its body serialised as botocore does).
+        request = {"url_path": "/", "query_string": "", "method": "POST", "headers": {},
+                   "body": json.dumps(params).encode(), "context": context}
         _, answered = self._events.emit_until_response(f"before-call.{prefix}", model=model, params=request,
                                                         request_signer=None, context=context)
         if answered is not None:
@@ -169,7 +171,7 @@ class DynamoReader:
         loop = asyncio.get_running_loop()
         found = self._clients.get(loop)
         if found is None or found[0].closed:
-            session = aiohttp.ClientSession(timeout=_TIMEOUT)
+            session = ClientSession(timeout=_TIMEOUT)
             found = session, Client(AIOHTTP(session), self._credentials, self._region, endpoint=self._endpoint,
                                     throttle_config=AttemptBudget())
             self._clients[loop] = found
@@ -188,6 +190,10 @@ class DynamoReader:
         for loop, (session, _) in clients:
             if not loop.is_closed() and not loop.is_running():
                 loop.run_until_complete(session.close())
+
+
+async def _backoff(attempt: int) -> None:
+    await asyncio.sleep(backoff_delay(attempt))
 
 
 @dataclass(frozen=True)
