@@ -1,5 +1,6 @@
 """The channel reads of GraphQL queries, awaited on the event loop (data.dynamo_reads): the
-DataLoaders' batches of channels and assignments, and a page of the channel listing.
+DataLoaders' batches of channels and assignments, a page of the channel listing, and the capacity
+counter.
 
 The same reads as data.repository.ChannelRepository's (same requests, same records, same errors);
 without a reader (a backend a test or the benchmark assembles itself) they are the repository's own,
@@ -12,14 +13,15 @@ from typing import Any
 
 from anyio import to_thread
 
+from domain.capacity import CapacityCounts
 from domain.errors import UpstreamError
 from domain.model import Assignment, Channel, ChannelState
 from data.dynamo_reads import DynamoReader
 from data.listing_indexes import is_whole_record, refused_index
 from data.pagination import ChannelListing
 from data.records import assignment_from_item, channel_from_item
-from data.repository import ChannelPage, ChannelRepository
-from data.table import assignment_key, channel_key
+from data.repository import ChannelPage, ChannelRepository, capacity_counts_of
+from data.table import COUNTER_KEY, assignment_key, channel_key
 
 
 class ChannelReads:
@@ -41,6 +43,12 @@ class ChannelReads:
             return await to_thread.run_sync(self._repository.get_assignments, host_user_ids)
         items = await self._reader.batch_get(self._table, [assignment_key(host) for host in host_user_ids])
         return {assignment.host_user_id: assignment for assignment in map(assignment_from_item, items)}
+
+    async def capacity_counts(self) -> CapacityCounts:
+        """ChannelRepository.read_capacity_counts, awaited: one GetItem of the counter (eventually consistent)."""
+        if self._reader is None:
+            return await to_thread.run_sync(self._repository.read_capacity_counts)
+        return capacity_counts_of(await self._reader.get(self._table, COUNTER_KEY, consistent=False) or {})
 
     async def page(self, state: ChannelState | None, first: int, after: str | None) -> ChannelPage:
         """ChannelRepository.list_channels, awaited: newest first, one Query of `first + 1` items."""

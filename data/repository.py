@@ -100,6 +100,14 @@ class ChannelPage:
     items_read: int
 
 
+def capacity_counts_of(counter: dict[str, Any]) -> CapacityCounts:
+    """The counts the capacity counter item holds (zero where it holds none)."""
+    return CapacityCounts(
+        used=int(counter.get("used", 0)),
+        by_state={state: int(counter.get(name, 0)) for state, name in _STATE_COUNTERS.items()},
+    )
+
+
 class ChannelRepository:
     """Channels, assignments, capacity and creates; state changes and IVS events are
     data.state_changes.StateChangeStorage's (`ChannelsBackend.state_changes`)."""
@@ -138,11 +146,7 @@ class ChannelRepository:
         )
 
     def read_capacity_counts(self) -> CapacityCounts:
-        item = self.table.get(COUNTER_KEY, consistent=False) or {}
-        return CapacityCounts(
-            used=int(item.get("used", 0)),
-            by_state={state: int(item.get(name, 0)) for state, name in _STATE_COUNTERS.items()},
-        )
+        return capacity_counts_of(self.table.get(COUNTER_KEY, consistent=False) or {})
 
     def get_idempotency_record(self, key: str, now: datetime) -> IdempotencyRecord | None:
         """The live record of an idempotency key; an expired one (TTL deletes lazily) counts as absent."""

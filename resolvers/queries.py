@@ -54,7 +54,7 @@ PAGE_ASSIGNMENTS = ("channels", "edges", "node", "assignments")
 async def capacity(info: Info) -> Capacity:
     context = info.context
     require_grant(context.require_caller(), "capacity")
-    return Capacity.of(await context.run_blocking(read_capacity, context.backend))
+    return Capacity.of(await read_capacity(context.backend))
 
 
 async def host_channel(info: Info, host_user_id: strawberry.ID) -> Assignment | None:

@@ -53,7 +53,7 @@ def test_python_samples_go_to_the_innermost_library_frame() -> None:
     ])
     total, counted = python_shares(collapsed)
     assert total == 4
-    assert counted == {"AWS SDK (botocore, urllib3, http.client)": 3, "GraphQL (graphql-core, strawberry)": 1}
+    assert counted == {"AWS SDK (botocore, urllib3, http.client; aiodynamo, aiohttp)": 3, "GraphQL (graphql-core, strawberry)": 1}
 
 
 def test_node_samples_before_the_last_window_and_idle_ones_are_left_out() -> None:

@@ -26,7 +26,8 @@ from bench.peer.side_by_side import THROUGHPUT_CONNECTIONS, Server, SideBySide, 
 
 # (group, fragments of a frame's file path); the first group a frame's path matches is its group.
 PYTHON_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("AWS SDK (botocore, urllib3, http.client)", ("/botocore/", "/boto3/", "/urllib3/", "/http/client.py")),
+    ("AWS SDK (botocore, urllib3, http.client; aiodynamo, aiohttp)",
+     ("/botocore/", "/boto3/", "/urllib3/", "/http/client.py", "/aiodynamo/", "/aiohttp/", "/yarl/", "/multidict/")),
     ("GraphQL (graphql-core, strawberry)", ("/graphql/", "/strawberry/")),
     ("HTTP server (uvicorn, starlette, httptools)", ("/uvicorn/", "/starlette/", "/httptools/")),
     ("token verification (pyjwt, cryptography)", ("/jwt/", "/cryptography/")),
