@@ -9,16 +9,14 @@ import sys
 import types
 from typing import Any
 
-import aiohttp
 import pytest
 
-import data.dynamo_reads
 import server
 from app import lambda_handler
 from app.auth import RemoteJwks
 from app.settings import Settings
 from tests.handlers.test_lambda_handlers import CONTEXT, api_event, lambda_env  # noqa: F401 (fixture)
-from tests.support import JwksServer, TokenFactory
+from tests.support import JwksServer, TokenFactory, recorded_sessions
 
 
 def built_service() -> Any:
@@ -64,18 +62,6 @@ def test_after_restore_forgets_tokens_keys_and_data_keys(
 
 
 PAGE = "{ channels(first: 1) { edges { node { id } } } }"  # read through data.dynamo_reads
-
-
-def recorded_sessions(monkeypatch: pytest.MonkeyPatch) -> list[aiohttp.ClientSession]:
-    """Every aiohttp session the queries' reader opens from now on."""
-    opened: list[aiohttp.ClientSession] = []
-
-    def open_session(**options: Any) -> aiohttp.ClientSession:
-        opened.append(aiohttp.ClientSession(**options))
-        return opened[-1]
-
-    monkeypatch.setattr(data.dynamo_reads, "ClientSession", open_session)
-    return opened
 
 
 def test_after_restore_closes_the_queries_connections_and_the_next_read_opens_new_ones(
