@@ -76,6 +76,8 @@ class AwsClients:
         for client in (self.ivs, self.kms):
             if isinstance(client, LazyClient):
                 client.resolve()
+        if self.dynamodb_reader is not None:
+            self.dynamodb_reader.prepare()
 
 
 def client_config() -> Config:

@@ -17,77 +17,32 @@ What stays the same as the boto3 path, on purpose:
   both clients' calls through one observation point. As with botocore, a `before-call` handler that
   answers makes the call go no further.
 
-One aiohttp session per event loop, opened on a loop's first read and closed by `close` (the served
-app's lifespan) or dropped by `forget_connections` (a Lambda SnapStart restore).
+One aiohttp session per event loop (data.aiodynamo_connection, imported on the first read), opened on
+a loop's first read and closed by `close` (the served app's lifespan) or by `forget_connections` (a
+Lambda SnapStart restore).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-import aiohttp
-from aiohttp import ClientSession
-from aiodynamo.client import Client
-from aiodynamo.credentials import Credentials, Key
-from aiodynamo.errors import AIODynamoError, InternalDynamoError, ServiceUnavailable, UnknownError
-from aiodynamo.http.aiohttp import AIOHTTP
-from aiodynamo.http.types import HttpImplementation
-from aiodynamo.models import RetryConfig, RetryTimeout
 from botocore.exceptions import ClientError
-from yarl import URL
 
 from domain.errors import UpstreamError
 from data.dynamo import BATCH_GET_MAX_ATTEMPTS, BATCH_GET_MAX_KEYS, backoff_delay, from_dynamo, to_dynamo
 
+if TYPE_CHECKING:
+    from data.aiodynamo_connection import LoopConnection
+
 # data.clients.client_config's budget: botocore's standard mode with `max_attempts: 4`, which counts
 # the retries, so 5 attempts in all.
 MAX_ATTEMPTS = 5
-# data.clients.client_config's timeouts.
-_TIMEOUT = aiohttp.ClientTimeout(sock_connect=3, sock_read=10)
-
-
-@dataclass(frozen=True)
-class AttemptBudget(RetryConfig):
-    """At most `attempts` attempts, with data.dynamo's jittered exponential backoff between them
-    (aiodynamo's default retries for a minute)."""
-
-    attempts_allowed: int = MAX_ATTEMPTS
-
-    def delays(self) -> list[float]:
-        return [backoff_delay(attempt) for attempt in range(self.attempts_allowed - 1)]
-
-    async def attempts(self) -> AsyncIterator[None]:
-        # The last attempt's error is raised by send_request once RetryTimeout says the budget is spent.
-        for delay in [*self.delays(), None]:
-            yield
-            if delay is None:
-                raise RetryTimeout()
-            await asyncio.sleep(delay)
-
-
-class BotocoreCredentials(Credentials):
-    """The credentials of boto3's session (its chain: the environment, a profile, the Lambda or
-    container role), frozen at each request: both clients always sign with the same keys."""
-
-    def __init__(self, credentials: Any) -> None:
-        self._credentials = credentials
-
-    async def get_key(self, http: HttpImplementation) -> Key | None:
-        if self._credentials is None:
-            return None
-        frozen = self._credentials.get_frozen_credentials()
-        return Key(frozen.access_key, frozen.secret_key, frozen.token)
-
-    def invalidate(self) -> bool:
-        return False  # botocore refreshes expiring credentials itself
-
-    def is_disabled(self) -> bool:
-        return False
 
 
 class DynamoReader:
@@ -98,11 +53,9 @@ class DynamoReader:
         self._events = events_client.meta.events
         self._operations = events_client.meta.service_model
         self._region: str = events_client.meta.region_name
-        endpoint = events_client.meta.endpoint_url
-        self._endpoint = URL(endpoint) if endpoint else None
-        self._credentials = BotocoreCredentials(credentials)
-        self._clients: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[ClientSession, Client]] = (
-            WeakKeyDictionary())
+        self._endpoint_url: str | None = events_client.meta.endpoint_url
+        self._credentials = credentials
+        self._connections: WeakKeyDictionary[asyncio.AbstractEventLoop, LoopConnection] = WeakKeyDictionary()
 
     # The reads
 
@@ -148,48 +101,48 @@ class DynamoReader:
         if answered is not None:
             http, parsed = answered
         else:
-            http, parsed = await self._send(operation, params)
+            connection = self._connection()
+            try:
+                status, parsed = await connection.send(operation, params)
+            except connection.Unreachable as exc:
+                raise UpstreamError(f"DynamoDB {operation} failed: the service could not be reached.") from exc
+            http = _Answer(status)
         self._events.emit(f"after-call.{prefix}", http_response=http, parsed=parsed, model=model, context=context)
         if http.status_code >= 300:
             cause = ClientError(parsed, operation)
             raise UpstreamError(f"DynamoDB {operation} failed: {parsed['Error']['Code']}.") from cause
         return parsed
 
-    async def _send(self, operation: str, params: dict[str, Any]) -> tuple[_Answer, dict[str, Any]]:
-        try:
-            parsed = await self._client().send_request(action=operation, payload=params)
-        except AIODynamoError as exc:
-            status, error = _error_of(exc)
-            return _Answer(status), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}
-        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-            raise UpstreamError(f"DynamoDB {operation} failed: the service could not be reached.") from exc
-        return _Answer(200), parsed
-
     # The connections
 
-    def _client(self) -> Client:
+    def prepare(self) -> None:
+        """Import what the reads need (aiohttp, aiodynamo) now rather than on the first read: before a
+        Lambda snapshot, so that it is in the snapshot. Opens nothing."""
+        importlib.import_module("data.aiodynamo_connection")
+
+    def _connection(self) -> LoopConnection:
         loop = asyncio.get_running_loop()
-        found = self._clients.get(loop)
-        if found is None or found[0].closed:
-            session = ClientSession(timeout=_TIMEOUT)
-            found = session, Client(AIOHTTP(session), self._credentials, self._region, endpoint=self._endpoint,
-                                    throttle_config=AttemptBudget())
-            self._clients[loop] = found
-        return found[1]
+        found = self._connections.get(loop)
+        if found is None or found.closed:
+            from data.aiodynamo_connection import LoopConnection
+
+            found = LoopConnection(self._credentials, self._region, self._endpoint_url, MAX_ATTEMPTS)
+            self._connections[loop] = found
+        return found
 
     async def close(self) -> None:
         """Close this event loop's session (its pooled connections); the next read opens another."""
-        found = self._clients.pop(asyncio.get_running_loop(), None)
+        found = self._connections.pop(asyncio.get_running_loop(), None)
         if found is not None:
-            await found[0].close()
+            await found.close()
 
     def forget_connections(self) -> None:
         """Drop every session, closing those whose loop is idle (a SnapStart restore: the snapshot's
         sockets lead nowhere). Each loop's next read opens a new one."""
-        clients, self._clients = list(self._clients.items()), WeakKeyDictionary()
-        for loop, (session, _) in clients:
+        connections, self._connections = list(self._connections.items()), WeakKeyDictionary()
+        for loop, connection in connections:
             if not loop.is_closed() and not loop.is_running():
-                loop.run_until_complete(session.close())
+                loop.run_until_complete(connection.close())
 
 
 async def _backoff(attempt: int) -> None:
@@ -203,25 +156,3 @@ class _Answer:
     status_code: int
     headers: Mapping[str, str] = field(default_factory=dict)
     content: bytes = b""
-
-
-def _error_of(exc: AIODynamoError) -> tuple[int, dict[str, str]]:
-    """The HTTP status and botocore's `Error` of an answer aiodynamo raised (the last attempt's)."""
-    if isinstance(exc, InternalDynamoError):
-        return 500, {"Code": "InternalServerError", "Message": ""}
-    if isinstance(exc, ServiceUnavailable):
-        return 503, {"Code": "ServiceUnavailable", "Message": ""}
-    if isinstance(exc, UnknownError):
-        return exc.status, {"Code": _code_of(exc.body) or str(exc.status), "Message": ""}
-    body = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-    code = str(body.get("__type", type(exc).__name__)).rsplit("#", 1)[-1]
-    return 400, {"Code": code, "Message": str(body.get("message", body.get("Message", "")))}
-
-
-def _code_of(body: bytes) -> str | None:
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return None
-    kind = document.get("__type") if isinstance(document, dict) else None
-    return str(kind).rsplit("#", 1)[-1] if kind else None

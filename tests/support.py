@@ -16,7 +16,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-import data.dynamo_reads
+import data.aiodynamo_connection
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
 CLIENT_ID = "testclient1234567890abcdef"
@@ -220,5 +220,5 @@ def recorded_sessions(monkeypatch: Any) -> list[aiohttp.ClientSession]:
         opened.append(aiohttp.ClientSession(**options))
         return opened[-1]
 
-    monkeypatch.setattr(data.dynamo_reads, "ClientSession", open_session)
+    monkeypatch.setattr(data.aiodynamo_connection, "ClientSession", open_session)
     return opened

@@ -3,14 +3,15 @@ requests and signing keys as boto3's, retries within the same budget, the same e
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+import data.aiodynamo_connection
+import data.dynamo
 import data.dynamo_reads
 from app.bootstrap import Service
 from data.clients import AwsConnection, build_clients
@@ -18,10 +19,10 @@ from data.dynamo import to_dynamo
 from data.dynamo_reads import MAX_ATTEMPTS, DynamoReader
 from domain.errors import UpstreamError
 from embedded.emulator import EMBEDDED_CREDENTIALS, EmbeddedAws, WireAnswer, WireRequest
+from tests.data.conftest import run_read
 from tests.faults import Fault, OnTheWire, dynamodb_error
 from tests.support import CallCounter
 
-T = TypeVar("T")
 ITEM = {"pk": "test#reads", "sk": "A", "note": "stored"}
 KEY = {"pk": "test#reads", "sk": "A"}
 
@@ -29,20 +30,8 @@ KEY = {"pk": "test#reads", "sk": "A"}
 @pytest.fixture(autouse=True)
 def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries without the backoff's sleep (the attempts are what these tests count)."""
-    monkeypatch.setattr(data.dynamo_reads, "backoff_delay", lambda attempt: 0)
-    monkeypatch.setattr(data.dynamo, "backoff_delay", lambda attempt: 0)
-
-
-def read(reader: DynamoReader, call: Callable[[DynamoReader], Awaitable[T]]) -> T:
-    """`call` on a loop of its own, its session closed before the loop is."""
-
-    async def run() -> T:
-        try:
-            return await call(reader)
-        finally:
-            await reader.close()
-
-    return asyncio.run(run())
+    for module in (data.dynamo, data.dynamo_reads, data.aiodynamo_connection):
+        monkeypatch.setattr(module, "backoff_delay", lambda attempt: 0)
 
 
 def reader_of(service: Service) -> DynamoReader:
@@ -67,7 +56,7 @@ def throttled_first(times: int, operation: str = "BatchGetItem") -> Callable[[Wi
 
 def test_a_throttled_read_is_sent_again_and_answers(stored: Service, aws: EmbeddedAws) -> None:
     with OnTheWire(aws, throttled_first(2)) as wire:
-        items = read(reader_of(stored), lambda reader: reader.batch_get(stored.table.name, [KEY]))
+        items = run_read(reader_of(stored), lambda reader: reader.batch_get(stored.table.name, [KEY]))
     assert items == [ITEM]
     assert wire.operations == ["BatchGetItem"] * 3
 
@@ -77,7 +66,7 @@ def test_an_internal_error_is_sent_again_and_answers(stored: Service, aws: Embed
         return WireAnswer(500, b"") if number == 1 else None
 
     with OnTheWire(aws, answer) as wire:
-        item = read(reader_of(stored), lambda reader: reader.get(stored.table.name, KEY))
+        item = run_read(reader_of(stored), lambda reader: reader.get(stored.table.name, KEY))
     assert item == ITEM
     assert wire.operations == ["GetItem", "GetItem"]
 
@@ -90,7 +79,7 @@ def test_a_read_throttled_at_every_attempt_is_an_upstream_error_after_the_same_b
         if client == "boto3":
             stored.table.batch_get([KEY])
         else:
-            read(reader_of(stored), lambda reader: reader.batch_get(stored.table.name, [KEY]))
+            run_read(reader_of(stored), lambda reader: reader.batch_get(stored.table.name, [KEY]))
     assert raised.value.message == "DynamoDB BatchGetItem failed: ProvisionedThroughputExceededException."
     assert wire.operations == ["BatchGetItem"] * MAX_ATTEMPTS
 
@@ -105,7 +94,7 @@ def test_unprocessed_keys_are_asked_for_again_on_the_wire(stored: Service, aws: 
         return WireAnswer(200, json.dumps(unprocessed).encode())
 
     with OnTheWire(aws, answer) as wire:
-        items = read(reader_of(stored), lambda reader: reader.batch_get(table, [KEY]))
+        items = run_read(reader_of(stored), lambda reader: reader.batch_get(table, [KEY]))
     assert items == [ITEM]
     assert [json.loads(request.body) for request in wire.requests] == [
         {"RequestItems": {table: {"Keys": [to_dynamo(KEY)]}}}
@@ -121,7 +110,7 @@ def test_both_clients_send_the_same_request_documents(stored: Service, aws: Embe
     with OnTheWire(aws) as boto3_wire:
         boto3_answers = (table.get(KEY), table.batch_get([KEY]), table.query(**QUERY))
     with OnTheWire(aws) as reader_wire:
-        reader_answers = read(reader_of(stored), lambda reader: _all_reads(reader, table.name))
+        reader_answers = run_read(reader_of(stored), lambda reader: _all_reads(reader, table.name))
     assert reader_answers == boto3_answers == (ITEM, [ITEM], ([ITEM], 1))
     assert [(request.target, json.loads(request.body)) for request in reader_wire.requests] == [
         (request.target, json.loads(request.body)) for request in boto3_wire.requests
@@ -136,7 +125,7 @@ async def _all_reads(reader: DynamoReader, table: str) -> tuple[Any, ...]:
 def test_both_clients_sign_with_the_same_access_key(stored: Service, aws: EmbeddedAws) -> None:
     with OnTheWire(aws) as wire:
         stored.table.get(KEY)
-        read(reader_of(stored), lambda reader: reader.get(stored.table.name, KEY))
+        run_read(reader_of(stored), lambda reader: reader.get(stored.table.name, KEY))
     access_key = EMBEDDED_CREDENTIALS[0]
     credentials = [request.headers["authorization"].split("Credential=")[1].split("/")[0] for request in wire.requests]
     assert credentials == [access_key, access_key]
@@ -144,7 +133,7 @@ def test_both_clients_sign_with_the_same_access_key(stored: Service, aws: Embedd
 
 def test_an_error_answer_is_the_upstream_error_boto3_raises_with_its_client_error(stored: Service) -> None:
     with pytest.raises(UpstreamError) as raised:
-        read(reader_of(stored), lambda reader: reader.query(stored.table.name, IndexName="no-such-index", **QUERY))
+        run_read(reader_of(stored), lambda reader: reader.query(stored.table.name, IndexName="no-such-index", **QUERY))
     assert raised.value.code == "UPSTREAM_ERROR"
     assert raised.value.message.startswith("DynamoDB Query failed: ")
     cause = raised.value.__cause__
@@ -159,14 +148,14 @@ def test_an_unreachable_endpoint_is_an_upstream_error() -> None:
     reader = build_clients(connection).dynamodb_reader
     assert reader is not None
     with pytest.raises(UpstreamError) as raised:
-        read(reader, lambda reader: reader.get("any", KEY))
+        run_read(reader, lambda reader: reader.get("any", KEY))
     assert raised.value.message == "DynamoDB GetItem failed: the service could not be reached."
 
 
 def test_botocores_hooks_count_the_readers_calls(stored: Service, aws: EmbeddedAws) -> None:
     counter = CallCounter().attach(stored.clients.dynamodb)
     try:
-        read(reader_of(stored), lambda reader: reader.batch_get(stored.table.name, [KEY]))
+        run_read(reader_of(stored), lambda reader: reader.batch_get(stored.table.name, [KEY]))
     finally:
         counter.detach(stored.clients.dynamodb)
     assert counter.calls == [("dynamodb", "BatchGetItem")]
@@ -175,6 +164,6 @@ def test_botocores_hooks_count_the_readers_calls(stored: Service, aws: EmbeddedA
 def test_a_fault_injected_through_botocores_hooks_never_reaches_the_wire(stored: Service, aws: EmbeddedAws) -> None:
     with OnTheWire(aws) as wire, Fault(stored.clients.dynamodb, "GetItem", "InternalServerError") as fault, \
             pytest.raises(UpstreamError) as raised:
-        read(reader_of(stored), lambda reader: reader.get(stored.table.name, KEY))
+        run_read(reader_of(stored), lambda reader: reader.get(stored.table.name, KEY))
     assert raised.value.message == "DynamoDB GetItem failed: InternalServerError."
     assert (fault.injected, wire.operations) == (1, [])
