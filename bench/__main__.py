@@ -1,11 +1,12 @@
-"""`python -m bench [--quick] [--section all|replayed|fixed|attack|peer] [--json PATH]`: run the benchmark on the
-embedded backend, print its tables, and write them as JSON (default bench-results.json). One part alone:
-`replayed` (3b, the added latency over a replayed backend), `fixed` (3c, the fixed cost per request),
-`attack` (6, bounded work under attack), `peer` (issue 30: the service beside a Node peer, bench/peer/)."""
+"""`python -m bench [--quick] [--section all|replayed|fixed|attack|peer] [--json PATH]`: run the benchmark
+(docs/performance.md), print its tables and write them as JSON (default bench-results.json). One part
+alone: `replayed` (3b, the added latency over a replayed backend), `fixed` (3c, the fixed cost per
+request), `attack` (6, bounded work under attack), `peer` (the service beside a Node peer, bench/peer/)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -14,85 +15,53 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
-from bench import attack, fast_backend, fixed_cost, round_trips, scaling
-from bench.cpu_usage import load_average
-from bench.plan import Plan
-from bench.report import Results, render, to_json
-from bench.service_process import PROJECT_ROOT, served_service
-from bench.workload import prepare
+from bench import added, attack, counts, fixed_cost
+from bench.peer import side_by_side
+from bench.processes import PROJECT_ROOT
+from bench.replay_backend import replay_backend
+from bench.report import Part, load_average, render
 
-T = TypeVar("T")
-SERVED_TABLE = "bench-served"
-SERVED_LIMIT = 1000
-VERSIONS = ("strawberry-graphql", "graphql-core", "starlette", "uvicorn", "boto3", "botocore", "moto", "httpx")
+SECTIONS = ("all", "replayed", "fixed", "attack", "peer")
+# How much each part measures: (table sizes of part 2, 3b's requests of each kind, 3c's requests to each
+# app, 6's runs of each document, 6's seconds of attack)
+FULL = ((100, 1_000, 10_000), 300, 3000, 9, 8.0)
+QUICK = ((100, 1_000), 20, 300, 3, 1.0)
 
 
-def _step(title: str, action: Callable[[], T]) -> T:
+def _step(title: str, action: Callable[[], Part | list[Part]]) -> list[Part]:
     print(f"bench: {title} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
     result = action()
     print(f"bench: {title} done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
-    return result
+    return result if isinstance(result, list) else [result]
 
 
 def _commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}{' with uncommitted changes' if dirty else ''}"
+    found = subprocess.run(["git", "describe", "--always", "--dirty= with uncommitted changes"], cwd=PROJECT_ROOT,
+                           capture_output=True, text=True)
+    return found.stdout.strip() or "unknown"
 
 
-SECTIONS = ("all", "replayed", "fixed", "attack", "peer")
-ATTACK_TABLE = "bench-attack"
-
-
-def run(plan: Plan, section: str = "all") -> Results:
-    started = time.perf_counter()
-    results = Results(meta={
-        "plan": plan.name if section == "all" else f"{plan.name}, {section} only",
-        "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "python": platform.python_version(),
-        "platform": platform.platform(terse=True),
-        "cpus": os.cpu_count(),
-        "commit": _commit(),
-        "load_average_before": load_average(),
-        "versions": {name: version(name) for name in VERSIONS},
-    })
+def run(section: str, quick: bool) -> list[Part]:
+    sizes, replayed_iterations, fixed_iterations, attack_repeats, attack_seconds = QUICK if quick else FULL
+    parts = []
     if section == "all":
-        results.round_trips = _step("1. round trips per operation", round_trips.measure)
-        results.items_read = _step("2. items read as the table grows", lambda: scaling.measure(plan.table_sizes))
+        with replay_backend() as backend:
+            parts += _step("1. round trips per operation", lambda: counts.round_trips(backend))
+            parts += _step("2. items read as the table grows", lambda: counts.items_read(backend, sizes))
     if section in ("all", "replayed"):
-        with served_service(SERVED_TABLE, SERVED_LIMIT) as served:
-            prepared = _step("seeding the served service", lambda: prepare(served, SERVED_LIMIT))
-            results.fast_backend = _step("3b. overhead over a replayed backend and over moto", lambda: fast_backend.measure(
-                prepared, iterations=plan.replayed_iterations))
+        parts += _step("3b. added latency over a replayed backend", lambda: added.measure(replayed_iterations))
     if section in ("all", "fixed"):
-        results.fixed_cost = _step("3c. fixed cost per request in process", lambda: fixed_cost.measure(
-            plan.fixed_cost_iterations))
+        parts += _step("3c. fixed cost per request in process", lambda: fixed_cost.measure(fixed_iterations))
     if section in ("all", "attack"):
-        documents = _step("6a. parse + validation of attack documents",
-                          lambda: attack.time_documents(plan.attack_repeats))
-        with served_service(ATTACK_TABLE, 20) as served:
-            load = _step("6b. /healthz under attack", lambda: attack.load(served.url, plan.attack_seconds))
-        results.attack = attack.AttackResult(documents, load)
-    results.targets = [
-        *round_trips.targets(results.round_trips),
-        *scaling.targets(results.items_read),
-        *fast_backend.targets(results.fast_backend),
-        *([fixed_cost.target(results.fixed_cost)] if results.fixed_cost is not None else []),
-        *(attack.targets(results.attack) if results.attack is not None else []),
-    ]
-    results.meta["load_average_after"] = load_average()
-    results.meta["seconds"] = time.perf_counter() - started
-    return results
+        parts += _step("6. bounded work under attack", lambda: attack.measure(attack_repeats, attack_seconds))
+    if section == "peer":
+        parts += _step("the service beside the Node peer",
+                       lambda: side_by_side.measure(side_by_side.QUICK if quick else side_by_side.FULL))
+    return parts
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -101,22 +70,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments.add_argument("--json", type=Path, default=Path("bench-results.json"), metavar="PATH",
                            help="where to write the results as JSON (default: bench-results.json)")
     arguments.add_argument("--section", choices=SECTIONS, default="all",
-                           help="all parts (default) or one: replayed (part 3b, the added latency over a replayed "
-                                "backend), fixed (part 3c, the fixed cost per request), attack (part 6, bounded "
-                                "work under attack), peer (the service beside the Node peer: ratios and profiles)")
+                           help="all parts but peer (default), or one: replayed (3b), fixed (3c), attack (6), "
+                                "peer (the service beside the Node peer: ratios and profiles)")
     parsed = arguments.parse_args(argv)
-    if parsed.section == "peer":  # a report of its own (bench/peer/part.py)
-        from bench.peer import part
-        from bench.peer.side_by_side import PeerPlan
-
-        result = part.measure(PeerPlan.quick() if parsed.quick else PeerPlan.full())
-        sys.stdout.write(part.render(result))
-        parsed.json.write_text(json.dumps(part.to_json(result), indent=2) + "\n")
-        print(f"bench: results written to {parsed.json}", file=sys.stderr)
-        return
-    results = run(Plan.quick() if parsed.quick else Plan.full(), parsed.section)
-    sys.stdout.write(render(results))
-    parsed.json.write_text(json.dumps(to_json(results), indent=2) + "\n")
+    started, before = time.perf_counter(), load_average()
+    meta: dict[str, Any] = {"plan": ("quick" if parsed.quick else "full") + ("" if parsed.section == "all" else f", {parsed.section} only"),
+            "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "commit": _commit(), "load_average_before": before}
+    parts = run(parsed.section, parsed.quick)
+    meta |= {"load_average_after": load_average(), "seconds": time.perf_counter() - started}
+    sys.stdout.write(render(meta, parts))
+    parsed.json.write_text(json.dumps({"meta": meta, "parts": [dataclasses.asdict(p) for p in parts]}, indent=2) + "\n")
     print(f"bench: results written to {parsed.json}", file=sys.stderr)
 
 

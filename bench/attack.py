@@ -15,14 +15,13 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from graphql import GraphQLError, GraphQLSchema, specified_rules
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 
-from bench.stats import Latency
-from bench.targets import Target
+from bench.report import Part, Target, latency, table
 from schema.prepared_documents import DocumentBounds, DocumentPreparer
 from schema.schema import SchemaLimits, build_schema
 
@@ -31,78 +30,31 @@ PROBE_INTERVAL_SECONDS = 0.02
 TARGET_MS = 50.0
 
 
-def repeated_fields(count: int) -> str:
-    return "query { " + "myChannel { channelId } " * count + "}"
+def _spread_fragments(count: int) -> str:
+    return f"query {{ {' '.join(f'...M{n}' for n in range(count))} }} " + " ".join(
+        f"fragment M{n} on Query {{ myChannel {{ channelId }} }}" for n in range(count))
 
 
-def spread_fragments(count: int) -> str:
-    spreads = " ".join(f"...M{n}" for n in range(count))
-    return f"query {{ {spreads} }} " + " ".join(f"fragment M{n} on Query {{ myChannel {{ channelId }} }}"
-                                                 for n in range(count))
-
-
-def inline_fragments(count: int) -> str:
-    return "query { " + "... on Query { myChannel { channelId } } " * count + "}"
-
-
-def fragment_bomb(levels: int) -> str:
-    fragments = ["fragment F0 on Query { __typename }"]
-    fragments += [f"fragment F{n} on Query {{ ...F{n - 1} ...F{n - 1} }}" for n in range(1, levels + 1)]
-    return f"query {{ ...F{levels} }} " + " ".join(fragments)
-
-
-def deep_nesting(levels: int) -> str:
-    return "{ myChannel { " + "channel { assignments { " * levels + "hostUserId" + " } }" * levels + " } }"
-
-
-def long_name(kilobytes: int) -> str:
-    return "{ " + "x" * (kilobytes * 1024) + " }"
-
-
-def many_directives(count: int) -> str:
-    return "query { capacity " + "@include(if: true) " * count + "{ used } }"
+def _fragment_bomb(levels: int) -> str:
+    fragments = [f"fragment F{n} on Query {{ ...F{n - 1} ...F{n - 1} }}" for n in range(1, levels + 1)]
+    return f"query {{ ...F{levels} }} fragment F0 on Query {{ __typename }} " + " ".join(fragments)
 
 
 # name → (document of a size, sizes): the sizes reach each limit and pass it, inside the body limit.
 SHAPES: dict[str, tuple[Callable[[int], str], tuple[int, ...]]] = {
-    "repeated fields (x n)": (repeated_fields, (10, 25, 50, 100, 400)),
-    "fragments, each spread once (n)": (spread_fragments, (10, 25, 50, 100, 150)),
-    "inline fragments (n)": (inline_fragments, (10, 25, 50, 100, 300)),
-    "fragment bomb (n levels)": (fragment_bomb, (10, 30, 100, 150)),
-    "deep nesting (n levels)": (deep_nesting, (4, 50, 300)),
-    "directives on one field (n)": (many_directives, (10, 100, 400)),
-    "unknown field name (n KB)": (long_name, (1, 16, 60)),
+    "repeated fields (x n)": (lambda n: "query { " + "myChannel { channelId } " * n + "}", (10, 25, 50, 100, 400)),
+    "fragments, each spread once (n)": (_spread_fragments, (10, 25, 50, 100, 150)),
+    "inline fragments (n)": (lambda n: "query { " + "... on Query { myChannel { channelId } } " * n + "}",
+                             (10, 25, 50, 100, 300)),
+    "fragment bomb (n levels)": (_fragment_bomb, (10, 30, 100, 150)),
+    "deep nesting (n levels)": (lambda n: "{ myChannel { " + "channel { assignments { " * n + "hostUserId"
+                                + " } }" * n + " } }", (4, 50, 300)),
+    "directives on one field (n)": (lambda n: "query { capacity " + "@include(if: true) " * n + "{ used } }",
+                                    (10, 100, 400)),
+    "unknown field name (n KB)": (lambda n: "{ " + "x" * (n * 1024) + " }", (1, 16, 60)),
 }
 # The worst documents inside every limit (100 fields): what part b sends.
-WORST_ALLOWED = (repeated_fields(50), spread_fragments(50), inline_fragments(50))
-
-
-@dataclass(frozen=True)
-class DocumentTiming:
-    shape: str
-    size: int
-    kilobytes: float
-    outcome: str  # "answered" or the code and the start of the first error
-    ms: float
-    ms_per_kb: float
-
-
-@dataclass(frozen=True)
-class AttackLoad:
-    clients: int
-    seconds: float
-    documents: int
-    outcomes: dict[str, int]
-    document_latency: Latency
-    healthz: Latency
-    healthz_max_ms: float
-    healthz_idle: Latency  # the same probe for a second before the attack: what the machine gives anyway
-
-
-@dataclass(frozen=True)
-class AttackResult:
-    documents: list[DocumentTiming]
-    load: AttackLoad | None
+WORST_ALLOWED = tuple(SHAPES[name][0](50) for name in list(SHAPES)[:3])
 
 
 def _production_preparer() -> tuple[DocumentPreparer, GraphQLSchema, tuple[type[ASTValidationRule], ...]]:
@@ -117,23 +69,21 @@ def _production_preparer() -> tuple[DocumentPreparer, GraphQLSchema, tuple[type[
     return DocumentPreparer(bounds), graphql_schema, (*specified_rules, NoSchemaIntrospectionCustomRule)
 
 
-def time_documents(repeats: int) -> list[DocumentTiming]:
+def time_documents(repeats: int) -> list[dict[str, Any]]:
     preparer, graphql_schema, rules = _production_preparer()
     timings = []
     for shape, (build, sizes) in SHAPES.items():
         for size in sizes:
             text = build(size)
-            runs = []
-            outcome = None
+            runs, outcome = [], None
             for _ in range(repeats):
                 started = time.perf_counter()
                 outcome = preparer._parse_and_validate(text, graphql_schema, rules)
                 runs.append(time.perf_counter() - started)
             assert outcome is not None
-            ms = statistics.median(runs) * 1000
-            kilobytes = len(text.encode()) / 1024
-            timings.append(DocumentTiming(shape, size, round(kilobytes, 2), _outcome(outcome.errors), ms,
-                                          ms / kilobytes))
+            ms, kilobytes = statistics.median(runs) * 1000, len(text.encode()) / 1024
+            timings.append({"document": shape, "n": size, "KB": f"{kilobytes:.1f}", "outcome": _outcome(outcome.errors),
+                            "ms": ms, "ms per KB": ms / kilobytes})
     return timings
 
 
@@ -144,11 +94,11 @@ def _outcome(errors: tuple[GraphQLError, ...]) -> str:
     return f"{(first.extensions or {}).get('code')}: {first.message[:48]}"
 
 
-def load(url: str, seconds: float) -> AttackLoad:
+def load(url: str, seconds: float) -> dict[str, Any]:
     return asyncio.run(_load(url, seconds))
 
 
-async def _load(url: str, seconds: float) -> AttackLoad:
+async def _load(url: str, seconds: float) -> dict[str, Any]:
     idle = await asyncio.to_thread(_probe, url, time.perf_counter() + 1.0)
     outcomes: Counter[str] = Counter()
     latencies: list[float] = []
@@ -165,8 +115,7 @@ async def _load(url: str, seconds: float) -> AttackLoad:
                 started = time.perf_counter()
                 response = await client.post("/graphql", json={"query": text})
                 latencies.append(time.perf_counter() - started)
-                body = response.json()
-                codes = [error["extensions"]["code"] for error in body.get("errors", [])]
+                codes = [error["extensions"]["code"] for error in response.json().get("errors", [])]
                 outcomes[f"{response.status_code} {codes[0] if codes else 'data'}"] += 1
 
         # The probe has a thread and a connection of its own: the attackers' answers, parsed on this
@@ -176,8 +125,9 @@ async def _load(url: str, seconds: float) -> AttackLoad:
         await asyncio.gather(*(attacker() for _ in range(CLIENTS)))
         elapsed = time.perf_counter() - started
         healthz = await probes
-    return AttackLoad(CLIENTS, elapsed, len(latencies), dict(outcomes), Latency.of(latencies), Latency.of(healthz),
-                      max(healthz) * 1000, Latency.of(idle))
+    return {"seconds": elapsed, "outcomes": dict(outcomes), "attack documents": latency(latencies),
+            "GET /healthz": {**latency(healthz), "max_ms": max(healthz) * 1000},
+            "GET /healthz, 1 s before the attack": latency(idle)}
 
 
 def _probe(url: str, deadline: float) -> list[float]:
@@ -194,12 +144,27 @@ def _probe(url: str, deadline: float) -> list[float]:
     return latencies
 
 
-def targets(result: AttackResult) -> list[Target]:
-    slowest = max(result.documents, key=lambda timing: timing.ms)
-    found = [Target("every document refused or answered (parse + validation)", f"< {TARGET_MS:.0f} ms",
-                    f"{slowest.ms:.1f} ms at worst ({slowest.shape}, {slowest.size})", slowest.ms < TARGET_MS)]
-    if result.load is not None:
-        p99 = result.load.healthz.p99_ms
-        found.append(Target(f"/healthz p99 while {CLIENTS} clients send the worst allowed documents",
-                            f"< {TARGET_MS:.0f} ms", f"{p99:.1f} ms", p99 < TARGET_MS))
-    return found
+def measure(repeats: int, seconds: float) -> Part:
+    """Part a in this process; part b against the service served over bench.replay_backend's moto."""
+    from bench.processes import served_service
+    from bench.replay_backend import replay_backend
+
+    documents = time_documents(repeats)
+    slowest = max(documents, key=lambda timing: timing["ms"])
+    targets = [Target("every document refused or answered (parse + validation)", f"< {TARGET_MS:.0f} ms",
+                      f"{slowest['ms']:.1f} ms at worst ({slowest['document']}, {slowest['n']})",
+                      slowest["ms"] < TARGET_MS)]
+    with replay_backend() as backend, served_service("bench-attack", backend.recorder, limit=20) as served:
+        under = load(f"http://127.0.0.1:{served.port}", seconds)
+    p99 = under["GET /healthz"]["p99_ms"]
+    targets.append(Target(f"/healthz p99 while {CLIENTS} clients send the worst allowed documents",
+                          f"< {TARGET_MS:.0f} ms", f"{p99:.1f} ms", p99 < TARGET_MS))
+    notes = ["", f"/healthz while {CLIENTS} clients send the worst allowed documents, each text new, for "
+             f"{under['seconds']:.1f} s (anonymous; ms)",
+             table(["", "samples", "p50", "p99", "mean"], [[name, *(under[name][key] for key in
+                   ("samples", "p50_ms", "p99_ms", "mean_ms"))] for name in ("attack documents", "GET /healthz",
+                   "GET /healthz, 1 s before the attack")]),
+             f"/healthz max {under['GET /healthz']['max_ms']:.1f} ms; answers: "
+             + ", ".join(f"{key} x{count}" for key, count in sorted(under["outcomes"].items()))]
+    return Part("6. Bounded work: parse + validation of attack documents (production bounds; median ms)",
+                documents, targets, notes, {"load": under})

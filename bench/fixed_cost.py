@@ -1,28 +1,24 @@
 """Part 3c (`python -m bench --section fixed`): the fixed cost of one authenticated request in process
-(issue #12), against a bare Strawberry app with its parser and validation caches.
-
-Both are ASGI callables driven directly in one process and one event loop, with no socket: (a) the whole
-app as `create_app` builds it (production settings with a CORS allow-list, every middleware, the lifespan
-run, the document preparer's caches warm) with an admin token whose verification is cached; (b)
-`strawberry.asgi.GraphQL` over a one-field schema with `ParserCache` and `ValidationCache`. The same
-`POST /graphql {"query":"{ __typename }"}` goes to both, alternately (the order swapped each round),
-through one minimal driver (`call`), whose own cost is the same for both; medians. Alternation pairs
-each service sample with a bare one taken at the same moment, so the ratio holds on a shared machine
-(a harness that times each app in its own processes, one after the other, lets the machine's drift
-between them into the ratio). Where the difference goes: a profiler over the same driver (py-spy, or
-`python -m cProfile`), not a wrapper patched between Starlette's layers.
+(issue #12; docs/performance.md, "Fixed cost per request"): the whole app as `create_app` builds it
+(production, CORS allow-list, lifespan run, caches warm, an admin token whose verification is cached)
+against `strawberry.asgi.GraphQL` over a one-field schema with `ParserCache` and `ValidationCache`. The
+same `POST /graphql {"query":"{ __typename }"}` goes to both through one minimal ASGI driver (`call`),
+alternately (the order swapped each round), so each service sample has a bare one taken at the same
+moment and the ratio holds on a shared machine; medians.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +33,7 @@ from app.bootstrap import bootstrap
 from embedded.dev_keys import DEV_ISSUER, DevSigningKey, embedded_audiences
 from app.http import create_app
 from app.settings import Settings
-from bench.cpu_usage import load_average
-from bench.jwks_server import served_jwks
-from bench.targets import Target
+from bench.report import Part, Target, load_average
 from data.clients import AwsConnection
 
 BODY = b'{"query":"{ __typename }"}'
@@ -50,14 +44,7 @@ NOWHERE = "http://127.0.0.1:9"  # discard port: `{ __typename }` makes no AWS ca
 TARGET_RATIO = 1.8
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: dict[bytes, bytes]
-    body: bytes
-
-
-async def call(app: ASGIApp, headers: list[tuple[bytes, bytes]], body: bytes = BODY) -> Answer:
+async def call(app: ASGIApp, headers: list[tuple[bytes, bytes]], body: bytes = BODY) -> tuple[Message, bytes]:
     """One `POST /graphql` through `app`, as a server would hand it over (no socket)."""
     scope: Scope = {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
@@ -84,7 +71,7 @@ async def call(app: ASGIApp, headers: list[tuple[bytes, bytes]], body: bytes = B
             parts.append(message.get("body", b""))
 
     await app(scope, receive, send)
-    return Answer(start["status"], dict(start.get("headers", [])), b"".join(parts))
+    return start, b"".join(parts)
 
 
 def headers_for(token: str | None) -> list[tuple[bytes, bytes]]:
@@ -109,12 +96,30 @@ def bare_app() -> GraphQL[Any, Any]:
 
 
 @contextlib.contextmanager
+def served_jwks(folder: str, document: dict[str, Any]) -> Iterator[str]:
+    """`document` at a JWKS URL on loopback, served from a thread of this process."""
+    (Path(folder) / "jwks.json").write_text(json.dumps(document))
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=folder))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
 def service_app() -> Iterator[tuple[Starlette, str]]:
     """The service's app as deployed (aws mode, production, a CORS allow-list, tokens checked against a
     JWKS URL), and an admin token it accepts. No AWS call is made."""
     with tempfile.TemporaryDirectory(prefix="bench-fixed-") as folder:
         key = DevSigningKey.load_or_create(Path(folder))
-        with served_jwks(key.jwks()) as jwks_url:
+        with served_jwks(folder, key.jwks()) as jwks_url:
             audiences = embedded_audiences(frozenset())
             settings = Settings(  # type: ignore[call-arg]
                 _env_file=None, backend="aws", env="production", table="bench-fixed-cost",
@@ -132,31 +137,6 @@ def service_app() -> Iterator[tuple[Starlette, str]]:
                 service.close()
 
 
-@dataclass
-class FixedCostResult:
-    iterations: int
-    service_p50_us: float
-    bare_p50_us: float
-    service_p90_us: float
-    bare_p90_us: float
-    load_average: str
-
-    @property
-    def ratio(self) -> float:
-        return self.service_p50_us / self.bare_p50_us
-
-    @property
-    def met(self) -> bool:
-        return self.ratio <= TARGET_RATIO
-
-
-def _check(answer: Answer, *, service: bool) -> None:
-    if answer.status != 200 or json.loads(answer.body) != ANSWER:
-        raise RuntimeError(f"fixed cost: unexpected answer {answer.status} {answer.body[:300]!r}")
-    if service and b"x-request-id" not in answer.headers:
-        raise RuntimeError("fixed cost: the service's answer has no x-request-id")
-
-
 async def _alternate(apps: dict[str, tuple[ASGIApp, list[tuple[bytes, bytes]]]], iterations: int,
                      warm_up: int) -> dict[str, list[int]]:
     """Nanoseconds per request of each app, the apps alternated and their order swapped every round."""
@@ -167,47 +147,38 @@ async def _alternate(apps: dict[str, tuple[ASGIApp, list[tuple[bytes, bytes]]]],
         for name in order:
             app, headers = apps[name]
             started = clock()
-            answer = await call(app, headers)
+            start, body = await call(app, headers)
             elapsed = clock() - started
-            _check(answer, service=name == "service")
+            if start["status"] != 200 or json.loads(body) != ANSWER:
+                raise RuntimeError(f"fixed cost: unexpected answer {start['status']} {body[:300]!r}")
+            if name == "service" and b"x-request-id" not in dict(start["headers"]):
+                raise RuntimeError("fixed cost: the service's answer has no x-request-id")
             if round_number >= warm_up:
                 samples[name].append(elapsed)
         order.reverse()
     return samples
 
 
-async def _measure(iterations: int, warm_up: int) -> FixedCostResult:
+async def _measure(iterations: int, warm_up: int) -> Part:
     bare = bare_app()
     with service_app() as (service, token):
         async with service.router.lifespan_context(service):
-            load = load_average()
+            before = load_average()
             samples = await _alternate({"service": (service, headers_for(token)), "bare": (bare, headers_for(None))},
                                        iterations, warm_up)
-    service_us = [value / 1000 for value in samples["service"]]
-    bare_us = [value / 1000 for value in samples["bare"]]
-    return FixedCostResult(
-        iterations=iterations,
-        service_p50_us=statistics.median(service_us),
-        bare_p50_us=statistics.median(bare_us),
-        service_p90_us=statistics.quantiles(service_us, n=10)[-1],
-        bare_p90_us=statistics.quantiles(bare_us, n=10)[-1],
-        load_average=f"{load} before / {load_average()} after",
-    )
+    p50 = {name: statistics.median(values) / 1000 for name, values in samples.items()}
+    p90 = {name: statistics.quantiles(values, n=10)[-1] / 1000 for name, values in samples.items()}
+    ratio = p50["service"] / p50["bare"]
+    row = {"service p50 µs": p50["service"], "bare Strawberry p50 µs": p50["bare"], "ratio": f"{ratio:.2f}x",
+           "service p90 µs": p90["service"], "bare p90 µs": p90["bare"], "requests each": iterations,
+           "load average": f"{before} before / {load_average()} after"}
+    target = Target("in-process fixed cost, { __typename } with token, vs bare Strawberry + caches (p50)",
+                    f"<= {TARGET_RATIO}x", f"{ratio:.2f}x ({p50['service']:.0f} µs / {p50['bare']:.0f} µs)",
+                    ratio <= TARGET_RATIO)
+    return Part("3c. Fixed cost of an authenticated `{ __typename }` in process, against bare Strawberry with its "
+                "parser and validation caches (µs)", [row], [target])
 
 
-def measure(iterations: int = 3000, *, warm_up: int = 300) -> FixedCostResult:
+def measure(iterations: int = 3000, *, warm_up: int = 300) -> Part:
     """The two apps timed alternately `iterations` times each, after `warm_up` untimed rounds."""
     return asyncio.run(_measure(iterations, warm_up))
-
-
-def render(result: FixedCostResult) -> str:
-    """The section's line (bench.report adds the heading)."""
-    return (f"service {result.service_p50_us:.1f} µs, bare Strawberry {result.bare_p50_us:.1f} µs (p50 of "
-            f"{result.iterations} each; p90 {result.service_p90_us:.1f} / {result.bare_p90_us:.1f}): "
-            f"{result.ratio:.2f}x (target <= {TARGET_RATIO}x); load average {result.load_average}")
-
-
-def target(result: FixedCostResult) -> Target:
-    return Target("in-process fixed cost, { __typename } with token, vs bare Strawberry + caches (p50)",
-                  f"<= {TARGET_RATIO}x", f"{result.ratio:.2f}x ({result.service_p50_us:.0f} µs / "
-                  f"{result.bare_p50_us:.0f} µs)", result.met)

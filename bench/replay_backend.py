@@ -1,29 +1,29 @@
-"""A backend whose own cost per call is a dictionary lookup: AWS's JSON protocol replayed from moto.
-
-`python -m bench.replay_backend --upstream URL` listens on loopback and prints one JSON line (its
-URL). It starts in record mode: every request is forwarded to the upstream emulator and the pair
-kept, keyed by the request's path, `X-Amz-Target` and its body with keys sorted (signatures, dates and
-request ids are not part of the key). `POST /__replay__/replay` switches to replay mode: each request
-is then answered with the recorded response (status, body, the CRC32 header botocore checks), with no
-upstream at all. A key recorded more than once answers its responses in turn, so a recorded
-assign-then-unassign replays as a pair. Writes carry timestamps, so a write the exact key misses is
-matched by its shape (the body with every string and number blanked). Anything else missed answers
-500 `ReplayMiss` and is counted: `GET /__replay__/stats` gives {"recorded", "replayed", "missed"}.
+"""The benchmark's AWS backend: moto (embedded/emulator.py) behind a recorder that logs every call and can
+replay them (docs/performance.md). `python -m bench.replay_backend` prints one JSON line ({"url",
+"upstream"}). Recording, each request is forwarded to moto, logged (AWS service from the signature's
+credential scope, operation, request and response as JSON: how the benchmark counts round trips and
+items read, whatever client the service uses) and its response kept, keyed by path, `X-Amz-Target` and
+body with keys sorted. `POST /__replay__/replay` switches to answering from the recording alone (a
+dictionary lookup); a request not recorded answers 500 `ReplayMiss` and is counted. `GET
+/__replay__/stats`: {"recorded", "replayed", "missed"}; `GET /__replay__/log?since=N`: the calls logged
+from the N-th on.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import contextlib
 import functools
 import http.client
 import json
 import urllib.parse
-from collections import defaultdict
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
+from data.clients import AwsConnection
+
 KEPT_HEADERS = ("content-type", "x-amz-crc32", "x-amzn-requestid")
 
 
@@ -41,34 +41,36 @@ class Recorded:
         return "\r\n".join(lines).encode("latin-1") + self.body
 
 
-def _blank(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _blank(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_blank(item) for item in value]
-    return type(value).__name__
-
-
-@functools.lru_cache(maxsize=4096)  # botocore sends a repeated call as the same bytes: parse those once
-def keys_of(path: str, target: str, body: bytes) -> tuple[str, str | None]:
-    """The exact key of a request, and for a write its shape key too."""
+def _json(body: bytes) -> Any:
     try:
-        document = json.loads(body) if body else None
+        return json.loads(body) if body else None
     except ValueError:
-        return f"{path} {target} {body!r}", None
-    exact = f"{path} {target} {json.dumps(document, sort_keys=True)}"
-    operation = target.rpartition(".")[2]
-    shape = f"{path} {target} {json.dumps(_blank(document), sort_keys=True)}" if operation in WRITES else None
-    return exact, shape
+        return None
+
+
+@functools.lru_cache(maxsize=4096)  # a client sends a repeated call as the same bytes: parse those once
+def key_of(path: str, target: str, body: bytes) -> str:
+    """A request's key: its JSON with keys sorted (signatures, dates and request ids are not in it)."""
+    document = _json(body)
+    return f"{path} {target} {json.dumps(document, sort_keys=True) if document is not None else body!r}"
+
+
+def call_of(path: str, headers: dict[str, str], body: bytes, answer: Recorded) -> dict[str, Any]:
+    """A logged call: the AWS service signed for (`Credential=key/date/region/service/aws4_request`), the
+    operation (JSON protocols name it in X-Amz-Target, IVS's REST protocol in the path)."""
+    scope = headers.get("authorization", "").partition("Credential=")[2].split(",")[0].split("/")
+    target = headers.get("x-amz-target", "")
+    operation = target.rpartition(".")[2] if target else urllib.parse.urlsplit(path).path.strip("/").split("/")[0]
+    return {"service": scope[3] if len(scope) > 3 else "", "operation": operation, "status": answer.status,
+            "request": _json(body), "response": _json(answer.body)}
 
 
 @dataclass
 class Recording:
     upstream: str
     replaying: bool = False
-    responses: dict[str, list[Recorded]] = field(default_factory=lambda: defaultdict(list))
-    turns: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    recorded: int = 0
+    responses: dict[str, Recorded] = field(default_factory=dict)
+    log: list[dict[str, Any]] = field(default_factory=list)
     replayed: int = 0
     missed: int = 0
 
@@ -76,35 +78,37 @@ class Recording:
         parsed = urllib.parse.urlsplit(self.upstream)
         connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=30)
         try:
-            forwarded = {name: value for name, value in headers.items() if name not in ("host", "connection")}
-            connection.request(method, path, body, forwarded)
+            connection.request(method, path, body, {k: v for k, v in headers.items() if k not in ("host", "connection")})
             response = connection.getresponse()
             answer = Recorded(response.status, tuple((name, value) for name, value in response.getheaders()
                                                       if name.lower() in KEPT_HEADERS), response.read())
         finally:
             connection.close()
-        exact, shape = keys_of(path, headers.get("x-amz-target", ""), body)
-        self.responses[exact].append(answer)
-        if shape is not None:
-            self.responses[shape].append(answer)
-        self.recorded += 1
+        self.responses[key_of(path, headers.get("x-amz-target", ""), body)] = answer
+        self.log.append(call_of(path, headers, body, answer))
         return answer
 
     def replay(self, path: str, headers: dict[str, str], body: bytes) -> Recorded:
         target = headers.get("x-amz-target", "")
-        for key in keys_of(path, target, body):
-            if key is not None and key in self.responses:
-                answers = self.responses[key]
-                turn = self.turns[key]
-                self.turns[key] = turn + 1
-                self.replayed += 1
-                return answers[turn % len(answers)]
+        answer = self.responses.get(key_of(path, target, body))
+        if answer is not None:
+            self.replayed += 1
+            return answer
         self.missed += 1
         message = json.dumps({"__type": "ReplayMiss", "message": f"not recorded: {target} {body[:300]!r}"})
         return Recorded(500, (("Content-Type", "application/x-amz-json-1.0"),), message.encode())
 
-    def stats(self) -> dict[str, int]:
-        return {"recorded": self.recorded, "replayed": self.replayed, "missed": self.missed}
+    def control(self, method: str, path: str) -> Recorded | None:
+        if not path.startswith("/__replay__/"):
+            return None
+        if method == "POST" and path == "/__replay__/replay":
+            self.replaying = True
+        if path.startswith("/__replay__/log"):
+            since = int(urllib.parse.parse_qs(urllib.parse.urlsplit(path).query).get("since", ["0"])[0])
+            document: Any = self.log[since:]
+        else:
+            document = {"recorded": len(self.log), "replayed": self.replayed, "missed": self.missed}
+        return Recorded(200, (("Content-Type", "application/json"),), json.dumps(document).encode())
 
 
 async def _serve_connection(recording: Recording, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -116,13 +120,10 @@ async def _serve_connection(recording: Recording, reader: asyncio.StreamReader, 
                 return
             request_line, *lines = head.decode("latin-1").split("\r\n")
             method, path, _ = request_line.split(" ", 2)
-            headers = {}
-            for line in lines:
-                if line:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
+            headers = {name.strip().lower(): value.strip() for name, _, value in
+                       (line.partition(":") for line in lines if line)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            answer = _control(recording, method, path)
+            answer = recording.control(method, path)
             if answer is None:
                 answer = (recording.replay(path, headers, body) if recording.replaying
                           else await asyncio.to_thread(recording.record, method, path, headers, body))
@@ -132,28 +133,70 @@ async def _serve_connection(recording: Recording, reader: asyncio.StreamReader, 
         writer.close()
 
 
-def _control(recording: Recording, method: str, path: str) -> Recorded | None:
-    if not path.startswith("/__replay__/"):
-        return None
-    if method == "POST" and path == "/__replay__/replay":
-        recording.replaying = True
-    body = json.dumps({**recording.stats(), "replaying": recording.replaying}).encode()
-    return Recorded(200, (("Content-Type", "application/json"),), body)
-
-
-async def _main(upstream: str) -> None:
+async def _serve(upstream: str) -> None:
     recording = Recording(upstream)
     server = await asyncio.start_server(lambda r, w: _serve_connection(recording, r, w), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    print(json.dumps({"url": f"http://127.0.0.1:{port}"}), flush=True)
+    print(json.dumps({"url": f"http://127.0.0.1:{port}", "upstream": upstream}), flush=True)
     async with server:
         await server.serve_forever()
 
 
+def aws_at(endpoint_url: str) -> AwsConnection:
+    from embedded.emulator import EMBEDDED_CREDENTIALS, EMBEDDED_REGION
+
+    key, secret = EMBEDDED_CREDENTIALS
+    return AwsConnection(region=EMBEDDED_REGION, endpoint_url=endpoint_url, access_key_id=key, secret_access_key=secret)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The running backend, seen from the benchmark: the recorder, the emulator behind it, its control path."""
+
+    url: str
+    upstream: str
+
+    @property
+    def recorder(self) -> AwsConnection:
+        return aws_at(self.url)
+
+    @property
+    def emulator(self) -> AwsConnection:
+        return aws_at(self.upstream)
+
+    def _control(self, path: str, method: str = "GET") -> Any:
+        request = urllib.request.Request(f"{self.url}/__replay__/{path}", method=method,
+                                         data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def stats(self) -> dict[str, int]:
+        return dict(self._control("stats"))
+
+    def calls(self, since: int) -> list[dict[str, Any]]:
+        return list(self._control(f"log?since={since}"))
+
+    def replay(self) -> None:
+        self._control("replay", "POST")
+
+
+@contextlib.contextmanager
+def replay_backend() -> Iterator[Backend]:
+    """The backend in a process of its own, recording; stopped on the way out."""
+    from bench.processes import announced_child
+
+    with announced_child(["bench.replay_backend"]) as hello:
+        yield Backend(str(hello["url"]), str(hello["upstream"]))
+
+
 def main() -> None:
-    arguments = argparse.ArgumentParser(description=__doc__)
-    arguments.add_argument("--upstream", required=True, help="the emulator's endpoint URL")
-    asyncio.run(_main(arguments.parse_args().upstream))
+    from embedded.emulator import EmbeddedAws
+
+    emulator = EmbeddedAws()
+    try:
+        asyncio.run(_serve(emulator.start().endpoint_url or ""))
+    finally:
+        emulator.stop()
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.load import process_cpu_seconds
+from bench.processes import wait_until_healthy
+
 ROOT = Path(__file__).resolve().parents[1]
 SUBSCRIBE = {"query": "subscription { channelEvents { kind channelId } }"}
 CREATE = 'mutation { createChannel(input: {name: "Bench"}) { id } }'
@@ -36,15 +39,9 @@ CONNECTS_AT_ONCE = 100  # handshakes in flight at once (the accept backlog)
 
 
 def _resident_kb(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"VmRSS:\s+(\d+) kB", status)
+    match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
     assert match is not None
     return int(match.group(1))
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 async def _subscriber(url: str, authorization: str) -> ClientConnection:
@@ -75,12 +72,12 @@ async def measure(base_url: str, pid: int, authorization: str, subscribers: int)
             sockets += await asyncio.gather(*(_subscriber(url, authorization) for _ in range(batch)))
         await asyncio.sleep(2)  # every subscribe processed
         idle_kb = _resident_kb(pid)
-        cpu_before = _cpu_seconds(pid)
+        cpu_before = process_cpu_seconds(pid)
         waiting = [asyncio.ensure_future(_received_at(websocket, channel_id)) for websocket in sockets]
         written = time.perf_counter()
         await http.post("/graphql", json={"query": SET_STATE, "variables": {"id": channel_id, "state": "OFFLINE"}})
         arrivals = await asyncio.wait_for(asyncio.gather(*waiting), timeout=120)
-        cpu = _cpu_seconds(pid) - cpu_before
+        cpu = process_cpu_seconds(pid) - cpu_before
         for websocket in sockets:
             await websocket.close()
     latencies = sorted(arrival - written for arrival in arrivals)
@@ -92,18 +89,6 @@ async def measure(base_url: str, pid: int, authorization: str, subscribers: int)
         "server_cpu_ms_per_delivered_event": round(cpu * 1000 / subscribers, 3),
         "resident_kb_per_idle_subscriber": round((idle_kb - before_kb) / subscribers, 1),
     }
-
-
-def _wait_until_healthy(base_url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"serve at {base_url} never answered /healthz")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,9 +106,9 @@ def main(argv: list[str] | None = None) -> None:
                 while not any(line.strip().startswith("More tokens:") for line in lines):
                     lines.append(served.stdout.readline())
                 base_url = next(line.split("GraphiQL:")[1].strip() for line in lines if "GraphiQL:" in line)
-                base_url = base_url.removesuffix("/graphql")
                 admin = json.loads(lines[next(i for i, line in enumerate(lines) if "Admin header" in line) + 1])
-                _wait_until_healthy(base_url)
+                wait_until_healthy(int(base_url.removesuffix("/graphql").rpartition(":")[2]))
+                base_url = base_url.removesuffix("/graphql")
                 for count in counts:
                     result = asyncio.run(measure(base_url, served.pid, admin["Authorization"], count))
                     print(json.dumps(result), flush=True)

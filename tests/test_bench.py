@@ -1,28 +1,34 @@
 """The benchmark's exact figures as tests (bench/, issue #6): the AWS calls each operation makes and the
-items a filtered page reads. They are counts, the same on every run; timings stay in the benchmark."""
+items a filtered page reads, counted at the backend. They are counts, the same on every run; timings
+stay in the benchmark."""
 
 from __future__ import annotations
 
+import ast
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from bench import fast_backend, fixed_cost, round_trips, scaling
-from bench.plan import Plan
-from bench.round_trips import RoundTrips
-from bench.scaling import ItemsRead
-
-PAGE_SIZE = scaling.PAGE_SIZE
+from bench import added, counts, fixed_cost
+from bench.__main__ import QUICK
+from bench.replay_backend import Recorded, Recording, call_of, replay_backend
+from bench.report import Part, render
 
 pytestmark = pytest.mark.slow  # runs the benchmark's sections; `make test-fast` skips them
+PAGE_SIZE = counts.PAGE_SIZE
 
 
 @pytest.fixture(scope="module")
-def operations() -> dict[tuple[str, str], RoundTrips]:
-    return {(result.operation, result.caller): result for result in round_trips.measure()}
+def counted() -> tuple[Part, Part]:
+    with replay_backend() as backend:
+        return counts.round_trips(backend), counts.items_read(backend, QUICK[0])
 
 
 @pytest.fixture(scope="module")
-def pages() -> list[ItemsRead]:
-    return scaling.measure(Plan.quick().table_sizes)
+def operations(counted: tuple[Part, Part]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(row["operation"], row["caller"]): row for row in counted[0].rows}
 
 
 CASES = [
@@ -58,122 +64,98 @@ CASES = [
 
 @pytest.mark.parametrize(("operation", "caller", "calls"), CASES)
 def test_operation_makes_its_target_calls(
-    operations: dict[tuple[str, str], RoundTrips], operation: str, caller: str, calls: list[str]
+    operations: dict[tuple[str, str], dict[str, Any]], operation: str, caller: str, calls: list[str]
 ) -> None:
     measured = operations[(operation, caller)]
-    assert measured.sequence == calls
-    assert measured.total == measured.target
+    assert measured["calls"] == calls
+    assert measured["total"] == measured["target"]
 
 
-def test_every_operation_with_a_target_is_tested(operations: dict[tuple[str, str], RoundTrips]) -> None:
-    with_targets = {key for key, result in operations.items() if result.target is not None}
+def test_every_operation_with_a_target_is_tested(operations: dict[tuple[str, str], dict[str, Any]]) -> None:
+    with_targets = {key for key, row in operations.items() if row["target"] is not None}
     assert with_targets == {(case.values[0], case.values[1]) for case in CASES}
 
 
-def test_live_page_reads_its_size_not_the_table(pages: list[ItemsRead]) -> None:
-    assert [page.channels for page in pages] == [100, 1_000]
-    for page in pages:
-        assert page.returned == PAGE_SIZE
-        assert page.items_read <= PAGE_SIZE + 1
-        assert page.next_page_items_read <= PAGE_SIZE + 1
-
-
-def test_live_page_reads_the_same_at_1000_channels_as_at_100(pages: list[ItemsRead]) -> None:
-    assert pages[0].items_read == pages[1].items_read
-    assert pages[0].next_page_items_read == pages[1].next_page_items_read
-
-
-@pytest.fixture(scope="module")
-def fast() -> fast_backend.FastBackendResult:
-    return fast_backend.standalone("bench-fast-test", iterations=2)
-
-
-def test_overhead_section_times_five_requests_on_both_backends(fast: fast_backend.FastBackendResult) -> None:
-    assert [row.operation for row in fast.rows] == [
-        "channel(id)", "channels(first: 20), every field", "channels(first: 20) { id name state }", "capacity",
-        "assignChannel + unassignChannel",
-    ]
-    for row in fast.rows:
-        assert row.fast.http.samples == row.moto.http.samples == row.fast.direct.samples == 2
-        assert row.fast.direct_calls == row.moto.direct_calls
-
-
-def test_overhead_section_direct_calls_are_the_services_calls(fast: fast_backend.FastBackendResult) -> None:
-    calls = {row.operation: row.fast.direct_calls for row in fast.rows}
-    assert calls["channel(id)"] == ["BatchGetItem"]
-    assert calls["capacity"] == ["GetItem"]
-    assert calls["assignChannel + unassignChannel"] == ["GetItem", "GetItem", "TransactWriteItems"] * 2
-
-
-def test_replayed_backend_answers_every_call_from_its_recording(fast: fast_backend.FastBackendResult) -> None:
-    assert fast.replay["missed"] == 0
-    assert fast.replay["recorded"] > 0
-    # warm-up and timed samples, service and direct, all answered by the replay
-    assert fast.replay["replayed"] >= 2 * (2 + 5) * len(fast.rows)
-
-
-def test_the_rows_with_a_target_are_also_timed_against_the_stacks_floor(fast: fast_backend.FastBackendResult) -> None:
-    from bench.report import Results, render
-
-    floored = {row.operation: row for row in fast.rows if row.floor is not None}
-    assert sorted(floored) == sorted(fast_backend.ADDED_TARGETS_MS)
-    for row in floored.values():
-        assert row.floor is not None and row.floor.http.samples == row.floor.direct.samples == 2
-        assert row.floor.direct_calls == row.fast.direct_calls
-    assert "the stack's floor (bench.floor) +" in fast_backend.targets(fast)[0].measured
-    assert "floor added" in render(Results(meta={}, fast_backend=fast))
-
-
-def test_overhead_section_judges_the_added_milliseconds_of_channel_and_page(
-    fast: fast_backend.FastBackendResult,
+def test_the_first_stream_key_read_of_a_process_also_fetches_and_decrypts_its_data_key(
+    operations: dict[tuple[str, str], dict[str, Any]],
 ) -> None:
-    found = {target.name.split(" over HTTP")[0]: target for target in fast_backend.targets(fast)}
-    assert sorted(found) == ["channel(id)", "channels(first: 20), every field"]
-    row = next(r for r in fast.rows if r.operation == "channel(id)")
-    added = row.fast.http.p50_ms - row.fast.direct.p50_ms
-    assert found["channel(id)"].target == "<= +1.5 ms" and found["channel(id)"].met == (added <= 1.5)
-    assert found["channel(id)"].measured.startswith(f"+{added:.2f} ms")
+    row = operations[("channel(id), first stream key read of the process", "admin")]
+    assert (row["DynamoDB"], row["KMS"], row["calls"]) == (2, 1, ["BatchGetItem", "GetItem", "Decrypt"])
 
 
-def test_overhead_section_renders_both_columns(fast: fast_backend.FastBackendResult) -> None:
-    from bench.report import Results, render, to_json
+def test_live_page_reads_its_size_not_the_table(counted: tuple[Part, Part]) -> None:
+    pages = counted[1].rows
+    assert [page["channels"] for page in pages] == ["100", "1,000"]
+    assert [page["items read, page 1"] for page in pages] == ["21 (20 returned)"] * 2
+    assert [page["items read, page 2"] for page in pages] == ["5 (5 returned)"] * 2
+    assert all(target.met for target in counted[1].targets)
 
-    rendered = render(Results(meta={}, fast_backend=fast))
-    assert "## 3b." in rendered and "| assignChannel + unassignChannel" in rendered
-    assert [row["operation"] for row in to_json(Results(meta={}, fast_backend=fast))["fast_backend"]["rows"]] == [
-        row.operation for row in fast.rows]
+
+def test_the_backend_names_each_call_by_its_signature_and_protocol() -> None:
+    signed = "AWS4-HMAC-SHA256 Credential=key/20261206/us-east-1/{}/aws4_request, SignedHeaders=host, Signature=x"
+    answer = Recorded(200, (), b'{"Plaintext": "x"}')
+    kms = call_of("/", {"authorization": signed.format("kms"), "x-amz-target": "TrentService.Decrypt"}, b"{}", answer)
+    ivs = call_of("/ListStreams", {"authorization": signed.format("ivs")}, b"{}", answer)
+    assert (kms["service"], kms["operation"], kms["response"]) == ("kms", "Decrypt", {"Plaintext": "x"})
+    assert (ivs["service"], ivs["operation"]) == ("ivs", "ListStreams")
+
+
+def test_a_request_the_backend_did_not_record_is_refused_and_counted() -> None:
+    recording = Recording("http://127.0.0.1:9", replaying=True)
+    answer = recording.replay("/", {"x-amz-target": "DynamoDB_20120810.GetItem"}, b'{"TableName": "t"}')
+    assert answer.status == 500 and b"ReplayMiss" in answer.body
+    assert (recording.missed, recording.replayed) == (1, 0)
 
 
 @pytest.fixture(scope="module")
-def fixed() -> fixed_cost.FixedCostResult:
+def fast() -> Part:
+    return added.measure(iterations=2)
+
+
+def test_added_latency_times_channel_and_page_against_their_own_calls(fast: Part) -> None:
+    assert [(row["request"], row["calls"], row["samples"]) for row in fast.rows] == [
+        ("channel(id)", ["BatchGetItem"], 2), ("channels(first: 20), every field", ["Query", "BatchGetItem"], 2)]
+
+
+def test_replayed_backend_answers_every_call_from_its_recording(fast: Part) -> None:
+    replay = fast.facts["replay"]
+    assert replay["missed"] == 0 and replay["recorded"] > 0
+    # warm-up and timed samples of the service, the floor and the direct calls, all answered by the replay
+    assert replay["replayed"] >= 4 * (added.WARMUP + 2) * len(fast.rows)
+
+
+def test_added_latency_judges_the_added_milliseconds_beside_the_floor(fast: Part) -> None:
+    found = {target.name.split(" over HTTP")[0]: target for target in fast.targets}
+    assert sorted(found) == ["channel(id)", "channels(first: 20), every field"]
+    row = fast.rows[0]
+    assert found["channel(id)"].wanted == "<= +1.5 ms" and found["channel(id)"].met == (row["added"] <= 1.5)
+    assert found["channel(id)"].measured.startswith(f"+{row['added']:.2f} ms")
+    assert f"the stack's floor +{row['floor added']:.2f} ms" in found["channel(id)"].measured
+    meta = {"plan": "test", "started_at": "now", "seconds": 0, "python": "3", "cpus": 2, "commit": "x",
+            "load_average_before": "0", "load_average_after": "0"}
+    assert "## 3b." in render(meta, [fast]) and "| channels(first: 20), every field |" in render(meta, [fast])
+
+
+def test_fixed_cost_section_is_judged_against_its_target() -> None:
     # Raises when either app answers anything but {"data": {"__typename": "Query"}}, or the service no x-request-id.
-    return fixed_cost.measure(5, warm_up=1)
-
-
-def test_fixed_cost_section_renders_with_its_target(fixed: fixed_cost.FixedCostResult) -> None:
-    from bench.report import Results, render, to_json
-
-    rendered = render(Results(meta={}, fixed_cost=fixed, targets=[fixed_cost.target(fixed)]))
-    assert "## 3c." in rendered and f"p50 of {fixed.iterations} each" in rendered
-    assert "in-process fixed cost, { __typename } with token" in rendered
-    assert to_json(Results(meta={}, fixed_cost=fixed))["fixed_cost"]["iterations"] == 5
+    fixed = fixed_cost.measure(5, warm_up=1)
+    (row,) = fixed.rows
+    assert row["requests each"] == 5
+    (target,) = fixed.targets
+    assert target.name == "in-process fixed cost, { __typename } with token, vs bare Strawberry + caches (p50)"
+    assert target.met == (row["service p50 µs"] / row["bare Strawberry p50 µs"] <= fixed_cost.TARGET_RATIO)
 
 
 def test_no_bench_module_imports_one_that_imports_it_back() -> None:
-    import ast
-    from graphlib import CycleError, TopologicalSorter
-    from pathlib import Path
-
-    folder = Path(fast_backend.__file__).parent
-    modules = {path.stem for path in folder.glob("*.py")}
-    imports: dict[str, set[str]] = {}
-    for path in folder.glob("*.py"):
-        found = imports.setdefault(path.stem, set())
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module == "bench":
-                found |= {alias.name for alias in node.names if alias.name in modules}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bench."):
-                found.add((node.module or "").split(".")[1])
+    folder = Path(added.__file__).parent
+    modules = {".".join(path.relative_to(folder.parent).with_suffix("").parts): path for path in folder.rglob("*.py")}
+    imports = {name: {node.module for node in ast.walk(ast.parse(path.read_text()))
+                      if isinstance(node, ast.ImportFrom) and node.module in modules}
+               | {f"{node.module}.{alias.name}" for node in ast.walk(ast.parse(path.read_text()))
+                  if isinstance(node, ast.ImportFrom) and node.module in ("bench", "bench.peer")
+                  for alias in node.names if f"{node.module}.{alias.name}" in modules}
+               for name, path in modules.items()}
+    assert len(modules) > 10
     try:
         TopologicalSorter(imports).prepare()
     except CycleError as error:

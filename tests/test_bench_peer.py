@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.added import answer_of, requests
 from bench.peer.profiles import node_shares, python_shares
-from bench.peer.side_by_side import SIDES, SideBySide, answer_of, scenarios, side_by_side
-from bench.replay_client import Scenario, replay_control
+from bench.peer.side_by_side import SIDES, SideBySide, side_by_side
+from bench.scenarios import Request
 
-SCENARIOS = {scenario.name: scenario for scenario in scenarios()}
+SCENARIOS = {request.name: request for request in requests()}
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +21,11 @@ def both() -> Iterator[SideBySide]:
         yield running
 
 
-def _replayed_by(both: SideBySide, side: str, scenario: Scenario) -> int:
+def _replayed_by(both: SideBySide, side: str, request: Request) -> int:
     """How many recorded calls one request of `side` was answered with; a call not recorded fails."""
-    before = replay_control(both.replay_url, "GET", "/__replay__/stats")
-    answer_of(both.servers[side].port, both.token, scenario)
-    after = replay_control(both.replay_url, "GET", "/__replay__/stats")
+    before = both.run.backend.stats()
+    answer_of(both.servers[side], both.token, request)
+    after = both.run.backend.stats()
     assert after["missed"] == before["missed"], f"{side} sent a request the service did not make"
     return int(after["replayed"] - before["replayed"]) // 2  # answer_of sends the request twice
 
@@ -32,7 +33,7 @@ def _replayed_by(both: SideBySide, side: str, scenario: Scenario) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_peer_answers_each_document_as_the_service_does(both: SideBySide, name: str) -> None:
-    service, peer = (answer_of(both.servers[side].port, both.token, SCENARIOS[name]) for side in SIDES)
+    service, peer = (answer_of(both.servers[side], both.token, SCENARIOS[name]) for side in SIDES)
     assert peer == service
 
 
@@ -53,7 +54,7 @@ def test_python_samples_go_to_the_innermost_library_frame() -> None:
     ])
     total, counted = python_shares(collapsed)
     assert total == 4
-    assert counted == {"AWS SDK (botocore, urllib3, http.client; aiodynamo, aiohttp)": 3, "GraphQL (graphql-core, strawberry)": 1}
+    assert counted == {"AWS SDK (botocore, urllib3, http.client, aiodynamo, aiohttp)": 3, "GraphQL (graphql-core, strawberry)": 1}
 
 
 def test_node_samples_before_the_last_window_and_idle_ones_are_left_out() -> None:

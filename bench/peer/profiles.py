@@ -2,11 +2,10 @@
 
 Each sample is given to the library of its innermost frame that belongs to one of the groups below (a
 `json.loads` called by botocore's parser counts as botocore); samples in neither group are "other".
-The service is sampled by py-spy during a 16-connection window. With `gil_only` (what the benchmark
-reports) only the thread holding the GIL is sampled: py-spy counts a thread waiting for the GIL as
-active, which gave the thread-pool hop 4-26% of all threads' samples from one window to the next (2-9%
-of the GIL holder's). The peer is a fresh process started with `--cpu-prof`, loaded for a warm-up
-window and then the measured one, of which only the last window's samples are counted.
+The service is sampled by py-spy during a 16-connection window, only the thread holding the GIL (py-spy
+counts a thread waiting for the GIL as active, which gave the thread-pool hop 4-26% of all threads'
+samples from one window to the next). The peer is a fresh process under `--cpu-prof`, loaded for a
+warm-up window and then the counted one.
 """
 
 from __future__ import annotations
@@ -17,17 +16,17 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from bench.peer.peer_process import node_peer
-from bench.peer.side_by_side import THROUGHPUT_CONNECTIONS, Server, SideBySide, load_window, request_of, scenarios
+from bench.load import load_window
+from bench.processes import Server
 
 # (group, fragments of a frame's file path); the first group a frame's path matches is its group.
 PYTHON_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("AWS SDK (botocore, urllib3, http.client; aiodynamo, aiohttp)",
-     ("/botocore/", "/boto3/", "/urllib3/", "/http/client.py", "/aiodynamo/", "/aiohttp/", "/yarl/", "/multidict/")),
+    ("AWS SDK (botocore, urllib3, http.client, aiodynamo, aiohttp)",
+     ("/botocore/", "/boto3/", "/urllib3/", "/http/client.py", "/aiodynamo/", "/aiohttp/")),
     ("GraphQL (graphql-core, strawberry)", ("/graphql/", "/strawberry/")),
     ("HTTP server (uvicorn, starlette, httptools)", ("/uvicorn/", "/starlette/", "/httptools/")),
     ("token verification (pyjwt, cryptography)", ("/jwt/", "/cryptography/")),
@@ -51,14 +50,6 @@ NODE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 GC = "garbage collector (V8)"
 NATIVE = "V8 and native code, no JavaScript frame"
 PY_SPY_RATE = 250  # samples per second
-
-
-@dataclass(frozen=True)
-class Profile:
-    side: str
-    operation: str
-    samples: int
-    shares: dict[str, float]  # group -> share of the samples
 
 
 def _group(path: str, groups: Sequence[tuple[str, tuple[str, ...]]]) -> str | None:
@@ -112,39 +103,31 @@ def node_shares(profile: dict, last_seconds: float) -> tuple[int, Counter[str]]:
     return sum(counted.values()), counted
 
 
-def _shares(side: str, operation: str, total: int, counted: Counter[str]) -> Profile:
-    return Profile(side, operation, total, {name: count / total for name, count in counted.most_common()})
+def _shares(total: int, counted: Counter[str]) -> dict[str, float]:
+    return {"samples": total, **{name: count / total for name, count in counted.most_common()}}
 
 
-def profile_service(both: SideBySide, seconds: float, *, gil_only: bool = False) -> list[Profile]:
-    found = []
-    server = both.servers["service"]
-    for scenario in scenarios():
-        request = request_of(server.port, both.token, scenario)
-        with tempfile.TemporaryDirectory(prefix="bench-py-spy-") as folder:
-            output = Path(folder) / "service.txt"
-            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server.pid),
-                                    "--rate", str(PY_SPY_RATE), "--duration", str(int(seconds)), "--format", "raw",
-                                    "--nonblocking", *(["--gil"] if gil_only else []), "--output", str(output)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            asyncio.run(load_window(server, request, THROUGHPUT_CONNECTIONS, seconds + 1))
-            _, error = spy.communicate(timeout=60)
-            if spy.returncode != 0:
-                raise RuntimeError(f"py-spy failed ({spy.returncode}): {error.decode()[-500:]}")
-            found.append(_shares("service", scenario.name, *python_shares(output.read_text())))
-    return found
+def profile_service(service: Server, request: bytes, seconds: float) -> dict[str, float]:
+    """py-spy on the service (the thread holding the GIL) during a 16-connection window."""
+    with tempfile.TemporaryDirectory(prefix="bench-py-spy-") as folder:
+        output = Path(folder) / "service.txt"
+        spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(service.pid),
+                                "--rate", str(PY_SPY_RATE), "--duration", str(int(seconds)), "--format", "raw",
+                                "--nonblocking", "--gil", "--output", str(output)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        asyncio.run(load_window(service, request, 16, seconds + 1))
+        _, error = spy.communicate(timeout=60)
+        if spy.returncode != 0:
+            raise RuntimeError(f"py-spy failed ({spy.returncode}): {error.decode()[-500:]}")
+        return _shares(*python_shares(output.read_text()))
 
 
-def profile_peer(both: SideBySide, seconds: float) -> list[Profile]:
-    found = []
-    for scenario in scenarios():
-        with tempfile.TemporaryDirectory(prefix="bench-cpu-prof-") as folder:
-            with node_peer(both.connection, both.table, both.jwks_url, both.admin_group,
-                           ("--cpu-prof", f"--cpu-prof-dir={folder}")) as peer:
-                server = Server(peer.port, peer.pid)
-                request = request_of(peer.port, both.token, scenario)
-                asyncio.run(load_window(server, request, THROUGHPUT_CONNECTIONS, seconds))  # warm-up, not counted
-                asyncio.run(load_window(server, request, THROUGHPUT_CONNECTIONS, seconds))
-            (written,) = Path(folder).glob("*.cpuprofile")
-            found.append(_shares("peer", scenario.name, *node_shares(json.loads(written.read_text()), seconds)))
-    return found
+def profile_peer(start_peer: Callable[[Sequence[str]], AbstractContextManager[Server]],
+                 request_for: Callable[[Server], bytes], seconds: float) -> dict[str, float]:
+    """A fresh peer under `node --cpu-prof`: a warm-up window, then the counted one."""
+    with tempfile.TemporaryDirectory(prefix="bench-cpu-prof-") as folder:
+        with start_peer(("--cpu-prof", f"--cpu-prof-dir={folder}")) as peer:
+            for _ in range(2):
+                asyncio.run(load_window(peer, request_for(peer), 16, seconds))
+        (written,) = Path(folder).glob("*.cpuprofile")
+        return _shares(*node_shares(json.loads(written.read_text()), seconds))

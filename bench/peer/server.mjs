@@ -2,9 +2,9 @@
 // the service's table, written as the seed's Node team would write it: GraphQL Yoga 5, AWS SDK v3 with
 // lib-dynamodb, one DataLoader per record kind per request, jose verifying every token against a JWKS
 // URL, one process. It reads the same records with the same DynamoDB requests as the Python service
-// (tests/bench/test_peer.py holds both to that) and answers the same JSON.
+// (tests/test_bench_peer.py holds both to that) and answers the same JSON.
 //
-// Configured by the environment (bench/peer/peer_process.py sets it); prints one JSON line, {"port": N},
+// Configured by the environment (bench/processes.py node_peer sets it); prints one JSON line, {"port": N},
 // once it listens, and exits on SIGTERM (so that `node --cpu-prof` writes its profile).
 import { createDecipheriv } from "node:crypto";
 import { createServer } from "node:http";

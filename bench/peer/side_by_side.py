@@ -1,48 +1,31 @@
-"""The service beside the Node peer (issue 30): same documents, same table, same backend, alternating rounds.
-
-Both servers read one replayed backend (bench.replay_backend): the service's DynamoDB and KMS calls are
-recorded from the moto the benchmark seeded, then the backend switches to replaying and both servers are
-served from the recording. A replayed call costs the backend a dictionary lookup, the same for both
-sides, and any request of the peer's that is not one the service made misses and fails the run: the
-peer's DynamoDB requests are the service's. Before any timing, each side's answer to each document must
-be the other's (equal JSON).
-
-Each round loads each side in turn (the order flips every round) with bench.raw_load, per operation:
-one connection (p50 latency), then 16 (throughput, and the server's CPU per request from /proc over
-that window). The figures are medians of the per-round ratios (service / peer), which cancel most of a
-shared machine's drift; the first round warms both (V8's JIT, caches) and is not counted.
+"""`python -m bench --section peer` (issue 30; docs/performance.md, "Against a Node peer"): the service
+beside the Node peer (bench/peer/server.mjs) on one replayed backend, which fails the run on any request
+of the peer's the service did not make; answers checked equal first. Per operation, alternating rounds
+(the first warms up) of one connection (p50) then 16 (throughput, server CPU per request from /proc),
+medians of per-round ratios; then the floor beside the peer, then where each side's CPU goes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
+import functools
 import json
-import os
 import statistics
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
-from bench import queries
-from bench.calls import AwsCall
-from bench.cpu_usage import MachineCpu, children, process_cpu_seconds
-from bench.fast_backend import record_direct_calls
-from bench.jwks_server import served_jwks
-from bench.local_service import BENCH_ADMIN
-from bench.peer.peer_process import node_peer
-from bench.raw_load import OpenConnections, request_bytes
-from bench.replay_client import Scenario, graphql_sender, replay_control, replayed_backend
-from bench.round_trips import seeded_channels
-from bench.service_process import served_service
-from bench.workload import Workload, prepare
-from data.clients import AwsConnection
+from bench.added import Replayed, answer_of, replayed, requests
+from bench.load import load_window, machine_busy_ticks, request_bytes
+from bench.peer.profiles import profile_peer, profile_service
+from bench.processes import Server, floor_service, node_peer
+from bench.report import Part, load_average
+from bench.scenarios import Request
 
-TABLE = "bench-peer"
-LIMIT = 1000
 SIDES = ("service", "peer")
-LATENCY_CONNECTIONS = 1
-THROUGHPUT_CONNECTIONS = 16
+FIGURES = ("p50_ms", "requests_per_second", "cpu_ms_per_request")
+PROFILE_SECONDS = 4
 
 
 @dataclass(frozen=True)
@@ -50,163 +33,105 @@ class PeerPlan:
     rounds: int  # counted rounds (one more warms up)
     seconds: float  # each load window
 
-    @classmethod
-    def full(cls) -> PeerPlan:
-        return cls(rounds=5, seconds=3.0)
 
-    @classmethod
-    def quick(cls) -> PeerPlan:
-        return cls(rounds=1, seconds=0.5)
-
-
-@dataclass(frozen=True)
-class Window:
-    """One side, one operation, one round."""
-
-    p50_ms: float  # one connection
-    requests_per_second: float  # 16 connections
-    cpu_ms_per_request: float  # the server process's CPU over the 16-connection window
-
-
-@dataclass
-class PeerRow:
-    operation: str
-    service: list[Window] = field(default_factory=list)
-    peer: list[Window] = field(default_factory=list)
-
-    def ratio(self, figure: str) -> float:
-        """The median over rounds of service / peer for one of Window's figures."""
-        return statistics.median(getattr(s, figure) / getattr(p, figure)
-                                 for s, p in zip(self.service, self.peer, strict=True))
-
-    def spread(self, figure: str) -> tuple[float, float]:
-        ratios = [getattr(s, figure) / getattr(p, figure) for s, p in zip(self.service, self.peer, strict=True)]
-        return min(ratios), max(ratios)
-
-    def median(self, side: str, figure: str) -> float:
-        return statistics.median(getattr(window, figure) for window in getattr(self, side))
-
-
-def scenarios() -> list[Scenario]:
-    known = seeded_channels(None)[-2]
-    return [
-        Scenario("channel(id)", (Workload("channel(id)", queries.CHANNEL, {"id": known.id}),)),
-        Scenario("channels(first: 20) with stats and hosts",
-                 (Workload("channels(first: 20)", queries.PAGE, {"first": 20}),)),
-    ]
-
-
-@dataclass(frozen=True)
-class Server:
-    port: int
-    pid: int
+FULL, QUICK = PeerPlan(rounds=5, seconds=3.0), PeerPlan(rounds=1, seconds=0.5)
 
 
 @dataclass(frozen=True)
 class SideBySide:
-    """Both servers over one replayed backend, every answer checked equal; what the rounds load."""
-
+    run: Replayed
     servers: dict[str, Server]
     token: str
-    replay_url: str
-    connection: AwsConnection  # the replayed backend's
-    table: str
     jwks_url: str
-    admin_group: str
-    kms_key_id: str | None  # of the stream keys sealed in the table
-    answers: dict[str, object]  # each scenario's answer, the same from both
-    calls: dict[str, list[AwsCall]]  # each scenario's DynamoDB calls, as the service makes them
 
 
 @contextlib.contextmanager
 def side_by_side() -> Iterator[SideBySide]:
-    """Seed moto, record the service's calls through the replayed backend, switch it to replaying, start
-    the peer on it and check that both answer every scenario alike."""
-    with served_service(TABLE, LIMIT) as seeded:
-        prepared = prepare(seeded, LIMIT)
-        calls = {scenario.name: record_direct_calls(prepared.backend, prepared, scenario) for scenario in scenarios()}
-        with replayed_backend(seeded.connection.endpoint_url or "") as replay_url:
-            connection = dataclasses.replace(seeded.connection, endpoint_url=replay_url)
-            before = set(children(os.getpid()))
-            with served_service(seeded.table, LIMIT, backend=connection, kms_key_id=seeded.kms_key_id) as service:
-                (service_pid,) = set(children(os.getpid())) - before
-                token = service.token(BENCH_ADMIN, admin=True)
-                answers = {scenario.name: answer_of(service.port, token, scenario) for scenario in scenarios()}
-                replay_control(replay_url, "POST", "/__replay__/replay")
-                with served_jwks(service.dev_key.jwks()) as jwks_url, \
-                        node_peer(connection, seeded.table, jwks_url, service.admin_group) as peer:
-                    for scenario in scenarios():
-                        theirs = answer_of(peer.port, token, scenario)
-                        if theirs != answers[scenario.name]:
-                            raise RuntimeError(f"{scenario.name}: the peer answered {json.dumps(theirs)[:300]}, "
-                                               f"the service {json.dumps(answers[scenario.name])[:300]}")
-                    yield SideBySide({"service": Server(service.port, service_pid), "peer": Server(peer.port, peer.pid)},
-                                     token, replay_url, connection, seeded.table, jwks_url, service.admin_group,
-                                     seeded.kms_key_id, answers, calls)
+    """The replayed service and the peer on the same backend, their answers checked equal."""
+    with replayed("bench-peer") as run:
+        token = run.service.token()
+        jwks_url = f"http://127.0.0.1:{run.service.port}/.well-known/jwks.json"  # the embedded service's dev key
+        with node_peer(run.backend.recorder, run.table, jwks_url, run.service.admin_group) as peer:
+            for request in requests():
+                ours, theirs = json.loads(run.answers[request.name]), answer_of(peer, token, request)
+                if theirs != ours:
+                    raise RuntimeError(f"{request.name}: the peer answered {json.dumps(theirs)[:300]}, "
+                                       f"the service {json.dumps(ours)[:300]}")
+            yield SideBySide(run, {"service": run.service, "peer": peer}, token, jwks_url)
 
 
-def answer_of(port: int, token: str, scenario: Scenario) -> object:
-    answers: list[bytes] = []
-    with graphql_sender(port, token, scenario, answers) as send:
-        send()
-        send()  # the second: every cache as warm as under load
-    return json.loads(answers[-1])
+def request_of(server: Server, token: str, request: Request) -> bytes:
+    return request_bytes(server.port, "/graphql", request.body,
+                         {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
 
 
-def request_of(port: int, token: str, scenario: Scenario) -> bytes:
-    (step,) = scenario.steps
-    return request_bytes(port, "/graphql", step.body, {"Content-Type": "application/json",
-                                                       "Authorization": f"Bearer {token}"})
+def window(server: Server, request: bytes, seconds: float) -> dict[str, float]:
+    p50_ms = asyncio.run(load_window(server, request, 1, seconds))[0]
+    _, per_second, cpu_ms = asyncio.run(load_window(server, request, 16, seconds))
+    return dict(zip(FIGURES, (p50_ms, per_second, cpu_ms), strict=True))
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """CPU seconds of the server and of its children (the service validates new documents in one)."""
-    return process_cpu_seconds(pid) + sum(process_cpu_seconds(child) for child in children(pid))
-
-
-async def load_window(server: Server, request: bytes, connections: int, seconds: float) -> tuple[float, float, float]:
-    """p50 ms, requests per second and the server's CPU ms per request of one window."""
-    opened = await OpenConnections.open(server.port, request, connections)
-    try:
-        cpu_before = server_cpu_seconds(server.pid)
-        load = await opened.run(seconds)
-        cpu = server_cpu_seconds(server.pid) - cpu_before
-    finally:
-        opened.close()
-    return load.latency.p50_ms, load.requests_per_second, cpu * 1000 / load.requests
-
-
-def window(server: Server, request: bytes, seconds: float) -> Window:
-    p50_ms, _, _ = asyncio.run(load_window(server, request, LATENCY_CONNECTIONS, seconds))
-    _, per_second, cpu_ms = asyncio.run(load_window(server, request, THROUGHPUT_CONNECTIONS, seconds))
-    return Window(p50_ms, per_second, cpu_ms)
-
-
-@dataclass(frozen=True)
-class Rounds:
-    rows: list[PeerRow]
-    machine_busy_share: float  # of all cores, during the rounds (the load generator and backend included)
-
-
-def run_rounds(both: SideBySide, plan: PeerPlan) -> Rounds:
-    rows = [PeerRow(scenario.name) for scenario in scenarios()]
-    requests = {side: [request_of(both.servers[side].port, both.token, scenario) for scenario in scenarios()]
-                for side in SIDES}
-    machine_before = MachineCpu.now()
+def rounds(both: SideBySide, servers: dict[str, Server], plan: PeerPlan, request: Request) -> dict[str, list[dict]]:
+    """Each side's windows, alternated (the order flips every round), the warm-up round left out."""
+    windows: dict[str, list[dict[str, float]]] = {side: [] for side in SIDES}
     for number in range(plan.rounds + 1):
-        order = SIDES if number % 2 == 0 else SIDES[::-1]
-        for index, row in enumerate(rows):
-            for side in order:
-                measured = window(both.servers[side], requests[side][index], plan.seconds)
-                if number > 0:  # round 0 warms up
-                    getattr(row, side).append(measured)
-    machine = MachineCpu.now() - machine_before
-    return Rounds(rows, machine.busy / machine.total)
+        for side in SIDES if number % 2 == 0 else SIDES[::-1]:
+            measured = window(servers[side], request_of(servers[side], both.token, request), plan.seconds)
+            if number > 0:
+                windows[side].append(measured)
+    return windows
 
 
-def replay_stats(both: SideBySide) -> dict[str, int]:
-    """The replayed backend's counts; fails the run if the peer sent a request the service did not."""
-    stats = replay_control(both.replay_url, "GET", "/__replay__/stats")
-    if stats["missed"]:
-        raise RuntimeError(f"the replayed backend missed {stats['missed']} calls: a request the service did not make")
-    return {key: int(stats[key]) for key in ("recorded", "replayed", "missed")}
+def ratio_row(operation: str, windows: dict[str, list[dict[str, float]]], ratios: dict[str, Any]) -> dict[str, Any]:
+    """The medians of each side and of the per-round ratios (kept in `ratios` too, as numbers)."""
+    row: dict[str, Any] = {"operation": operation}
+    for figure in FIGURES:
+        each = [s[figure] / p[figure] for s, p in zip(windows["service"], windows["peer"], strict=True)]
+        ratios.setdefault(operation, {})[figure] = statistics.median(each)
+        row[figure] = " vs ".join(f"{statistics.median(w[figure] for w in windows[side]):.2f}" for side in SIDES)
+        row[f"ratio {figure}"] = f"{statistics.median(each):.2f}x ({min(each):.2f}-{max(each):.2f})"
+    return row
+
+
+def measure(plan: PeerPlan, *, profiles: bool = True) -> list[Part]:
+    before = load_average()
+    busy_before, total_before = machine_busy_ticks()
+    rows: list[dict[str, Any]] = []
+    floors: list[dict[str, Any]] = []
+    profiled: list[Part] = []
+    cpu: dict[str, dict[str, float]] = {}
+    ratios: dict[str, Any] = {}
+    floor_ratios: dict[str, Any] = {}
+    with side_by_side() as both:
+        for request in requests():
+            windows = rounds(both, both.servers, plan, request)
+            rows.append(ratio_row(request.name, windows, ratios))
+            cpu[request.name] = {side: statistics.median(w["cpu_ms_per_request"] for w in windows[side]) for side in SIDES}
+            with floor_service(both.run.backend.recorder, both.run.calls[request.name],
+                               both.run.answers[request.name]) as floor:
+                floor_windows = rounds(both, {**both.servers, "service": floor}, plan, request)
+                floors.append(ratio_row(request.name, floor_windows, floor_ratios))
+            if profiles:
+                peer_of = functools.partial(node_peer, both.run.backend.recorder, both.run.table, both.jwks_url,
+                                            both.run.service.admin_group)
+                for side, shares in (
+                        ("service", profile_service(both.run.service, request_of(both.run.service, both.token, request),
+                                                    PROFILE_SECONDS)),
+                        ("peer", profile_peer(peer_of, lambda peer: request_of(peer, both.token, request),
+                                              PROFILE_SECONDS))):
+                    gil = " of the thread holding the GIL" if side == "service" else ""
+                    profiled.append(Part(f"Where the CPU goes, {request.name}, {side} ({shares.pop('samples'):.0f} "
+                                         f"samples{gil}; ms of CPU per request)",
+                                         [{"group": group, "share": f"{share:.0%}",
+                                           "ms/request": share * cpu[request.name][side]}
+                                          for group, share in shares.items()]))
+        replay = both.run.backend.stats()
+    busy, total = (now - then for now, then in zip(machine_busy_ticks(), (busy_before, total_before), strict=True))
+    note = (f"Replayed backend: {replay['recorded']} calls recorded, {replay['replayed']} replayed, {replay['missed']} "
+            f"missed. Machine busy {busy / total:.0%} of all cores; load average {before} before / {load_average()} after.")
+    return [Part(f"The service against the Node peer: {plan.rounds} rounds of {plan.seconds:g} s windows, service vs "
+                 "peer (p50 at c=1, req/s at c=16, server CPU ms/request), medians of per-round ratios (lowest-highest)",
+                 rows, notes=[note], facts={"replay": replay, "ratios": ratios}),
+            Part("The stack's floor (bench.processes: uvicorn, one thread-pool trip for the same boto3 calls, the same "
+                 "answer; no GraphQL, no token check) against the peer, floor vs peer", floors,
+                 facts={"ratios": floor_ratios}), *profiled]

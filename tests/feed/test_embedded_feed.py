@@ -34,7 +34,7 @@ def test_the_embedded_table_has_its_stream(embedded: Service) -> None:
 
 
 def test_an_embedded_process_without_live_updates_has_a_table_without_a_stream(tmp_path: Path) -> None:
-    # The benchmark's services (bench/service_process.py): the emulator copies every record a stream held
+    # The benchmark's services (bench/processes.py): the emulator copies every record a stream held
     # before each transaction item, so a table they write all run gets none.
     service = bootstrap(make_settings(backend="embedded", dev_dir=tmp_path), live_updates=False)
     try:

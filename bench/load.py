@@ -1,20 +1,23 @@
-"""A closed-loop HTTP/1.1 load generator that costs as little CPU per request as Python allows.
-
-Each of `concurrency` keep-alive connections is an asyncio.Protocol that sends one pre-built request
-(the same bytes every time) and, as soon as the whole response has arrived, the next one: no
-coroutine, task, header dictionary or client library per request (httpx spends several times more CPU
-per request, which on a 2-core machine is taken from the service being measured). A response must be
-200, sized by Content-Length, and carry no GraphQL "errors", or the run fails. With bench.cpu_usage, the
-load of a served side-by-side run (issue 30: p50 at 1 connection, throughput at 16, CPU per request).
+"""The side-by-side run's instruments (issue 30): a closed-loop HTTP/1.1 load generator, and CPU seconds
+read from Linux's /proc. Each keep-alive connection is an asyncio.Protocol that sends one pre-built
+request and, once the whole response has arrived, the next: no coroutine, task or client library per
+request (httpx spends several times the CPU, taken from the server on a 2-core machine). A response must
+be 200, sized by Content-Length, and carry no GraphQL "errors", or the run fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from bench.stats import Latency
+from bench.processes import Server
+from bench.report import latency
+
+PROC = Path("/proc")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 HEADER_END = b"\r\n\r\n"
 CONTENT_LENGTH = b"\r\ncontent-length:"
@@ -91,15 +94,6 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-@dataclass(frozen=True)
-class RawLoad:
-    requests: int
-    seconds: float
-    requests_per_second: float
-    latency: Latency
-    requests_by_client_port: dict[int, int]  # which connection sent how many (to map them to server processes)
-
-
 class OpenConnections:
     """`concurrency` connections opened (and each answered once) before any load is measured."""
 
@@ -118,10 +112,8 @@ class OpenConnections:
             connections.append(connection)
         return cls(connections)
 
-    def client_ports(self) -> list[int]:
-        return [int(c.transport.get_extra_info("sockname")[1]) for c in self.connections if c.transport]
-
-    async def run(self, seconds: float) -> RawLoad:
+    async def run(self, seconds: float) -> dict[str, float]:
+        """Requests answered, requests per second and their latency (bench.report.latency) over `seconds`."""
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         for connection in self.connections:
@@ -132,10 +124,50 @@ class OpenConnections:
         await asyncio.gather(*(connection.done for connection in self.connections))
         elapsed = time.perf_counter() - started
         latencies = [value for connection in self.connections for value in connection.latencies]
-        return RawLoad(len(latencies), elapsed, len(latencies) / elapsed, Latency.of(latencies),
-                       dict(zip(self.client_ports(), (len(c.latencies) for c in self.connections), strict=True)))
+        return {"requests": len(latencies), "requests_per_second": len(latencies) / elapsed, **latency(latencies)}
 
     def close(self) -> None:
         for connection in self.connections:
             if connection.transport is not None:
                 connection.transport.close()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of `pid` (every thread), from /proc/<pid>/stat."""
+    stat = (PROC / str(pid) / "stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces: split after it
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14 and 15 of proc(5)
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of `pid` (every thread's), from /proc/<pid>/task/*/children."""
+    found: set[int] = set()
+    for task in (PROC / str(pid) / "task").iterdir():
+        try:
+            found.update(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a server and of its children (the service validates new documents in one)."""
+    return process_cpu_seconds(pid) + sum(process_cpu_seconds(child) for child in children(pid))
+
+
+def machine_busy_ticks() -> tuple[int, int]:
+    """Clock ticks of the whole machine since boot: busy (all but idle and iowait), and all."""
+    ticks = [int(value) for value in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+
+
+async def load_window(server: Server, request: bytes, connections: int, seconds: float) -> tuple[float, float, float]:
+    """p50 ms, requests per second and the server's CPU ms per request of one window."""
+    opened = await OpenConnections.open(server.port, request, connections)
+    try:
+        cpu_before = server_cpu_seconds(server.pid)
+        load = await opened.run(seconds)
+        cpu = server_cpu_seconds(server.pid) - cpu_before
+    finally:
+        opened.close()
+    return load["p50_ms"], load["requests_per_second"], cpu * 1000 / load["requests"]
