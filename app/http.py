@@ -296,8 +296,8 @@ def create_app(service: Service, feed: ChangeFeed | None = None) -> Starlette:
             if hub is not None:
                 await hub.stop()
             graphql.preparer.close()
-            if service.clients.dynamodb_reader is not None:
-                await service.clients.dynamodb_reader.close()
+            if service.backend.reader is not None:
+                await service.backend.reader.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.live_updates = hub

@@ -16,8 +16,6 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
-from data.dynamo_reads import DynamoReader
-
 # The only services the service's sessions make clients for.
 SERVICES = ("dynamodb", "dynamodbstreams", "ivs", "kms", "sqs")
 # Matches the request thread pool (app.http.THREAD_POOL_SIZE) so threads never wait for a connection.
@@ -66,9 +64,9 @@ class AwsClients:
     # The table's stream, read by the serving process's feed (data.table_stream) and nothing else: a
     # LazyClient, never built by the functions. None only where a test assembles the clients itself.
     dynamodbstreams: Any = None
-    # The GraphQL queries' reads, async (data.dynamo_reads), announced on `dynamodb`'s events. None only
-    # where a test assembles the clients itself.
-    dynamodb_reader: DynamoReader | None = None
+    # The session's credentials (botocore's chain), which the queries' async reads sign with too
+    # (data.dynamo_reads.DynamoReader, built by app.bootstrap). None only where a test assembles the clients.
+    credentials: Any = None
 
     def build_all(self) -> None:
         """Build the clients not built yet (before a Lambda snapshot: everything in memory; the
@@ -76,8 +74,6 @@ class AwsClients:
         for client in (self.ivs, self.kms):
             if isinstance(client, LazyClient):
                 client.resolve()
-        if self.dynamodb_reader is not None:
-            self.dynamodb_reader.prepare()
 
 
 def client_config() -> Config:
@@ -103,7 +99,7 @@ def build_clients(connection: AwsConnection, prepare: Callable[[Any], None] = la
     return AwsClients(dynamodb=dynamodb, ivs=LazyClient(lambda: client("ivs")),
                       kms=LazyClient(lambda: client("kms")),
                       dynamodbstreams=LazyClient(lambda: client("dynamodbstreams")),
-                      dynamodb_reader=DynamoReader(dynamodb, session.get_credentials()))
+                      credentials=session.get_credentials())
 
 
 def build_sqs_client(connection: AwsConnection) -> Any:

@@ -185,8 +185,8 @@ async def http(service: Service) -> AsyncIterator[httpx.AsyncClient]:
         yield client
     # What the served app's lifespan does on shutdown (httpx's transport runs no lifespan): the queries'
     # aiohttp session of this test's event loop, closed before the loop is.
-    if service.clients.dynamodb_reader is not None:
-        await service.clients.dynamodb_reader.close()
+    if service.backend.reader is not None:
+        await service.backend.reader.close()
 
 
 @pytest.fixture

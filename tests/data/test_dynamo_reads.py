@@ -35,8 +35,8 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def reader_of(service: Service) -> DynamoReader:
-    assert service.clients.dynamodb_reader is not None
-    return service.clients.dynamodb_reader
+    assert service.backend.reader is not None
+    return service.backend.reader
 
 
 @pytest.fixture
@@ -145,8 +145,8 @@ def test_an_error_answer_is_the_upstream_error_boto3_raises_with_its_client_erro
 def test_an_unreachable_endpoint_is_an_upstream_error() -> None:
     connection = AwsConnection(region="us-east-1", endpoint_url="http://127.0.0.1:9", access_key_id="a",
                                secret_access_key="b")
-    reader = build_clients(connection).dynamodb_reader
-    assert reader is not None
+    clients = build_clients(connection)
+    reader = DynamoReader(clients.dynamodb, clients.credentials)
     with pytest.raises(UpstreamError) as raised:
         run_read(reader, lambda reader: reader.get("any", KEY))
     assert raised.value.message == "DynamoDB GetItem failed: the service could not be reached."
