@@ -1,6 +1,6 @@
 """The channel reads of GraphQL queries, awaited on the event loop (data.dynamo_reads): the
-DataLoaders' batches of channels and assignments, a page of the channel listing, and the capacity
-counter.
+DataLoaders' batches of channels and assignments, a page of the channel listing, a channel's
+sessions, and the capacity counter.
 
 The same reads as data.repository.ChannelRepository's (same requests, same records, same errors);
 without a reader (a backend a test or the benchmark assembles itself) they are the repository's own,
@@ -21,6 +21,7 @@ from data.listing_indexes import is_whole_record, refused_index
 from data.pagination import ChannelListing
 from data.records import assignment_from_item, channel_from_item
 from data.repository import ChannelPage, ChannelRepository, capacity_counts_of
+from data.sessions import SessionPage, SessionStore, session_page, sessions_query
 from data.table import COUNTER_KEY, assignment_key, channel_key
 
 
@@ -49,6 +50,14 @@ class ChannelReads:
         if self._reader is None:
             return await to_thread.run_sync(self._repository.read_capacity_counts)
         return capacity_counts_of(await self._reader.get(self._table, COUNTER_KEY, consistent=False) or {})
+
+    async def sessions(self, sessions: SessionStore, channel_id: str, first: int, after: str | None) -> SessionPage:
+        """SessionStore.list_sessions, awaited: a page of the channel's sessions, newest first (one Query)."""
+        if self._reader is None:
+            return await to_thread.run_sync(sessions.list_sessions, channel_id, first, after)
+        query = sessions_query(channel_id, first, after)
+        items, _ = await self._reader.query(self._table, **query)
+        return session_page(items, first)
 
     async def page(self, state: ChannelState | None, first: int, after: str | None) -> ChannelPage:
         """ChannelRepository.list_channels, awaited: newest first, one Query of `first + 1` items."""

@@ -225,3 +225,28 @@ async def test_stream_keys_and_loaded_assignments_answer_without_awaiting(
     assert await pending == visible_stream_key(channels[owned], admin)  # type: ignore[misc]
     assert isinstance(visible_stream_key(channels[owned], host), str)  # now known: no await
     assert visible_stream_key(channels[shared], host) is None
+
+
+async def test_a_channels_sessions_are_read_without_a_trip_to_the_thread_pool(
+    gql: GraphQLClient, admin: str, service: Service, three_channels: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared, _, _ = three_channels
+    hops = count_thread_hops(monkeypatch)
+    document = "query($id: ID!) { channel(id: $id) { sessions(first: 5) { edges { cursor } pageInfo { hasNextPage } } } }"
+    with Spy(service.clients.dynamodb) as spy:
+        result = await gql(document, {"id": shared}, token=admin)
+    assert result["data"]["channel"]["sessions"] == {"edges": [], "pageInfo": {"hasNextPage": False}}
+    assert spy.operations == ["BatchGetItem", "Query"]  # the channel, then its sessions
+    assert hops.trips == 0
+
+
+async def test_a_failed_sessions_read_is_an_upstream_error_at_its_field(
+    gql: GraphQLClient, admin: str, service: Service, three_channels: list[str]
+) -> None:
+    shared, _, _ = three_channels
+    document = "query($id: ID!) { channel(id: $id) { id sessions { edges { cursor } } } }"
+    with Fault(service.clients.dynamodb, "Query", "ProvisionedThroughputExceededException", status=400):
+        result = await gql(document, {"id": shared}, token=admin)
+    assert error_codes(result) == ["UPSTREAM_ERROR"]
+    assert result["errors"][0]["path"] == ["channel", "sessions"]
+    assert result["errors"][0]["message"] == "DynamoDB Query failed: ProvisionedThroughputExceededException."
