@@ -15,6 +15,7 @@ from app.request_log import count_aws_calls
 from app.settings import Settings
 from data.clients import AwsClients, AwsConnection, build_clients
 from data.dynamo import DynamoTable
+from data.dynamo_reads import DynamoReader
 from data.ivs import IvsGateway
 from data.sessions import SessionStore
 from data.stream_keys import StreamKeyCipher
@@ -53,6 +54,8 @@ class Service:
     attached_to: RunningEmbedded | None = None
 
     def close(self) -> None:
+        if self.backend.reader is not None:
+            self.backend.reader.forget_connections()
         if self.embedded is not None:
             self.embedded.stop()
 
@@ -143,6 +146,7 @@ def bootstrap(
         slot_grace=timedelta(minutes=settings.slot_grace_minutes),
         recording_configuration_arn=recording_configuration_arn,
         stream_keys=StreamKeyCipher(clients.kms, kms_key_id, table) if kms_key_id else None,
+        reader=DynamoReader(clients.dynamodb, clients.credentials),
     )
     return Service(
         settings=settings,

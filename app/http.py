@@ -132,7 +132,7 @@ class ChannelsGraphQL(GraphQL[Context, None]):
         return Context(
             request_id=request.scope.get("state", {}).get("request_id") or new_request_id(),
             backend=service.backend,
-            loaders=build_loaders(service.backend.channels, service.backend.assignments),
+            loaders=build_loaders(service.backend.channel_reads),
             caller=caller,
             auth_rejection=rejection,
             hub=self.hub,
@@ -308,6 +308,8 @@ def create_app(service: Service, feeds: Callable[[], ChangeFeed] | None = None, 
             if hub is not None:
                 await hub.stop()
             graphql.preparer.close()
+            if service.backend.reader is not None:
+                await service.backend.reader.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.live_updates = hub

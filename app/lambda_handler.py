@@ -92,6 +92,8 @@ def before_snapshot() -> None:
     service = _api_service
     assert service is not None
     service.clients.build_all()
+    if service.backend.reader is not None:
+        service.backend.reader.prepare()  # aiohttp and aiodynamo imported into the snapshot
     answer = _api(_WARM_UP_EVENT, _WarmUpContext())
     if answer.get("statusCode") != 200 or '"errors"' in str(answer.get("body")):
         raise RuntimeError(f"the warm-up request before the snapshot failed: {answer.get('statusCode')} {answer.get('body')}")
@@ -115,6 +117,8 @@ def after_restore() -> None:
     for client in (service.clients.dynamodb, service.clients.ivs, service.clients.kms):
         if getattr(client, "built", True):
             client.close()  # idle pooled connections; botocore opens new ones on the next call
+    if service.backend.reader is not None:
+        service.backend.reader.forget_connections()  # the queries' reads (aiohttp) likewise
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -275,6 +279,8 @@ def reset() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             loop = asyncio.get_event_loop_policy().get_event_loop()
+        if _api_service is not None and _api_service.backend.reader is not None:
+            _api_service.backend.reader.forget_connections()  # closed on the loop they belong to
         loop.close()
         asyncio.set_event_loop(None)
     _api = None

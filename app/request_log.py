@@ -4,7 +4,8 @@ The request id comes from the caller's `X-Request-Id` (when sane) or is made her
 the kernel's random source: unique across processes and Lambda SnapStart restores, which a counter or a
 seeded generator would not be), and is returned in that header. The line's fields are kept as the
 layers found them and shaped (cut short, the operation described) only when the line is written. AWS calls are counted through botocore's event hooks into a context variable that the
-worker threads inherit (anyio copies the context), so concurrent requests each count their own.
+worker threads inherit (anyio copies the context), so concurrent requests each count their own; the
+queries' async reads (data.dynamo_reads) are announced on the same hooks, from the request's own task.
 Nothing secret is logged: no token, no Authorization header, no stream key, no query variables.
 """
 

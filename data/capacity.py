@@ -22,6 +22,14 @@ CAPACITY_PART = "capacity"
 PENDING_CREATE_PART = "pending-create"
 
 
+def capacity_counts_of(counter: dict[str, Any]) -> CapacityCounts:
+    """The counts the capacity counter item holds (zero where it holds none)."""
+    return CapacityCounts(
+        used=int(counter.get("used", 0)),
+        by_state={state: int(counter.get(name, 0)) for state, name in STATE_COUNTERS.items()},
+    )
+
+
 class CapacityFull(Exception):
     """The capacity counter refused a reservation: `used >= limit`."""
 
@@ -45,11 +53,7 @@ class CapacityStore:
         self.table = table
 
     def read_capacity_counts(self) -> CapacityCounts:
-        item = self.table.get(COUNTER_KEY, consistent=False) or {}
-        return CapacityCounts(
-            used=int(item.get("used", 0)),
-            by_state={state: int(item.get(name, 0)) for state, name in STATE_COUNTERS.items()},
-        )
+        return capacity_counts_of(self.table.get(COUNTER_KEY, consistent=False) or {})
 
     def read_counter_item(self) -> dict[str, Any] | None:
         return self.table.get(COUNTER_KEY)

@@ -48,17 +48,7 @@ class ChannelStore:
     def list_channels(self, state: ChannelState | None, first: int, after: str | None) -> ChannelPage:
         """Newest first, one Query of at most `first + 1` items (the extra one says a next page exists)."""
         listing = ChannelListing.of(state)
-        start = listing.position_from_cursor(after) if after is not None else None
-        query: dict[str, Any] = {
-            "KeyConditionExpression": "#partition = :partition",
-            "ExpressionAttributeNames": {"#partition": listing.partition_attribute},
-            "ExpressionAttributeValues": {":partition": {"S": listing.partition_value}},
-            "ScanIndexForward": False,
-            "Limit": first + 1,
-        }
-        if start is not None:
-            query["ExclusiveStartKey"] = {name: {"S": value} for name, value in start.items()}
-        items, items_read = self.listing_indexes.read_page(listing.index, query, first)
+        items, items_read = self.listing_indexes.read_page(listing.index, listing.page_query(first, after), first)
         page = items[:first]
         return ChannelPage(
             channels=[(channel_from_item(item), listing.cursor_of(item)) for item in page],

@@ -64,6 +64,9 @@ class AwsClients:
     # The table's stream, read by the serving process's feed (data.table_stream) and nothing else: a
     # LazyClient, never built by the functions. None only where a test assembles the clients itself.
     dynamodbstreams: Any = None
+    # The session's credentials (botocore's chain), which the queries' async reads sign with too
+    # (data.dynamo_reads.DynamoReader, built by app.bootstrap). None only where a test assembles the clients.
+    credentials: Any = None
 
     def build_all(self) -> None:
         """Build the clients not built yet (before a Lambda snapshot: everything in memory; the
@@ -92,9 +95,11 @@ def build_clients(connection: AwsConnection, prepare: Callable[[Any], None] = la
         prepare(built)
         return built
 
-    return AwsClients(dynamodb=client("dynamodb"), ivs=LazyClient(lambda: client("ivs")),
+    dynamodb = client("dynamodb")
+    return AwsClients(dynamodb=dynamodb, ivs=LazyClient(lambda: client("ivs")),
                       kms=LazyClient(lambda: client("kms")),
-                      dynamodbstreams=LazyClient(lambda: client("dynamodbstreams")))
+                      dynamodbstreams=LazyClient(lambda: client("dynamodbstreams")),
+                      credentials=session.get_credentials())
 
 
 def build_sqs_client(connection: AwsConnection) -> Any:

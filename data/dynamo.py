@@ -44,8 +44,13 @@ def upstream_error(operation: str, exc: Exception) -> UpstreamError:
     return UpstreamError(f"DynamoDB {operation} failed: the service could not be reached.")
 
 
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before asking again after attempt number `attempt` (0-based): exponential, jittered."""
+    return min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.0)
+
+
 def _backoff(attempt: int) -> None:
-    time.sleep(min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.0))
+    time.sleep(backoff_delay(attempt))
 
 
 class DynamoTable:

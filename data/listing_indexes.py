@@ -34,7 +34,7 @@ _WANTED = {index["IndexName"]: index for index in _required("entityType-index") 
 Choice = tuple[str, bool]  # the index to read, and whether it projects whole records
 
 
-def _is_whole_record(item: dict[str, Any]) -> bool:
+def is_whole_record(item: dict[str, Any]) -> bool:
     # Every channel record carries these two; an index projecting keys only (or an INCLUDE list
     # without them) does not. The table's and the index's keys are always projected.
     return item.get("entityType") == CHANNEL_ENTITY and "channelId" in item
@@ -45,7 +45,7 @@ def _is_whole_record(item: dict[str, Any]) -> bool:
 _REFUSED_INDEX_CODES = frozenset({"ValidationException", "ResourceNotFoundException"})
 
 
-def _refused_index(exc: UpstreamError) -> bool:
+def refused_index(exc: UpstreamError) -> bool:
     cause = exc.__cause__
     return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in _REFUSED_INDEX_CODES
 
@@ -92,11 +92,11 @@ class ListingIndexes:
         try:
             items, items_read = self._table.query(IndexName=name, **query)
         except UpstreamError as exc:
-            choice = self.reconsider(listing_index, refused=True) if _refused_index(exc) else None
+            choice = self.reconsider(listing_index, refused=True) if refused_index(exc) else None
             if choice is None or choice[0] == name:
                 raise
             (name, whole), (items, items_read) = choice, self._table.query(IndexName=choice[0], **query)
-        if whole and not all(map(_is_whole_record, items)):
+        if whole and not all(map(is_whole_record, items)):
             choice = self.reconsider(listing_index, refused=False)
             if choice is not None and choice[1] and choice[0] != name:
                 return self._table.query(IndexName=choice[0], **query)

@@ -1,4 +1,5 @@
-"""Per-request DataLoaders: every `load` of one tick becomes one BatchGetItem, run off the event loop.
+"""Per-request DataLoaders: every `load` of one tick becomes one BatchGetItem, awaited on the event
+loop (data.channel_reads).
 
 Built per request in the GraphQL context (a loader at module level would cache for the life of the
 server and serve stale channels).
@@ -17,8 +18,7 @@ from strawberry.dataloader import DataLoader
 from domain.model import Assignment, Channel
 from data.ivs import IvsStream
 from data.live_streams import LiveStreams
-from data.assignments import AssignmentStore
-from data.channels import ChannelStore
+from data.channel_reads import ChannelReads
 
 ChannelId = str
 HostUserId = str
@@ -32,13 +32,13 @@ class Loaders:
     assignment_by_host: DataLoader[HostUserId, Assignment | None]
 
 
-def build_loaders(channels: ChannelStore, assignments: AssignmentStore) -> Loaders:
+def build_loaders(reads: ChannelReads) -> Loaders:
     async def load_channels(ids: list[ChannelId]) -> list[Channel | None]:
-        found = await to_thread.run_sync(channels.get_channels, ids)
+        found = await reads.channels(ids)
         return [found.get(channel_id) for channel_id in ids]
 
     async def load_assignments(hosts: list[HostUserId]) -> list[Assignment | None]:
-        found = await to_thread.run_sync(assignments.get_assignments, hosts)
+        found = await reads.assignments(hosts)
         return [found.get(host) for host in hosts]
 
     return Loaders(

@@ -36,6 +36,20 @@ class ChannelListing:
             return cls(CHANNELS_BY_CREATED_INDEX, CATALOG_ATTRIBUTE, CHANNEL_ENTITY)
         return cls(CHANNELS_BY_STATE_INDEX, STATE_KEY_ATTRIBUTE, state.value)
 
+    def page_query(self, first: int, after: str | None) -> dict[str, Any]:
+        """The Query (without its table and index) of a page of `first` after the cursor `after`:
+        newest first, `first + 1` items (the extra one says a next page exists)."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "#partition = :partition",
+            "ExpressionAttributeNames": {"#partition": self.partition_attribute},
+            "ExpressionAttributeValues": {":partition": {"S": self.partition_value}},
+            "ScanIndexForward": False,
+            "Limit": first + 1,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = {name: {"S": value} for name, value in self.position_from_cursor(after).items()}
+        return query
+
     def position_of(self, item: dict[str, Any]) -> dict[str, str]:
         """The index key of an item: where the next page starts after it."""
         return {

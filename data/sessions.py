@@ -109,6 +109,29 @@ class SessionPage:
     has_next_page: bool
 
 
+def sessions_query(channel_id: str, first: int, after: str | None) -> dict[str, Any]:
+    """The Query (without its table) of a page of the channel's sessions, newest first: `first + 1`
+    items (the extra one says a next page exists); BAD_USER_INPUT for a cursor not the service's."""
+    pk = channel_key(channel_id)["pk"]
+    query: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": SESSION_SK_PREFIX}},
+        "ScanIndexForward": False,
+        "Limit": first + 1,
+    }
+    if after is not None:
+        query["ExclusiveStartKey"] = to_dynamo(session_key(channel_id, _sort_key_from_cursor(after)))
+    return query
+
+
+def session_page(items: list[dict[str, Any]], first: int) -> SessionPage:
+    """The page a sessions Query's items make."""
+    return SessionPage(
+        sessions=[(session_from_item(item), _cursor_of(str(item["sk"]))) for item in items[:first]],
+        has_next_page=len(items) > first,
+    )
+
+
 def _cursor_of(sort_key: str) -> str:
     return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
 
@@ -155,20 +178,8 @@ class SessionStore:
 
     def list_sessions(self, channel_id: str, first: int, after: str | None) -> SessionPage:
         """Newest first: one Query of at most `first + 1` items (the extra one says a next page exists)."""
-        pk = channel_key(channel_id)["pk"]
-        query: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": SESSION_SK_PREFIX}},
-            "ScanIndexForward": False,
-            "Limit": first + 1,
-        }
-        if after is not None:
-            query["ExclusiveStartKey"] = to_dynamo(session_key(channel_id, _sort_key_from_cursor(after)))
-        items, _ = self.table.query(**query)
-        return SessionPage(
-            sessions=[(session_from_item(item), _cursor_of(str(item["sk"]))) for item in items[:first]],
-            has_next_page=len(items) > first,
-        )
+        items, _ = self.table.query(**sessions_query(channel_id, first, after))
+        return session_page(items, first)
 
     def latest_started_by(self, channel_id: str, at: datetime) -> tuple[StreamSession, str] | None:
         """The channel's newest session that started at or before `at`, with its sort key (one Query

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from data.clients import AwsConnection
@@ -17,6 +19,30 @@ EMBEDDED_CREDENTIALS = ("embedded", "embedded")
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+@dataclass(frozen=True)
+class WireRequest:
+    """A request as it reached the emulator: its `X-Amz-Target` (e.g. DynamoDB_20120810.GetItem; empty
+    for the REST APIs such as IVS's), headers and body."""
+
+    target: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def operation(self) -> str:
+        return self.target.rpartition(".")[2]
+
+
+@dataclass(frozen=True)
+class WireAnswer:
+    status: int
+    body: bytes
+
+
+# Sees each request before the emulator does; an answer it returns is sent instead of the emulator's.
+WireObserver = Callable[[WireRequest], "WireAnswer | None"]
+
+
 class SerializedWsgi:
     """Runs one request at a time through moto.
 
@@ -24,13 +50,23 @@ class SerializedWsgi:
     with a 500 ("dictionary changed size during iteration") and two conditional writes can both pass.
     Real DynamoDB serialises such writes; one lock here gives the emulator the same behaviour, so
     that parallel requests to the service test the service, not moto.
+
+    Every request passes here, whichever client sent it (boto3, aiodynamo): `observers` see them
+    all, and may answer one themselves (tests count round trips and inject faults on the wire).
     """
 
     def __init__(self, app: WsgiApp) -> None:
         self._app = app
         self._lock = threading.Lock()
+        self.observers: list[WireObserver] = []
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.observers:
+            answer = self._observe(environ)
+            if answer is not None:
+                start_response(f"{answer.status} Observer", [("Content-Type", "application/x-amz-json-1.0"),
+                                                            ("Content-Length", str(len(answer.body)))])
+                return [answer.body]
         with self._lock:
             body = self._app(environ, start_response)
             try:
@@ -39,6 +75,18 @@ class SerializedWsgi:
                 close = getattr(body, "close", None)
                 if close is not None:
                     close()
+
+    def _observe(self, environ: dict[str, Any]) -> WireAnswer | None:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+        request = WireRequest(headers.get("x-amz-target", ""), headers, body)
+        for observer in list(self.observers):
+            answer = observer(request)
+            if answer is not None:
+                return answer
+        return None
 
 
 class EmbeddedAws:
@@ -49,6 +97,7 @@ class EmbeddedAws:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.ivs_stand_in: LocalIvsStreamsStandIn | None = None
+        self.wire: SerializedWsgi | None = None  # every request passes its `observers`
 
     def start(self) -> AwsConnection:
         # Imported here: moto is only needed (and only installed, with the `embedded` extra) in this mode.
@@ -58,8 +107,8 @@ class EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # What moto's IVS lacks (stream keys, streams, sessions) answered on IVS's own wire API.
         self.ivs_stand_in = LocalIvsStreamsStandIn(DomainDispatcherApplication(create_backend_app))
-        app = SerializedWsgi(self.ivs_stand_in)
-        self._server = make_server("127.0.0.1", self._port, app, threaded=True)
+        self.wire = SerializedWsgi(self.ivs_stand_in)
+        self._server = make_server("127.0.0.1", self._port, self.wire, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
         self._thread.start()
         return self.connection

@@ -111,4 +111,4 @@ async def sessions_of(channel: Channel, context: Context, first: int, after: str
     if sessions is None:
         return None
     context.spend_fan_out_call("sessions")  # one Query per channel
-    return await context.run_blocking(sessions.list_sessions, channel.id, first, after)
+    return await context.backend.channel_reads.sessions(sessions, channel.id, first, after)

@@ -30,18 +30,18 @@ async def channels(
     info: Info, state: ChannelState | None = None, first: int = 20, after: str | None = None
 ) -> ChannelConnection:
     """Newest first, one index Query per page (and, when the page's hosts are selected, one batch read
-    of their assignments, in the same trip to the thread pool)."""
+    of their assignments)."""
     context = info.context
     caller = context.require_caller()
     validate_page_size(first)
     require_grant(caller, "channels")
     if selects(info.selected_fields, PAGE_ASSIGNMENTS):
-        read = await context.run_blocking(read_page_with_assignments, context.backend, state, first, after)
+        read = await read_page_with_assignments(context.backend, state, first, after)
         page = read.page
         if read.assignments is not None:
             context.loaders.assignment_by_host.prime_many(read.assignments)
     else:
-        page = await context.run_blocking(context.backend.channels.list_channels, state, first, after)
+        page = await context.backend.channel_reads.page(state, first, after)
     context.loaders.channel_by_id.prime_many({found.id: found for found, _ in page.channels})
     return Connection.of([Edge(cursor=cursor, node=Channel.of(found)) for found, cursor in page.channels],
                          has_next_page=page.has_next_page)
@@ -54,7 +54,7 @@ PAGE_ASSIGNMENTS = ("channels", "edges", "node", "assignments")
 async def capacity(info: Info) -> Capacity:
     context = info.context
     require_grant(context.require_caller(), "capacity")
-    return Capacity.of(await context.run_blocking(read_capacity, context.backend))
+    return Capacity.of(await read_capacity(context.backend))
 
 
 async def host_channel(info: Info, host_user_id: strawberry.ID) -> Assignment | None:

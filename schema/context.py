@@ -101,7 +101,7 @@ class Context:
     def renew_loaders(self, *own_assignment: Assignment | None) -> None:
         """Fresh DataLoaders for the next event of a subscription (a connection's loaders would otherwise
         cache for its whole life); given the caller's assignment as the feed last showed it, primed with it."""
-        self.loaders = build_loaders(self.backend.channels, self.backend.assignments)
+        self.loaders = build_loaders(self.backend.channel_reads)
         self._live_stream_loader = None
         self._fan_out_calls = 0
         if self.caller is not None and own_assignment:

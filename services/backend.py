@@ -11,9 +11,11 @@ from domain.clock import utc_now
 from data.approvals import ApprovalKeys
 from data.assignments import AssignmentStore
 from data.capacity import CapacityStore
+from data.channel_reads import ChannelReads
 from data.channel_requests import ChannelRequestStore
 from data.channels import ChannelStore
 from data.dynamo import DynamoTable
+from data.dynamo_reads import DynamoReader
 from data.idempotency import IdempotencyRecords
 from data.ivs import IvsGateway
 from data.live_notes import LiveNotes
@@ -45,6 +47,8 @@ class ChannelsBackend:
     lost_after_seconds: float = 90.0
     # CHANNELS_SLOT_GRACE_MINUTES: how early and late a slot admits its host (docs/schedules.md).
     slot_grace: timedelta = timedelta(minutes=10)
+    # The GraphQL queries' async reads (data.dynamo_reads); None: they run the stores' own in the thread pool.
+    reader: DynamoReader | None = None
 
     def __post_init__(self) -> None:
         if self.live_streams is None:
@@ -77,6 +81,11 @@ class ChannelsBackend:
     def idempotency_records(self) -> IdempotencyRecords:
         """The creates' idempotency records."""
         return IdempotencyRecords(self.table)
+
+    @cached_property
+    def channel_reads(self) -> ChannelReads:
+        """The queries' reads of channels, assignments, channel pages and capacity, awaited."""
+        return ChannelReads(self.channels, self.assignments, self.capacity, self.reader)
 
     @cached_property
     def requests(self) -> ChannelRequestStore:

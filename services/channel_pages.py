@@ -1,8 +1,5 @@
-"""A page of channels with its channels' assignments: both reads in one blocking call.
-
-A resolver runs blocking reads in the thread pool, and each trip there costs the event loop a few
-hundred µs (a wake-up on each side); a page that selects its hosts needs the listing Query and then
-one BatchGetItem of the hosts it names, so both are read in one trip.
+"""A page of channels with its channels' assignments: the listing Query, then one BatchGetItem of
+every host the page names (rather than a batch per DataLoader tick, decided before any field runs).
 """
 
 from __future__ import annotations
@@ -22,17 +19,18 @@ class PageWithAssignments:
     assignments: dict[str, Assignment | None] | None
 
 
-def read_page_with_assignments(
+async def read_page_with_assignments(
     backend: ChannelsBackend, state: ChannelState | None, first: int, after: str | None
 ) -> PageWithAssignments:
-    """Blocking. A failed assignment read is not raised here (the page still answers): each channel's
+    """A failed assignment read is not raised here (the page still answers): each channel's
     `assignments` field then loads for itself and raises the error at its own path."""
-    page = backend.channels.list_channels(state, first, after)
+    reads = backend.channel_reads
+    page = await reads.page(state, first, after)
     hosts = sorted({host for found, _ in page.channels for host in found.assigned_host_ids})
     if not hosts:
         return PageWithAssignments(page, {})
     try:
-        found = backend.assignments.get_assignments(hosts)
+        found = await reads.assignments(hosts)
     except Exception:  # noqa: BLE001 (raised again, located, by the fields that load for themselves)
         return PageWithAssignments(page, None)
     return PageWithAssignments(page, {host: found.get(host) for host in hosts})

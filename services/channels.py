@@ -57,8 +57,8 @@ IDEMPOTENT_WAIT_POLLS = 12
 STATE_CHANGE_ATTEMPTS = 5
 
 
-def read_capacity(backend: ChannelsBackend) -> Capacity:
-    return compute_capacity(backend.channel_limit, backend.capacity.read_capacity_counts())
+async def read_capacity(backend: ChannelsBackend) -> Capacity:
+    return compute_capacity(backend.channel_limit, await backend.channel_reads.capacity_counts())
 
 
 def create_channel(backend: ChannelsBackend, caller: Caller, request: NewChannelRequest) -> Channel:

@@ -221,6 +221,10 @@ async def http(service: Service) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://channels.test") as client:
         yield client
+    # What the served app's lifespan does on shutdown (httpx's transport runs no lifespan): the queries'
+    # aiohttp session of this test's event loop, closed before the loop is.
+    if service.backend.reader is not None:
+        await service.backend.reader.close()
 
 
 @pytest.fixture

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from embedded.emulator import WireAnswer, WireRequest
 
 
 @dataclass
@@ -78,3 +82,37 @@ class Spy:
 
     def reset(self) -> None:
         self.calls.clear()
+
+
+class OnTheWire:
+    """Every request that reaches the embedded emulator, whichever client sent it (boto3 or the
+    queries' aiodynamo reader): `answer(request, number)` (number: 1-based, among the requests of
+    that operation) may answer one itself, as DynamoDB would (a throttle, a 500, UnprocessedKeys)."""
+
+    def __init__(self, aws: Any, answer: Callable[[WireRequest, int], WireAnswer | None] | None = None) -> None:
+        self.wire = aws.wire
+        self.answer = answer
+        self.requests: list[WireRequest] = []
+
+    def __enter__(self) -> OnTheWire:
+        self.wire.observers.append(self._observe)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wire.observers.remove(self._observe)
+
+    def _observe(self, request: WireRequest) -> WireAnswer | None:
+        self.requests.append(request)
+        if self.answer is None:
+            return None
+        return self.answer(request, self.operations.count(request.operation))
+
+    @property
+    def operations(self) -> list[str]:
+        return [request.operation for request in self.requests]
+
+
+def dynamodb_error(code: str, status: int = 400) -> WireAnswer:
+    """DynamoDB's answer of an error, as its JSON protocol sends it."""
+    body = {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": f"injected {code}"}
+    return WireAnswer(status, json.dumps(body).encode())

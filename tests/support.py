@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import aiohttp
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+import data.aiodynamo_connection
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
 CLIENT_ID = "testclient1234567890abcdef"
@@ -207,3 +210,15 @@ def run_main(capsys: Any, *arguments: str) -> tuple[int, list[str], str]:
         code = 0
     captured = capsys.readouterr()
     return code, captured.out.splitlines(), captured.err
+
+
+def recorded_sessions(monkeypatch: Any) -> list[aiohttp.ClientSession]:
+    """Every aiohttp session the queries' reader (data.dynamo_reads) opens from now on."""
+    opened: list[aiohttp.ClientSession] = []
+
+    def open_session(**options: Any) -> aiohttp.ClientSession:
+        opened.append(aiohttp.ClientSession(**options))
+        return opened[-1]
+
+    monkeypatch.setattr(data.aiodynamo_connection, "ClientSession", open_session)
+    return opened

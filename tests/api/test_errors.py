@@ -259,10 +259,10 @@ async def test_throttled_read_is_upstream_error(gql: GraphQLClient, admin: str, 
 async def test_unexpected_error_is_masked_and_logged_with_the_request_id(
     http: httpx.AsyncClient, admin: str, service: Service, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken() -> None:
+    async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(service.backend.capacity, "read_capacity_counts", broken)
+    monkeypatch.setattr(service.backend.reader, "get", broken)  # capacity's read (data.dynamo_reads)
     with caplog.at_level(logging.ERROR, logger="shelcaster.channels.errors"):
         response = await http.post(
             "/graphql", json={"query": queries.CAPACITY}, headers={"Authorization": f"Bearer {admin}"}

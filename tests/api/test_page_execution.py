@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from anyio import to_thread
 
+import data.channel_reads
 import data.loaders
 import schema.context
 
@@ -92,17 +93,36 @@ class CountingThreadHops:
         return await to_thread.run_sync(function, *args, **kwargs)
 
 
-async def test_a_page_selecting_assignments_reads_both_in_one_trip_to_the_thread_pool(
+def count_thread_hops(monkeypatch: pytest.MonkeyPatch) -> CountingThreadHops:
+    hops = CountingThreadHops()
+    for module in (schema.context, data.loaders, data.channel_reads):
+        monkeypatch.setattr(module, "to_thread", hops)
+    return hops
+
+
+async def test_a_page_selecting_assignments_reads_both_without_a_trip_to_the_thread_pool(
     gql: GraphQLClient, admin: str, service: Service, three_channels: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hops = CountingThreadHops()
-    monkeypatch.setattr(schema.context, "to_thread", hops)
-    monkeypatch.setattr(data.loaders, "to_thread", hops)
+    hops = count_thread_hops(monkeypatch)
     with Spy(service.clients.dynamodb) as spy:
         result = await gql(queries.CHANNELS, {"first": 20}, token=admin)
     assert "errors" not in result and len(result["data"]["channels"]["edges"]) == 3
     assert spy.operations == ["Query", "BatchGetItem"]
-    assert hops.trips == 1  # the listing and its hosts' assignments together, then no per-channel wait
+    assert hops.trips == 0  # both reads awaited on the event loop (data.dynamo_reads)
+
+
+async def test_a_host_reading_its_channel_reads_without_a_trip_to_the_thread_pool(
+    gql: GraphQLClient, service: Service, tokens: TokenFactory, three_channels: list[str],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared, _, _ = three_channels
+    hops = count_thread_hops(monkeypatch)
+    with Spy(service.clients.dynamodb) as spy:
+        result = await gql(queries.CHANNEL, {"id": shared}, token=tokens.host("host-a"))
+    assert result["data"]["channel"]["id"] == shared
+    # The host's own assignment, the channel, then the channel's hosts' assignments.
+    assert spy.operations == ["BatchGetItem", "BatchGetItem", "BatchGetItem"]
+    assert hops.trips == 0
 
 
 async def test_a_page_not_selecting_assignments_reads_only_its_query(
@@ -189,7 +209,7 @@ async def test_stream_keys_and_loaded_assignments_answer_without_awaiting(
     channels = service.backend.channels.get_channels([shared, owned])
 
     def context_of(caller: Caller) -> Context:
-        return Context(request_id="t", backend=service.backend, loaders=build_loaders(service.backend.channels, service.backend.assignments),
+        return Context(request_id="t", backend=service.backend, loaders=build_loaders(service.backend.channel_reads),
                        caller=caller)
 
     admin = context_of(Caller("an-admin", is_admin=True))
@@ -205,3 +225,28 @@ async def test_stream_keys_and_loaded_assignments_answer_without_awaiting(
     assert await pending == visible_stream_key(channels[owned], admin)  # type: ignore[misc]
     assert isinstance(visible_stream_key(channels[owned], host), str)  # now known: no await
     assert visible_stream_key(channels[shared], host) is None
+
+
+async def test_a_channels_sessions_are_read_without_a_trip_to_the_thread_pool(
+    gql: GraphQLClient, admin: str, service: Service, three_channels: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared, _, _ = three_channels
+    hops = count_thread_hops(monkeypatch)
+    document = "query($id: ID!) { channel(id: $id) { sessions(first: 5) { edges { cursor } pageInfo { hasNextPage } } } }"
+    with Spy(service.clients.dynamodb) as spy:
+        result = await gql(document, {"id": shared}, token=admin)
+    assert result["data"]["channel"]["sessions"] == {"edges": [], "pageInfo": {"hasNextPage": False}}
+    assert spy.operations == ["BatchGetItem", "Query"]  # the channel, then its sessions
+    assert hops.trips == 0
+
+
+async def test_a_failed_sessions_read_is_an_upstream_error_at_its_field(
+    gql: GraphQLClient, admin: str, service: Service, three_channels: list[str]
+) -> None:
+    shared, _, _ = three_channels
+    document = "query($id: ID!) { channel(id: $id) { id sessions { edges { cursor } } } }"
+    with Fault(service.clients.dynamodb, "Query", "ProvisionedThroughputExceededException", status=400):
+        result = await gql(document, {"id": shared}, token=admin)
+    assert error_codes(result) == ["UPSTREAM_ERROR"]
+    assert result["errors"][0]["path"] == ["channel", "sessions"]
+    assert result["errors"][0]["message"] == "DynamoDB Query failed: ProvisionedThroughputExceededException."

@@ -146,6 +146,14 @@ def test_a_call_records_its_operation_parameters_and_the_code_that_made_it(recor
     assert all(call.origin.startswith("data/") for call in queries), [call.origin for call in queries]
 
 
+@pytest.mark.slow
+def test_the_queries_async_reads_are_recorded_with_the_code_that_made_them(recorded: Recorded) -> None:
+    """The queries' reads go through aiodynamo (data/dynamo_reads.py), announced on boto3's hooks: the
+    recorder must hear them, or the API role's read grants would be checked against boto3's reads only."""
+    made = {call.operation for call in recorded.recorder.of("API") if call.origin.startswith("data/dynamo_reads.py")}
+    assert made == {"BatchGetItem", "GetItem", "Query"}
+
+
 def test_the_recorder_hears_every_client_built_while_installed_and_none_after(aws_connection: AwsConnection) -> None:
     recorder = AwsCallRecorder()
     with recorder.installed(), recorder.acting_as("API"):

@@ -57,9 +57,15 @@ def test_the_first_answer_imports_nothing_it_does_not_need() -> None:
     assert sorted(modules & {*NOT_NEEDED, *EMBEDDED_ONLY_MODULES}) == []
 
 
+def test_an_answer_without_a_read_leaves_the_async_readers_libraries_unimported() -> None:
+    # aiohttp's import (its SSL contexts) is paid by the first query's read (data.aiodynamo_connection).
+    modules = imported_after(FIRST_ANSWER)
+    assert sorted(modules & {"aiohttp", "aiodynamo.client", "data.aiodynamo_connection"}) == []
+
+
 def test_before_snapshot_imports_nothing_a_function_does_not_use() -> None:
     modules = imported_after("l.before_snapshot()")
-    assert {"botocore.client", "strawberry", "data.index_layout"} <= modules
+    assert {"botocore.client", "strawberry", "data.index_layout", "aiohttp", "data.aiodynamo_connection"} <= modules
     assert sorted(modules & {*NOT_NEEDED, *EMBEDDED_ONLY_MODULES}) == []
 
 

@@ -16,7 +16,7 @@ from app import lambda_handler
 from app.auth import RemoteJwks
 from app.settings import Settings
 from tests.handlers.test_lambda_handlers import CONTEXT, api_event, lambda_env  # noqa: F401 (fixture)
-from tests.support import JwksServer, TokenFactory
+from tests.support import JwksServer, TokenFactory, recorded_sessions
 
 
 def built_service() -> Any:
@@ -59,6 +59,34 @@ def test_after_restore_forgets_tokens_keys_and_data_keys(
     answer = server.handler(api_event("apigw_http_v2.json", "{ capacity { used } }", token), CONTEXT)
     assert answer["body"] == '{"data":{"capacity":{"used":0}}}'
     assert jwks_server.fetches == fetches + 1  # this copy fetched its own keys
+
+
+PAGE = "{ channels(first: 1) { edges { node { id } } } }"  # read through data.dynamo_reads
+
+
+def test_after_restore_closes_the_queries_connections_and_the_next_read_opens_new_ones(
+    lambda_env: Settings, tokens: TokenFactory, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    lambda_handler.before_snapshot()
+    opened = recorded_sessions(monkeypatch)
+    token = tokens.admin()
+    assert server.handler(api_event("apigw_http_v2.json", PAGE, token), CONTEXT)["statusCode"] == 200
+    assert len(opened) == 1
+    lambda_handler.after_restore()
+    assert opened[0].closed
+    answer = server.handler(api_event("apigw_http_v2.json", PAGE, token), CONTEXT)
+    assert answer["body"] == '{"data":{"channels":{"edges":[]}}}'
+    assert len(opened) == 2 and not opened[1].closed
+
+
+def test_invocations_share_the_queries_connections(
+    lambda_env: Settings, tokens: TokenFactory, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    opened = recorded_sessions(monkeypatch)
+    token = tokens.admin()
+    for _ in range(3):
+        assert server.handler(api_event("apigw_http_v2.json", PAGE, token), CONTEXT)["statusCode"] == 200
+    assert len(opened) == 1
 
 
 def test_copies_restored_from_one_snapshot_draw_different_random_numbers(lambda_env: Settings) -> None:  # noqa: F811
