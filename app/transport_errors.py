@@ -46,6 +46,9 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 _CODE_BY_STATUS = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
 # The plain-text bodies turned into messages are other layers' own short texts; a bound all the same.
 _MAX_MESSAGE_BYTES = 1024
+# How deep a request's JSON may nest lists and objects: far beyond any operation's variables, and the
+# same whatever the process's recursion limit (json.loads stops only there; docs/hostile-input.md).
+JSON_DEPTH_MAX = 100
 _JSON = b"application/json"
 _GRAPHQL_RESPONSE = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8".encode()
 GRAPHQL_PATH = "/graphql"
@@ -82,6 +85,23 @@ def _log_outcome(code: str) -> None:
         record.outcome = code
 
 
+def _nests_deeper_than(text: str, value: object, limit: int) -> bool:
+    """Whether `value` (read from `text`) nests lists and objects more than `limit` deep: one walk without
+    recursion, and none when `text` opens too few brackets to get there (a plain request)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    walk: list[tuple[object, int]] = [(value, 1)]
+    while walk:
+        item, depth = walk.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        walk.extend((child, depth + 1) for child in children)
+    return False
+
+
 def response_for(error: HTTPException) -> JSONResponse:
     """The answer to an HTTPException, strawberry's own or a TransportError."""
     if isinstance(error, TransportError):
@@ -106,6 +126,8 @@ def decode_request_json(data: str | bytes) -> object:
         raise TransportError(400, "The request's JSON holds a number too large to read.") from None
     if not isinstance(value, dict | list):
         raise TransportError(400, f"The request's JSON must be an object, not {_json_kind(value)}.")
+    if _nests_deeper_than(text, value, JSON_DEPTH_MAX):
+        raise TransportError(400, "The request's JSON is nested too deeply.")
     if _SURROGATE_ESCAPE.search(text) and not _all_text_is_unicode(value):
         raise TransportError(400, "The request's JSON holds a string that is not valid Unicode (a lone surrogate).")
     return value

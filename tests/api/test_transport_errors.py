@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
 
 import httpx
 import pytest
 
+from app.transport_errors import JSON_DEPTH_MAX
 from tests.support import GraphQLClient
 
 JSON = {"content-type": "application/json"}
@@ -201,3 +203,27 @@ async def test_oversize_body_answers_graphql_response_json_when_accepted(http: h
 async def test_refusal_of_another_path_stays_application_json(http: httpx.AsyncClient) -> None:
     response = await http.get("/nowhere", headers=ACCEPTS_GRAPHQL_RESPONSE)
     assert_coded(response, 404, "NOT_FOUND", "Not Found")
+
+
+@pytest.mark.parametrize("recursion_limit", [1_000, 20_000])
+async def test_json_deeper_than_the_bound_is_refused_whatever_the_recursion_limit(
+    http: httpx.AsyncClient, admin: str, recursion_limit: int
+) -> None:
+    # A library (hypothesis does, while it runs) may raise the process's recursion limit: json.loads then
+    # reads 5,000 levels, and the bound must still hold.
+    headers, original = {**JSON, "Authorization": f"Bearer {admin}"}, sys.getrecursionlimit()
+    sys.setrecursionlimit(recursion_limit)
+    try:
+        for depth in (JSON_DEPTH_MAX + 1, 5_000):
+            nested = b'{"query": "{ capacity { used } }", "variables": {"n": ' + b"[" * (depth - 2) + b"]" * (depth - 2) + b"}}"
+            assert_coded(await http.post("/graphql", content=nested, headers=headers), 400, "BAD_USER_INPUT",
+                         "The request's JSON is nested too deeply.")
+    finally:
+        sys.setrecursionlimit(original)
+
+
+async def test_json_at_the_depth_bound_is_read(http: httpx.AsyncClient, admin: str) -> None:
+    nested = b'{"query": "{ capacity { used } }", "variables": {"n": ' + b"[" * (JSON_DEPTH_MAX - 2) + b"]" * (JSON_DEPTH_MAX - 2) + b"}}"
+    response = await http.post("/graphql", content=nested, headers={**JSON, "Authorization": f"Bearer {admin}"})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"capacity": {"used": 0}}}
