@@ -18,7 +18,6 @@ import pytest
 
 from app.auth import RemoteJwks, TokenVerifier
 from app.bootstrap import Service, bootstrap
-from app.http import create_app
 from app.settings import Settings
 from data.clients import AwsConnection, build_clients
 from data.dynamo import DynamoTable
@@ -32,6 +31,7 @@ from tests.support import (
     GraphQLClient,
     JwksServer,
     TokenFactory,
+    app_client,
     new_rsa_key,
     public_jwk,
 )
@@ -218,13 +218,8 @@ def service(settings: Settings, aws: EmbeddedAws, worker_table: WorkerTable, jwk
 
 @pytest.fixture
 async def http(service: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://channels.test") as client:
+    async with app_client(service) as client:
         yield client
-    # What the served app's lifespan does on shutdown (httpx's transport runs no lifespan): the queries'
-    # aiohttp session of this test's event loop, closed before the loop is.
-    if service.backend.reader is not None:
-        await service.backend.reader.close()
 
 
 @pytest.fixture

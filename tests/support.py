@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 import data.aiodynamo_connection
+from app.http import create_app
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1"
 CLIENT_ID = "testclient1234567890abcdef"
@@ -222,3 +225,18 @@ def recorded_sessions(monkeypatch: Any) -> list[aiohttp.ClientSession]:
 
     monkeypatch.setattr(data.aiodynamo_connection, "ClientSession", open_session)
     return opened
+
+
+@contextlib.asynccontextmanager
+async def app_client(service: Any, app: Any = None, *, base_url: str = "http://channels.test",
+                     **options: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client of `app` (the service's own by default) in this event loop. On exit, what the
+    served app's shutdown does for the queries' reads (httpx's transport runs no lifespan): this loop's
+    aiohttp session closed, before the loop is."""
+    transport = httpx.ASGITransport(app=create_app(service) if app is None else app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url, **options) as client:
+            yield client
+    finally:
+        if service.backend.reader is not None:
+            await service.backend.reader.close()

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import jwt
 import jwt.jwk_set_cache
 import pytest
@@ -20,7 +19,6 @@ from cryptography.hazmat.primitives import serialization
 
 from app.auth import JWKS_CACHE_SECONDS, RemoteJwks, TokenVerifier
 from app.bootstrap import bootstrap
-from app.http import create_app
 from app.settings import Settings
 from data.clients import AwsConnection
 from tests.api import queries
@@ -32,6 +30,7 @@ from tests.support import (
     GraphQLClient,
     JwksServer,
     TokenFactory,
+    app_client,
     error_codes,
     new_rsa_key,
     public_jwk,
@@ -683,8 +682,7 @@ async def test_a_jwks_outage_is_upstream_error_not_a_500(
         issuer=ISSUER, audiences=frozenset({CLIENT_ID}), admin_group="admin", keys=RemoteJwks(url, timeout=2)
     )
     service = bootstrap(settings, connection=aws_connection, verifier=verifier)
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://channels.test") as client:
+    async with app_client(service) as client:
         response = await client.post(
             "/graphql", json={"query": "{ myChannel { channelId } }"}, headers={"Authorization": f"Bearer {tokens.admin()}"}
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,11 @@ import httpx
 import pytest
 
 from app.bootstrap import Service, bootstrap
-from app.http import create_app
 from app.persisted_documents import AutomaticPersistedQueries, sha256_hex
 from app.settings import SettingsError, load_settings
 from data.clients import AwsConnection
-from data.provisioning import provision
 from tests.conftest import make_settings
+from tests.support import app_client
 
 GQL = "application/graphql-response+json"
 ID_FORMS = '"sha256:" and 64 lowercase hex digits, or the 64 hex digits alone'
@@ -188,11 +188,11 @@ def app_with(aws_connection: AwsConnection, service: Service) -> Iterator[AppFac
     """An app over the test backend with other settings (the `service` fixture's verifier and table)."""
     built: list[Service] = []
 
-    def make(**overrides: object) -> httpx.AsyncClient:
+    def make(**overrides: object) -> AbstractAsyncContextManager[httpx.AsyncClient]:
         settings = make_settings(table=service.settings.table, **overrides)
         other = bootstrap(settings, connection=aws_connection, verifier=service.verifier)
         built.append(other)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(other)), base_url="http://channels.test")
+        return app_client(other)
 
     yield make
     for other in built:

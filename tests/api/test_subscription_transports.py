@@ -3,12 +3,11 @@ a plain POST cannot hold it open, and an app without a feed (the Lambda function
 
 from __future__ import annotations
 
-import httpx
 
 from app.bootstrap import Service
 from app.http import create_app
 from tests.api.test_subscriptions import ListFeed
-from tests.support import GraphQLClient, TokenFactory
+from tests.support import GraphQLClient, TokenFactory, app_client
 
 SUBSCRIPTION = "subscription { channelEvents { kind } }"
 
@@ -23,8 +22,7 @@ async def test_a_subscription_without_a_feed_is_refused(gql: GraphQLClient, admi
 
 
 async def test_a_subscription_over_a_plain_post_is_refused(service: Service, tokens: TokenFactory) -> None:
-    transport = httpx.ASGITransport(app=create_app(service, ListFeed))
-    async with httpx.AsyncClient(transport=transport, base_url="http://channels.test") as http:
+    async with app_client(service, create_app(service, ListFeed)) as http:
         body = await GraphQLClient(http)(SUBSCRIPTION, token=tokens.admin())
     assert body == {"data": None, "errors": [{
         "message": 'A subscription needs a WebSocket at /graphql (graphql-transport-ws) or a POST with '

@@ -15,12 +15,11 @@ import pytest
 
 from commands.cli import main
 from commands.client_preset_print import client_preset_id, client_preset_print
-from app.http import create_app
 from commands.operations import SMOKE_GROUP, codegen_manifest, load_operations
 from app.persisted_documents import sha256_hex
 from commands.smoke import run_smoke
 from tests.frontend.conftest import ServiceFactory, served
-from tests.support import TokenFactory
+from tests.support import TokenFactory, app_client
 
 FIXTURES = Path(__file__).parent / "fixtures" / "client-preset"
 OPERATIONS = load_operations()
@@ -84,9 +83,7 @@ CAPACITY = next(operation for operation in FRONTENDS if operation.name == "Capac
 @pytest.fixture
 async def trusted_only(service_with: ServiceFactory, admin: str) -> AsyncIterator[httpx.AsyncClient]:
     service = service_with(trusted_documents=FIXTURES / "persisted-documents.typename.json", trusted_documents_only=True)
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://channels.test",
-                                 headers={"authorization": f"Bearer {admin}"}) as client:
+    async with app_client(service, headers={"authorization": f"Bearer {admin}"}) as client:
         yield client
 
 

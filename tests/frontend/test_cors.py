@@ -3,12 +3,14 @@ libraries' headers, and CHANNELS_CORS_ALLOW_HEADERS for more."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
+
 import httpx
 import pytest
 
-from app.http import create_app
 from app.settings import SettingsError, load_settings
 from tests.frontend.conftest import ServiceFactory
+from tests.support import app_client
 
 APOLLO_HEADERS = "authorization,content-type,apollographql-client-name,apollographql-client-version,x-request-id"
 
@@ -47,9 +49,8 @@ async def test_development_refuses_other_origins(http: httpx.AsyncClient, origin
     assert "access-control-allow-origin" not in response.headers
 
 
-def _client(service_with: ServiceFactory, **overrides: object) -> httpx.AsyncClient:
-    app = create_app(service_with(**overrides))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://channels.test")
+def _client(service_with: ServiceFactory, **overrides: object) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    return app_client(service_with(**overrides))
 
 
 async def test_production_allows_only_configured_origins(service_with: ServiceFactory) -> None:

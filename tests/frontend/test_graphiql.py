@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from app.graphiql import CONTENT_SECURITY_POLICY, PACKAGE_FILES, PAGE_FILES
-from app.http import create_app
 from tests.frontend.conftest import ServiceFactory
+from tests.support import app_client
 
 HTML = {"accept": "text/html"}
 
@@ -34,8 +34,7 @@ async def test_only_the_named_files_are_served(http: httpx.AsyncClient, name: st
 
 
 async def test_production_serves_no_graphiql(service_with: ServiceFactory) -> None:
-    app = create_app(service_with(env="production"))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://channels.test") as client:
+    async with app_client(service_with(env="production")) as client:
         assert (await client.get("/graphql", headers=HTML)).status_code == 404
         assert (await client.get("/graphiql/graphiql.min.js")).status_code == 404
 
@@ -46,8 +45,7 @@ async def test_missing_packages_are_named_instead_of_a_white_page(
     # A relative folder in an empty directory: the message names the same path wherever the tests run,
     # and a long temporary path (pytest-xdist adds popen-gwN/) would be cut short as any run over 100 characters is.
     monkeypatch.chdir(tmp_path)
-    app = create_app(service_with(graphiql_assets=Path("node_modules")))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://channels.test") as client:
+    async with app_client(service_with(graphiql_assets=Path("node_modules"))) as client:
         page = await client.get("/graphql", headers=HTML)
     assert page.status_code == 503
     # Coded JSON like every non-2xx answer of /graphql (CONTRACT.md section 9); a browser shows it as text.

@@ -16,8 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.bootstrap import Service
-from app.http import create_app
-from tests.support import TokenFactory
+from tests.support import TokenFactory, app_client
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 CONTRACT_CODES = frozenset(
@@ -118,8 +117,7 @@ def answer(service: Service, token: str, document: str) -> httpx.Response:
     """The service's answer to `document`, retried as a client does while the service says it is busy
     (a loaded test machine can keep a document waiting past its budget): the answer is the document's."""
     async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=create_app(service))
-        async with httpx.AsyncClient(transport=transport, base_url="http://adversary.test") as client:
+        async with app_client(service, base_url="http://adversary.test") as client:
             for _ in range(BUSY_RETRIES):
                 response = await client.post("/graphql", json={"query": document},
                                              headers={"Authorization": f"Bearer {token}"})

@@ -19,9 +19,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 
 from app.bootstrap import Service
-from app.http import create_app
 from schema.schema import export_sdl
-from tests.support import TokenFactory
+from tests.support import TokenFactory, app_client
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 CONTRACT_CODES = frozenset(
@@ -37,8 +36,7 @@ CUSTOM_SCALARS = {"DateTime": st.datetimes().map(lambda moment: nodes.String(mom
 
 def post(service: Service, document: str, token: str, variables: dict[str, Any] | None = None) -> httpx.Response:
     async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=create_app(service))
-        async with httpx.AsyncClient(transport=transport, base_url="http://fuzz.test") as client:
+        async with app_client(service, base_url="http://fuzz.test") as client:
             return await client.post(
                 "/graphql",
                 json={"query": document, "variables": variables or {}},
