@@ -389,6 +389,9 @@ def _calls_to_deliver_one_change(client: TestClient, service: Service, feed: Lis
         calls.append(event_name.split(".", 1)[1])
 
     with contextlib.ExitStack() as stack:
+        for aws in clients:
+            aws.meta.events.register("before-call", record)
+            stack.callback(aws.meta.events.unregister, "before-call", record)
         connections = []
         for _ in range(subscribers):
             connection = Connection(stack.enter_context(connect(client)))
@@ -396,16 +399,18 @@ def _calls_to_deliver_one_change(client: TestClient, service: Service, feed: Lis
             connection.subscribe(document)
             connections.append(connection)
         wait_for_subscribers(client, subscribers)
-        for aws in clients:
-            aws.meta.events.register("before-call", record)
-        try:
-            feed.put(change(None, session))
-            for connection in connections:
-                assert connection.receive()["payload"]["data"]["channelEvents"]["kind"] == "SESSION_STARTED"
-        finally:
-            for aws in clients:
-                aws.meta.events.unregister("before-call", record)
-    return calls
+        # The first channel subscriber starts the hub's ListStreams poll (every 10 s, whoever listens;
+        # docs/live-updates.md), whose answer the `stream` fields read: counted from after its first call.
+        deadline = time.monotonic() + 10
+        while "ivs.ListStreams" not in calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "ivs.ListStreams" in calls
+        calls.clear()
+        feed.put(change(None, session))
+        for connection in connections:
+            assert connection.receive()["payload"]["data"]["channelEvents"]["kind"] == "SESSION_STARTED"
+        delivered = list(calls)
+    return delivered
 
 
 def test_the_aws_calls_one_change_costs_do_not_grow_with_its_subscribers(
