@@ -38,6 +38,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from schema.document_limits import check_document_limits
 from schema.errors import BAD_USER_INPUT, PARSE_FAILED, UPSTREAM_ERROR, VALIDATION_FAILED
+from schema.library_hooks import graphql_schema_of
 from schema.validation_process import ValidationProcess, errors_of
 from schema.validation_queue import ValidationQueue
 
@@ -265,7 +266,7 @@ class BoundedDocuments(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is None and context.query:
             caller = getattr(context.context, "caller", None)  # schema.context.Context: None when anonymous
-            prepared = await self.preparer.prepare(context.query, context.schema._schema, context.validation_rules,
+            prepared = await self.preparer.prepare(context.query, graphql_schema_of(context.schema), context.validation_rules,
                                                    authenticated=caller is not None)
             if prepared.document is None:
                 # Raised before strawberry parses, so it does not parse again on the event loop; the

@@ -35,11 +35,12 @@ def _child_main(connection: Connection, settings: ChildSettings) -> None:
     # Ctrl-C reaches the terminal's whole process group, this child included; its parent ends it
     # (EOF on the pipe, or kill), so an interrupt here would only print a traceback that looks like a crash.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from schema.library_hooks import graphql_schema_of
     from schema.prepared_documents import DocumentPreparer
     from schema.schema import SchemaLimits, build_schema
 
     bounds = settings.bounds
-    graphql_schema = build_schema(SchemaLimits(hide_schema=bounds.hide_suggestions))._schema
+    graphql_schema = graphql_schema_of(build_schema(SchemaLimits(hide_schema=bounds.hide_suggestions)))
     rules = (*specified_rules, NoSchemaIntrospectionCustomRule) if bounds.hide_suggestions else tuple(specified_rules)
     preparer = DocumentPreparer(bounds)
     while True:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from graphql import OperationDefinitionNode, parse, validate
 
+from schema.library_hooks import graphql_schema_of
 from schema.schema import build_schema
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -20,7 +21,7 @@ def walkthrough_blocks() -> list[str]:
 
 
 def test_each_walkthrough_block_is_one_named_operation_valid_against_the_schema() -> None:
-    schema = build_schema()._schema
+    schema = graphql_schema_of(build_schema())
     blocks = walkthrough_blocks()
     assert len(blocks) >= 5
     for block in blocks:

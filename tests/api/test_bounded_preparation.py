@@ -13,6 +13,7 @@ from graphql import specified_rules
 
 from schema import prepared_documents
 from schema.prepared_documents import DocumentBounds, DocumentPreparer
+from schema.library_hooks import graphql_schema_of
 from schema.schema import build_schema
 from tests.support import GraphQLClient
 
@@ -61,7 +62,7 @@ def _preparer(budget_seconds: float) -> DocumentPreparer:
 
 
 async def test_document_over_the_budget_is_refused_and_its_result_kept_for_next_time(held: HeldLimits) -> None:
-    graphql_schema = build_schema()._schema  # type: ignore[attr-defined]
+    graphql_schema = graphql_schema_of(build_schema())
     preparer = _preparer(budget_seconds=0.05)
     refused = await preparer.prepare("{ capacity { used } }", graphql_schema, specified_rules)
     assert refused.document is None
@@ -76,7 +77,7 @@ async def test_document_over_the_budget_is_refused_and_its_result_kept_for_next_
 
 
 async def test_documents_queued_past_their_budget_are_not_worked_on(held: HeldLimits) -> None:
-    graphql_schema = build_schema()._schema  # type: ignore[attr-defined]
+    graphql_schema = graphql_schema_of(build_schema())
     preparer = _preparer(budget_seconds=0.05)
     first = asyncio.create_task(preparer.prepare("{ capacity { used } }", graphql_schema, specified_rules))
     assert await asyncio.to_thread(held.entered.wait, 10)

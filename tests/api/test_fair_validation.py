@@ -13,6 +13,7 @@ import pytest
 from graphql import specified_rules
 
 from schema.prepared_documents import DocumentPreparer, Prepared
+from schema.library_hooks import graphql_schema_of
 from schema.schema import SchemaLimits, build_schema
 from schema.validation_queue import ANONYMOUS_WAITING_MAX, ValidationQueue
 
@@ -58,7 +59,7 @@ def slow_preparer(monkeypatch: pytest.MonkeyPatch) -> tuple[DocumentPreparer, An
         return checked(*arguments)
 
     monkeypatch.setattr(preparer, "_parse_and_validate", slowly)
-    return preparer, schema._schema
+    return preparer, graphql_schema_of(schema)
 
 
 async def test_a_flood_of_anonymous_new_documents_holds_up_no_signed_in_caller(

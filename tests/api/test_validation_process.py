@@ -8,11 +8,12 @@ from collections.abc import Iterator
 import pytest
 from graphql import specified_rules
 
+from schema.library_hooks import graphql_schema_of
 from schema.prepared_documents import DocumentBounds, DocumentPreparer
 from schema.schema import build_schema
 from schema.validation_process import ValidationProcess
 
-GRAPHQL_SCHEMA = build_schema()._schema
+GRAPHQL_SCHEMA = graphql_schema_of(build_schema())
 
 
 def bounds(budget_seconds: float = 10.0) -> DocumentBounds:

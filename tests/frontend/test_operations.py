@@ -17,6 +17,7 @@ from commands.operations import apollo_manifest, codegen_manifest, document, loa
 from commands.client_preset_print import client_preset_id
 from app.persisted_documents import load_manifest, sha256_hex
 from commands.smoke import run_smoke
+from schema.library_hooks import graphql_schema_of
 from schema.schema import SchemaLimits, build_schema
 from tests.frontend.conftest import ServiceFactory, served
 from tests.support import TokenFactory
@@ -39,7 +40,7 @@ def test_operation_is_one_named_operation_valid_against_the_schema(operation: An
     assert len(definitions) == 1 and definitions[0].name is not None
     assert definitions[0].name.value == operation.name  # the file is named for its operation
     assert definitions[0].operation.value == operation.kind
-    assert validate(schema._schema, document) == []
+    assert validate(graphql_schema_of(schema), document) == []
 
 
 def test_export_documents_prints_the_manifest(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
