@@ -21,6 +21,7 @@ from aiodynamo.http.aiohttp import AIOHTTP
 from aiodynamo.http.types import HttpImplementation
 from aiodynamo.models import RetryConfig, RetryTimeout
 from aiohttp import ClientSession
+from anyio import to_thread
 from yarl import URL
 
 from data.dynamo import backoff_delay
@@ -54,7 +55,9 @@ class AttemptBudget(RetryConfig):
 
 class BotocoreCredentials(Credentials):
     """The credentials of boto3's session (its chain: the environment, a profile, the Lambda or
-    container role), frozen at each request: both clients always sign with the same keys."""
+    container role), frozen at each request: both clients always sign with the same keys. A role's
+    credentials that are due for renewal are renewed in the thread pool: botocore's refresh is a
+    blocking HTTP call (the container's credentials endpoint, STS), which would stall the event loop."""
 
     def __init__(self, credentials: Any) -> None:
         self._credentials = credentials
@@ -62,7 +65,11 @@ class BotocoreCredentials(Credentials):
     async def get_key(self, http: HttpImplementation) -> Key | None:
         if self._credentials is None:
             return None
-        frozen = self._credentials.get_frozen_credentials()
+        refresh_needed = getattr(self._credentials, "refresh_needed", None)  # botocore's RefreshableCredentials
+        if refresh_needed is not None and refresh_needed():
+            frozen = await to_thread.run_sync(self._credentials.get_frozen_credentials)
+        else:
+            frozen = self._credentials.get_frozen_credentials()
         return Key(frozen.access_key, frozen.secret_key, frozen.token)
 
     def invalidate(self) -> bool:

@@ -4,16 +4,20 @@ requests and signing keys as boto3's, retries within the same budget, the same e
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ClientError
 
 import data.aiodynamo_connection
 import data.dynamo
 import data.dynamo_reads
 from app.bootstrap import Service
+from data.aiodynamo_connection import BotocoreCredentials
 from data.clients import AwsConnection, build_clients
 from data.dynamo import to_dynamo
 from data.dynamo_reads import MAX_ATTEMPTS, DynamoReader
@@ -167,3 +171,35 @@ def test_a_fault_injected_through_botocores_hooks_never_reaches_the_wire(stored:
         run_read(reader_of(stored), lambda reader: reader.get(stored.table.name, KEY))
     assert raised.value.message == "DynamoDB GetItem failed: InternalServerError."
     assert (fault.injected, wire.operations) == (1, [])
+
+
+def _role_credentials(expires_in: timedelta, renewals: list[str]) -> RefreshableCredentials:
+    """A role's credentials (as the container's or Lambda's chain gives them) expiring in `expires_in`,
+    whose renewal notes the thread it ran on."""
+
+    def renew() -> dict[str, str]:
+        renewals.append(threading.current_thread().name)
+        expiry = datetime.now(timezone.utc) + timedelta(hours=1)
+        return {"access_key": EMBEDDED_CREDENTIALS[0], "secret_key": EMBEDDED_CREDENTIALS[1], "token": "renewed",
+                "expiry_time": expiry.isoformat()}
+
+    expiry = datetime.now(timezone.utc) + expires_in
+    return RefreshableCredentials.create_from_metadata(
+        {"access_key": EMBEDDED_CREDENTIALS[0], "secret_key": EMBEDDED_CREDENTIALS[1], "token": "first",
+         "expiry_time": expiry.isoformat()}, refresh_using=renew, method="container-role")
+
+
+async def test_credentials_due_for_renewal_are_renewed_off_the_event_loop() -> None:
+    renewals: list[str] = []
+    credentials = BotocoreCredentials(_role_credentials(timedelta(minutes=5), renewals))  # within botocore's 15 min
+    key = await credentials.get_key(http=None)  # type: ignore[arg-type]
+    assert key is not None and key.token == "renewed"
+    assert len(renewals) == 1 and renewals[0] != threading.current_thread().name
+
+
+async def test_fresh_credentials_are_read_without_a_renewal() -> None:
+    renewals: list[str] = []
+    credentials = BotocoreCredentials(_role_credentials(timedelta(hours=1), renewals))
+    key = await credentials.get_key(http=None)  # type: ignore[arg-type]
+    assert key is not None and key.token == "first"
+    assert renewals == []
