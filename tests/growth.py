@@ -10,10 +10,11 @@ quadratic always does.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 SIZE_STEPS = (1, 2, 4, 8)
@@ -53,14 +54,27 @@ def growth(make: Callable[[int], Callable[[], object]], cap: int, *, loops: int 
         return first_look
     ratios = []
     for _ in range(_ATTEMPTS):
-        gc.collect()
-        for run in runs:
-            run()  # warm: caches, imports, first-call costs
-        medians = [_median_seconds(run, loops) for run in runs]
+        with _collector_paused():
+            for run in runs:
+                run()  # warm: caches, imports, first-call costs
+            medians = [_median_seconds(run, loops) for run in runs]
         ratios.append(medians[-1] / medians[0])
         if ratios[-1] <= MAX_GROWTH:
             break
     return min(ratios)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cycle collection while timing: its pauses would land on either size at random. Paused rather
+    than run first: a full collection in a test worker whose heap earlier tests grew takes seconds."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _first_look(smallest: Callable[[], object], largest: Callable[[], object], loops: int) -> float:
@@ -90,10 +104,10 @@ async def growth_async(make: Callable[[int], Callable[[], Awaitable[object]]], c
         return first_look
     ratios = []
     for _ in range(_ATTEMPTS):
-        gc.collect()
-        for run in runs:
-            await run()
-        medians = [await _median_seconds_async(run) for run in runs]
+        with _collector_paused():
+            for run in runs:
+                await run()
+            medians = [await _median_seconds_async(run) for run in runs]
         ratios.append(medians[-1] / medians[0])
         if ratios[-1] <= MAX_GROWTH:
             break
