@@ -15,7 +15,15 @@ from anyio import to_thread
 
 from domain.slots import Slot
 from data.dynamo_reads import DynamoReader
-from data.slots import SlotPage, SlotPageQuery, SlotStore, channel_page_query, ending_after_query, host_page_query, slots_of
+from data.slots import (
+    SlotPage,
+    SlotPageQuery,
+    SlotStore,
+    channel_page_query,
+    ending_after_query,
+    host_page_query,
+    slots_of,
+)
 
 
 class SlotReads:

@@ -140,6 +140,7 @@ def ending_after_query(channel_id: str, at: datetime, limit: int) -> dict[str, A
 
 
 def slots_of(items: list[dict[str, Any]]) -> list[Slot]:
+    """The slots of a schedule Query's items (records or time entries: both carry a slot's attributes)."""
     return [slot_from_item(item) for item in items]
 
 
