@@ -152,6 +152,55 @@ class RequestPage:
     items_read: int
 
 
+# The reads' requests and answers, shared by ChannelRequestStore (boto3, for mutations and tools) and
+# data.request_reads (the queries' reads on the event loop): one request body, one decoding.
+
+def requests_query(status: ChannelRequestStatus | None, first: int, after: str | None) -> dict[str, Any]:
+    """The Query (without its table) of a `channelRequests` page: `first + 1` items of the listing's
+    index partition (the extra one says a next page exists). BAD_USER_INPUT for a foreign cursor."""
+    listing = RequestListing.of(status)
+    query: dict[str, Any] = {
+        "IndexName": listing.index,
+        "KeyConditionExpression": "#partition = :partition",
+        "ExpressionAttributeNames": {"#partition": listing.partition_attribute},
+        "ExpressionAttributeValues": {":partition": {"S": listing.partition_value}},
+        "ScanIndexForward": listing.oldest_first,
+        "Limit": first + 1,
+    }
+    if after is not None:
+        start = listing.position_from_cursor(after)
+        query["ExclusiveStartKey"] = {name: {"S": value} for name, value in start.items()}
+    return query
+
+
+def request_page(status: ChannelRequestStatus | None, items: list[dict[str, Any]], items_read: int,
+                 first: int) -> RequestPage:
+    """The page that `requests_query`'s items make: at most `first`, each with its cursor."""
+    listing = RequestListing.of(status)
+    return RequestPage(
+        requests=[(request_from_item(item), listing.cursor_of(item)) for item in items[:first]],
+        has_next_page=len(items) > first,
+        items_read=items_read,
+    )
+
+
+def own_requests_query(requester_id: str) -> dict[str, Any]:
+    """The Query (without its table) of a requester's requests, newest first, at most OWN_REQUESTS_LIMIT."""
+    return {
+        "IndexName": CHANNEL_REQUESTS_BY_REQUESTER_INDEX,
+        "KeyConditionExpression": "#requester = :requester",
+        "ExpressionAttributeNames": {"#requester": REQUESTER_ATTRIBUTE},
+        "ExpressionAttributeValues": {":requester": {"S": requester_id}},
+        "ScanIndexForward": False,
+        "Limit": OWN_REQUESTS_LIMIT,
+    }
+
+
+def pending_count_of(counter: Mapping[str, Any] | None) -> int:
+    """The PENDING requests the counter item holds (0 without one; never below 0)."""
+    return max(int((counter or {}).get("pending", 0)), 0)
+
+
 class ChannelRequestStore:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
@@ -164,40 +213,17 @@ class ChannelRequestStore:
 
     def list_requests(self, status: ChannelRequestStatus | None, first: int, after: str | None) -> RequestPage:
         """One Query of at most `first + 1` items (the extra one says a next page exists)."""
-        listing = RequestListing.of(status)
-        query: dict[str, Any] = {
-            "IndexName": listing.index,
-            "KeyConditionExpression": "#partition = :partition",
-            "ExpressionAttributeNames": {"#partition": listing.partition_attribute},
-            "ExpressionAttributeValues": {":partition": {"S": listing.partition_value}},
-            "ScanIndexForward": listing.oldest_first,
-            "Limit": first + 1,
-        }
-        if after is not None:
-            start = listing.position_from_cursor(after)
-            query["ExclusiveStartKey"] = {name: {"S": value} for name, value in start.items()}
-        items, items_read = self.table.query(**query)
-        return RequestPage(
-            requests=[(request_from_item(item), listing.cursor_of(item)) for item in items[:first]],
-            has_next_page=len(items) > first,
-            items_read=items_read,
-        )
+        items, items_read = self.table.query(**requests_query(status, first, after))
+        return request_page(status, items, items_read, first)
 
     def list_own(self, requester_id: str) -> list[ChannelRequest]:
         """The requester's requests, newest first, at most OWN_REQUESTS_LIMIT: one Query."""
-        items, _ = self.table.query(
-            IndexName=CHANNEL_REQUESTS_BY_REQUESTER_INDEX,
-            KeyConditionExpression="#requester = :requester",
-            ExpressionAttributeNames={"#requester": REQUESTER_ATTRIBUTE},
-            ExpressionAttributeValues={":requester": {"S": requester_id}},
-            ScanIndexForward=False,
-            Limit=OWN_REQUESTS_LIMIT,
-        )
+        items, _ = self.table.query(**own_requests_query(requester_id))
         return [request_from_item(item) for item in items]
 
     def pending_count(self) -> int:
-        item = self.table.get(CHANNEL_REQUEST_COUNTER_KEY, consistent=False) or {}
-        return max(int(item.get("pending", 0)), 0)
+        """The PENDING requests' counter: one eventually consistent GetItem."""
+        return pending_count_of(self.table.get(CHANNEL_REQUEST_COUNTER_KEY, consistent=False))
 
     # Writes
 

@@ -22,7 +22,7 @@ Invariants and the condition that guards each:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -118,6 +118,102 @@ class SlotPage:
     has_next_page: bool
 
 
+# The reads' requests and answers, shared by SlotStore (boto3, for mutations and tools) and
+# data.slot_reads (the queries' reads on the event loop): one request body, one decoding.
+
+@dataclass(frozen=True)
+class SlotPageQuery:
+    """The Query (without its table) of a page of slots, and how the page is made of its items."""
+
+    query: dict[str, Any]
+    first: int
+    cursor: Callable[[dict[str, Any]], str]
+
+    def page(self, items: list[dict[str, Any]]) -> SlotPage:
+        return SlotPage([(slot_from_item(item), self.cursor(item)) for item in items[:self.first]],
+                        len(items) > self.first)
+
+
+def ending_after_query(channel_id: str, at: datetime, limit: int) -> dict[str, Any]:
+    """The Query of the channel's first `limit` live slots ending after `at`, earliest first (consistent)."""
+    return {**_channel_query(channel_id, _after(at), None), "Limit": limit}
+
+
+def slots_of(items: list[dict[str, Any]]) -> list[Slot]:
+    """The slots of a schedule Query's items (records or time entries: both carry a slot's attributes)."""
+    return [slot_from_item(item) for item in items]
+
+
+def channel_page_query(channel_id: str, start: datetime, end: datetime | None, first: int,
+                       after: str | None) -> SlotPageQuery:
+    """The channel's live slots overlapping [start, end), earliest first: one Query of `first + 1`
+    time entries. Entries are ordered by end, and live slots never overlap, so the first one
+    starting at or after `end` (the filter) is the last one read: a page reads what it returns."""
+    # A slot starting before `end` ends within 12 hours of it: the key range stops there.
+    upper = _after(end + SLOT_MAX_LENGTH) if end is not None else None
+    query = _channel_query(channel_id, _after(start), upper)
+    if after is not None:
+        query["ExclusiveStartKey"] = to_dynamo(_channel_position(channel_id, after))
+    return SlotPageQuery(_windowed(query, end, first), first,
+                         lambda item: encode_cursor({"pk": item["pk"], "sk": item["sk"]}))
+
+
+def host_page_query(host_user_id: str, start: datetime, end: datetime | None, first: int,
+                    after: str | None) -> SlotPageQuery:
+    """The host's live slots overlapping [start, end), earliest first: one Query of the host index
+    (a host's live slots never overlap either: they are all on the channel they hold)."""
+    query: dict[str, Any] = {
+        "IndexName": SLOTS_BY_HOST_INDEX,
+        "KeyConditionExpression": "#host = :host AND endsAt > :start",
+        "ExpressionAttributeNames": {"#host": SLOT_HOST_ATTRIBUTE},
+        "ExpressionAttributeValues": {":host": {"S": host_user_id}, ":start": {"S": format_timestamp(start)}},
+    }
+    if after is not None:
+        query["ExclusiveStartKey"] = to_dynamo(_host_position(host_user_id, after))
+
+    def cursor(item: dict[str, Any]) -> str:
+        return encode_cursor({"pk": item["pk"], "sk": item["sk"], SLOT_HOST_ATTRIBUTE: host_user_id,
+                              "endsAt": item["endsAt"]})
+
+    return SlotPageQuery(_windowed(query, end, first), first, cursor)
+
+
+def _windowed(query: dict[str, Any], end: datetime | None, first: int) -> dict[str, Any]:
+    """`query` reading `first + 1` items, those starting before `end` only."""
+    if end is not None:
+        query["FilterExpression"] = "startsAt < :end"
+        query["ExpressionAttributeValues"][":end"] = {"S": format_timestamp(end)}
+    return {**query, "Limit": first + 1}
+
+
+def _channel_query(channel_id: str, lower: str, upper: str | None) -> dict[str, Any]:
+    return {
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lower AND :upper",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": channel_key(channel_id)["pk"]},
+            ":lower": {"S": lower},
+            ":upper": {"S": upper or f"{SLOT_TIME_SK_PREFIX}~"},
+        },
+        "ConsistentRead": True,
+    }
+
+
+def _channel_position(channel_id: str, cursor: str) -> dict[str, str]:
+    position = decode_cursor(cursor, {"pk", "sk"})
+    if (position is None or position["pk"] != channel_key(channel_id)["pk"]
+            or not position["sk"].startswith(SLOT_TIME_SK_PREFIX)):
+        raise BadUserInput("'after' is not a cursor this service returned for these slots.")
+    return position
+
+
+def _host_position(host_user_id: str, cursor: str) -> dict[str, str]:
+    position = decode_cursor(cursor, {"pk", "sk", SLOT_HOST_ATTRIBUTE, "endsAt"})
+    if (position is None or position[SLOT_HOST_ATTRIBUTE] != host_user_id
+            or not position["pk"].startswith(SLOT_PK_PREFIX) or parse_timestamp(position["endsAt"]) is None):
+        raise BadUserInput("'after' is not a cursor this service returned for these slots.")
+    return position
+
+
 class SlotStore:
     """The one door to slot records (ChannelsBackend.slots)."""
 
@@ -137,8 +233,8 @@ class SlotStore:
 
     def ending_after(self, channel_id: str, at: datetime, limit: int) -> list[Slot]:
         """The channel's first `limit` live slots ending after `at`, earliest first (one consistent Query)."""
-        items, _ = self.table.query(**self._channel_query(channel_id, _after(at), None), Limit=limit)
-        return [slot_from_item(item) for item in items]
+        items, _ = self.table.query(**ending_after_query(channel_id, at, limit))
+        return slots_of(items)
 
     def around(self, channel_id: str, now: datetime, grace: timedelta) -> list[Slot]:
         """The live slots that may cover `now` widened by `grace`, and one more (to tell whether the
@@ -147,73 +243,21 @@ class SlotStore:
 
     def all_ending_after(self, channel_id: str, at: datetime) -> list[Slot]:
         """Every live slot of the channel ending after `at` (unassign and delete; not for pages)."""
-        return [slot_from_item(item) for item in self.table.query_all(**self._channel_query(channel_id, _after(at), None))]
+        return slots_of(list(self.table.query_all(**_channel_query(channel_id, _after(at), None))))
 
     def channel_page(self, channel_id: str, start: datetime, end: datetime | None, first: int,
                      after: str | None) -> SlotPage:
-        """The channel's live slots overlapping [start, end), earliest first: one Query of `first + 1`
-        time entries. Entries are ordered by end, and live slots never overlap, so the first one
-        starting at or after `end` (the filter) is the last one read: a page reads what it returns."""
-        # A slot starting before `end` ends within 12 hours of it: the key range stops there.
-        upper = _after(end + SLOT_MAX_LENGTH) if end is not None else None
-        query = self._channel_query(channel_id, _after(start), upper)
-        if after is not None:
-            query["ExclusiveStartKey"] = to_dynamo(self._channel_position(channel_id, after))
-        return self._page(query, end, first, lambda item: encode_cursor({"pk": item["pk"], "sk": item["sk"]}))
+        """channel_page_query's page, read."""
+        return self._page(channel_page_query(channel_id, start, end, first, after))
 
     def host_page(self, host_user_id: str, start: datetime, end: datetime | None, first: int,
                   after: str | None) -> SlotPage:
-        """The host's live slots overlapping [start, end), earliest first: one Query of the host index
-        (a host's live slots never overlap either: they are all on the channel they hold)."""
-        query: dict[str, Any] = {
-            "IndexName": SLOTS_BY_HOST_INDEX,
-            "KeyConditionExpression": "#host = :host AND endsAt > :start",
-            "ExpressionAttributeNames": {"#host": SLOT_HOST_ATTRIBUTE},
-            "ExpressionAttributeValues": {":host": {"S": host_user_id}, ":start": {"S": format_timestamp(start)}},
-        }
-        if after is not None:
-            query["ExclusiveStartKey"] = to_dynamo(self._host_position(host_user_id, after))
+        """host_page_query's page, read."""
+        return self._page(host_page_query(host_user_id, start, end, first, after))
 
-        def cursor(item: dict[str, Any]) -> str:
-            return encode_cursor({"pk": item["pk"], "sk": item["sk"], SLOT_HOST_ATTRIBUTE: host_user_id,
-                                  "endsAt": item["endsAt"]})
-
-        return self._page(query, end, first, cursor)
-
-    def _page(self, query: dict[str, Any], end: datetime | None, first: int, cursor: Any) -> SlotPage:
-        if end is not None:
-            query["FilterExpression"] = "startsAt < :end"
-            query["ExpressionAttributeValues"][":end"] = {"S": format_timestamp(end)}
-        items, _ = self.table.query(**query, Limit=first + 1)
-        return SlotPage([(slot_from_item(item), cursor(item)) for item in items[:first]], len(items) > first)
-
-    @staticmethod
-    def _channel_query(channel_id: str, lower: str, upper: str | None) -> dict[str, Any]:
-        return {
-            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lower AND :upper",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": channel_key(channel_id)["pk"]},
-                ":lower": {"S": lower},
-                ":upper": {"S": upper or f"{SLOT_TIME_SK_PREFIX}~"},
-            },
-            "ConsistentRead": True,
-        }
-
-    @staticmethod
-    def _channel_position(channel_id: str, cursor: str) -> dict[str, str]:
-        position = decode_cursor(cursor, {"pk", "sk"})
-        if (position is None or position["pk"] != channel_key(channel_id)["pk"]
-                or not position["sk"].startswith(SLOT_TIME_SK_PREFIX)):
-            raise BadUserInput("'after' is not a cursor this service returned for these slots.")
-        return position
-
-    @staticmethod
-    def _host_position(host_user_id: str, cursor: str) -> dict[str, str]:
-        position = decode_cursor(cursor, {"pk", "sk", SLOT_HOST_ATTRIBUTE, "endsAt"})
-        if (position is None or position[SLOT_HOST_ATTRIBUTE] != host_user_id
-                or not position["pk"].startswith(SLOT_PK_PREFIX) or parse_timestamp(position["endsAt"]) is None):
-            raise BadUserInput("'after' is not a cursor this service returned for these slots.")
-        return position
+    def _page(self, page_query: SlotPageQuery) -> SlotPage:
+        items, _ = self.table.query(**page_query.query)
+        return page_query.page(items)
 
     # Writes
 

@@ -25,4 +25,4 @@ async def requested_channel(request: ChannelRequest, context: Context) -> Channe
 
 
 async def pending_requests(context: Context) -> int:
-    return await context.run_blocking(pending_request_count, context.backend)
+    return await pending_request_count(context.backend)

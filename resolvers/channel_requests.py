@@ -1,4 +1,5 @@
-"""The queries and mutations of channel requests: each runs its use case in the thread pool."""
+"""The queries and mutations of channel requests: the queries await their reads on the event loop, the
+mutations run their use case in the thread pool."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ async def channel_requests(
 ) -> ChannelRequestConnection:
     context = info.context
     caller = context.require_caller()
-    page = await context.run_blocking(use_cases.list_channel_requests, context.backend, caller, status, first, after)
+    page = await use_cases.list_channel_requests(context.backend, caller, status, first, after)
     return Connection.of([Edge(cursor=cursor, node=ChannelRequest.of(found)) for found, cursor in page.requests],
                          has_next_page=page.has_next_page)
 
@@ -24,8 +25,7 @@ async def channel_requests(
 async def my_channel_requests(info: Info) -> list[ChannelRequest]:
     context = info.context
     caller = context.require_caller()
-    return [ChannelRequest.of(found) for found in await context.run_blocking(
-        use_cases.my_channel_requests, context.backend, caller)]
+    return [ChannelRequest.of(found) for found in await use_cases.my_channel_requests(context.backend, caller)]
 
 
 async def request_channel(info: Info, input: RequestChannelInput) -> ChannelRequest:

@@ -27,7 +27,7 @@ async def slots_of(channel: Channel, context: Context, start: datetime | None, e
     if grant is None or not await context.reaches_channel(grant, channel.id):
         return None
     context.spend_fan_out_call("slots")  # one Query per channel
-    return await context.run_blocking(use_cases.channel_slots, context.backend, channel.id, start, end, first, after)
+    return await use_cases.channel_slots(context.backend, channel.id, start, end, first, after)
 
 
 async def current_slot_of(channel: Channel, context: Context) -> Slot | None:
@@ -36,7 +36,7 @@ async def current_slot_of(channel: Channel, context: Context) -> Slot | None:
     if grant is None or not await context.reaches_channel(grant, channel.id):
         return None
     context.spend_fan_out_call("currentSlot")
-    return await context.run_blocking(use_cases.current_slot, context.backend, channel.id)
+    return await use_cases.current_slot(context.backend, channel.id)
 
 
 async def channel_of_slot(slot: Slot, context: Context) -> Channel:

@@ -1,5 +1,5 @@
-"""The queries and mutations of schedules (CONTRACT.md section 12): each runs its use case in the
-thread pool (boto3 blocks)."""
+"""The queries and mutations of schedules (CONTRACT.md section 12): mySlots awaits its read on the
+event loop; the mutations run their use case in the thread pool (boto3 blocks)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ async def my_slots(info: Info, from_: From = None, to: datetime | None = None, f
                    after: str | None = None) -> SlotConnection:
     context = info.context
     caller = context.require_caller()
-    return page_of(await context.run_blocking(use_cases.my_slots, context.backend, caller, from_, to, first, after))
+    return page_of(await use_cases.my_slots(context.backend, caller, from_, to, first, after))
 
 
 async def book_slot(info: Info, input: BookSlotInput) -> Slot:

@@ -20,7 +20,9 @@ from data.idempotency import IdempotencyRecords
 from data.ivs import IvsGateway
 from data.live_notes import LiveNotes
 from data.live_streams import LiveStreams
+from data.request_reads import RequestReads
 from data.sessions import SessionStore
+from data.slot_reads import SlotReads
 from data.slots import SlotStore
 from data.state_changes import StateChangeStorage
 from data.stream_claims import StreamClaims
@@ -93,6 +95,11 @@ class ChannelsBackend:
         return ChannelRequestStore(self.table)
 
     @cached_property
+    def request_reads(self) -> RequestReads:
+        """The queries' reads of channel requests and their PENDING count, awaited."""
+        return RequestReads(self.requests, self.reader)
+
+    @cached_property
     def state_changes(self) -> StateChangeStorage:
         """State changes with their sessions and counters, and IVS's event markers."""
         return StateChangeStorage(self.table)
@@ -121,3 +128,8 @@ class ChannelsBackend:
     def slots(self) -> SlotStore:
         """Slots of shared channels' schedules, and each channel's schedule version (docs/schedules.md)."""
         return SlotStore(self.table)
+
+    @cached_property
+    def slot_reads(self) -> SlotReads:
+        """The queries' reads of schedules (a channel's slots, its current slot, a host's slots), awaited."""
+        return SlotReads(self.slots, self.reader)

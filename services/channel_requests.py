@@ -1,7 +1,8 @@
 """Channel requests (CONTRACT.md section 8): ask for a channel, list, reject, cancel. Approval, the
 multi-step one, is in services.approvals.
 
-Blocking (boto3): resolvers run these in the thread pool.
+The queries' reads (the `async` functions) are awaited on the event loop (data.request_reads); the
+rest are blocking (boto3): resolvers run them in the thread pool.
 """
 
 from __future__ import annotations
@@ -46,24 +47,27 @@ def request_channel(backend: ChannelsBackend, caller: Caller, draft: ChannelRequ
     return request
 
 
-def my_channel_requests(backend: ChannelsBackend, caller: Caller) -> list[ChannelRequest]:
+async def my_channel_requests(backend: ChannelsBackend, caller: Caller) -> list[ChannelRequest]:
+    """The caller's own requests, newest first (one Query, on the event loop)."""
     require_may_request_channel(caller, "myChannelRequests")
-    return backend.requests.list_own(caller.user_id)
+    return await backend.request_reads.own(caller.user_id)
 
 
-def list_channel_requests(
+async def list_channel_requests(
     backend: ChannelsBackend, caller: Caller, status: ChannelRequestStatus | None, first: int, after: str | None
 ) -> RequestPage:
-    """The admins' queue: PENDING oldest first, other statuses (and all) newest first; one Query a page."""
+    """The admins' queue: PENDING oldest first, other statuses (and all) newest first; one Query a
+    page, on the event loop."""
     validate_page_size(first)
     if after is not None:
         RequestListing.of(status).position_from_cursor(after)  # BAD_USER_INPUT comes before FORBIDDEN
     require_admin(caller, "channelRequests")
-    return backend.requests.list_requests(status, first, after)
+    return await backend.request_reads.page(status, first, after)
 
 
-def pending_request_count(backend: ChannelsBackend) -> int:
-    return backend.requests.pending_count()
+async def pending_request_count(backend: ChannelsBackend) -> int:
+    """The PENDING requests' counter (one GetItem, on the event loop)."""
+    return await backend.request_reads.pending_count()
 
 
 def reject_channel_request(backend: ChannelsBackend, caller: Caller, request_id: str, note: str) -> ChannelRequest:

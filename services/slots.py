@@ -4,7 +4,8 @@ slot, and read a channel's schedule and a host's slots.
 Each change is planned by domain.slots from what was read, then written by data.slots as one
 conditional transaction: a booking or move that finds the channel's schedule changed since it read
 it plans again from the new schedule, so two overlapping bookings never both succeed, whatever the
-concurrency. These are blocking (boto3): resolvers run them in the thread pool.
+concurrency. Those are blocking (boto3): resolvers run them in the thread pool. The queries' reads
+(the `async` functions) are awaited on the event loop (data.slot_reads).
 """
 
 from __future__ import annotations
@@ -164,28 +165,28 @@ def cancel_slot(backend: ChannelsBackend, caller: Caller, slot_id: str) -> Slot:
     raise Conflict(f"Slot '{slot_id}' kept changing while cancelling; retry.")
 
 
-def channel_slots(backend: ChannelsBackend, channel_id: str, start: datetime | None, end: datetime | None,
+async def channel_slots(backend: ChannelsBackend, channel_id: str, start: datetime | None, end: datetime | None,
                   first: int, after: str | None) -> SlotPage:
     """A page of the channel's live slots overlapping [start, end), earliest first (one Query)."""
     validate_page_size(first)
     start, end = validate_window(start, end, backend.clock())
-    return backend.slots.channel_page(channel_id, start, end, first, after)
+    return await backend.slot_reads.channel_page(channel_id, start, end, first, after)
 
 
-def current_slot(backend: ChannelsBackend, channel_id: str) -> Slot | None:
+async def current_slot(backend: ChannelsBackend, channel_id: str) -> Slot | None:
     """The live slot covering now, or None (one Query of one item)."""
     now = backend.clock()
-    found = backend.slots.ending_after(channel_id, now, 1)
+    found = await backend.slot_reads.ending_after(channel_id, now, 1)
     return found[0] if found and found[0].starts_at <= now else None
 
 
-def my_slots(backend: ChannelsBackend, caller: Caller, start: datetime | None, end: datetime | None,
+async def my_slots(backend: ChannelsBackend, caller: Caller, start: datetime | None, end: datetime | None,
              first: int, after: str | None) -> SlotPage:
     """The caller's live slots on every channel, earliest first (one Query of the host index)."""
     validate_page_size(first)
     require_grant(caller, "mySlots")
     start, end = validate_window(start, end, backend.clock())
-    return backend.slots.host_page(caller.user_id, start, end, first, after)
+    return await backend.slot_reads.host_page(caller.user_id, start, end, first, after)
 
 
 def add_slots_cancelled_to(unit: UnitOfWork, backend: ChannelsBackend, channel: Channel | None,

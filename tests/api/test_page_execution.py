@@ -11,6 +11,8 @@ from anyio import to_thread
 
 import data.channel_reads
 import data.loaders
+import data.request_reads
+import data.slot_reads
 import schema.context
 
 from app.bootstrap import Service
@@ -95,7 +97,7 @@ class CountingThreadHops:
 
 def count_thread_hops(monkeypatch: pytest.MonkeyPatch) -> CountingThreadHops:
     hops = CountingThreadHops()
-    for module in (schema.context, data.loaders, data.channel_reads):
+    for module in (schema.context, data.loaders, data.channel_reads, data.request_reads, data.slot_reads):
         monkeypatch.setattr(module, "to_thread", hops)
     return hops
 
