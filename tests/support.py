@@ -65,8 +65,7 @@ class JwksServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/.well-known/jwks.json"
+        return f"http://127.0.0.1:{self._server.server_port}/.well-known/jwks.json"
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -218,13 +218,13 @@ async def test_stream_keys_and_loaded_assignments_answer_without_awaiting(
     assert isinstance(visible_stream_key(channels[owned], admin), str)  # no coroutine for an admin
     loading = assignments_of(channels[shared], admin)
     assert not isinstance(loading, list)  # not loaded yet: awaited, batched
-    assert [found.host_user_id for found in await loading] == ["host-a", "host-b"]  # type: ignore[union-attr]
+    assert [found.host_user_id for found in await loading] == ["host-a", "host-b"]
     assert [found.host_user_id for found in assignments_of(channels[shared], admin)] == ["host-a", "host-b"]  # type: ignore[union-attr]
 
     host = context_of(Caller("host-owned"))
     pending = visible_stream_key(channels[owned], host)
     assert not isinstance(pending, str) and pending is not None  # their assignment must be read first
-    assert await pending == visible_stream_key(channels[owned], admin)  # type: ignore[misc]
+    assert await pending == visible_stream_key(channels[owned], admin)
     assert isinstance(visible_stream_key(channels[owned], host), str)  # now known: no await
     assert visible_stream_key(channels[shared], host) is None
 
