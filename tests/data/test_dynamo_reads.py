@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import botocore.retries.standard
 import pytest
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ClientError
@@ -33,9 +34,11 @@ KEY = {"pk": "test#reads", "sk": "A"}
 
 @pytest.fixture(autouse=True)
 def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries without the backoff's sleep (the attempts are what these tests count)."""
+    """Retries without the backoff's sleep (the attempts are what these tests count): ours, and that of
+    botocore's standard retry mode, which the boto3 client retries with."""
     for module in (data.dynamo, data.dynamo_reads, data.aiodynamo_connection):
         monkeypatch.setattr(module, "backoff_delay", lambda attempt: 0)
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
 
 
 def reader_of(service: Service) -> DynamoReader:
