@@ -26,10 +26,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from anyio import to_thread
 
@@ -47,9 +45,10 @@ from domain.channel_events import (
 )
 from domain.clock import utc_now
 from domain.errors import ChannelsError, Unauthenticated, UpstreamError
-from domain.model import Assignment, Channel
+from domain.model import Assignment
 from domain.table_changes import ChangeFeed, TableChange
 from services.backend import ChannelsBackend
+from services.channel_images import ChannelImages
 from services.subscribers import (
     END,
     LIVE_UPDATES_OFF,
@@ -71,8 +70,6 @@ log = logging.getLogger(__name__)
 # Events one subscriber may have waiting; past that it is ended (a live view that far behind is stale).
 QUEUE_SIZE = 256
 STREAM_POLL_SECONDS = 10.0
-# Channels whose latest image is kept for events about their other records (sessions, slots, STREAM).
-CHANNEL_IMAGES_MAX = 4096
 READ_RETRY_FIRST_SECONDS = 1.0
 READ_RETRY_MAX_SECONDS = 30.0
 # How long the reader goes on after the last subscriber left (CHANNELS_LIVE_UPDATES_LINGER_SECONDS).
@@ -96,7 +93,6 @@ class ChannelEventHub:
     linger_seconds: float = LINGER_SECONDS
     ready_seconds: float = READY_SECONDS
     _subscribers: set[Subscriber] = field(default_factory=set)
-    _images: OrderedDict[str, Mapping[str, Any]] = field(default_factory=OrderedDict)
     _open: bool = False
     _feed: ChangeFeed | None = None
     _reader: asyncio.Task[None] | None = None
@@ -104,7 +100,10 @@ class ChannelEventHub:
     _holders: int = 0
     _poll: asyncio.Task[None] | None = None
     _readings: StreamReadings = field(default_factory=StreamReadings)
-    _ids_by_arn: dict[str, str] = field(default_factory=dict)
+    _images: ChannelImages = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._images = ChannelImages(self.backend)
 
     # The lifetime of the hub: the app's (app.http's lifespan).
 
@@ -344,29 +343,15 @@ class ChannelEventHub:
             return ChannelRequestEvent(event.kind, event.at, request_from_item(event.request_image))
         assert isinstance(event, ChannelRecordEvent)
         if event.kind is ChannelEventKind.DELETED:
-            self._images.pop(event.channel_id, None)
+            self._images.forget(event.channel_id)
             return ChannelEvent(event.kind, event.channel_id, event.at, None)
         if event.channel_image is not None:
-            self._remember(event.channel_id, event.channel_image)
+            self._images.remember(event.channel_id, event.channel_image)
             return ChannelEvent(event.kind, event.channel_id, event.at, channel_from_item(event.channel_image))
         if not self._anyone_listens_to_channels():
             return None  # no one to read the channel for
-        channel = await self._channel(event.channel_id)
+        channel = await self._images.channel(event.channel_id)
         return None if channel is None else ChannelEvent(event.kind, event.channel_id, event.at, channel)
-
-    async def _channel(self, channel_id: str) -> Channel | None:
-        """The channel as the feed last showed it; one read when it has not shown it (once per event,
-        whatever the number of subscribers)."""
-        image = self._images.get(channel_id)
-        if image is not None:
-            return channel_from_item(image)
-        return await to_thread.run_sync(self.backend.channels.get_channel, channel_id)
-
-    def _remember(self, channel_id: str, image: Mapping[str, Any]) -> None:
-        self._images[channel_id] = image
-        self._images.move_to_end(channel_id)
-        if len(self._images) > CHANNEL_IMAGES_MAX:
-            self._images.popitem(last=False)
 
     # STREAM events
 
@@ -389,20 +374,8 @@ class ChannelEventHub:
                 events = []
                 readings = {arn: (stream.viewer_count, stream.health) for arn, stream in streams.items()}
                 for channel_arn in self._readings.changed(readings):
-                    channel = await self._channel_by_arn(channel_arn)
+                    channel = await self._images.channel_by_arn(channel_arn)
                     if channel is not None:
                         events.append(ChannelEvent(ChannelEventKind.STREAM, channel.id, utc_now(), channel))
                 self.deliver(events)
             await asyncio.sleep(self.stream_poll_seconds)
-
-    async def _channel_by_arn(self, channel_arn: str) -> Channel | None:
-        for image in reversed(self._images.values()):
-            if image.get("channelArn") == channel_arn:
-                return channel_from_item(image)
-        channel_id = self._ids_by_arn.get(channel_arn)
-        if channel_id is None:
-            channel_id = await to_thread.run_sync(self.backend.state_changes.find_channel_id_by_arn, channel_arn)
-            if channel_id is None:
-                return None
-            self._ids_by_arn[channel_arn] = channel_id
-        return await self._channel(channel_id)
