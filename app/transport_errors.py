@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from cross_web import HTTPException
 from starlette.requests import ClientDisconnect
@@ -86,20 +86,11 @@ def _log_outcome(code: str) -> None:
 
 
 def _nests_deeper_than(text: str, value: object, limit: int) -> bool:
-    """Whether `value` (read from `text`) nests lists and objects more than `limit` deep: one walk without
-    recursion, and none when `text` opens too few brackets to get there (a plain request)."""
+    """Whether `value` (read from `text`) nests lists and objects more than `limit` deep: none of it
+    walked when `text` opens too few brackets to get there (a plain request)."""
     if text.count("[") + text.count("{") <= limit:
         return False
-    walk: list[tuple[object, int]] = [(value, 1)]
-    while walk:
-        item, depth = walk.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        if depth > limit:
-            return True
-        walk.extend((child, depth + 1) for child in children)
-    return False
+    return any(depth > limit for item, depth in _walk(value) if isinstance(item, dict | list))
 
 
 def response_for(error: HTTPException) -> JSONResponse:
@@ -139,22 +130,28 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 def _all_text_is_unicode(value: object) -> bool:
-    """True when every string of the decoded JSON, keys included, encodes as UTF-8: one visit per value."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            if not item.isascii():
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:
-                    return False
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
+    """True when every string of the decoded JSON, keys included, encodes as UTF-8."""
+    for item, _ in _walk(value):
+        if isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
     return True
+
+
+def _walk(value: object) -> Iterator[tuple[object, int]]:
+    """Every value of decoded JSON, keys included, with its depth (the outermost at 1): one visit each,
+    without recursion, so that no depth reaches Python's recursion limit."""
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        yield item, depth
+        if isinstance(item, dict):
+            pending.extend((key, depth + 1) for key in item)
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
 
 
 def _json_kind(value: object) -> str:
